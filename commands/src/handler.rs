@@ -1,0 +1,219 @@
+//! Command handlers: load the stream, fold it, decide, append; on a version conflict, again
+//! against fresh state. The handler is the only caller of `EventLog::append` for domain
+//! streams, and it does all the IO the pure decider must not.
+//!
+//! Idempotency: event ids are UUID v5 of the command id and the event's index, so the same
+//! command recorded twice would collide on `events.event_id`. Before deciding, the handler
+//! looks for its first event id in the loaded stream; if it is there, the command already
+//! happened and its recorded events are returned with `duplicate: true`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use switchboard_domain::conversation::{self, ConversationCommand, STREAM_TYPE};
+use switchboard_domain::envelope::{Actor, EventMetadata, RecordedEvent};
+use switchboard_domain::{DomainError, DomainEvent, EventDecodeError};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::log::{AppendError, EventLog, LoggedEvent, NewEvent, StreamHead};
+
+/// Who sends a command, and the id that makes sending it twice harmless.
+#[derive(Debug, Clone)]
+pub struct CommandMeta {
+    /// Client-supplied (an idempotency key) or fresh. Same id, same outcome.
+    pub command_id: Uuid,
+    pub actor: Actor,
+    /// Defaults to the command id.
+    pub correlation_id: Option<Uuid>,
+    pub ip: Option<String>,
+}
+
+/// What a handled command recorded.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    pub events: Vec<DomainEvent>,
+    pub recorded: Vec<RecordedEvent>,
+    /// True when the command had already been recorded and nothing new was written.
+    pub duplicate: bool,
+}
+
+/// Why a command was not recorded. Nothing was written in any case.
+#[derive(Debug, Error)]
+pub enum CommandError {
+    /// The conversation's state does not allow the command.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Other writers kept changing the stream; every attempt met a newer version.
+    #[error("stream {stream_id} changed under {attempts} attempts; try again")]
+    Contended { stream_id: Uuid, attempts: u32 },
+    /// The command id was already used by a command on another stream.
+    #[error("command id {0} was already used for a different command")]
+    CommandIdReused(Uuid),
+    /// An event in the stream cannot be read by this build.
+    #[error("the stream holds an unreadable event: {0}")]
+    Corrupt(#[from] EventDecodeError),
+    /// PostgreSQL failed or could not be reached.
+    #[error("storage failed: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+impl From<AppendError> for CommandError {
+    fn from(err: AppendError) -> Self {
+        match err {
+            AppendError::Storage(e) => CommandError::Storage(e),
+            // The handler matches conflicts and duplicates itself; an empty append is a bug
+            // upstream, reported as storage so it surfaces as an internal error.
+            other => CommandError::Storage(sqlx::Error::Protocol(other.to_string())),
+        }
+    }
+}
+
+/// The event id of the `index`-th event of command `command_id`.
+pub fn event_id_for(command_id: Uuid, index: usize) -> Uuid {
+    Uuid::new_v5(&command_id, &(index as u64).to_be_bytes())
+}
+
+/// Where "now" comes from; tests pass a fixed clock.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Handles conversation commands.
+#[derive(Clone)]
+pub struct ConversationHandler {
+    log: EventLog,
+    clock: Clock,
+    max_attempts: u32,
+}
+
+impl ConversationHandler {
+    pub fn new(log: EventLog, clock: Clock) -> Self {
+        Self {
+            log,
+            clock,
+            max_attempts: 8,
+        }
+    }
+
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// Records what `command` means for its conversation, retrying on version conflicts.
+    pub async fn handle(
+        &self,
+        meta: &CommandMeta,
+        command: &ConversationCommand,
+    ) -> Result<Handled, CommandError> {
+        let stream_id = command.conversation_id();
+        let first_event_id = event_id_for(meta.command_id, 0);
+        for attempt in 1..=self.max_attempts {
+            let logged = self.log.read_stream(stream_id, 0).await?;
+            if logged.iter().any(|e| e.event.event_id == first_event_id) {
+                return already_recorded(logged, meta.command_id);
+            }
+            let mut state = conversation::initial_state();
+            for e in &logged {
+                let event = DomainEvent::decode(
+                    &e.event.event_type,
+                    e.event.schema_version,
+                    e.event.payload.clone(),
+                )?;
+                state = conversation::evolve(state, &event);
+            }
+            let head = logged.last().map(LoggedEvent::head).unwrap_or_default();
+            let events = conversation::decide(&state, command)?;
+            if events.is_empty() {
+                return Ok(Handled {
+                    events,
+                    recorded: Vec::new(),
+                    duplicate: false,
+                });
+            }
+            match self.append(meta, stream_id, &head, &events).await {
+                Ok(recorded) => {
+                    return Ok(Handled {
+                        events,
+                        recorded: recorded.into_iter().map(|e| e.event).collect(),
+                        duplicate: false,
+                    })
+                }
+                Err(AppendError::VersionConflict { .. }) => {
+                    // Someone else appended; back off a little so a crowd does not collide
+                    // again on the next version.
+                    let jitter = (meta.command_id.as_u128() as u64 ^ attempt as u64) % 8;
+                    tokio::time::sleep(Duration::from_millis(jitter * attempt as u64)).await;
+                }
+                Err(AppendError::DuplicateEvent(id)) => {
+                    let existing = self.log.read_events(&[id]).await?;
+                    if existing.iter().any(|e| e.event.stream_id != stream_id) {
+                        return Err(CommandError::CommandIdReused(meta.command_id));
+                    }
+                    // The same command won a race against us: the next read finds it.
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(CommandError::Contended {
+            stream_id,
+            attempts: self.max_attempts,
+        })
+    }
+
+    async fn append(
+        &self,
+        meta: &CommandMeta,
+        stream_id: Uuid,
+        head: &StreamHead,
+        events: &[DomainEvent],
+    ) -> Result<Vec<LoggedEvent>, AppendError> {
+        let metadata = serde_json::to_value(EventMetadata {
+            actor: meta.actor.clone(),
+            command_id: meta.command_id,
+            correlation_id: meta.correlation_id.unwrap_or(meta.command_id),
+            causation_id: None,
+            ip: meta.ip.clone(),
+        })
+        .expect("metadata serializes");
+        let new_events = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| NewEvent {
+                event_id: event_id_for(meta.command_id, i),
+                event_type: e.event_type().to_owned(),
+                schema_version: e.schema_version(),
+                payload: e.payload(),
+                metadata: metadata.clone(),
+            })
+            .collect();
+        self.log
+            .append(stream_id, STREAM_TYPE, head, new_events, (self.clock)())
+            .await
+    }
+}
+
+/// The answer to a repeated command: the events it recorded the first time.
+fn already_recorded(logged: Vec<LoggedEvent>, command_id: Uuid) -> Result<Handled, CommandError> {
+    let command_id = command_id.to_string();
+    let mut events = Vec::new();
+    let mut recorded = Vec::new();
+    for e in logged {
+        if e.event.metadata.get("command_id").and_then(|v| v.as_str()) == Some(&command_id) {
+            events.push(DomainEvent::decode(
+                &e.event.event_type,
+                e.event.schema_version,
+                e.event.payload.clone(),
+            )?);
+            recorded.push(e.event);
+        }
+    }
+    Ok(Handled {
+        events,
+        recorded,
+        duplicate: true,
+    })
+}

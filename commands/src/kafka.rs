@@ -1,0 +1,54 @@
+//! Kafka plumbing shared by the relay and its tests: the producer settings and topic creation.
+//!
+//! Any Kafka-protocol broker works (Apache Kafka, Redpanda, Tansu). Some, like Tansu, do not
+//! create topics on first use, so the service creates its topic at start-up.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::FutureProducer;
+use rdkafka::ClientConfig;
+
+/// Where the events go.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    /// `host:port[,host:port…]`
+    pub brokers: String,
+    pub topic: String,
+    /// Partitions to create the topic with, when it does not exist yet.
+    pub partitions: i32,
+}
+
+/// An idempotent producer: the broker drops a retried batch it already has, and keeps each
+/// partition in send order, so the relay's retries neither duplicate nor reorder.
+pub fn idempotent_producer(brokers: &str) -> Result<FutureProducer, KafkaError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "30000")
+        .create()
+}
+
+/// Creates `topic` unless it exists.
+pub async fn ensure_topic(settings: &KafkaSettings) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .create()?;
+    let topic = NewTopic::new(
+        &settings.topic,
+        settings.partitions,
+        TopicReplication::Fixed(1),
+    );
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for result in admin.create_topics([&topic], &options).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(KafkaError::AdminOp(code)),
+        }
+    }
+    Ok(())
+}

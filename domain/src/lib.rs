@@ -1,0 +1,25 @@
+//! Switchboard's domain: what happened (events), what may happen (deciders), and the value
+//! objects both speak in.
+//!
+//! # Architecture invariant
+//! This crate does no IO and nothing async. Time and ids come in from the caller, so every
+//! decision is a pure function of its inputs and is tested as given events / when command /
+//! then events or error.
+//!
+//! # API boundary
+//! - [`event`]: the event catalogue ([`event::DomainEvent`]) and its JSON contract: the names
+//!   and schema versions integrators see on Kafka and in webhooks.
+//! - [`envelope`]: what the log stores around an event (stream, version, metadata).
+//! - [`conversation`]: the conversation aggregate as a decider
+//!   (`initial_state`, `decide`, `evolve`).
+//! - [`values`]: validated value objects ([`values::MessageBody`], …): a value of these types
+//!   has already passed its checks.
+
+pub mod conversation;
+pub mod envelope;
+pub mod event;
+pub mod values;
+
+pub use conversation::{Conversation, ConversationCommand, DomainError};
+pub use envelope::{Actor, ActorKind, EventMetadata};
+pub use event::{DomainEvent, EventDecodeError};

@@ -1,0 +1,137 @@
+//! Validated value objects. Constructors check; a value that exists is valid, so the decider
+//! and everything after it never re-check.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The default limit for a message body, in characters (Unicode scalar values), per SPEC CONV-3.
+pub const DEFAULT_MAX_BODY_CHARS: usize = 4000;
+
+/// The longest contact name, e-mail, phone or subject we accept, in characters.
+pub const MAX_SHORT_TEXT_CHARS: usize = 255;
+
+/// Why a piece of input was refused. Each variant names the field and what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InvalidInput {
+    /// The message body is empty or only white space (and carries no attachments).
+    #[error("the message body is empty")]
+    EmptyBody,
+    /// The message body is longer than the configured limit.
+    #[error("the message body has {actual} characters; the limit is {limit}")]
+    BodyTooLong { actual: usize, limit: usize },
+    /// A text field contains a NUL or another control character PostgreSQL or a UI can't hold.
+    #[error("the field `{field}` contains a control character")]
+    ControlCharacter { field: &'static str },
+    /// A short text field (name, subject, …) is longer than [`MAX_SHORT_TEXT_CHARS`].
+    #[error("the field `{field}` has {actual} characters; the limit is {limit}")]
+    TooLong {
+        field: &'static str,
+        actual: usize,
+        limit: usize,
+    },
+}
+
+/// Control characters other than tab, newline and carriage return are refused: NUL cannot be
+/// stored in PostgreSQL's jsonb at all, and the rest only ever arrive by mistake or malice.
+fn has_forbidden_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// A message body: not blank, at most `limit` characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    /// Checks `raw` against the rules of CONV-3. The text is kept as given (not trimmed):
+    /// leading spaces can be meaningful in a pasted snippet.
+    pub fn parse(raw: &str, limit: usize) -> Result<Self, InvalidInput> {
+        if raw.trim().is_empty() {
+            return Err(InvalidInput::EmptyBody);
+        }
+        let actual = raw.chars().count();
+        if actual > limit {
+            return Err(InvalidInput::BodyTooLong { actual, limit });
+        }
+        if has_forbidden_control(raw) {
+            return Err(InvalidInput::ControlCharacter { field: "body" });
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A short, optional, single-purpose text (a name, a subject, an e-mail as typed): trimmed,
+/// empty becomes `None`, at most [`MAX_SHORT_TEXT_CHARS`], no control characters.
+pub fn short_text(field: &'static str, raw: Option<&str>) -> Result<Option<String>, InvalidInput> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let actual = text.chars().count();
+    if actual > MAX_SHORT_TEXT_CHARS {
+        return Err(InvalidInput::TooLong {
+            field,
+            actual,
+            limit: MAX_SHORT_TEXT_CHARS,
+        });
+    }
+    if has_forbidden_control(text) {
+        return Err(InvalidInput::ControlCharacter { field });
+    }
+    Ok(Some(text.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_rules() {
+        let cases: &[(&str, usize, Result<(), InvalidInput>)] = &[
+            ("hello", 10, Ok(())),
+            ("", 10, Err(InvalidInput::EmptyBody)),
+            (" \n\t ", 10, Err(InvalidInput::EmptyBody)),
+            ("0123456789", 10, Ok(())),
+            (
+                "0123456789a",
+                10,
+                Err(InvalidInput::BodyTooLong {
+                    actual: 11,
+                    limit: 10,
+                }),
+            ),
+            // Characters, not bytes: ten Cyrillic letters are twenty bytes.
+            ("приветмир!", 10, Ok(())),
+            (
+                "a\u{0}b",
+                10,
+                Err(InvalidInput::ControlCharacter { field: "body" }),
+            ),
+            ("line one\nline two\ttab", 40, Ok(())),
+        ];
+        for (raw, limit, expected) in cases {
+            let got = MessageBody::parse(raw, *limit).map(|_| ());
+            assert_eq!(&got, expected, "body {raw:?} limit {limit}");
+        }
+    }
+
+    #[test]
+    fn short_text_trims_and_limits() {
+        assert_eq!(short_text("name", Some("  Ann ")), Ok(Some("Ann".into())));
+        assert_eq!(short_text("name", Some("   ")), Ok(None));
+        assert_eq!(short_text("name", None), Ok(None));
+        let long = "x".repeat(256);
+        assert_eq!(
+            short_text("name", Some(&long)),
+            Err(InvalidInput::TooLong {
+                field: "name",
+                actual: 256,
+                limit: 255
+            })
+        );
+    }
+}

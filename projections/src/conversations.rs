@@ -1,0 +1,221 @@
+//! The conversations projection: the inbox list (PROJ-1: contact, last message, last activity)
+//! and each conversation's thread (PROJ-5), in tables `inbox_conversations` and
+//! `thread_messages`. [`read`] holds the queries the API runs against them.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use switchboard_domain::envelope::RecordedEvent;
+use switchboard_domain::event::{ConversationStarted, MessagePosted};
+use switchboard_domain::{DomainEvent, EventDecodeError};
+
+use crate::{Change, Projection, ProjectionError};
+
+pub struct ConversationsProjection;
+
+impl Projection for ConversationsProjection {
+    fn name(&self) -> &'static str {
+        "conversations"
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        event: &'a RecordedEvent,
+    ) -> impl Future<Output = Result<Option<Change>, ProjectionError>> + Send + 'a {
+        async move {
+            let decoded = DomainEvent::decode(
+                &event.event_type,
+                event.schema_version,
+                event.payload.clone(),
+            );
+            match decoded {
+                Ok(DomainEvent::ConversationStarted(e)) => started(tx, &e).await.map(Some),
+                Ok(DomainEvent::MessagePosted(e)) => {
+                    posted(tx, &e, event.stream_version).await.map(Some)
+                }
+                Err(EventDecodeError::UnknownType { .. }) => Ok(None),
+                Err(err @ EventDecodeError::BadPayload { .. }) => {
+                    tracing::error!(event_id = %event.event_id, error = %err, "skipping an unreadable event");
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+async fn started(
+    tx: &mut PgConnection,
+    e: &ConversationStarted,
+) -> Result<Change, ProjectionError> {
+    sqlx::query(
+        "insert into inbox_conversations
+            (conversation_id, inbox_id, source, status, subject, contact_id, contact_name,
+             contact_email, contact_phone, started_at, last_activity_at)
+         values ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $9)
+         on conflict (conversation_id) do nothing",
+    )
+    .bind(e.conversation_id)
+    .bind(e.inbox_id)
+    .bind(e.source.as_str())
+    .bind(&e.subject)
+    .bind(e.contact.id)
+    .bind(&e.contact.name)
+    .bind(&e.contact.email)
+    .bind(&e.contact.phone)
+    .bind(e.started_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Change::ConversationStarted {
+        conversation_id: e.conversation_id,
+    })
+}
+
+async fn posted(
+    tx: &mut PgConnection,
+    e: &MessagePosted,
+    stream_version: i32,
+) -> Result<Change, ProjectionError> {
+    sqlx::query(
+        "insert into thread_messages
+            (message_id, conversation_id, stream_version, sender_kind, sender_id, channel, body,
+             posted_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.message_id)
+    .bind(e.conversation_id)
+    .bind(stream_version)
+    .bind(e.sender.kind.as_str())
+    .bind(e.sender.id)
+    .bind(e.channel.as_str())
+    .bind(&e.body)
+    .bind(e.posted_at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update inbox_conversations
+         set last_message_id = $2, last_message_body = $3, last_message_sender = $4,
+             last_activity_at = greatest(last_activity_at, $5),
+             message_count = message_count + 1
+         where conversation_id = $1",
+    )
+    .bind(e.conversation_id)
+    .bind(e.message_id)
+    .bind(&e.body)
+    .bind(e.sender.kind.as_str())
+    .bind(e.posted_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Change::MessagePosted {
+        conversation_id: e.conversation_id,
+        message_id: e.message_id,
+        stream_version,
+    })
+}
+
+/// Queries over the conversations projection's tables.
+pub mod read {
+    use super::*;
+    use sqlx::{FromRow, PgPool};
+    use uuid::Uuid;
+
+    /// One row of the inbox list.
+    #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+    pub struct InboxRow {
+        pub conversation_id: Uuid,
+        pub inbox_id: Uuid,
+        pub source: String,
+        pub status: String,
+        pub subject: Option<String>,
+        pub contact_id: Uuid,
+        pub contact_name: Option<String>,
+        pub contact_email: Option<String>,
+        pub contact_phone: Option<String>,
+        pub started_at: DateTime<Utc>,
+        pub last_message_id: Option<Uuid>,
+        pub last_message_body: Option<String>,
+        pub last_message_sender: Option<String>,
+        pub last_activity_at: DateTime<Utc>,
+        pub message_count: i32,
+    }
+
+    /// One message of a thread.
+    #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+    pub struct MessageRow {
+        pub message_id: Uuid,
+        pub conversation_id: Uuid,
+        pub stream_version: i32,
+        pub sender_kind: String,
+        pub sender_id: Option<Uuid>,
+        pub channel: String,
+        pub body: String,
+        pub posted_at: DateTime<Utc>,
+    }
+
+    /// Where an inbox page starts: after this row in (last activity desc, id desc) order.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct InboxCursor {
+        pub last_activity_at: DateTime<Utc>,
+        pub conversation_id: Uuid,
+    }
+
+    const INBOX_COLUMNS: &str = "conversation_id, inbox_id, source, status, subject, contact_id, \
+        contact_name, contact_email, contact_phone, started_at, last_message_id, \
+        last_message_body, last_message_sender, last_activity_at, message_count";
+
+    /// Up to `limit` conversations, most recently active first, after `after`.
+    pub async fn inbox_page(
+        pool: &PgPool,
+        after: Option<InboxCursor>,
+        limit: i64,
+    ) -> Result<Vec<InboxRow>, sqlx::Error> {
+        let sql = format!(
+            "select {INBOX_COLUMNS} from inbox_conversations
+             where $1::timestamptz is null or (last_activity_at, conversation_id) < ($1, $2)
+             order by last_activity_at desc, conversation_id desc
+             limit $3"
+        );
+        sqlx::query_as(&sql)
+            .bind(after.map(|c| c.last_activity_at))
+            .bind(after.map(|c| c.conversation_id))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    }
+
+    pub async fn conversation(
+        pool: &PgPool,
+        conversation_id: Uuid,
+    ) -> Result<Option<InboxRow>, sqlx::Error> {
+        let sql =
+            format!("select {INBOX_COLUMNS} from inbox_conversations where conversation_id = $1");
+        sqlx::query_as(&sql)
+            .bind(conversation_id)
+            .fetch_optional(pool)
+            .await
+    }
+
+    /// Up to `limit` messages of a conversation after stream version `after_version`, oldest
+    /// first.
+    pub async fn messages(
+        pool: &PgPool,
+        conversation_id: Uuid,
+        after_version: i32,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select message_id, conversation_id, stream_version, sender_kind, sender_id, channel,
+                    body, posted_at
+             from thread_messages
+             where conversation_id = $1 and stream_version > $2
+             order by stream_version
+             limit $3",
+        )
+        .bind(conversation_id)
+        .bind(after_version)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+}

@@ -1,0 +1,89 @@
+//! Switchboard's read side: projections that turn events into the tables the API reads.
+//!
+//! # Architecture invariant
+//! A projection writes its rows and its progress (`projection_stream_positions`) in one
+//! transaction, and applies an event only if its stream version is the next one it expects:
+//! a redelivered event changes nothing, a missing one is fetched from the log (through
+//! [`LogReader`]) before the event that revealed the gap. After commit, a [`Change`] goes out on
+//! PostgreSQL channel [`CHANGES_CHANNEL`] for API nodes to push to subscribers.
+//!
+//! # API boundary
+//! - [`runner`]: the Kafka consumer loop that feeds a projection.
+//! - [`conversations`]: the inbox list and conversation threads, with the queries that read them.
+//! - [`Projection`], [`LogReader`], [`Change`]: what a projection implements, what it needs,
+//!   what it announces.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use switchboard_domain::envelope::RecordedEvent;
+use thiserror::Error;
+use uuid::Uuid;
+
+pub mod conversations;
+pub mod runner;
+
+/// The PostgreSQL channel on which projections announce committed changes.
+pub const CHANGES_CHANNEL: &str = "switchboard_changes";
+
+/// What changed in a read model, announced after commit. Small by design (NOTIFY payloads are
+/// limited to 8000 bytes): listeners read the rows themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    ConversationStarted {
+        conversation_id: Uuid,
+    },
+    MessagePosted {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        stream_version: i32,
+    },
+}
+
+impl Change {
+    pub fn conversation_id(&self) -> Uuid {
+        match self {
+            Change::ConversationStarted { conversation_id }
+            | Change::MessagePosted {
+                conversation_id, ..
+            } => *conversation_id,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ProjectionError {
+    #[error("projection storage failed: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error("the log has no events {from}..{to} of stream {stream_id}")]
+    MissingEvents { stream_id: Uuid, from: i32, to: i32 },
+    #[error("consuming from Kafka failed: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}
+
+/// A read model built from events.
+pub trait Projection: Send + Sync + 'static {
+    /// Names the projection's progress rows and its consumer group.
+    fn name(&self) -> &'static str;
+
+    /// Applies one event inside the caller's transaction. Events arrive once each, in stream
+    /// order; unknown event types are skipped by returning `Ok(None)`.
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        event: &'a RecordedEvent,
+    ) -> impl Future<Output = Result<Option<Change>, ProjectionError>> + Send + 'a;
+}
+
+/// Reads a stream from the event log, to fill a gap Kafka left (after a broker lost its
+/// data, or when a projection starts after the topic's retention).
+pub trait LogReader: Send + Sync + 'static {
+    fn read_stream(
+        &self,
+        stream_id: Uuid,
+        after_version: i32,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>>;
+}

@@ -1,0 +1,164 @@
+//! Feeds a [`Projection`] from the Kafka topic, one PostgreSQL transaction per event.
+//!
+//! Offsets are stored with Kafka only after the transaction committed, so a crash replays
+//! events rather than losing them; the per-stream version check in [`apply_event`] makes the
+//! replay change nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::ClientConfig;
+use sqlx::PgPool;
+use switchboard_domain::envelope::RecordedEvent;
+use tokio_util::sync::CancellationToken;
+
+use crate::{LogReader, Projection, ProjectionError, CHANGES_CHANNEL};
+
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    pub brokers: String,
+    pub topic: String,
+    /// The consumer group; by default `switchboard-projection-<name>`.
+    pub group_id: String,
+}
+
+/// Consumes until `shutdown` is cancelled. Storage failures are retried (the event is not
+/// skipped); a message that is not a Switchboard event is logged and skipped.
+pub async fn run_projection<P: Projection>(
+    pool: PgPool,
+    projection: Arc<P>,
+    log: Arc<dyn LogReader>,
+    settings: RunnerSettings,
+    shutdown: CancellationToken,
+) -> Result<(), ProjectionError> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .set("group.id", &settings.group_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .create()?;
+    consumer.subscribe(&[&settings.topic])?;
+    tracing::info!(projection = projection.name(), topic = %settings.topic, group = %settings.group_id, "projection is consuming");
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            message = consumer.recv() => message,
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!(projection = projection.name(), error = %err, "consumer error");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let event: Option<RecordedEvent> = message
+            .payload()
+            .and_then(|bytes| serde_json::from_slice(bytes).ok());
+        if let Some(event) = event {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match apply_event(&pool, &*projection, &*log, &event).await {
+                    Ok(()) => break,
+                    Err(err) => {
+                        tracing::warn!(projection = projection.name(), event_id = %event.event_id, error = %err, "applying failed; retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return Ok(()),
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        } else {
+            tracing::error!(
+                projection = projection.name(),
+                partition = message.partition(),
+                offset = message.offset(),
+                "skipping a message that is not a Switchboard event"
+            );
+        }
+        consumer.store_offset_from_message(&message)?;
+    }
+    // Hand the group our final offsets so the next consumer starts where we stopped.
+    if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(error = %err, "final offset commit failed; the next start replays a little");
+    }
+    Ok(())
+}
+
+/// Applies `event` unless it was already applied, first filling any gap in its stream from the
+/// log. Rows, progress and the change notification commit together.
+pub async fn apply_event<P: Projection + ?Sized>(
+    pool: &PgPool,
+    projection: &P,
+    log: &dyn LogReader,
+    event: &RecordedEvent,
+) -> Result<(), ProjectionError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "insert into projection_stream_positions (projection, stream_id, version)
+         values ($1, $2, 0) on conflict do nothing",
+    )
+    .bind(projection.name())
+    .bind(event.stream_id)
+    .execute(&mut *tx)
+    .await?;
+    let applied: i32 = sqlx::query_scalar(
+        "select version from projection_stream_positions
+         where projection = $1 and stream_id = $2 for update",
+    )
+    .bind(projection.name())
+    .bind(event.stream_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if event.stream_version <= applied {
+        return Ok(()); // already applied: a redelivery
+    }
+    let mut pending = Vec::new();
+    if event.stream_version > applied + 1 {
+        let missing: Vec<RecordedEvent> = log
+            .read_stream(event.stream_id, applied)
+            .await?
+            .into_iter()
+            .filter(|e| e.stream_version < event.stream_version)
+            .collect();
+        if missing.len() as i32 != event.stream_version - applied - 1 {
+            return Err(ProjectionError::MissingEvents {
+                stream_id: event.stream_id,
+                from: applied + 1,
+                to: event.stream_version - 1,
+            });
+        }
+        pending.extend(missing);
+    }
+    let mut changes = Vec::new();
+    for e in pending.iter().chain(std::iter::once(event)) {
+        if let Some(change) = projection.apply(&mut tx, e).await? {
+            changes.push(change);
+        }
+    }
+    sqlx::query(
+        "update projection_stream_positions set version = $3
+         where projection = $1 and stream_id = $2",
+    )
+    .bind(projection.name())
+    .bind(event.stream_id)
+    .bind(event.stream_version)
+    .execute(&mut *tx)
+    .await?;
+    for change in changes {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(serde_json::to_string(&change).expect("changes serialize"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
