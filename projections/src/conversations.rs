@@ -218,4 +218,18 @@ pub mod read {
         .fetch_all(pool)
         .await
     }
+
+    /// The position of the newest message of a conversation in the thread; 0 when none.
+    pub async fn latest_message_position(
+        pool: &PgPool,
+        conversation_id: Uuid,
+    ) -> Result<i32, sqlx::Error> {
+        sqlx::query_scalar(
+            "select coalesce(max(stream_version), 0) from thread_messages
+             where conversation_id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_one(pool)
+        .await
+    }
 }

@@ -1,0 +1,331 @@
+//! Who is asking: operator tokens and widget session tokens, both HS256 JWTs signed with the
+//! service's secret, and the checks every resolver asks for. No resolver decodes a token or
+//! compares roles itself.
+//!
+//! - An operator token carries the operator's id and roles (SPEC OPS-1). Until operator
+//!   sign-in exists, `switchboard token operator` issues one.
+//! - A widget session token is issued by `startConversation` and names the one conversation
+//!   (and contact) it may read and write (SEC-1).
+
+use std::time::Duration;
+
+use async_graphql::Enum;
+use chrono::Utc;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+const ISSUER: &str = "switchboard";
+
+/// Operator roles (OPS-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Moderator,
+    Manager,
+    Analyst,
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Moderator => "moderator",
+            Role::Manager => "manager",
+            Role::Analyst => "analyst",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TokenKind {
+    Operator,
+    WidgetSession,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    /// Operator id, or the contact id of a widget session.
+    sub: Uuid,
+    kind: TokenKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inbox_id: Option<Uuid>,
+    iat: i64,
+    exp: i64,
+}
+
+/// The caller of a request or a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    /// No token: may only start a conversation.
+    Anonymous,
+    Operator {
+        id: Uuid,
+        roles: Vec<Role>,
+    },
+    WidgetSession {
+        contact_id: Uuid,
+        conversation_id: Uuid,
+        inbox_id: Uuid,
+    },
+}
+
+/// A token was presented and refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AuthError {
+    #[error("the authorization header must be `Bearer <token>`")]
+    MalformedHeader,
+    #[error("the token has expired; sign in again or start a new widget session")]
+    Expired,
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Error)]
+#[error("SWITCHBOARD_JWT_SECRET must be at least 32 bytes (it has {0})")]
+pub struct WeakSecret(usize);
+
+/// Issues and verifies tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    widget_session_ttl: Duration,
+}
+
+impl Auth {
+    pub fn new(secret: &str, widget_session_ttl: Duration) -> Result<Self, WeakSecret> {
+        if secret.len() < 32 {
+            return Err(WeakSecret(secret.len()));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            widget_session_ttl,
+        })
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail")
+    }
+
+    pub fn issue_operator(&self, operator_id: Uuid, roles: Vec<Role>, ttl: Duration) -> String {
+        let now = Utc::now().timestamp();
+        self.sign(&Claims {
+            iss: ISSUER.into(),
+            sub: operator_id,
+            kind: TokenKind::Operator,
+            roles,
+            conversation_id: None,
+            inbox_id: None,
+            iat: now,
+            exp: now + ttl.as_secs() as i64,
+        })
+    }
+
+    pub fn issue_widget_session(
+        &self,
+        contact_id: Uuid,
+        conversation_id: Uuid,
+        inbox_id: Uuid,
+    ) -> String {
+        let now = Utc::now().timestamp();
+        self.sign(&Claims {
+            iss: ISSUER.into(),
+            sub: contact_id,
+            kind: TokenKind::WidgetSession,
+            roles: Vec::new(),
+            conversation_id: Some(conversation_id),
+            inbox_id: Some(inbox_id),
+            iat: now,
+            exp: now + self.widget_session_ttl.as_secs() as i64,
+        })
+    }
+
+    /// The viewer a token stands for.
+    pub fn verify(&self, token: &str) -> Result<Viewer, AuthError> {
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid(e.to_string()),
+            })?
+            .claims;
+        match (claims.kind, claims.conversation_id, claims.inbox_id) {
+            (TokenKind::Operator, _, _) => Ok(Viewer::Operator {
+                id: claims.sub,
+                roles: claims.roles,
+            }),
+            (TokenKind::WidgetSession, Some(conversation_id), Some(inbox_id)) => {
+                Ok(Viewer::WidgetSession {
+                    contact_id: claims.sub,
+                    conversation_id,
+                    inbox_id,
+                })
+            }
+            (TokenKind::WidgetSession, _, _) => Err(AuthError::Invalid(
+                "a widget session token must name its conversation".into(),
+            )),
+        }
+    }
+
+    /// The viewer of an `Authorization` header value; no header is [`Viewer::Anonymous`].
+    pub fn viewer_from_header(&self, header: Option<&str>) -> Result<Viewer, AuthError> {
+        let Some(value) = header.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(Viewer::Anonymous);
+        };
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(AuthError::MalformedHeader)?;
+        self.verify(token.trim())
+    }
+}
+
+/// The authentication outcome of one request or WebSocket connection, as resolvers see it.
+#[derive(Debug, Clone)]
+pub struct Authentication(pub Result<Viewer, AuthError>);
+
+impl Authentication {
+    fn viewer(&self) -> Result<&Viewer, ApiError> {
+        self.0
+            .as_ref()
+            .map_err(|e| ApiError::Unauthenticated(e.to_string()))
+    }
+
+    /// An operator with any of `roles` (or any operator, when `roles` is empty).
+    pub fn require_operator(&self, roles: &[Role]) -> Result<(Uuid, &[Role]), ApiError> {
+        match self.viewer()? {
+            Viewer::Operator { id, roles: held } => {
+                if roles.is_empty() || held.iter().any(|r| roles.contains(r)) {
+                    Ok((*id, held))
+                } else {
+                    Err(ApiError::Forbidden(format!(
+                        "this needs one of the roles: {}",
+                        roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
+                }
+            }
+            Viewer::Anonymous => Err(ApiError::Unauthenticated(
+                "an operator token is required".into(),
+            )),
+            Viewer::WidgetSession { .. } => Err(ApiError::Forbidden(
+                "a widget session cannot do this".into(),
+            )),
+        }
+    }
+
+    /// The widget session, which must be for `conversation_id`.
+    pub fn require_widget_session(&self, conversation_id: Uuid) -> Result<(Uuid, Uuid), ApiError> {
+        match self.viewer()? {
+            Viewer::WidgetSession {
+                contact_id,
+                conversation_id: own,
+                inbox_id,
+            } if *own == conversation_id => Ok((*contact_id, *inbox_id)),
+            Viewer::WidgetSession { .. } => Err(ApiError::Forbidden(
+                "this widget session belongs to another conversation".into(),
+            )),
+            Viewer::Anonymous => Err(ApiError::Unauthenticated(
+                "a widget session token is required".into(),
+            )),
+            Viewer::Operator { .. } => Err(ApiError::Forbidden(
+                "operators cannot write as the contact".into(),
+            )),
+        }
+    }
+
+    /// May the viewer read this conversation? Any operator may for now (moderators will be
+    /// limited to their assignments with OPS-1); a widget session only its own.
+    pub fn require_conversation_reader(&self, conversation_id: Uuid) -> Result<(), ApiError> {
+        match self.viewer()? {
+            Viewer::Operator { .. } => Ok(()),
+            Viewer::WidgetSession {
+                conversation_id: own,
+                ..
+            } if *own == conversation_id => Ok(()),
+            Viewer::WidgetSession { .. } => Err(ApiError::Forbidden(
+                "this widget session belongs to another conversation".into(),
+            )),
+            Viewer::Anonymous => Err(ApiError::Unauthenticated(
+                "an operator or widget session token is required".into(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> Auth {
+        Auth::new(&"s".repeat(32), Duration::from_secs(3600)).unwrap()
+    }
+
+    #[test]
+    fn tokens_round_trip_and_tampering_is_refused() {
+        let auth = auth();
+        let id = Uuid::from_u128(1);
+        let token = auth.issue_operator(id, vec![Role::Admin], Duration::from_secs(60));
+        assert_eq!(
+            auth.viewer_from_header(Some(&format!("Bearer {token}"))),
+            Ok(Viewer::Operator {
+                id,
+                roles: vec![Role::Admin]
+            })
+        );
+        let other = Auth::new(&"t".repeat(32), Duration::from_secs(1)).unwrap();
+        assert!(matches!(other.verify(&token), Err(AuthError::Invalid(_))));
+        assert_eq!(
+            auth.viewer_from_header(Some(&token)),
+            Err(AuthError::MalformedHeader)
+        );
+        assert_eq!(auth.viewer_from_header(None), Ok(Viewer::Anonymous));
+    }
+
+    #[test]
+    fn expired_tokens_say_so() {
+        let auth = auth();
+        let mut claims_token = auth.issue_operator(Uuid::nil(), vec![], Duration::ZERO);
+        // Zero TTL plus the 5 s leeway is still valid; forge one that expired long ago.
+        let now = Utc::now().timestamp();
+        claims_token = auth.sign(&Claims {
+            iss: ISSUER.into(),
+            sub: Uuid::nil(),
+            kind: TokenKind::Operator,
+            roles: vec![],
+            conversation_id: None,
+            inbox_id: None,
+            iat: now - 100,
+            exp: now - 60,
+        });
+        assert_eq!(auth.verify(&claims_token), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(Auth::new("short", Duration::from_secs(1)).is_err());
+    }
+}

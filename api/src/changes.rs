@@ -1,0 +1,81 @@
+//! The change feed: one PostgreSQL LISTEN per API process on the projections' channel, fanned
+//! out to every subscription through a broadcast channel.
+//!
+//! Notifications are wake-ups, not data: a subscription that receives one reads the rows it
+//! needs. So a lost notification (the listener reconnected, or a slow subscriber lagged)
+//! is repaired by [`FeedEvent::Resync`]: every subscriber re-reads what it shows.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use switchboard_projections::{Change, CHANGES_CHANNEL};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    Changed(Change),
+    /// Changes may have been missed: re-read everything.
+    Resync,
+}
+
+#[derive(Clone)]
+pub struct ChangeFeed {
+    sender: broadcast::Sender<FeedEvent>,
+}
+
+impl ChangeFeed {
+    /// Starts listening; the listener runs until `shutdown`.
+    pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Self, sqlx::Error> {
+        let (sender, _) = broadcast::channel(4096);
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        let feed = Self { sender };
+        let sender = feed.sender.clone();
+        tokio::spawn(async move {
+            loop {
+                let received = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    received = listener.try_recv() => received,
+                };
+                match received {
+                    Ok(Some(notification)) => {
+                        match serde_json::from_str::<Change>(notification.payload()) {
+                            Ok(change) => {
+                                let _ = sender.send(FeedEvent::Changed(change));
+                            }
+                            Err(err) => {
+                                tracing::warn!(error = %err, payload = notification.payload(), "unreadable change notification")
+                            }
+                        }
+                    }
+                    // The connection dropped; the next try_recv reconnects.
+                    Ok(None) => {
+                        let _ = sender.send(FeedEvent::Resync);
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "change listener failed; reconnecting");
+                        let _ = sender.send(FeedEvent::Resync);
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Ok(feed)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<FeedEvent> {
+        self.sender.subscribe()
+    }
+}
+
+/// Waits for the next event; a lagged receiver gets [`FeedEvent::Resync`]. `None` when the
+/// feed has shut down.
+pub async fn next_event(receiver: &mut broadcast::Receiver<FeedEvent>) -> Option<FeedEvent> {
+    match receiver.recv().await {
+        Ok(event) => Some(event),
+        Err(broadcast::error::RecvError::Lagged(_)) => Some(FeedEvent::Resync),
+        Err(broadcast::error::RecvError::Closed) => None,
+    }
+}

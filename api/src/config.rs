@@ -1,0 +1,139 @@
+//! Every setting of the service: a `clap` flag mirrored by a `SWITCHBOARD_*` environment
+//! variable, with defaults that work on a developer machine set up by `make run`. The JWT
+//! secret has no default on purpose: a service that signs tokens with a well-known key is
+//! worse than one that does not start.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Where PostgreSQL is; shared by every subcommand that touches the database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL.
+    #[arg(
+        long = "database-url",
+        env = "SWITCHBOARD_DATABASE_URL",
+        default_value = "postgres://switchboard:switchboard@127.0.0.1:5432/switchboard"
+    )]
+    pub url: String,
+
+    /// Largest number of PostgreSQL connections this process opens.
+    #[arg(
+        long = "database-max-connections",
+        env = "SWITCHBOARD_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 20
+    )]
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Kafka bootstrap servers, `host:port[,host:port…]`.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_KAFKA_BROKERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub kafka_brokers: String,
+
+    /// The topic every event is published to.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_KAFKA_TOPIC",
+        default_value = "switchboard.events"
+    )]
+    pub kafka_topic: String,
+
+    /// Partitions to create the topic with when it does not exist.
+    #[arg(long, env = "SWITCHBOARD_KAFKA_PARTITIONS", default_value_t = 3)]
+    pub kafka_partitions: i32,
+
+    /// Prefix of the projections' consumer groups (`<prefix>-<projection>`).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_KAFKA_GROUP_PREFIX",
+        default_value = "switchboard-projection"
+    )]
+    pub kafka_group_prefix: String,
+
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Secret that signs operator and widget-session tokens (HS256). At least 32 bytes.
+    #[arg(long, env = "SWITCHBOARD_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: String,
+
+    /// How long a widget session token stays valid, in hours.
+    #[arg(long, env = "SWITCHBOARD_WIDGET_SESSION_HOURS", default_value_t = 720)]
+    pub widget_session_hours: u32,
+
+    /// Longest message body, in characters (CONV-3).
+    #[arg(long, env = "SWITCHBOARD_MAX_BODY_CHARS", default_value_t = 4000)]
+    pub max_body_chars: usize,
+
+    /// How often the relay reads the log when no notification woke it, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_RELAY_POLL_MS", default_value_t = 500)]
+    pub relay_poll_ms: u64,
+}
+
+impl Settings {
+    pub fn relay_poll_interval(&self) -> Duration {
+        Duration::from_millis(self.relay_poll_ms)
+    }
+}
+
+/// Printed at start-up: every setting, with secrets and passwords masked.
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "database_url={}", mask_password(&self.database.url))?;
+        writeln!(
+            f,
+            "database_max_connections={}",
+            self.database.max_connections
+        )?;
+        writeln!(f, "kafka_brokers={}", self.kafka_brokers)?;
+        writeln!(f, "kafka_topic={}", self.kafka_topic)?;
+        writeln!(f, "kafka_partitions={}", self.kafka_partitions)?;
+        writeln!(f, "kafka_group_prefix={}", self.kafka_group_prefix)?;
+        writeln!(f, "listen={}", self.listen)?;
+        writeln!(f, "jwt_secret=<{} bytes, masked>", self.jwt_secret.len())?;
+        writeln!(f, "widget_session_hours={}", self.widget_session_hours)?;
+        writeln!(f, "max_body_chars={}", self.max_body_chars)?;
+        write!(f, "relay_poll_ms={}", self.relay_poll_ms)
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_password("postgres://sb:hunter2@db:5432/sb"),
+            "postgres://sb:***@db:5432/sb"
+        );
+        assert_eq!(mask_password("postgres://db/sb"), "postgres://db/sb");
+    }
+}

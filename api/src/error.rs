@@ -1,0 +1,133 @@
+//! The API's one error type. Every variant maps to a stable `extensions.code` that clients
+//! switch on (snapshot-tested: these are a contract). Storage and internal failures become
+//! `INTERNAL` without leaking their text; the details go to the log.
+
+use async_graphql::ErrorExtensions;
+use switchboard_commands::handler::CommandError;
+use switchboard_domain::values::InvalidInput;
+use switchboard_domain::DomainError;
+use thiserror::Error;
+use uuid::Uuid;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// No valid token where one is needed.
+    #[error("not authenticated: {0}")]
+    Unauthenticated(String),
+    /// A valid token that does not allow this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A field failed validation.
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
+    /// An argument is malformed (cursor, id, limit).
+    #[error("invalid argument `{argument}`: {reason}")]
+    InvalidArgument {
+        argument: &'static str,
+        reason: String,
+    },
+    #[error("conversation {0} does not exist")]
+    ConversationNotFound(Uuid),
+    #[error("conversation {0} already exists")]
+    ConversationAlreadyExists(Uuid),
+    /// The id the client supplied for idempotency was used for another command.
+    #[error("the id {0} was already used for a different request")]
+    IdempotencyKeyReused(Uuid),
+    /// Too many concurrent writers on one conversation; retrying is safe.
+    #[error("the conversation is busy; retry the request")]
+    Contended,
+    /// Something failed on our side. The message is deliberately vague.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::InvalidInput(InvalidInput::EmptyBody) => "EMPTY_BODY",
+            ApiError::InvalidInput(InvalidInput::BodyTooLong { .. }) => "BODY_TOO_LONG",
+            ApiError::InvalidInput(InvalidInput::TooLong { .. }) => "FIELD_TOO_LONG",
+            ApiError::InvalidInput(InvalidInput::ControlCharacter { .. }) => "INVALID_CHARACTER",
+            ApiError::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            ApiError::ConversationNotFound(_) => "CONVERSATION_NOT_FOUND",
+            ApiError::ConversationAlreadyExists(_) => "CONVERSATION_ALREADY_EXISTS",
+            ApiError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::Contended => "CONFLICT",
+            ApiError::Internal => "INTERNAL",
+        }
+    }
+
+    /// Logs what must not reach the client and maps the rest.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        ApiError::Internal
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        match err {
+            CommandError::Domain(DomainError::ConversationNotFound(id)) => {
+                ApiError::ConversationNotFound(id)
+            }
+            CommandError::Domain(DomainError::ConversationAlreadyExists(id)) => {
+                ApiError::ConversationAlreadyExists(id)
+            }
+            CommandError::Domain(
+                e @ (DomainError::NotTheContact { .. } | DomainError::MissingSenderId { .. }),
+            ) => ApiError::Forbidden(e.to_string()),
+            CommandError::Contended { .. } => ApiError::Contended,
+            CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
+            other @ (CommandError::Corrupt(_) | CommandError::Storage(_)) => {
+                ApiError::internal(other)
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                ApiError::InvalidInput(InvalidInput::BodyTooLong { actual, limit }) => {
+                    ext.set("limit", *limit as u64);
+                    ext.set("actual", *actual as u64);
+                }
+                ApiError::InvalidInput(InvalidInput::TooLong {
+                    field,
+                    actual,
+                    limit,
+                }) => {
+                    ext.set("field", *field);
+                    ext.set("limit", *limit as u64);
+                    ext.set("actual", *actual as u64);
+                }
+                ApiError::InvalidInput(InvalidInput::ControlCharacter { field }) => {
+                    ext.set("field", *field);
+                }
+                ApiError::InvalidArgument { argument, .. } => ext.set("argument", *argument),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// `?` for resolvers: keeps the code that a plain `Display` conversion would lose.
+pub trait ResultExt<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.into().extend())
+    }
+}

@@ -1,0 +1,65 @@
+//! The GraphQL schema, split by the user it serves: [`widget`] (website visitors) and
+//! [`operator`] (the operator UI). Each module contributes its part of Query, Mutation and
+//! Subscription; they are merged here. Shared object types live in [`types`].
+
+use async_graphql::{MergedObject, MergedSubscription, Schema};
+use sqlx::PgPool;
+use switchboard_commands::handler::ConversationHandler;
+
+use crate::auth::Auth;
+use crate::changes::ChangeFeed;
+
+pub mod operator;
+pub mod types;
+pub mod widget;
+
+/// What every resolver may use. Put into the schema once, at start-up.
+#[derive(Clone)]
+pub struct AppContext {
+    pub pool: PgPool,
+    pub handler: ConversationHandler,
+    pub auth: Auth,
+    pub feed: ChangeFeed,
+    pub max_body_chars: usize,
+}
+
+/// The client's address as the HTTP server saw it, recorded in event metadata.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub Option<String>);
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(operator::OperatorQuery, widget::WidgetQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(widget::WidgetMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(operator::OperatorSubscription, widget::WidgetSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Depth and complexity limits keep one request from asking for the whole database (SEC-2).
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 1_000;
+
+pub fn build_schema(context: Option<AppContext>) -> AppSchema {
+    let builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY);
+    match context {
+        Some(context) => builder.data(context).finish(),
+        None => builder.finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sdl_contract() {
+        insta::assert_snapshot!(super::build_schema(None).sdl());
+    }
+}

@@ -1,0 +1,255 @@
+//! Object types shared by the widget and operator parts of the schema, and their conversion
+//! from the projections' rows and from freshly recorded events.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{ComplexObject, Context, Enum, SimpleObject};
+use chrono::{DateTime, Utc};
+use switchboard_domain::event::MessagePosted;
+use switchboard_projections::conversations::read::{self, InboxRow, MessageRow};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ResultExt};
+use crate::graphql::AppContext;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ConversationStatus {
+    Open,
+    InProgress,
+    WaitingForUser,
+    PendingCallback,
+    Resolved,
+    Closed,
+}
+
+impl ConversationStatus {
+    fn from_stored(text: &str) -> Self {
+        match text {
+            "in_progress" => Self::InProgress,
+            "waiting_for_user" => Self::WaitingForUser,
+            "pending_callback" => Self::PendingCallback,
+            "resolved" => Self::Resolved,
+            "closed" => Self::Closed,
+            _ => Self::Open,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Source {
+    Web,
+    Telegram,
+    Callback,
+    Api,
+}
+
+impl Source {
+    fn from_stored(text: &str) -> Self {
+        match text {
+            "telegram" => Self::Telegram,
+            "callback" => Self::Callback,
+            "api" => Self::Api,
+            _ => Self::Web,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum SenderKind {
+    Contact,
+    Operator,
+    System,
+    Bot,
+}
+
+impl SenderKind {
+    fn from_stored(text: &str) -> Self {
+        match text {
+            "operator" => Self::Operator,
+            "system" => Self::System,
+            "bot" => Self::Bot,
+            _ => Self::Contact,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Channel {
+    Web,
+    Telegram,
+    Api,
+}
+
+impl Channel {
+    fn from_stored(text: &str) -> Self {
+        match text {
+            "telegram" => Self::Telegram,
+            "api" => Self::Api,
+            _ => Self::Web,
+        }
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Sender {
+    pub kind: SenderKind,
+    /// The contact's or operator's id; null for system and bot messages.
+    pub id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    /// The message's place in its conversation's history; increases with every event.
+    pub position: i32,
+    pub sender: Sender,
+    pub channel: Channel,
+    pub body: String,
+    pub posted_at: DateTime<Utc>,
+}
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Self {
+            id: row.message_id,
+            conversation_id: row.conversation_id,
+            position: row.stream_version,
+            sender: Sender {
+                kind: SenderKind::from_stored(&row.sender_kind),
+                id: row.sender_id,
+            },
+            channel: Channel::from_stored(&row.channel),
+            body: row.body,
+            posted_at: row.posted_at,
+        }
+    }
+}
+
+impl Message {
+    pub fn from_event(event: &MessagePosted, stream_version: i32) -> Self {
+        Self {
+            id: event.message_id,
+            conversation_id: event.conversation_id,
+            position: stream_version,
+            sender: Sender {
+                kind: SenderKind::from_stored(event.sender.kind.as_str()),
+                id: event.sender.id,
+            },
+            channel: Channel::from_stored(event.channel.as_str()),
+            body: event.body.clone(),
+            posted_at: event.posted_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Contact {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The latest message of a conversation, as the inbox list shows it.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct MessagePreview {
+    pub id: Uuid,
+    pub body: String,
+    pub sender_kind: SenderKind,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub inbox_id: Uuid,
+    pub status: ConversationStatus,
+    pub source: Source,
+    pub subject: Option<String>,
+    pub contact: Contact,
+    pub started_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub last_message: Option<MessagePreview>,
+    pub message_count: i32,
+}
+
+impl From<InboxRow> for Conversation {
+    fn from(row: InboxRow) -> Self {
+        let last_message = match (row.last_message_id, row.last_message_body) {
+            (Some(id), Some(body)) => Some(MessagePreview {
+                id,
+                body,
+                sender_kind: SenderKind::from_stored(
+                    row.last_message_sender.as_deref().unwrap_or("contact"),
+                ),
+            }),
+            _ => None,
+        };
+        Self {
+            id: row.conversation_id,
+            inbox_id: row.inbox_id,
+            status: ConversationStatus::from_stored(&row.status),
+            source: Source::from_stored(&row.source),
+            subject: row.subject,
+            contact: Contact {
+                id: row.contact_id,
+                name: row.contact_name,
+                email: row.contact_email,
+                phone: row.contact_phone,
+            },
+            started_at: row.started_at,
+            last_activity_at: row.last_activity_at,
+            last_message,
+            message_count: row.message_count,
+        }
+    }
+}
+
+/// The largest page any list returns.
+pub const MAX_PAGE: i32 = 200;
+
+/// Checks a `first` argument.
+pub fn page_size(first: Option<i32>, default: i32) -> Result<i64, ApiError> {
+    match first.unwrap_or(default) {
+        n @ 1..=MAX_PAGE => Ok(n as i64),
+        n => Err(ApiError::InvalidArgument {
+            argument: "first",
+            reason: format!("must be between 1 and {MAX_PAGE}, not {n}"),
+        }),
+    }
+}
+
+#[ComplexObject]
+impl Conversation {
+    /// The thread, oldest first. `after` is the cursor (position) of the last message seen.
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Message>> {
+        let app = ctx.data::<AppContext>()?;
+        let limit = page_size(first, 50).gql()?;
+        let after_version = match after {
+            None => 0,
+            Some(cursor) => cursor
+                .parse::<i32>()
+                .map_err(|_| ApiError::InvalidArgument {
+                    argument: "after",
+                    reason: "not a message cursor".into(),
+                })
+                .gql()?,
+        };
+        let mut rows = read::messages(&app.pool, self.id, after_version, limit + 1)
+            .await
+            .gql()?;
+        let has_next = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let mut connection = Connection::new(after_version > 0, has_next);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|row| Edge::new(row.stream_version.to_string(), Message::from(row))),
+        );
+        Ok(connection)
+    }
+}

@@ -1,0 +1,222 @@
+//! The website visitor's part of the schema: start a conversation (which issues the widget
+//! session token), send messages, read and follow their own conversation.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription};
+use chrono::Utc;
+use futures::Stream;
+use switchboard_commands::handler::CommandMeta;
+use switchboard_domain::conversation::{
+    ConversationCommand, FirstMessage, PostMessage, StartConversation,
+};
+use switchboard_domain::event::{self, Contact, DomainEvent, Sender};
+use switchboard_domain::values::{short_text, MessageBody};
+use switchboard_domain::Actor;
+use uuid::Uuid;
+
+use crate::auth::Authentication;
+use crate::error::{ApiError, ResultExt};
+use crate::graphql::operator::message_stream;
+use crate::graphql::types::{Conversation, Message};
+use crate::graphql::{AppContext, ClientIp};
+
+#[derive(Debug, InputObject)]
+pub struct StartConversationInput {
+    /// The inbox (widget channel) the conversation belongs to.
+    pub inbox_id: Uuid,
+    /// Optional id chosen by the client, so that retrying a timed-out start is harmless.
+    pub conversation_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub subject: Option<String>,
+    /// The visitor's first message, if they wrote one before starting.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, SimpleObject)]
+pub struct StartConversationPayload {
+    pub conversation_id: Uuid,
+    pub contact_id: Uuid,
+    /// Send as `Authorization: Bearer <token>` (HTTP) or `{"authorization": "Bearer <token>"}`
+    /// (WebSocket `connection_init`) on every later widget call.
+    pub session_token: String,
+    pub message: Option<Message>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct SendMessageInput {
+    pub conversation_id: Uuid,
+    pub body: String,
+    /// Optional id chosen by the client: sending the same id twice records one message.
+    pub client_message_id: Option<Uuid>,
+}
+
+#[derive(Default)]
+pub struct WidgetMutation;
+
+#[Object]
+impl WidgetMutation {
+    /// Starts a conversation as a website visitor. Needs no token; returns the widget session
+    /// token for everything after.
+    async fn start_conversation(
+        &self,
+        ctx: &Context<'_>,
+        input: StartConversationInput,
+    ) -> async_graphql::Result<StartConversationPayload> {
+        let app = ctx.data::<AppContext>()?;
+        let conversation_id = input.conversation_id.unwrap_or_else(Uuid::now_v7);
+        let first_message = input
+            .message
+            .as_deref()
+            .map(|text| MessageBody::parse(text, app.max_body_chars))
+            .transpose()
+            .gql()?
+            .map(|body| FirstMessage {
+                message_id: Uuid::new_v5(&conversation_id, b"first-message"),
+                channel: event::Channel::Web,
+                body,
+            });
+        let contact = Contact {
+            id: Uuid::now_v7(),
+            name: short_text("name", input.name.as_deref()).gql()?,
+            email: short_text("email", input.email.as_deref()).gql()?,
+            phone: short_text("phone", input.phone.as_deref()).gql()?,
+        };
+        let command = ConversationCommand::Start(StartConversation {
+            conversation_id,
+            inbox_id: input.inbox_id,
+            source: event::Source::Web,
+            contact: contact.clone(),
+            subject: short_text("subject", input.subject.as_deref()).gql()?,
+            first_message,
+            at: Utc::now(),
+        });
+        let meta = CommandMeta {
+            // One start per conversation id: a retry is recognised as the same command.
+            command_id: Uuid::new_v5(&conversation_id, b"start"),
+            actor: Actor::contact(contact.id),
+            correlation_id: None,
+            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
+        };
+        let handled = app.handler.handle(&meta, &command).await.gql()?;
+        // Answer from what was recorded, so a retry gets the same contact and message.
+        let mut payload = None;
+        let mut message = None;
+        for (event, recorded) in handled.events.iter().zip(&handled.recorded) {
+            match event {
+                DomainEvent::ConversationStarted(e) => payload = Some((e.contact.id, e.inbox_id)),
+                DomainEvent::MessagePosted(e) => {
+                    message = Some(Message::from_event(e, recorded.stream_version))
+                }
+            }
+        }
+        let (contact_id, inbox_id) = payload
+            .ok_or_else(|| ApiError::ConversationAlreadyExists(conversation_id))
+            .gql()?;
+        Ok(StartConversationPayload {
+            conversation_id,
+            contact_id,
+            session_token: app
+                .auth
+                .issue_widget_session(contact_id, conversation_id, inbox_id),
+            message,
+        })
+    }
+
+    /// Sends a message as the visitor of the widget session.
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        input: SendMessageInput,
+    ) -> async_graphql::Result<Message> {
+        let app = ctx.data::<AppContext>()?;
+        let auth = ctx.data::<Authentication>()?;
+        let (contact_id, _inbox_id) = auth.require_widget_session(input.conversation_id).gql()?;
+        let body = MessageBody::parse(&input.body, app.max_body_chars).gql()?;
+        let message_id = input.client_message_id.unwrap_or_else(Uuid::now_v7);
+        let command = ConversationCommand::PostMessage(PostMessage {
+            conversation_id: input.conversation_id,
+            message_id,
+            sender: Sender {
+                kind: event::SenderKind::Contact,
+                id: Some(contact_id),
+            },
+            channel: event::Channel::Web,
+            body,
+            at: Utc::now(),
+        });
+        let meta = CommandMeta {
+            command_id: message_id,
+            actor: Actor::contact(contact_id),
+            correlation_id: None,
+            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
+        };
+        let handled = app.handler.handle(&meta, &command).await.gql()?;
+        handled
+            .events
+            .iter()
+            .zip(&handled.recorded)
+            .find_map(|(event, recorded)| match event {
+                DomainEvent::MessagePosted(e) => {
+                    Some(Message::from_event(e, recorded.stream_version))
+                }
+                _ => None,
+            })
+            .ok_or_else(|| ApiError::IdempotencyKeyReused(message_id))
+            .gql()
+    }
+}
+
+#[derive(Default)]
+pub struct WidgetQuery;
+
+#[Object]
+impl WidgetQuery {
+    /// The widget session's own conversation.
+    async fn my_conversation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Conversation>> {
+        let auth = ctx.data::<Authentication>()?;
+        let conversation_id = match &auth.0 {
+            Ok(crate::auth::Viewer::WidgetSession {
+                conversation_id, ..
+            }) => *conversation_id,
+            _ => {
+                return Err(ApiError::Unauthenticated(
+                    "a widget session token is required".into(),
+                ))
+                .gql()
+            }
+        };
+        let app = ctx.data::<AppContext>()?;
+        let row =
+            switchboard_projections::conversations::read::conversation(&app.pool, conversation_id)
+                .await
+                .gql()?;
+        Ok(row.map(Conversation::from))
+    }
+}
+
+#[derive(Default)]
+pub struct WidgetSubscription;
+
+#[Subscription]
+impl WidgetSubscription {
+    /// New messages of a conversation, as they are committed to the thread. Open to operators
+    /// and to the conversation's own widget session. With `afterPosition`, first replays the
+    /// messages after that position (to catch up after a reconnect).
+    async fn message_posted(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        after_position: Option<i32>,
+    ) -> async_graphql::Result<impl Stream<Item = Message>> {
+        let auth = ctx.data::<Authentication>()?;
+        auth.require_conversation_reader(conversation_id).gql()?;
+        let app = ctx.data::<AppContext>()?.clone();
+        message_stream(app, conversation_id, after_position)
+            .await
+            .gql()
+    }
+}

@@ -1,0 +1,168 @@
+//! The HTTP surface: `/graphql` (POST for queries and mutations; GET serves GraphiQL, or
+//! upgrades to a graphql-transport-ws / graphql-ws WebSocket for subscriptions), `/healthz`
+//! (the process is up) and `/readyz` (PostgreSQL and Kafka answer).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::ClientConfig;
+use serde_json::json;
+use sqlx::PgPool;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::{Auth, Authentication};
+use crate::graphql::{AppSchema, ClientIp};
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub schema: AppSchema,
+    pub auth: Auth,
+    pub pool: PgPool,
+    pub kafka_probe: Arc<BaseConsumer>,
+    pub kafka_topic: String,
+}
+
+impl HttpState {
+    pub fn new(
+        schema: AppSchema,
+        auth: Auth,
+        pool: PgPool,
+        kafka_brokers: &str,
+        kafka_topic: &str,
+    ) -> Result<Self, rdkafka::error::KafkaError> {
+        let kafka_probe: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", kafka_brokers)
+            .create()?;
+        Ok(Self {
+            schema,
+            auth,
+            pool,
+            kafka_probe: Arc::new(kafka_probe),
+            kafka_topic: kafka_topic.to_owned(),
+        })
+    }
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn graphql_post(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let authentication = Authentication(state.auth.viewer_from_header(header));
+    let request = request
+        .into_inner()
+        .data(authentication)
+        .data(ClientIp(Some(peer.ip().to_string())));
+    state.schema.execute(request).await.into()
+}
+
+async fn graphql_get(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let (Ok(upgrade), Ok(protocol)) = (upgrade, protocol) else {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .finish(),
+        )
+        .into_response();
+    };
+    let schema = state.schema.clone();
+    let auth = state.auth.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut data = Data::default();
+                    data.insert(Authentication(
+                        auth.viewer_from_header(authorization_of(&payload)),
+                    ));
+                    data.insert(ClientIp(Some(peer.ip().to_string())));
+                    Ok(data)
+                })
+                .serve()
+                .await
+        })
+}
+
+/// The token in a `connection_init` payload: `{"authorization": "Bearer …"}` (any case of the
+/// key), the shape most GraphQL clients send headers in.
+fn authorization_of(payload: &serde_json::Value) -> Option<&str> {
+    let object = payload.as_object()?;
+    let value = object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| value)
+        .or_else(|| {
+            object
+                .get("headers")
+                .and_then(|h| h.as_object())
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+                        .map(|(_, v)| v)
+                })
+        })?;
+    value.as_str()
+}
+
+async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<serde_json::Value>) {
+    let postgres = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("select 1").execute(&state.pool),
+    )
+    .await;
+    let postgres_ok = matches!(postgres, Ok(Ok(_)));
+    let probe = state.kafka_probe.clone();
+    let topic = state.kafka_topic.clone();
+    let kafka = tokio::task::spawn_blocking(move || {
+        probe
+            .fetch_metadata(Some(&topic), Duration::from_secs(2))
+            .map(|metadata| metadata.topics().iter().any(|t| t.error().is_none()))
+    })
+    .await;
+    let kafka_ok = matches!(kafka, Ok(Ok(true)));
+    let status = if postgres_ok && kafka_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    (
+        status,
+        Json(json!({ "postgres": word(postgres_ok), "kafka": word(kafka_ok) })),
+    )
+}

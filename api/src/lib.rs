@@ -1,0 +1,22 @@
+//! Switchboard's front door and its process: the GraphQL API (queries, mutations,
+//! subscriptions over graphql-transport-ws), authentication, health endpoints, and the wiring
+//! that runs the API, the relay and the projections in one process or apart.
+//!
+//! # Architecture invariant
+//! Resolvers are thin: they authenticate through [`auth`] (never on their own), turn input into
+//! domain commands, and hand them to `switchboard_commands`; reads go to the projections' query
+//! functions. The status machine and every other invariant stay in `switchboard_domain`.
+//!
+//! # API boundary
+//! - [`config::Settings`]: every setting, from flags or `SWITCHBOARD_*` variables.
+//! - [`runtime::start`]: starts the chosen [`runtime::Component`]s and returns a handle.
+//! - [`graphql::build_schema`]: the schema, split by the user it serves (widget, operator).
+//! - [`auth`]: operator and widget-session tokens.
+
+pub mod auth;
+pub mod changes;
+pub mod config;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod runtime;

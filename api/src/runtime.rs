@@ -1,0 +1,208 @@
+//! Starting and stopping the process's components: the API, the relay, the projections. By
+//! default one process runs all three; `serve --components relay` (etc.) runs a subset, so
+//! each can be scaled and restarted on its own.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::ValueEnum;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use switchboard_commands::handler::{system_clock, ConversationHandler};
+use switchboard_commands::kafka::{ensure_topic, idempotent_producer, KafkaSettings};
+use switchboard_commands::log::EventLog;
+use switchboard_commands::relay::{run_relay, RelayConfig};
+use switchboard_commands::tail::TailConfig;
+use switchboard_domain::envelope::RecordedEvent;
+use switchboard_projections::conversations::ConversationsProjection;
+use switchboard_projections::runner::{run_projection, RunnerSettings};
+use switchboard_projections::LogReader;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::changes::ChangeFeed;
+use crate::config::{DatabaseArgs, Settings};
+use crate::graphql::{build_schema, AppContext};
+use crate::http::{router, HttpState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Component {
+    /// The GraphQL API and health endpoints.
+    Api,
+    /// Publishes the log to Kafka.
+    Relay,
+    /// Consumes Kafka into the read tables.
+    Projections,
+}
+
+/// Opens the pool the way the service wants its connections: a transaction left idle is cut
+/// off, because an open transaction stalls every commit-order reader of the log.
+pub async fn connect_pool(database: &DatabaseArgs) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = database
+        .url
+        .parse()
+        .context("SWITCHBOARD_DATABASE_URL is not a valid PostgreSQL URL")?;
+    let options = options.options([
+        ("idle_in_transaction_session_timeout", "10s"),
+        ("application_name", "switchboard"),
+    ]);
+    PgPoolOptions::new()
+        .max_connections(database.max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .context("could not connect to PostgreSQL (is it running? `make run` starts it)")
+}
+
+/// The running components. Dropping it does not stop them: call [`Running::stop`].
+pub struct Running {
+    /// Where the API listens, when it runs.
+    pub addr: Option<SocketAddr>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Asks every component to stop and waits until they have.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        let mut result = Ok(());
+        while let Some(joined) = self.tasks.join_next().await {
+            if let Err(err) = joined.context("a component panicked").and_then(|r| r) {
+                result = Err(err);
+            }
+        }
+        result
+    }
+
+    /// Runs until `signal` completes or a component fails, then stops the rest.
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let failure = tokio::select! {
+            _ = signal => None,
+            Some(joined) = self.tasks.join_next() => Some(joined.context("a component panicked").and_then(|r| r)),
+        };
+        let stopped = self.stop().await;
+        match failure {
+            Some(Err(err)) => Err(err),
+            _ => stopped,
+        }
+    }
+}
+
+/// Reads streams for the projections' gap filling, from the log of `switchboard_commands`.
+struct EventLogReader(EventLog);
+
+impl LogReader for EventLogReader {
+    fn read_stream(
+        &self,
+        stream_id: Uuid,
+        after_version: i32,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .read_stream(stream_id, after_version)
+                .await?
+                .into_iter()
+                .map(|logged| logged.event)
+                .collect())
+        })
+    }
+}
+
+/// Starts `components` against `pool`. Returns once the API (if any) is listening.
+pub async fn start(
+    settings: &Settings,
+    pool: PgPool,
+    components: &[Component],
+) -> anyhow::Result<Running> {
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let kafka = KafkaSettings {
+        brokers: settings.kafka_brokers.clone(),
+        topic: settings.kafka_topic.clone(),
+        partitions: settings.kafka_partitions,
+    };
+    if components.contains(&Component::Relay) || components.contains(&Component::Projections) {
+        // Tansu and some clusters do not create topics on first use. The relay retries this
+        // itself, so a broker that is down at start-up only delays it.
+        if let Err(err) = ensure_topic(&kafka).await {
+            tracing::warn!(error = %err, topic = %kafka.topic, "could not create the topic yet");
+        }
+    }
+    if components.contains(&Component::Relay) {
+        let producer =
+            idempotent_producer(&kafka.brokers).context("creating the Kafka producer")?;
+        let config = RelayConfig {
+            name: format!("kafka:{}", kafka.topic),
+            kafka: kafka.clone(),
+            tail: TailConfig {
+                poll_interval: settings.relay_poll_interval(),
+                ..TailConfig::default()
+            },
+        };
+        let (pool, token) = (pool.clone(), shutdown.clone());
+        tasks.spawn(async move { Ok(run_relay(pool, producer, config, token).await?) });
+    }
+    if components.contains(&Component::Projections) {
+        let projection = Arc::new(ConversationsProjection);
+        let runner = RunnerSettings {
+            brokers: kafka.brokers.clone(),
+            topic: kafka.topic.clone(),
+            group_id: format!("{}-conversations", settings.kafka_group_prefix),
+        };
+        let reader = Arc::new(EventLogReader(EventLog::new(pool.clone())));
+        let (pool, token) = (pool.clone(), shutdown.clone());
+        tasks.spawn(
+            async move { Ok(run_projection(pool, projection, reader, runner, token).await?) },
+        );
+    }
+    let mut addr = None;
+    if components.contains(&Component::Api) {
+        let auth = Auth::new(
+            &settings.jwt_secret,
+            Duration::from_secs(u64::from(settings.widget_session_hours) * 3600),
+        )?;
+        let feed = ChangeFeed::start(pool.clone(), shutdown.clone())
+            .await
+            .context("listening for projection changes")?;
+        let context = AppContext {
+            pool: pool.clone(),
+            handler: ConversationHandler::new(EventLog::new(pool.clone()), system_clock()),
+            auth: auth.clone(),
+            feed,
+            max_body_chars: settings.max_body_chars,
+        };
+        let state = HttpState::new(
+            build_schema(Some(context)),
+            auth,
+            pool.clone(),
+            &settings.kafka_brokers,
+            &settings.kafka_topic,
+        )?;
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", settings.listen))?;
+        addr = Some(listener.local_addr()?);
+        tracing::info!(addr = %listener.local_addr()?, "GraphQL API at http://{}/graphql", listener.local_addr()?);
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await
+                .context("the HTTP server failed")
+        });
+    }
+    Ok(Running {
+        addr,
+        shutdown,
+        tasks,
+    })
+}
