@@ -116,6 +116,7 @@ async fn relay_until_error(
         let batch = tail.next_batch().await?;
         publish(producer, &config.kafka.topic, &batch).await?;
         store_checkpoint(pool, &config.name, tail.position()).await?;
+        tracing::debug!(relay = %config.name, events = batch.len(), position = ?tail.position(), "published");
     }
 }
 
@@ -197,17 +198,21 @@ async fn store_checkpoint(
 
 /// Holds the relay's advisory lock for as long as the returned connection lives. Waits (as a
 /// standby) while another relay holds it; `None` if shut down while waiting.
+///
+/// The connection is detached from the pool: dropping it closes the session, which is what
+/// releases a session-level advisory lock. A pooled connection would keep the lock after
+/// the relay stopped, and a restarted relay would wait forever.
 async fn acquire_lock(
     pool: &PgPool,
     name: &str,
     shutdown: &CancellationToken,
-) -> Result<Option<sqlx::pool::PoolConnection<sqlx::Postgres>>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
+) -> Result<Option<sqlx::PgConnection>, sqlx::Error> {
+    let mut conn = pool.acquire().await?.detach();
     loop {
         let locked: bool =
             sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended($1, 0))")
                 .bind(format!("switchboard.relay.{name}"))
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut conn)
                 .await?;
         if locked {
             return Ok(Some(conn));

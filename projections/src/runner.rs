@@ -57,6 +57,11 @@ pub async fn run_projection<P: Projection>(
                 continue;
             }
         };
+        tracing::trace!(
+            partition = message.partition(),
+            offset = message.offset(),
+            "received"
+        );
         let event: Option<RecordedEvent> = message
             .payload()
             .and_then(|bytes| serde_json::from_slice(bytes).ok());

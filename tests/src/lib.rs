@@ -1,1 +1,269 @@
+//! The harness for Switchboard's end-to-end tests (`tests/tests/*.rs`): starts the real
+//! service in-process on a fresh `#[sqlx::test]` database and a fresh Kafka topic, and talks
+//! to it as clients do: GraphQL over HTTP, subscriptions over a real WebSocket speaking
+//! graphql-transport-ws.
+//!
+//! Needs PostgreSQL (`DATABASE_URL`) and a Kafka-protocol broker
+//! (`SWITCHBOARD_KAFKA_BROKERS`, default 127.0.0.1:9092); `make test` starts both.
 
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use switchboard_api::config::{DatabaseArgs, Settings};
+use switchboard_api::runtime::{start, Component, Running};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "end-to-end-tests-secret-of-at-least-32-bytes";
+
+/// Logs from the service under test, when `SWITCHBOARD_LOG` is set (e.g. `info`).
+pub fn init_logging() {
+    if let Ok(filter) = std::env::var("SWITCHBOARD_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+pub fn kafka_brokers() -> String {
+    std::env::var("SWITCHBOARD_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// Settings for one test: a port of its own, a topic and consumer groups of its own.
+pub fn test_settings() -> Settings {
+    let unique = Uuid::now_v7().simple().to_string();
+    Settings {
+        database: DatabaseArgs {
+            url: "set by the test's pool".into(),
+            max_connections: 20,
+        },
+        kafka_brokers: kafka_brokers(),
+        kafka_topic: format!("switchboard-test-{unique}"),
+        kafka_partitions: 3,
+        kafka_group_prefix: format!("switchboard-test-{unique}"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        jwt_secret: JWT_SECRET.into(),
+        widget_session_hours: 1,
+        max_body_chars: 4000,
+        relay_poll_ms: 200,
+    }
+}
+
+/// A pool of our own on the test database (the one `#[sqlx::test]` hands out is small).
+pub async fn pool_for(connect: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(20)
+        .connect_with(connect.options([("idle_in_transaction_session_timeout", "10s")]))
+        .await
+        .expect("connecting to the test database")
+}
+
+/// The service, started in-process.
+pub struct TestServer {
+    pub running: Running,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start(settings: &Settings, pool: PgPool, components: &[Component]) -> Self {
+        init_logging();
+        let running = start(settings, pool, components)
+            .await
+            .expect("service starts");
+        let base = running
+            .addr
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default();
+        Self {
+            running,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await.expect("service stops cleanly");
+    }
+
+    /// POSTs a GraphQL request and returns the whole response body.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("HTTP request");
+        response.json().await.expect("a JSON response")
+    }
+
+    /// Like [`TestServer::graphql`], but fails on any GraphQL error and returns `data`.
+    pub async fn graphql_ok(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let response = self.graphql(query, variables, token).await;
+        assert!(
+            response.get("errors").is_none(),
+            "GraphQL errors: {response}"
+        );
+        response["data"].clone()
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql", self.base.replacen("http", "ws", 1))
+    }
+
+    pub fn operator_token(&self) -> String {
+        operator_token()
+    }
+}
+
+pub fn operator_token() -> String {
+    let auth = switchboard_api::auth::Auth::new(JWT_SECRET, Duration::from_secs(60)).unwrap();
+    auth.issue_operator(
+        Uuid::now_v7(),
+        vec![switchboard_api::auth::Role::Admin],
+        Duration::from_secs(600),
+    )
+}
+
+/// A graphql-transport-ws client over a real WebSocket.
+pub struct WsClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    /// Messages for other subscriptions, received while waiting for one.
+    pending: std::collections::VecDeque<Value>,
+}
+
+impl WsClient {
+    /// Connects and completes `connection_init` / `connection_ack`.
+    pub async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<Self> {
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+        let protocol = response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok());
+        if protocol != Some("graphql-transport-ws") {
+            bail!("server chose protocol {protocol:?}");
+        }
+        let mut client = Self {
+            socket,
+            next_id: 1,
+            pending: Default::default(),
+        };
+        let payload = match token {
+            Some(token) => json!({ "authorization": format!("Bearer {token}") }),
+            None => json!({}),
+        };
+        client
+            .send(json!({ "type": "connection_init", "payload": payload }))
+            .await?;
+        let ack = client.receive(Duration::from_secs(10)).await?;
+        if ack["type"] != "connection_ack" {
+            bail!("expected connection_ack, got {ack}");
+        }
+        Ok(client)
+    }
+
+    async fn send(&mut self, message: Value) -> anyhow::Result<()> {
+        self.socket
+            .send(WsMessage::Text(message.to_string().into()))
+            .await?;
+        Ok(())
+    }
+
+    /// The next protocol message (answering pings on the way).
+    pub async fn receive(&mut self, within: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .context("no message in time")?
+                .context("the socket closed")??;
+            let WsMessage::Text(text) = frame else {
+                continue;
+            };
+            let message: Value = serde_json::from_str(&text)?;
+            if message["type"] == "ping" {
+                self.send(json!({ "type": "pong" })).await?;
+                continue;
+            }
+            return Ok(message);
+        }
+    }
+
+    /// Starts a subscription; returns its id.
+    pub async fn subscribe(&mut self, query: &str, variables: Value) -> anyhow::Result<String> {
+        let id = self.next_id.to_string();
+        self.next_id += 1;
+        self.send(json!({
+            "id": id,
+            "type": "subscribe",
+            "payload": { "query": query, "variables": variables },
+        }))
+        .await?;
+        Ok(id)
+    }
+
+    /// The next `next` payload's `data` for subscription `id`; fails on `error` or timeout.
+    pub async fn next_data(&mut self, id: &str, within: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let message = match self.pending.iter().position(|m| m["id"] == id) {
+                Some(index) => self.pending.remove(index).expect("index is in range"),
+                None => {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    let message = self.receive(left).await?;
+                    if message["id"] != id {
+                        self.pending.push_back(message);
+                        continue;
+                    }
+                    message
+                }
+            };
+            match message["type"].as_str() {
+                Some("next") => {
+                    if let Some(errors) = message["payload"].get("errors") {
+                        bail!("subscription error: {errors}");
+                    }
+                    return Ok(message["payload"]["data"].clone());
+                }
+                Some("error") => bail!("subscription refused: {}", message["payload"]),
+                Some("complete") => bail!("subscription completed"),
+                _ => continue,
+            }
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("condition not met within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
