@@ -3,7 +3,8 @@
 #   - PostgreSQL (Debian's server package), started if it is down, with a `switchboard` role
 #     and database;
 #   - Tansu, a Kafka-protocol broker (cargo install, ~10 min the first time), on 127.0.0.1:9092.
-# Usage: scripts/services.sh up | down | status
+# Also checks the build tools librdkafka needs, and installs them when missing.
+# Usage: scripts/services.sh up | down | status | env
 # Idempotent: run it as often as you like. Prints the variables the service and tests need.
 set -euo pipefail
 
@@ -40,6 +41,21 @@ apt_install() {
 
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else sudo -u postgres sh -c "$*"; fi
+}
+
+# What building Switchboard needs beyond cargo: a C toolchain and make for the bundled
+# librdkafka (rdkafka-sys builds it from source), pkg-config and zlib headers.
+build_deps_up() {
+  local missing=()
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  command -v c++ >/dev/null 2>&1 || missing+=(build-essential)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing build tools: ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
 }
 
 postgres_up() {
@@ -111,7 +127,7 @@ EOV
 }
 
 case "${1:-up}" in
-  up) postgres_up; kafka_up; print_env ;;
+  up) build_deps_up; postgres_up; kafka_up; print_env ;;
   down) kafka_down ;;
   status)
     port_open "$PG_PORT" && log "PostgreSQL: up on $PG_PORT" || log "PostgreSQL: down"

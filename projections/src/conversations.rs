@@ -2,8 +2,6 @@
 //! and each conversation's thread (PROJ-5), in tables `inbox_conversations` and
 //! `thread_messages`. [`read`] holds the queries the API runs against them.
 
-use std::future::Future;
-
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use switchboard_domain::envelope::RecordedEvent;
@@ -19,27 +17,25 @@ impl Projection for ConversationsProjection {
         "conversations"
     }
 
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        event: &'a RecordedEvent,
-    ) -> impl Future<Output = Result<Option<Change>, ProjectionError>> + Send + 'a {
-        async move {
-            let decoded = DomainEvent::decode(
-                &event.event_type,
-                event.schema_version,
-                event.payload.clone(),
-            );
-            match decoded {
-                Ok(DomainEvent::ConversationStarted(e)) => started(tx, &e).await.map(Some),
-                Ok(DomainEvent::MessagePosted(e)) => {
-                    posted(tx, &e, event.stream_version).await.map(Some)
-                }
-                Err(EventDecodeError::UnknownType { .. }) => Ok(None),
-                Err(err @ EventDecodeError::BadPayload { .. }) => {
-                    tracing::error!(event_id = %event.event_id, error = %err, "skipping an unreadable event");
-                    Ok(None)
-                }
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<Option<Change>, ProjectionError> {
+        let decoded = DomainEvent::decode(
+            &event.event_type,
+            event.schema_version,
+            event.payload.clone(),
+        );
+        match decoded {
+            Ok(DomainEvent::ConversationStarted(e)) => started(tx, &e).await.map(Some),
+            Ok(DomainEvent::MessagePosted(e)) => {
+                posted(tx, &e, event.stream_version).await.map(Some)
+            }
+            Err(EventDecodeError::UnknownType { .. }) => Ok(None),
+            Err(err @ EventDecodeError::BadPayload { .. }) => {
+                tracing::error!(event_id = %event.event_id, error = %err, "skipping an unreadable event");
+                Ok(None)
             }
         }
     }

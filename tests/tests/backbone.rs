@@ -427,3 +427,80 @@ async fn relay_and_projection_restarted_mid_stream_end_with_exactly_1000_message
         "each applied once"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn health_readiness_and_subscription_auth(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_for(connect).await;
+    let server = TestServer::start(&test_settings(), pool, ALL).await;
+    let health = server
+        .http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (health.status().as_u16(), health.text().await.unwrap()),
+        (200, "ok".to_owned())
+    );
+    let ready = server
+        .http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(
+        ready.json::<Value>().await.unwrap(),
+        json!({ "postgres": "ok", "kafka": "ok" })
+    );
+
+    // A widget session may follow its own conversation only; nobody may follow anonymously.
+    let mine = server
+        .graphql_ok(
+            START,
+            json!({ "input": { "inboxId": Uuid::now_v7() } }),
+            None,
+        )
+        .await["startConversation"]
+        .clone();
+    let session = mine["sessionToken"].as_str().unwrap();
+    let query = "subscription($id: UUID!) { messagePosted(conversationId: $id) { id } }";
+    let mut ws = WsClient::connect(&server.ws_url(), Some(session))
+        .await
+        .unwrap();
+    let other = ws
+        .subscribe(query, json!({ "id": Uuid::now_v7() }))
+        .await
+        .unwrap();
+    let refused = ws.next_data(&other, WAIT).await.unwrap_err().to_string();
+    assert!(refused.contains("\"code\":\"FORBIDDEN\""), "{refused}");
+    let own = ws
+        .subscribe(query, json!({ "id": mine["conversationId"] }))
+        .await
+        .unwrap();
+    let silent = ws
+        .next_data(&own, Duration::from_millis(300))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(silent.contains("no message in time"), "{silent}");
+
+    let mut anonymous = WsClient::connect(&server.ws_url(), None).await.unwrap();
+    let sub = anonymous
+        .subscribe(query, json!({ "id": mine["conversationId"] }))
+        .await
+        .unwrap();
+    let refused = anonymous
+        .next_data(&sub, WAIT)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("\"code\":\"UNAUTHENTICATED\""),
+        "{refused}"
+    );
+    server.stop().await;
+}

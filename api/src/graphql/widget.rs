@@ -111,7 +111,7 @@ impl WidgetMutation {
             }
         }
         let (contact_id, inbox_id) = payload
-            .ok_or_else(|| ApiError::ConversationAlreadyExists(conversation_id))
+            .ok_or(ApiError::ConversationAlreadyExists(conversation_id))
             .gql()?;
         Ok(StartConversationPayload {
             conversation_id,
@@ -162,7 +162,7 @@ impl WidgetMutation {
                 }
                 _ => None,
             })
-            .ok_or_else(|| ApiError::IdempotencyKeyReused(message_id))
+            .ok_or(ApiError::IdempotencyKeyReused(message_id))
             .gql()
     }
 }

@@ -1,0 +1,41 @@
+# The two commands of the README, and a few helpers. Every target brings up what it needs
+# (PostgreSQL, Tansu as the Kafka broker, build tools) through scripts/services.sh.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+SERVICES := scripts/services.sh
+# A secret of this checkout's own for local runs, made on first use and kept in .run/.
+SECRET_FILE := .run/jwt-secret
+
+.PHONY: run test services stop token lint
+
+## make run: services up, migrations applied, the service on http://127.0.0.1:8080/graphql
+run: $(SECRET_FILE)
+	eval "$$($(SERVICES) up)"; \
+	export SWITCHBOARD_JWT_SECRET="$${SWITCHBOARD_JWT_SECRET:-$$(cat $(SECRET_FILE))}"; \
+	cargo build --release --locked --bin switchboard; \
+	./target/release/switchboard migrate; \
+	exec ./target/release/switchboard serve
+
+## make test: services up, then the whole suite against real PostgreSQL and Kafka
+test:
+	eval "$$($(SERVICES) up)"; \
+	cargo test --workspace --locked
+
+## make token: an admin operator token for the local service (see README)
+token: $(SECRET_FILE)
+	@SWITCHBOARD_JWT_SECRET="$${SWITCHBOARD_JWT_SECRET:-$$(cat $(SECRET_FILE))}" \
+	cargo run --quiet --release --locked --bin switchboard -- token operator --roles admin
+
+services:
+	$(SERVICES) up >/dev/null
+
+stop:
+	$(SERVICES) down
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+$(SECRET_FILE):
+	@mkdir -p .run
+	@head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > $(SECRET_FILE)
