@@ -257,6 +257,21 @@ impl Authentication {
         }
     }
 
+    /// The conversation of the caller's widget session, whichever it is.
+    pub fn require_any_widget_session(&self) -> Result<Uuid, ApiError> {
+        match self.viewer()? {
+            Viewer::WidgetSession {
+                conversation_id, ..
+            } => Ok(*conversation_id),
+            Viewer::Anonymous => Err(ApiError::Unauthenticated(
+                "a widget session token is required".into(),
+            )),
+            Viewer::Operator { .. } => Err(ApiError::Forbidden(
+                "operators have no widget session; use conversation(id)".into(),
+            )),
+        }
+    }
+
     /// May the viewer read this conversation? Any operator may for now (moderators will be
     /// limited to their assignments with OPS-1); a widget session only its own.
     pub fn require_conversation_reader(&self, conversation_id: Uuid) -> Result<(), ApiError> {

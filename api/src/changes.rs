@@ -50,14 +50,12 @@ impl ChangeFeed {
                             }
                         }
                     }
-                    // The connection dropped; the next try_recv reconnects.
-                    Ok(None) => {
-                        let _ = sender.send(FeedEvent::Resync);
-                    }
+                    // The connection dropped. Resync only once LISTEN is back in place: a
+                    // re-read before that could miss a change committed in between.
+                    Ok(None) => relisten(&mut listener, &sender, &shutdown).await,
                     Err(err) => {
                         tracing::warn!(error = %err, "change listener failed; reconnecting");
-                        let _ = sender.send(FeedEvent::Resync);
-                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        relisten(&mut listener, &sender, &shutdown).await;
                     }
                 }
             }
@@ -68,6 +66,30 @@ impl ChangeFeed {
     pub fn subscribe(&self) -> broadcast::Receiver<FeedEvent> {
         self.sender.subscribe()
     }
+}
+
+/// Reconnects (LISTEN again on a fresh connection), then tells every subscriber to re-read.
+async fn relisten(
+    listener: &mut PgListener,
+    sender: &broadcast::Sender<FeedEvent>,
+    shutdown: &CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        // Any statement on the listener reconnects it, and reconnecting re-runs LISTEN.
+        match sqlx::query("select 1").execute(&mut *listener).await {
+            Ok(_) => break,
+            Err(err) => {
+                tracing::warn!(error = %err, ?backoff, "could not listen for changes yet");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    let _ = sender.send(FeedEvent::Resync);
 }
 
 /// Waits for the next event; a lagged receiver gets [`FeedEvent::Resync`]. `None` when the

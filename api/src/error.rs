@@ -78,6 +78,9 @@ impl From<CommandError> for ApiError {
             CommandError::Domain(
                 e @ (DomainError::NotTheContact { .. } | DomainError::MissingSenderId { .. }),
             ) => ApiError::Forbidden(e.to_string()),
+            CommandError::Domain(DomainError::DuplicateMessageId { message_id, .. }) => {
+                ApiError::IdempotencyKeyReused(message_id)
+            }
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
             other @ (CommandError::Corrupt(_) | CommandError::Storage(_)) => {

@@ -137,7 +137,8 @@ pub async fn start(
         }
     }
     if components.contains(&Component::Relay) {
-        let producer =
+        // Fail fast on settings librdkafka refuses; the relay makes its own producers.
+        let _checked =
             idempotent_producer(&kafka.brokers).context("creating the Kafka producer")?;
         let config = RelayConfig {
             name: format!("kafka:{}", kafka.topic),
@@ -148,7 +149,7 @@ pub async fn start(
             },
         };
         let (pool, token) = (pool.clone(), shutdown.clone());
-        tasks.spawn(async move { Ok(run_relay(pool, producer, config, token).await?) });
+        tasks.spawn(async move { Ok(run_relay(pool, config, token).await?) });
     }
     if components.contains(&Component::Projections) {
         let projection = Arc::new(ConversationsProjection);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureProducer;
 use rdkafka::ClientConfig;
@@ -30,6 +31,9 @@ pub fn idempotent_producer(brokers: &str) -> Result<FutureProducer, KafkaError> 
         .set("acks", "all")
         .set("linger.ms", "5")
         .set("message.timeout.ms", "30000")
+        // A message that times out must not leave a hole that later messages fill: the
+        // producer fails instead, and the relay starts over from its checkpoint.
+        .set("enable.gapless.guarantee", "true")
         .create()
 }
 
@@ -51,4 +55,31 @@ pub async fn ensure_topic(settings: &KafkaSettings) -> Result<(), KafkaError> {
         }
     }
     Ok(())
+}
+
+/// True when no partition of `topic` has ever held a message (or the topic does not exist):
+/// the broker lost its data or the topic was recreated, so whatever the relay published
+/// before is gone.
+pub async fn topic_is_empty(settings: &KafkaSettings) -> Result<bool, KafkaError> {
+    let brokers = settings.brokers.clone();
+    let topic = settings.topic.clone();
+    tokio::task::spawn_blocking(move || {
+        let probe: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .create()?;
+        let timeout = Duration::from_secs(10);
+        let metadata = probe.fetch_metadata(Some(&topic), timeout)?;
+        let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+            return Ok(true);
+        };
+        for partition in found.partitions() {
+            let (_low, high) = probe.fetch_watermarks(&topic, partition.id(), timeout)?;
+            if high > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await
+    .unwrap_or(Err(KafkaError::Canceled))
 }

@@ -17,7 +17,7 @@ use switchboard_domain::envelope::RecordedEvent;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
-use crate::kafka::{ensure_topic, KafkaSettings};
+use crate::kafka::{ensure_topic, idempotent_producer, topic_is_empty, KafkaSettings};
 use crate::log::LoggedEvent;
 use crate::tail::{LogTail, TailConfig, TailPosition};
 
@@ -79,42 +79,57 @@ pub fn headers_for(event: &RecordedEvent) -> OwnedHeaders {
 /// the relay never skips an event.
 pub async fn run_relay(
     pool: PgPool,
-    producer: FutureProducer,
     config: RelayConfig,
     shutdown: CancellationToken,
 ) -> Result<(), RelayError> {
-    let Some(_lock) = acquire_lock(&pool, &config.name, &shutdown).await? else {
-        return Ok(());
-    };
-    tracing::info!(relay = %config.name, topic = %config.kafka.topic, "relay is active");
     let mut backoff = Duration::from_millis(200);
     loop {
         let result = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            result = relay_until_error(&pool, &producer, &config) => result,
+            result = relay_until_error(&pool, &config, &shutdown) => result,
         };
-        if let Err(err) = result {
-            tracing::warn!(relay = %config.name, error = %err, ?backoff, "relay failed; retrying from its checkpoint");
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(backoff) => {}
+        match result {
+            Ok(()) => return Ok(()), // shut down while waiting for the lock
+            Err(err) => {
+                tracing::warn!(relay = %config.name, error = %err, ?backoff, "relay failed; retrying from its checkpoint");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
-            backoff = (backoff * 2).min(Duration::from_secs(10));
         }
     }
 }
 
+/// One term as the active relay: take the lock, start from the checkpoint, publish until
+/// something fails. A fresh producer each term, because an idempotent producer that hit a
+/// fatal error stays unusable.
 async fn relay_until_error(
     pool: &PgPool,
-    producer: &FutureProducer,
     config: &RelayConfig,
+    shutdown: &CancellationToken,
 ) -> Result<(), RelayError> {
+    let Some(mut lock) = acquire_lock(pool, &config.name, shutdown).await? else {
+        return Ok(());
+    };
+    tracing::info!(relay = %config.name, topic = %config.kafka.topic, "relay is active");
+    let producer = idempotent_producer(&config.kafka.brokers)?;
     ensure_topic(&config.kafka).await?;
-    let start = load_checkpoint(pool, &config.name).await?;
+    let mut start = load_checkpoint(pool, &config.name).await?;
+    if start != TailPosition::START && topic_is_empty(&config.kafka).await? {
+        // The broker lost what we published (Tansu's memory engine restarted, or the topic
+        // was recreated): publish the whole log again. Consumers skip what they have.
+        tracing::warn!(relay = %config.name, topic = %config.kafka.topic, "the topic is empty but the relay had published; republishing the log from the start");
+        start = TailPosition::START;
+        store_checkpoint(pool, &config.name, start).await?;
+    }
     let mut tail = LogTail::start(pool.clone(), start, config.tail.clone()).await?;
     loop {
         let batch = tail.next_batch().await?;
-        publish(producer, &config.kafka.topic, &batch).await?;
+        // Still the active relay? The lock lives as long as its session.
+        sqlx::query("select 1").execute(&mut lock).await?;
+        publish(&producer, &config.kafka.topic, &batch).await?;
         store_checkpoint(pool, &config.name, tail.position()).await?;
         tracing::debug!(relay = %config.name, events = batch.len(), position = ?tail.position(), "published");
     }

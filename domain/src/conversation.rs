@@ -4,8 +4,9 @@
 //! with [`evolve`], asks [`decide`] what a command means in that state, and appends the answer.
 //! The status machine of CONV-2 lives here and nowhere else.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -17,28 +18,15 @@ use crate::values::MessageBody;
 /// The stream type under which conversations are stored in the log.
 pub const STREAM_TYPE: &str = "conversation";
 
-/// CONV-2's statuses. Only `Open` is reachable so far; the rest of the machine follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConversationStatus {
-    Open,
-    InProgress,
-    WaitingForUser,
-    PendingCallback,
-    Resolved,
-    Closed,
-}
-
-impl ConversationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConversationStatus::Open => "open",
-            ConversationStatus::InProgress => "in_progress",
-            ConversationStatus::WaitingForUser => "waiting_for_user",
-            ConversationStatus::PendingCallback => "pending_callback",
-            ConversationStatus::Resolved => "resolved",
-            ConversationStatus::Closed => "closed",
-        }
+text_enum! {
+    /// CONV-2's statuses. Only `Open` is reachable so far; the rest of the machine follows.
+    pub enum ConversationStatus {
+        Open = "open",
+        InProgress = "in_progress",
+        WaitingForUser = "waiting_for_user",
+        PendingCallback = "pending_callback",
+        Resolved = "resolved",
+        Closed = "closed",
     }
 }
 
@@ -51,6 +39,8 @@ pub enum Conversation {
         inbox_id: Uuid,
         contact_id: Uuid,
         status: ConversationStatus,
+        /// Every message id in the thread: ids are unique within a conversation.
+        message_ids: HashSet<Uuid>,
     },
 }
 
@@ -119,6 +109,12 @@ pub enum DomainError {
     /// Contact messages must name the contact; operator messages the operator.
     #[error("a {kind} message must carry its sender's id")]
     MissingSenderId { kind: &'static str },
+    /// The conversation already has a message with this id.
+    #[error("conversation {conversation_id} already has a message {message_id}")]
+    DuplicateMessageId {
+        conversation_id: Uuid,
+        message_id: Uuid,
+    },
 }
 
 pub fn initial_state() -> Conversation {
@@ -161,9 +157,20 @@ pub fn decide(
             Ok(events)
         }
         ConversationCommand::PostMessage(post) => {
-            let Conversation::Started { contact_id, .. } = state else {
+            let Conversation::Started {
+                contact_id,
+                message_ids,
+                ..
+            } = state
+            else {
                 return Err(DomainError::ConversationNotFound(post.conversation_id));
             };
+            if message_ids.contains(&post.message_id) {
+                return Err(DomainError::DuplicateMessageId {
+                    conversation_id: post.conversation_id,
+                    message_id: post.message_id,
+                });
+            }
             match post.sender.kind {
                 SenderKind::Contact => match post.sender.id {
                     None => return Err(DomainError::MissingSenderId { kind: "contact" }),
@@ -200,8 +207,27 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
             inbox_id: e.inbox_id,
             contact_id: e.contact.id,
             status: ConversationStatus::Open,
+            message_ids: HashSet::new(),
         },
-        DomainEvent::MessagePosted(_) => state,
+        DomainEvent::MessagePosted(e) => match state {
+            Conversation::Started {
+                id,
+                inbox_id,
+                contact_id,
+                status,
+                mut message_ids,
+            } => {
+                message_ids.insert(e.message_id);
+                Conversation::Started {
+                    id,
+                    inbox_id,
+                    contact_id,
+                    status,
+                    message_ids,
+                }
+            }
+            other => other,
+        },
     }
 }
 
@@ -292,6 +318,22 @@ mod tests {
         assert_eq!(
             given_when(&[], post(SenderKind::Contact, Some(CONTACT))),
             Err(DomainError::ConversationNotFound(CONVERSATION))
+        );
+    }
+
+    #[test]
+    fn a_message_id_is_used_once_per_conversation() {
+        // The first message of `start(Some(..))` has id 30; post one with the same id.
+        let mut duplicate = post(SenderKind::Contact, Some(CONTACT));
+        if let ConversationCommand::PostMessage(p) = &mut duplicate {
+            p.message_id = Uuid::from_u128(30);
+        }
+        assert_eq!(
+            given_when(&[start(Some("hello"))], duplicate),
+            Err(DomainError::DuplicateMessageId {
+                conversation_id: CONVERSATION,
+                message_id: Uuid::from_u128(30)
+            })
         );
     }
 

@@ -9,64 +9,32 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
-/// Where a conversation came from (CONV-1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Web,
-    Telegram,
-    Callback,
-    Api,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Web => "web",
-            Source::Telegram => "telegram",
-            Source::Callback => "callback",
-            Source::Api => "api",
-        }
+text_enum! {
+    /// Where a conversation came from (CONV-1).
+    pub enum Source {
+        Web = "web",
+        Telegram = "telegram",
+        Callback = "callback",
+        Api = "api",
     }
 }
 
-/// Who wrote a message (CONV-3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SenderKind {
-    Contact,
-    Operator,
-    System,
-    Bot,
-}
-
-impl SenderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SenderKind::Contact => "contact",
-            SenderKind::Operator => "operator",
-            SenderKind::System => "system",
-            SenderKind::Bot => "bot",
-        }
+text_enum! {
+    /// Who wrote a message (CONV-3).
+    pub enum SenderKind {
+        Contact = "contact",
+        Operator = "operator",
+        System = "system",
+        Bot = "bot",
     }
 }
 
-/// The channel a message travelled (CONV-3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Web,
-    Telegram,
-    Api,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Web => "web",
-            Channel::Telegram => "telegram",
-            Channel::Api => "api",
-        }
+text_enum! {
+    /// The channel a message travelled (CONV-3).
+    pub enum Channel {
+        Web = "web",
+        Telegram = "telegram",
+        Api = "api",
     }
 }
 
@@ -249,6 +217,24 @@ mod tests {
                     .unwrap();
             assert_eq!(back, event);
         }
+    }
+
+    #[test]
+    fn text_forms_agree_with_serde() {
+        fn check<T: Serialize + Copy>(all: &[T], text: fn(T) -> &'static str) {
+            for &v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), text(v));
+            }
+        }
+        check(Source::ALL, Source::as_str);
+        check(SenderKind::ALL, SenderKind::as_str);
+        check(Channel::ALL, Channel::as_str);
+        check(
+            crate::conversation::ConversationStatus::ALL,
+            crate::conversation::ConversationStatus::as_str,
+        );
+        assert_eq!(Channel::parse("telegram"), Some(Channel::Telegram));
+        assert_eq!(Channel::parse("fax"), None);
     }
 
     #[test]

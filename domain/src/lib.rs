@@ -15,6 +15,9 @@
 //! - [`values`]: validated value objects ([`values::MessageBody`], …): a value of these types
 //!   has already passed its checks.
 
+#[macro_use]
+mod text_enum;
+
 pub mod conversation;
 pub mod envelope;
 pub mod event;

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::event::{ConversationStarted, MessagePosted};
-use switchboard_domain::{DomainEvent, EventDecodeError};
+use switchboard_domain::DomainEvent;
 
-use crate::{Change, Projection, ProjectionError};
+use crate::{Applied, Change, Projection, ProjectionError};
 
 pub struct ConversationsProjection;
 
@@ -21,22 +22,18 @@ impl Projection for ConversationsProjection {
         &self,
         tx: &mut PgConnection,
         event: &RecordedEvent,
-    ) -> Result<Option<Change>, ProjectionError> {
+    ) -> Result<Applied, ProjectionError> {
         let decoded = DomainEvent::decode(
             &event.event_type,
             event.schema_version,
             event.payload.clone(),
         );
         match decoded {
-            Ok(DomainEvent::ConversationStarted(e)) => started(tx, &e).await.map(Some),
-            Ok(DomainEvent::MessagePosted(e)) => {
-                posted(tx, &e, event.stream_version).await.map(Some)
-            }
-            Err(EventDecodeError::UnknownType { .. }) => Ok(None),
-            Err(err @ EventDecodeError::BadPayload { .. }) => {
-                tracing::error!(event_id = %event.event_id, error = %err, "skipping an unreadable event");
-                Ok(None)
-            }
+            Ok(DomainEvent::ConversationStarted(e)) => started(tx, &e).await.map(Applied::Changed),
+            Ok(DomainEvent::MessagePosted(e)) => posted(tx, &e, event.stream_version)
+                .await
+                .map(Applied::Changed),
+            Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }
     }
 }
@@ -49,7 +46,7 @@ async fn started(
         "insert into inbox_conversations
             (conversation_id, inbox_id, source, status, subject, contact_id, contact_name,
              contact_email, contact_phone, started_at, last_activity_at)
-         values ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $9)
+         values ($1, $2, $3, $10, $4, $5, $6, $7, $8, $9, $9)
          on conflict (conversation_id) do nothing",
     )
     .bind(e.conversation_id)
@@ -61,6 +58,7 @@ async fn started(
     .bind(&e.contact.email)
     .bind(&e.contact.phone)
     .bind(e.started_at)
+    .bind(ConversationStatus::Open.as_str())
     .execute(&mut *tx)
     .await?;
     Ok(Change::ConversationStarted {

@@ -64,18 +64,45 @@ pub enum ProjectionError {
     Kafka(#[from] rdkafka::error::KafkaError),
 }
 
+impl ProjectionError {
+    /// Will trying the same event again fail the same way? Data and constraint errors
+    /// (SQLSTATE classes 22 and 23) and a log without the missing events will; a lost
+    /// connection or a full pool will not.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            ProjectionError::Storage(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+            ProjectionError::MissingEvents { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// What applying one event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The read model changed; listeners are told after commit.
+    Changed(Change),
+    /// The event does not concern this projection.
+    Ignored,
+    /// The projection cannot read the event (unknown type or version, malformed payload). It
+    /// goes to `projection_dead_letters` with this reason, and the stream moves on.
+    Unreadable(String),
+}
+
 /// A read model built from events.
 pub trait Projection: Send + Sync + 'static {
     /// Names the projection's progress rows and its consumer group.
     fn name(&self) -> &'static str;
 
     /// Applies one event inside the caller's transaction. Events arrive once each, in stream
-    /// order; unknown event types are skipped by returning `Ok(None)`.
+    /// order.
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,
         event: &'a RecordedEvent,
-    ) -> impl Future<Output = Result<Option<Change>, ProjectionError>> + Send + 'a;
+    ) -> impl Future<Output = Result<Applied, ProjectionError>> + Send + 'a;
 }
 
 /// Reads a stream from the event log, to fill a gap Kafka left (after a broker lost its

@@ -10,11 +10,11 @@ use std::time::Duration;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::ClientConfig;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use switchboard_domain::envelope::RecordedEvent;
 use tokio_util::sync::CancellationToken;
 
-use crate::{LogReader, Projection, ProjectionError, CHANGES_CHANNEL};
+use crate::{Applied, LogReader, Projection, ProjectionError, CHANGES_CHANNEL};
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -67,18 +67,29 @@ pub async fn run_projection<P: Projection>(
             .and_then(|bytes| serde_json::from_slice(bytes).ok());
         if let Some(event) = event {
             let mut backoff = Duration::from_millis(100);
+            let mut attempts = 0;
             loop {
+                attempts += 1;
                 match apply_event(&pool, &*projection, &*log, &event).await {
                     Ok(()) => break,
+                    Err(err) if err.is_permanent() && attempts >= PERMANENT_ATTEMPTS => {
+                        tracing::error!(projection = projection.name(), event_id = %event.event_id, error = %err, "giving up on an event; see projection_dead_letters");
+                        if dead_letter(&pool, projection.name(), &event, &err.to_string())
+                            .await
+                            .is_ok()
+                        {
+                            break;
+                        }
+                    }
                     Err(err) => {
                         tracing::warn!(projection = projection.name(), event_id = %event.event_id, error = %err, "applying failed; retrying");
-                        tokio::select! {
-                            _ = shutdown.cancelled() => return Ok(()),
-                            _ = tokio::time::sleep(backoff) => {}
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
                 }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         } else {
             tracing::error!(
@@ -88,13 +99,67 @@ pub async fn run_projection<P: Projection>(
                 "skipping a message that is not a Switchboard event"
             );
         }
-        consumer.store_offset_from_message(&message)?;
+        // After a long outage the group may have moved on without us; the event is then
+        // redelivered (and skipped as applied), which is harmless.
+        if let Err(err) = consumer.store_offset_from_message(&message) {
+            tracing::warn!(projection = projection.name(), error = %err, "could not store the offset");
+        }
     }
     // Hand the group our final offsets so the next consumer starts where we stopped.
     if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(error = %err, "final offset commit failed; the next start replays a little");
     }
     Ok(())
+}
+
+/// How often an event that fails permanently is tried before it is dead-lettered.
+const PERMANENT_ATTEMPTS: u32 = 3;
+
+async fn insert_dead_letter(
+    tx: &mut PgConnection,
+    projection: &str,
+    event: &RecordedEvent,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into projection_dead_letters
+            (projection, event_id, stream_id, stream_version, event_type, reason, event)
+         values ($1, $2, $3, $4, $5, $6, $7)
+         on conflict do nothing",
+    )
+    .bind(projection)
+    .bind(event.event_id)
+    .bind(event.stream_id)
+    .bind(event.stream_version)
+    .bind(&event.event_type)
+    .bind(reason)
+    .bind(serde_json::to_value(event).expect("recorded events serialize"))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Records `event` as not applicable and moves its stream past it, so the partition goes on.
+async fn dead_letter(
+    pool: &PgPool,
+    projection: &str,
+    event: &RecordedEvent,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    insert_dead_letter(&mut tx, projection, event, reason).await?;
+    sqlx::query(
+        "insert into projection_stream_positions (projection, stream_id, version)
+         values ($1, $2, $3)
+         on conflict (projection, stream_id) do update
+         set version = greatest(projection_stream_positions.version, excluded.version)",
+    )
+    .bind(projection)
+    .bind(event.stream_id)
+    .bind(event.stream_version)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 /// Applies `event` unless it was already applied, first filling any gap in its stream from the
@@ -144,8 +209,13 @@ pub async fn apply_event<P: Projection + ?Sized>(
     }
     let mut changes = Vec::new();
     for e in pending.iter().chain(std::iter::once(event)) {
-        if let Some(change) = projection.apply(&mut tx, e).await? {
-            changes.push(change);
+        match projection.apply(&mut tx, e).await? {
+            Applied::Changed(change) => changes.push(change),
+            Applied::Ignored => {}
+            Applied::Unreadable(reason) => {
+                tracing::error!(projection = projection.name(), event_id = %e.event_id, %reason, "unreadable event; see projection_dead_letters");
+                insert_dead_letter(&mut tx, projection.name(), e, &reason).await?;
+            }
         }
     }
     sqlx::query(

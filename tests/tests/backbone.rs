@@ -75,22 +75,22 @@ async fn a_widget_message_reaches_the_operator_subscription_and_the_inbox(
         .await
         .unwrap();
 
-    let client_message_id = Uuid::now_v7();
     let sent = server
         .graphql_ok(
             SEND,
             json!({ "input": {
                 "conversationId": conversation_id,
                 "body": "Where is my order #1042?",
-                "clientMessageId": client_message_id,
+                "clientMessageId": Uuid::now_v7(),
             }}),
             Some(&session),
         )
         .await;
+    let message_id = sent["sendMessage"]["id"].clone();
     assert_eq!(
         sent["sendMessage"],
         json!({
-            "id": client_message_id,
+            "id": message_id,
             "conversationId": conversation_id,
             "position": 2,
             "body": "Where is my order #1042?",
@@ -103,7 +103,7 @@ async fn a_widget_message_reaches_the_operator_subscription_and_the_inbox(
     assert_eq!(
         received,
         json!({ "messagePosted": {
-            "id": client_message_id,
+            "id": message_id,
             "position": 2,
             "body": "Where is my order #1042?",
             "sender": { "kind": "CONTACT" },
@@ -134,7 +134,7 @@ async fn a_widget_message_reaches_the_operator_subscription_and_the_inbox(
             "contact": { "name": "Olena", "email": "olena@example.com" },
             "messageCount": 1,
             "lastMessage": {
-                "id": client_message_id,
+                "id": message_id,
                 "body": "Where is my order #1042?",
                 "senderKind": "CONTACT",
             },
@@ -152,7 +152,7 @@ async fn a_widget_message_reaches_the_operator_subscription_and_the_inbox(
         .await;
     assert_eq!(
         thread["myConversation"]["messages"]["nodes"],
-        json!([{ "id": client_message_id, "body": "Where is my order #1042?" }])
+        json!([{ "id": message_id, "body": "Where is my order #1042?" }])
     );
     server.stop().await;
 }
@@ -256,29 +256,55 @@ async fn bad_widget_input_gets_typed_errors_and_changes_nothing(
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn the_same_client_message_id_twice_records_one_message(
+async fn retries_with_the_same_client_ids_record_once(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
     let pool = pool_for(connect).await;
     let server = TestServer::start(&test_settings(), pool.clone(), &[Component::Api]).await;
-    let conversation_id = Uuid::now_v7();
-    let start = json!({ "input": { "inboxId": Uuid::now_v7(), "conversationId": conversation_id, "message": "hi" } });
+    let request_id = Uuid::new_v4();
+    let start = json!({ "input": { "inboxId": Uuid::now_v7(), "clientRequestId": request_id, "message": "hi" } });
     let first = server.graphql_ok(START, start.clone(), None).await["startConversation"].clone();
     let again = server.graphql_ok(START, start, None).await["startConversation"].clone();
     assert_eq!(
-        first["contactId"], again["contactId"],
+        (
+            &first["conversationId"],
+            &first["contactId"],
+            &first["message"]
+        ),
+        (
+            &again["conversationId"],
+            &again["contactId"],
+            &again["message"]
+        ),
         "a retried start is the same start"
     );
-    assert_eq!(first["message"], again["message"]);
+    let conversation_id: Uuid = first["conversationId"].as_str().unwrap().parse().unwrap();
 
     let session = first["sessionToken"].as_str().unwrap();
+    let client_message_id = Uuid::now_v7();
     let input = json!({ "input": {
-        "conversationId": conversation_id, "body": "only once", "clientMessageId": Uuid::now_v7(),
+        "conversationId": conversation_id, "body": "only once", "clientMessageId": client_message_id,
     }});
     let a = server.graphql_ok(SEND, input.clone(), Some(session)).await;
     let b = server.graphql_ok(SEND, input, Some(session)).await;
     assert_eq!(a, b);
+    assert_eq!(a["sendMessage"]["position"], 3);
+
+    // A client id equal to an existing message id is just another client id.
+    let first_message_id = first["message"]["id"].clone();
+    let c = server
+        .graphql_ok(
+            SEND,
+            json!({ "input": {
+                "conversationId": conversation_id, "body": "not a clash", "clientMessageId": first_message_id,
+            }}),
+            Some(session),
+        )
+        .await;
+    assert_eq!(c["sendMessage"]["position"], 4);
+    assert_ne!(c["sendMessage"]["id"], first_message_id);
+
     let events: Vec<(i32, String)> = sqlx::query_as(
         "select stream_version, event_type from events where stream_id = $1 order by stream_version",
     )
@@ -292,6 +318,7 @@ async fn the_same_client_message_id_twice_records_one_message(
             (1, "ConversationStarted".to_owned()),
             (2, "MessagePosted".to_owned()),
             (3, "MessagePosted".to_owned()),
+            (4, "MessagePosted".to_owned()),
         ]
     );
     server.stop().await;

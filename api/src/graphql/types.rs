@@ -4,6 +4,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};
+use switchboard_domain as domain;
 use switchboard_domain::event::MessagePosted;
 use switchboard_projections::conversations::read::{self, InboxRow, MessageRow};
 use uuid::Uuid;
@@ -11,7 +12,9 @@ use uuid::Uuid;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::AppContext;
 
+// The GraphQL enums mirror the domain's; `remote` makes the compiler keep them in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::conversation::ConversationStatus")]
 pub enum ConversationStatus {
     Open,
     InProgress,
@@ -21,20 +24,8 @@ pub enum ConversationStatus {
     Closed,
 }
 
-impl ConversationStatus {
-    fn from_stored(text: &str) -> Self {
-        match text {
-            "in_progress" => Self::InProgress,
-            "waiting_for_user" => Self::WaitingForUser,
-            "pending_callback" => Self::PendingCallback,
-            "resolved" => Self::Resolved,
-            "closed" => Self::Closed,
-            _ => Self::Open,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::event::Source")]
 pub enum Source {
     Web,
     Telegram,
@@ -42,18 +33,8 @@ pub enum Source {
     Api,
 }
 
-impl Source {
-    fn from_stored(text: &str) -> Self {
-        match text {
-            "telegram" => Self::Telegram,
-            "callback" => Self::Callback,
-            "api" => Self::Api,
-            _ => Self::Web,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::event::SenderKind")]
 pub enum SenderKind {
     Contact,
     Operator,
@@ -61,32 +42,21 @@ pub enum SenderKind {
     Bot,
 }
 
-impl SenderKind {
-    fn from_stored(text: &str) -> Self {
-        match text {
-            "operator" => Self::Operator,
-            "system" => Self::System,
-            "bot" => Self::Bot,
-            _ => Self::Contact,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::event::Channel")]
 pub enum Channel {
     Web,
     Telegram,
     Api,
 }
 
-impl Channel {
-    fn from_stored(text: &str) -> Self {
-        match text {
-            "telegram" => Self::Telegram,
-            "api" => Self::Api,
-            _ => Self::Web,
-        }
-    }
+/// A text column written by a projection from a domain enum. Anything else is a bug in the
+/// projection; it is logged and shown as `fallback` rather than failing the whole page.
+fn stored<D, G: From<D>>(text: &str, parse: fn(&str) -> Option<D>, fallback: D) -> G {
+    G::from(parse(text).unwrap_or_else(|| {
+        tracing::error!(value = text, "unknown enum text in a read table");
+        fallback
+    }))
 }
 
 #[derive(Debug, Clone, SimpleObject)]
@@ -115,10 +85,18 @@ impl From<MessageRow> for Message {
             conversation_id: row.conversation_id,
             position: row.stream_version,
             sender: Sender {
-                kind: SenderKind::from_stored(&row.sender_kind),
+                kind: stored(
+                    &row.sender_kind,
+                    domain::event::SenderKind::parse,
+                    domain::event::SenderKind::Contact,
+                ),
                 id: row.sender_id,
             },
-            channel: Channel::from_stored(&row.channel),
+            channel: stored(
+                &row.channel,
+                domain::event::Channel::parse,
+                domain::event::Channel::Web,
+            ),
             body: row.body,
             posted_at: row.posted_at,
         }
@@ -132,10 +110,10 @@ impl Message {
             conversation_id: event.conversation_id,
             position: stream_version,
             sender: Sender {
-                kind: SenderKind::from_stored(event.sender.kind.as_str()),
+                kind: event.sender.kind.into(),
                 id: event.sender.id,
             },
-            channel: Channel::from_stored(event.channel.as_str()),
+            channel: event.channel.into(),
             body: event.body.clone(),
             posted_at: event.posted_at,
         }
@@ -179,8 +157,10 @@ impl From<InboxRow> for Conversation {
             (Some(id), Some(body)) => Some(MessagePreview {
                 id,
                 body,
-                sender_kind: SenderKind::from_stored(
-                    row.last_message_sender.as_deref().unwrap_or("contact"),
+                sender_kind: stored(
+                    row.last_message_sender.as_deref().unwrap_or_default(),
+                    domain::event::SenderKind::parse,
+                    domain::event::SenderKind::Contact,
                 ),
             }),
             _ => None,
@@ -188,8 +168,16 @@ impl From<InboxRow> for Conversation {
         Self {
             id: row.conversation_id,
             inbox_id: row.inbox_id,
-            status: ConversationStatus::from_stored(&row.status),
-            source: Source::from_stored(&row.source),
+            status: stored(
+                &row.status,
+                domain::conversation::ConversationStatus::parse,
+                domain::conversation::ConversationStatus::Open,
+            ),
+            source: stored(
+                &row.source,
+                domain::event::Source::parse,
+                domain::event::Source::Web,
+            ),
             subject: row.subject,
             contact: Contact {
                 id: row.contact_id,

@@ -19,12 +19,17 @@ use crate::graphql::operator::message_stream;
 use crate::graphql::types::{Conversation, Message};
 use crate::graphql::{AppContext, ClientIp};
 
+/// Namespace of the conversation ids derived from `clientRequestId`.
+const START_NAMESPACE: Uuid = Uuid::from_u128(0x5b0a_2d1e_9c4f_4e7a_8a61_3f0c_7d2e_9b14);
+
 #[derive(Debug, InputObject)]
 pub struct StartConversationInput {
     /// The inbox (widget channel) the conversation belongs to.
     pub inbox_id: Uuid,
-    /// Optional id chosen by the client, so that retrying a timed-out start is harmless.
-    pub conversation_id: Option<Uuid>,
+    /// Optional random id (a v4 UUID) the client keeps to itself: retrying a timed-out start
+    /// with the same id returns the same conversation and a session token for it. Only the
+    /// holder of this id can do that; a conversation id alone never yields a token.
+    pub client_request_id: Option<Uuid>,
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -47,7 +52,8 @@ pub struct StartConversationPayload {
 pub struct SendMessageInput {
     pub conversation_id: Uuid,
     pub body: String,
-    /// Optional id chosen by the client: sending the same id twice records one message.
+    /// Optional id chosen by the client: sending the same id twice (to the same conversation)
+    /// records one message. The message's own id is derived from it.
     pub client_message_id: Option<Uuid>,
 }
 
@@ -64,7 +70,11 @@ impl WidgetMutation {
         input: StartConversationInput,
     ) -> async_graphql::Result<StartConversationPayload> {
         let app = ctx.data::<AppContext>()?;
-        let conversation_id = input.conversation_id.unwrap_or_else(Uuid::now_v7);
+        let conversation_id = match input.client_request_id {
+            // One-way: knowing the conversation id does not give away the request id.
+            Some(request_id) => Uuid::new_v5(&START_NAMESPACE, request_id.as_bytes()),
+            None => Uuid::now_v7(),
+        };
         let first_message = input
             .message
             .as_deref()
@@ -133,7 +143,11 @@ impl WidgetMutation {
         let auth = ctx.data::<Authentication>()?;
         let (contact_id, _inbox_id) = auth.require_widget_session(input.conversation_id).gql()?;
         let body = MessageBody::parse(&input.body, app.max_body_chars).gql()?;
-        let message_id = input.client_message_id.unwrap_or_else(Uuid::now_v7);
+        // Derived per conversation, so a client cannot pick an id that exists elsewhere.
+        let message_id = match input.client_message_id {
+            Some(client_id) => Uuid::new_v5(&input.conversation_id, client_id.as_bytes()),
+            None => Uuid::now_v7(),
+        };
         let command = ConversationCommand::PostMessage(PostMessage {
             conversation_id: input.conversation_id,
             message_id,
@@ -177,18 +191,10 @@ impl WidgetQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Conversation>> {
-        let auth = ctx.data::<Authentication>()?;
-        let conversation_id = match &auth.0 {
-            Ok(crate::auth::Viewer::WidgetSession {
-                conversation_id, ..
-            }) => *conversation_id,
-            _ => {
-                return Err(ApiError::Unauthenticated(
-                    "a widget session token is required".into(),
-                ))
-                .gql()
-            }
-        };
+        let conversation_id = ctx
+            .data::<Authentication>()?
+            .require_any_widget_session()
+            .gql()?;
         let app = ctx.data::<AppContext>()?;
         let row =
             switchboard_projections::conversations::read::conversation(&app.pool, conversation_id)
