@@ -134,3 +134,49 @@ impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {
         self.map_err(|e| e.into().extend())
     }
 }
+
+/// Gives every error that reaches a client a code: errors raised by async-graphql itself (a
+/// malformed query, an argument of the wrong type, a depth or complexity limit) carry none, and
+/// clients switch on `extensions.code`. Installed on the schema, so it covers HTTP and
+/// WebSocket alike.
+pub struct ErrorCodes;
+
+impl async_graphql::extensions::ExtensionFactory for ErrorCodes {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(ErrorCodes)
+    }
+}
+
+/// The code of errors that name no code of their own.
+pub const INVALID_REQUEST: &str = "INVALID_REQUEST";
+
+fn label(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", INVALID_REQUEST);
+        }
+    }
+    response
+}
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for ErrorCodes {
+    async fn request(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextRequest<'_>,
+    ) -> async_graphql::Response {
+        label(next.run(ctx).await)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        stream: futures::stream::BoxStream<'s, async_graphql::Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> futures::stream::BoxStream<'s, async_graphql::Response> {
+        use futures::StreamExt;
+        next.run(ctx, stream).map(label).boxed()
+    }
+}

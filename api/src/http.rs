@@ -81,20 +81,7 @@ async fn graphql_post(
         .into_inner()
         .data(authentication)
         .data(ClientIp(Some(peer.ip().to_string())));
-    let mut response = state.schema.execute(request).await;
-    for error in &mut response.errors {
-        label_request_error(error);
-    }
-    response.into()
-}
-
-/// Errors raised by async-graphql itself (a malformed query, an argument of the wrong type, a
-/// depth or complexity limit) carry no code; every error a client sees must have one.
-fn label_request_error(error: &mut async_graphql::ServerError) {
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
-        extensions.set("code", "INVALID_REQUEST");
-    }
+    state.schema.execute(request).await.into()
 }
 
 async fn graphql_get(

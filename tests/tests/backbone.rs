@@ -515,6 +515,21 @@ async fn health_readiness_and_subscription_auth(
         .to_string();
     assert!(silent.contains("no message in time"), "{silent}");
 
+    // Errors of async-graphql's own (an argument of the wrong type) carry a code too.
+    let malformed = ws
+        .subscribe(query, json!({ "id": "not-a-uuid" }))
+        .await
+        .unwrap();
+    let refused = ws
+        .next_data(&malformed, WAIT)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("\"code\":\"INVALID_REQUEST\""),
+        "{refused}"
+    );
+
     let mut anonymous = WsClient::connect(&server.ws_url(), None).await.unwrap();
     let sub = anonymous
         .subscribe(query, json!({ "id": mine["conversationId"] }))

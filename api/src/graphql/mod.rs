@@ -49,7 +49,8 @@ pub fn build_schema(context: Option<AppContext>) -> AppSchema {
         SubscriptionRoot::default(),
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY);
+    .limit_complexity(MAX_COMPLEXITY)
+    .extension(crate::error::ErrorCodes);
     match context {
         Some(context) => builder.data(context).finish(),
         None => builder.finish(),
