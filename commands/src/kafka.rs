@@ -32,7 +32,9 @@ pub fn idempotent_producer(brokers: &str) -> Result<FutureProducer, KafkaError> 
         .set("linger.ms", "5")
         .set("message.timeout.ms", "30000")
         // A message that times out must not leave a hole that later messages fill: the
-        // producer fails instead, and the relay starts over from its checkpoint.
+        // producer fails instead, and the relay starts over from its checkpoint. librdkafka
+        // still calls this setting experimental (and warns once at start-up); without it, a
+        // timeout could put a stream's version N+1 on the partition before N.
         .set("enable.gapless.guarantee", "true")
         .create()
 }
