@@ -16,9 +16,14 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
+use switchboard_projections::conversations::read::Audience;
+
 use crate::error::ApiError;
 
 const ISSUER: &str = "switchboard";
+
+/// The roles that work conversations: reply, note, change status, priority and tags (OPS-1).
+pub const CONVERSATION_ROLES: &[Role] = &[Role::Admin, Role::Moderator, Role::Manager];
 
 /// Operator roles (OPS-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
@@ -272,15 +277,16 @@ impl Authentication {
         }
     }
 
-    /// May the viewer read this conversation? Any operator may for now (moderators will be
-    /// limited to their assignments with OPS-1); a widget session only its own.
-    pub fn require_conversation_reader(&self, conversation_id: Uuid) -> Result<(), ApiError> {
+    /// May the viewer read this conversation, and as whom? Any operator may for now
+    /// (moderators will be limited to their assignments with OPS-1) and sees internal notes; a
+    /// widget session reads only its own conversation, as the contact.
+    pub fn require_conversation_reader(&self, conversation_id: Uuid) -> Result<Audience, ApiError> {
         match self.viewer()? {
-            Viewer::Operator { .. } => Ok(()),
+            Viewer::Operator { .. } => Ok(Audience::Operators),
             Viewer::WidgetSession {
                 conversation_id: own,
                 ..
-            } if *own == conversation_id => Ok(()),
+            } if *own == conversation_id => Ok(Audience::Contact),
             Viewer::WidgetSession { .. } => Err(ApiError::Forbidden(
                 "this widget session belongs to another conversation".into(),
             )),

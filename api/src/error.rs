@@ -4,6 +4,7 @@
 
 use async_graphql::ErrorExtensions;
 use switchboard_commands::handler::CommandError;
+use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::values::InvalidInput;
 use switchboard_domain::DomainError;
 use thiserror::Error;
@@ -30,6 +31,15 @@ pub enum ApiError {
     ConversationNotFound(Uuid),
     #[error("conversation {0} already exists")]
     ConversationAlreadyExists(Uuid),
+    /// The status machine does not allow this move (CONV-2).
+    #[error("a conversation cannot go from {} to {} by hand", from.as_str(), to.as_str())]
+    IllegalTransition {
+        from: ConversationStatus,
+        to: ConversationStatus,
+    },
+    /// The conversation is closed; reopen it first.
+    #[error("conversation {0} is closed; reopen it to reply")]
+    ConversationClosed(Uuid),
     /// The id the client supplied for idempotency was used for another command.
     #[error("the id {0} was already used for a different request")]
     IdempotencyKeyReused(Uuid),
@@ -47,12 +57,15 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::InvalidInput(InvalidInput::EmptyBody) => "EMPTY_BODY",
+            ApiError::InvalidInput(InvalidInput::Empty { .. }) => "EMPTY_FIELD",
             ApiError::InvalidInput(InvalidInput::BodyTooLong { .. }) => "BODY_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::TooLong { .. }) => "FIELD_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::ControlCharacter { .. }) => "INVALID_CHARACTER",
             ApiError::InvalidArgument { .. } => "INVALID_ARGUMENT",
             ApiError::ConversationNotFound(_) => "CONVERSATION_NOT_FOUND",
             ApiError::ConversationAlreadyExists(_) => "CONVERSATION_ALREADY_EXISTS",
+            ApiError::IllegalTransition { .. } => "ILLEGAL_TRANSITION",
+            ApiError::ConversationClosed(_) => "CONVERSATION_CLOSED",
             ApiError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
             ApiError::Contended => "CONFLICT",
             ApiError::Internal => "INTERNAL",
@@ -80,6 +93,12 @@ impl From<CommandError> for ApiError {
             ) => ApiError::Forbidden(e.to_string()),
             CommandError::Domain(DomainError::DuplicateMessageId { message_id, .. }) => {
                 ApiError::IdempotencyKeyReused(message_id)
+            }
+            CommandError::Domain(DomainError::IllegalTransition { from, to }) => {
+                ApiError::IllegalTransition { from, to }
+            }
+            CommandError::Domain(DomainError::ConversationClosed(id)) => {
+                ApiError::ConversationClosed(id)
             }
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
@@ -117,7 +136,12 @@ impl ErrorExtensions for ApiError {
                 ApiError::InvalidInput(InvalidInput::ControlCharacter { field }) => {
                     ext.set("field", *field);
                 }
+                ApiError::InvalidInput(InvalidInput::Empty { field }) => ext.set("field", *field),
                 ApiError::InvalidArgument { argument, .. } => ext.set("argument", *argument),
+                ApiError::IllegalTransition { from, to } => {
+                    ext.set("from", from.as_str());
+                    ext.set("to", to.as_str());
+                }
                 _ => {}
             }
         })

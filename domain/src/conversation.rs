@@ -2,24 +2,27 @@
 //!
 //! One conversation is one stream in the log. The command handler loads its events, folds them
 //! with [`evolve`], asks [`decide`] what a command means in that state, and appends the answer.
-//! The status machine of CONV-2 lives here and nowhere else.
+//! The status machine of CONV-2 lives here ([`operator_may_set`], [`after_message`]) and
+//! nowhere else.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 use uuid::Uuid;
 
 use crate::event::{
-    Channel, Contact, ConversationStarted, DomainEvent, MessagePosted, Sender, SenderKind, Source,
+    Channel, Contact, ConversationStarted, ConversationStatusChanged, ConversationTagged,
+    ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, Priority, PriorityChanged,
+    Sender, SenderKind, Source, StatusTrigger,
 };
-use crate::values::MessageBody;
+use crate::values::{MessageBody, Tag};
 
 /// The stream type under which conversations are stored in the log.
 pub const STREAM_TYPE: &str = "conversation";
 
 text_enum! {
-    /// CONV-2's statuses. Only `Open` is reachable so far; the rest of the machine follows.
+    /// CONV-2's statuses.
     pub enum ConversationStatus {
         Open = "open",
         InProgress = "in_progress",
@@ -30,18 +33,53 @@ text_enum! {
     }
 }
 
-/// What the decider needs to know about a conversation; nothing more.
+/// May an operator move a conversation from `from` to `to` by hand? (`from == to` is handled
+/// by the caller as "nothing to do".) `pending_callback` is entered only by a call-back request.
+pub fn operator_may_set(from: ConversationStatus, to: ConversationStatus) -> bool {
+    use ConversationStatus::*;
+    match to {
+        Open => matches!(from, Resolved | Closed),
+        InProgress => matches!(from, Open | WaitingForUser | PendingCallback),
+        WaitingForUser => matches!(from, Open | InProgress),
+        Resolved => matches!(from, Open | InProgress | WaitingForUser | PendingCallback),
+        Closed => from != Closed,
+        PendingCallback => false,
+    }
+}
+
+/// The status a message moves the conversation to, if any: the contact writing reopens a
+/// resolved or closed conversation and resumes a waiting one; the first operator reply takes an
+/// open conversation into progress.
+pub fn after_message(
+    status: ConversationStatus,
+    sender: SenderKind,
+) -> Option<(ConversationStatus, StatusTrigger)> {
+    use ConversationStatus::*;
+    match (sender, status) {
+        (SenderKind::Contact, Resolved | Closed) => Some((Open, StatusTrigger::ContactWrote)),
+        (SenderKind::Contact, WaitingForUser) => Some((InProgress, StatusTrigger::ContactWrote)),
+        (SenderKind::Operator, Open) => Some((InProgress, StatusTrigger::OperatorReplied)),
+        _ => None,
+    }
+}
+
+/// What the decider needs to know about a started conversation; nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationState {
+    pub id: Uuid,
+    pub inbox_id: Uuid,
+    pub contact_id: Uuid,
+    pub status: ConversationStatus,
+    pub priority: Priority,
+    pub tags: BTreeSet<String>,
+    /// Every message and note id in the thread: ids are unique within a conversation.
+    pub message_ids: HashSet<Uuid>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conversation {
     NotStarted,
-    Started {
-        id: Uuid,
-        inbox_id: Uuid,
-        contact_id: Uuid,
-        status: ConversationStatus,
-        /// Every message id in the thread: ids are unique within a conversation.
-        message_ids: HashSet<Uuid>,
-    },
+    Started(ConversationState),
 }
 
 /// Open a conversation, optionally with the contact's first message.
@@ -63,7 +101,7 @@ pub struct FirstMessage {
     pub body: MessageBody,
 }
 
-/// Add a message to an existing conversation.
+/// Add a message to an existing conversation, from the contact or an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostMessage {
     pub conversation_id: Uuid,
@@ -74,10 +112,54 @@ pub struct PostMessage {
     pub at: DateTime<Utc>,
 }
 
+/// An operator's note, never shown to the contact (CONV-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddInternalNote {
+    pub conversation_id: Uuid,
+    pub note_id: Uuid,
+    pub author_id: Uuid,
+    pub body: MessageBody,
+    pub at: DateTime<Utc>,
+}
+
+/// An operator moves the conversation to another status (CONV-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeStatus {
+    pub conversation_id: Uuid,
+    pub to: ConversationStatus,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetPriority {
+    pub conversation_id: Uuid,
+    pub priority: Priority,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagConversation {
+    pub conversation_id: Uuid,
+    pub tag: Tag,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntagConversation {
+    pub conversation_id: Uuid,
+    pub tag: Tag,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConversationCommand {
     Start(StartConversation),
     PostMessage(PostMessage),
+    AddInternalNote(AddInternalNote),
+    ChangeStatus(ChangeStatus),
+    SetPriority(SetPriority),
+    Tag(TagConversation),
+    Untag(UntagConversation),
 }
 
 impl ConversationCommand {
@@ -86,6 +168,11 @@ impl ConversationCommand {
         match self {
             ConversationCommand::Start(c) => c.conversation_id,
             ConversationCommand::PostMessage(c) => c.conversation_id,
+            ConversationCommand::AddInternalNote(c) => c.conversation_id,
+            ConversationCommand::ChangeStatus(c) => c.conversation_id,
+            ConversationCommand::SetPriority(c) => c.conversation_id,
+            ConversationCommand::Tag(c) => c.conversation_id,
+            ConversationCommand::Untag(c) => c.conversation_id,
         }
     }
 }
@@ -115,120 +202,231 @@ pub enum DomainError {
         conversation_id: Uuid,
         message_id: Uuid,
     },
+    /// The status machine does not allow this move.
+    #[error("a conversation cannot go from {} to {} by hand", from.as_str(), to.as_str())]
+    IllegalTransition {
+        from: ConversationStatus,
+        to: ConversationStatus,
+    },
+    /// Operators cannot write to a closed conversation; reopen it first.
+    #[error("conversation {0} is closed; reopen it to reply")]
+    ConversationClosed(Uuid),
 }
 
 pub fn initial_state() -> Conversation {
     Conversation::NotStarted
 }
 
-/// What `command` means in `state`: the events to record, or why not. Pure.
+/// What `command` means in `state`: the events to record, or why not. Pure. An empty list
+/// means the command asks for what already is (a status it has, a tag it carries).
 pub fn decide(
     state: &Conversation,
     command: &ConversationCommand,
 ) -> Result<Vec<DomainEvent>, DomainError> {
-    match command {
-        ConversationCommand::Start(start) => {
-            if !matches!(state, Conversation::NotStarted) {
-                return Err(DomainError::ConversationAlreadyExists(
-                    start.conversation_id,
-                ));
-            }
-            let mut events = vec![DomainEvent::ConversationStarted(ConversationStarted {
-                conversation_id: start.conversation_id,
-                inbox_id: start.inbox_id,
-                source: start.source,
-                contact: start.contact.clone(),
-                subject: start.subject.clone(),
-                started_at: start.at,
-            })];
-            if let Some(first) = &start.first_message {
-                events.push(DomainEvent::MessagePosted(MessagePosted {
-                    conversation_id: start.conversation_id,
-                    message_id: first.message_id,
-                    sender: Sender {
-                        kind: SenderKind::Contact,
-                        id: Some(start.contact.id),
-                    },
-                    channel: first.channel,
-                    body: first.body.as_str().to_owned(),
-                    posted_at: start.at,
-                }));
-            }
-            Ok(events)
+    let started = match (state, command) {
+        (Conversation::NotStarted, ConversationCommand::Start(start)) => {
+            return Ok(start_events(start))
         }
-        ConversationCommand::PostMessage(post) => {
-            let Conversation::Started {
-                contact_id,
-                message_ids,
-                ..
-            } = state
-            else {
-                return Err(DomainError::ConversationNotFound(post.conversation_id));
-            };
-            if message_ids.contains(&post.message_id) {
-                return Err(DomainError::DuplicateMessageId {
-                    conversation_id: post.conversation_id,
-                    message_id: post.message_id,
+        (Conversation::Started(_), ConversationCommand::Start(start)) => {
+            return Err(DomainError::ConversationAlreadyExists(
+                start.conversation_id,
+            ))
+        }
+        (Conversation::NotStarted, other) => {
+            return Err(DomainError::ConversationNotFound(other.conversation_id()))
+        }
+        (Conversation::Started(started), _) => started,
+    };
+    match command {
+        ConversationCommand::Start(_) => unreachable!("handled above"),
+        ConversationCommand::PostMessage(post) => post_message(started, post),
+        ConversationCommand::AddInternalNote(note) => {
+            unused_id(started, note.note_id)?;
+            Ok(vec![DomainEvent::InternalNoteAdded(InternalNoteAdded {
+                conversation_id: started.id,
+                note_id: note.note_id,
+                author_id: note.author_id,
+                body: note.body.as_str().to_owned(),
+                added_at: note.at,
+            })])
+        }
+        ConversationCommand::ChangeStatus(change) => {
+            if change.to == started.status {
+                return Ok(Vec::new());
+            }
+            if !operator_may_set(started.status, change.to) {
+                return Err(DomainError::IllegalTransition {
+                    from: started.status,
+                    to: change.to,
                 });
             }
-            match post.sender.kind {
-                SenderKind::Contact => match post.sender.id {
-                    None => return Err(DomainError::MissingSenderId { kind: "contact" }),
-                    Some(id) if id != *contact_id => {
-                        return Err(DomainError::NotTheContact {
-                            conversation_id: post.conversation_id,
-                            contact_id: id,
-                        })
-                    }
-                    Some(_) => {}
-                },
-                SenderKind::Operator if post.sender.id.is_none() => {
-                    return Err(DomainError::MissingSenderId { kind: "operator" })
-                }
-                _ => {}
+            Ok(vec![status_changed(
+                started,
+                change.to,
+                StatusTrigger::Operator,
+                change.at,
+            )])
+        }
+        ConversationCommand::SetPriority(set) => {
+            if set.priority == started.priority {
+                return Ok(Vec::new());
             }
-            Ok(vec![DomainEvent::MessagePosted(MessagePosted {
-                conversation_id: post.conversation_id,
-                message_id: post.message_id,
-                sender: post.sender.clone(),
-                channel: post.channel,
-                body: post.body.as_str().to_owned(),
-                posted_at: post.at,
+            Ok(vec![DomainEvent::PriorityChanged(PriorityChanged {
+                conversation_id: started.id,
+                from: started.priority,
+                to: set.priority,
+                changed_at: set.at,
             })])
+        }
+        ConversationCommand::Tag(tag) => {
+            if started.tags.contains(tag.tag.as_str()) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![DomainEvent::ConversationTagged(ConversationTagged {
+                conversation_id: started.id,
+                tag: tag.tag.as_str().to_owned(),
+                tagged_at: tag.at,
+            })])
+        }
+        ConversationCommand::Untag(untag) => {
+            if !started.tags.contains(untag.tag.as_str()) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![DomainEvent::ConversationUntagged(
+                ConversationUntagged {
+                    conversation_id: started.id,
+                    tag: untag.tag.as_str().to_owned(),
+                    untagged_at: untag.at,
+                },
+            )])
         }
     }
 }
 
+fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
+    let mut events = vec![DomainEvent::ConversationStarted(ConversationStarted {
+        conversation_id: start.conversation_id,
+        inbox_id: start.inbox_id,
+        source: start.source,
+        contact: start.contact.clone(),
+        subject: start.subject.clone(),
+        started_at: start.at,
+    })];
+    if let Some(first) = &start.first_message {
+        events.push(DomainEvent::MessagePosted(MessagePosted {
+            conversation_id: start.conversation_id,
+            message_id: first.message_id,
+            sender: Sender {
+                kind: SenderKind::Contact,
+                id: Some(start.contact.id),
+            },
+            channel: first.channel,
+            body: first.body.as_str().to_owned(),
+            posted_at: start.at,
+        }));
+    }
+    events
+}
+
+fn post_message(
+    started: &ConversationState,
+    post: &PostMessage,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    match post.sender.kind {
+        SenderKind::Contact => match post.sender.id {
+            None => return Err(DomainError::MissingSenderId { kind: "contact" }),
+            Some(id) if id != started.contact_id => {
+                return Err(DomainError::NotTheContact {
+                    conversation_id: post.conversation_id,
+                    contact_id: id,
+                })
+            }
+            Some(_) => {}
+        },
+        SenderKind::Operator if post.sender.id.is_none() => {
+            return Err(DomainError::MissingSenderId { kind: "operator" })
+        }
+        SenderKind::Operator | SenderKind::System | SenderKind::Bot => {
+            if started.status == ConversationStatus::Closed {
+                return Err(DomainError::ConversationClosed(started.id));
+            }
+        }
+    }
+    unused_id(started, post.message_id)?;
+    let mut events = vec![DomainEvent::MessagePosted(MessagePosted {
+        conversation_id: post.conversation_id,
+        message_id: post.message_id,
+        sender: post.sender.clone(),
+        channel: post.channel,
+        body: post.body.as_str().to_owned(),
+        posted_at: post.at,
+    })];
+    if let Some((to, trigger)) = after_message(started.status, post.sender.kind) {
+        events.push(status_changed(started, to, trigger, post.at));
+    }
+    Ok(events)
+}
+
+fn unused_id(started: &ConversationState, id: Uuid) -> Result<(), DomainError> {
+    if started.message_ids.contains(&id) {
+        return Err(DomainError::DuplicateMessageId {
+            conversation_id: started.id,
+            message_id: id,
+        });
+    }
+    Ok(())
+}
+
+fn status_changed(
+    started: &ConversationState,
+    to: ConversationStatus,
+    trigger: StatusTrigger,
+    at: DateTime<Utc>,
+) -> DomainEvent {
+    DomainEvent::ConversationStatusChanged(ConversationStatusChanged {
+        conversation_id: started.id,
+        from: started.status,
+        to,
+        trigger,
+        changed_at: at,
+    })
+}
+
 /// The state after `event`. Total: an event the state does not care about leaves it as is.
 pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
+    let mut started = match (state, event) {
+        (_, DomainEvent::ConversationStarted(e)) => {
+            return Conversation::Started(ConversationState {
+                id: e.conversation_id,
+                inbox_id: e.inbox_id,
+                contact_id: e.contact.id,
+                status: ConversationStatus::Open,
+                priority: Priority::default(),
+                tags: BTreeSet::new(),
+                message_ids: HashSet::new(),
+            })
+        }
+        (Conversation::NotStarted, _) => return Conversation::NotStarted,
+        (Conversation::Started(started), _) => started,
+    };
     match event {
-        DomainEvent::ConversationStarted(e) => Conversation::Started {
-            id: e.conversation_id,
-            inbox_id: e.inbox_id,
-            contact_id: e.contact.id,
-            status: ConversationStatus::Open,
-            message_ids: HashSet::new(),
-        },
-        DomainEvent::MessagePosted(e) => match state {
-            Conversation::Started {
-                id,
-                inbox_id,
-                contact_id,
-                status,
-                mut message_ids,
-            } => {
-                message_ids.insert(e.message_id);
-                Conversation::Started {
-                    id,
-                    inbox_id,
-                    contact_id,
-                    status,
-                    message_ids,
-                }
-            }
-            other => other,
-        },
+        DomainEvent::ConversationStarted(_) => unreachable!("handled above"),
+        DomainEvent::MessagePosted(e) => {
+            started.message_ids.insert(e.message_id);
+        }
+        DomainEvent::InternalNoteAdded(e) => {
+            started.message_ids.insert(e.note_id);
+        }
+        DomainEvent::ConversationStatusChanged(e) => started.status = e.to,
+        DomainEvent::PriorityChanged(e) => started.priority = e.to,
+        DomainEvent::ConversationTagged(e) => {
+            started.tags.insert(e.tag.clone());
+        }
+        DomainEvent::ConversationUntagged(e) => {
+            started.tags.remove(&e.tag);
+        }
     }
+    Conversation::Started(started)
 }
 
 #[cfg(test)]
@@ -334,6 +532,183 @@ mod tests {
                 conversation_id: CONVERSATION,
                 message_id: Uuid::from_u128(30)
             })
+        );
+    }
+
+    fn set(to: ConversationStatus) -> ConversationCommand {
+        ConversationCommand::ChangeStatus(ChangeStatus {
+            conversation_id: CONVERSATION,
+            to,
+            at: at(),
+        })
+    }
+
+    /// The state reached by `history`.
+    fn state_after(history: &[ConversationCommand]) -> ConversationState {
+        let mut state = initial_state();
+        for past in history {
+            for event in decide(&state, past).expect("history is valid") {
+                state = evolve(state, &event);
+            }
+        }
+        match state {
+            Conversation::Started(started) => started,
+            Conversation::NotStarted => panic!("not started"),
+        }
+    }
+
+    /// Commands that bring a new conversation to `status`.
+    fn reach(status: ConversationStatus) -> Vec<ConversationCommand> {
+        use ConversationStatus::*;
+        let mut history = vec![start(None)];
+        match status {
+            Open => {}
+            InProgress | WaitingForUser | Resolved | Closed => history.push(set(status)),
+            PendingCallback => panic!("only a call-back request reaches pending_callback"),
+        }
+        history
+    }
+
+    #[test]
+    fn operators_move_the_status_only_along_the_machine() {
+        use ConversationStatus::*;
+        let reachable = [Open, InProgress, WaitingForUser, Resolved, Closed];
+        let allowed = [
+            (Open, InProgress),
+            (Open, WaitingForUser),
+            (Open, Resolved),
+            (Open, Closed),
+            (InProgress, WaitingForUser),
+            (InProgress, Resolved),
+            (InProgress, Closed),
+            (WaitingForUser, InProgress),
+            (WaitingForUser, Resolved),
+            (WaitingForUser, Closed),
+            (Resolved, Open),
+            (Resolved, Closed),
+            (Closed, Open),
+        ];
+        for from in reachable {
+            for to in ConversationStatus::ALL.iter().copied() {
+                let result = given_when(&reach(from), set(to));
+                if from == to {
+                    assert_eq!(result, Ok(vec![]), "{from:?} → itself changes nothing");
+                } else if allowed.contains(&(from, to)) {
+                    let events = result.unwrap_or_else(|e| panic!("{from:?} → {to:?}: {e}"));
+                    assert_eq!(
+                        events,
+                        [DomainEvent::ConversationStatusChanged(
+                            ConversationStatusChanged {
+                                conversation_id: CONVERSATION,
+                                from,
+                                to,
+                                trigger: StatusTrigger::Operator,
+                                changed_at: at(),
+                            }
+                        )]
+                    );
+                } else {
+                    assert_eq!(
+                        result,
+                        Err(DomainError::IllegalTransition { from, to }),
+                        "{from:?} → {to:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn messages_move_the_status() {
+        use ConversationStatus::*;
+        let operator = Some(Uuid::from_u128(77));
+        // (status before, who writes, status after or None for unchanged)
+        let cases = [
+            (Open, SenderKind::Operator, Some(InProgress)),
+            (Open, SenderKind::Contact, None),
+            (InProgress, SenderKind::Operator, None),
+            (InProgress, SenderKind::Contact, None),
+            (WaitingForUser, SenderKind::Contact, Some(InProgress)),
+            (WaitingForUser, SenderKind::Operator, None),
+            (Resolved, SenderKind::Contact, Some(Open)),
+            (Resolved, SenderKind::Operator, None),
+            (Closed, SenderKind::Contact, Some(Open)),
+        ];
+        for (before, kind, after) in cases {
+            let id = if kind == SenderKind::Contact {
+                Some(CONTACT)
+            } else {
+                operator
+            };
+            let events = given_when(&reach(before), post(kind, id)).unwrap();
+            assert_eq!(events[0].event_type(), "MessagePosted");
+            let changed = events.get(1).map(|e| match e {
+                DomainEvent::ConversationStatusChanged(c) => (c.from, c.to),
+                other => panic!("unexpected {other:?}"),
+            });
+            assert_eq!(
+                changed,
+                after.map(|to| (before, to)),
+                "{before:?} + {kind:?}"
+            );
+        }
+        assert_eq!(
+            given_when(&reach(Closed), post(SenderKind::Operator, operator)),
+            Err(DomainError::ConversationClosed(CONVERSATION))
+        );
+    }
+
+    #[test]
+    fn notes_priority_and_tags() {
+        let note = ConversationCommand::AddInternalNote(AddInternalNote {
+            conversation_id: CONVERSATION,
+            note_id: Uuid::from_u128(40),
+            author_id: Uuid::from_u128(77),
+            body: body("call him back"),
+            at: at(),
+        });
+        let events = given_when(&reach(ConversationStatus::Closed), note.clone()).unwrap();
+        assert_eq!(events[0].event_type(), "InternalNoteAdded");
+        assert_eq!(
+            given_when(&[start(None), note.clone()], note),
+            Err(DomainError::DuplicateMessageId {
+                conversation_id: CONVERSATION,
+                message_id: Uuid::from_u128(40)
+            })
+        );
+
+        let urgent = ConversationCommand::SetPriority(SetPriority {
+            conversation_id: CONVERSATION,
+            priority: Priority::Urgent,
+            at: at(),
+        });
+        assert_eq!(
+            state_after(&[start(None), urgent.clone()]).priority,
+            Priority::Urgent
+        );
+        assert_eq!(
+            given_when(&[start(None), urgent.clone()], urgent),
+            Ok(vec![])
+        );
+
+        let tag = |raw: &str| {
+            ConversationCommand::Tag(TagConversation {
+                conversation_id: CONVERSATION,
+                tag: Tag::parse(raw).unwrap(),
+                at: at(),
+            })
+        };
+        let untag = ConversationCommand::Untag(UntagConversation {
+            conversation_id: CONVERSATION,
+            tag: Tag::parse("vip").unwrap(),
+            at: at(),
+        });
+        let state = state_after(&[start(None), tag("VIP"), tag("billing"), untag.clone()]);
+        assert_eq!(state.tags.into_iter().collect::<Vec<_>>(), ["billing"]);
+        assert_eq!(given_when(&[start(None)], untag), Ok(vec![]));
+        assert_eq!(
+            given_when(&[start(None), tag("vip")], tag(" Vip ")),
+            Ok(vec![])
         );
     }
 

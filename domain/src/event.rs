@@ -38,6 +38,30 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How urgent a conversation is (CONV-1, CONV-9); medium unless someone says otherwise.
+    #[derive(Default)]
+    pub enum Priority {
+        Low = "low",
+        #[default]
+        Medium = "medium",
+        High = "high",
+        Urgent = "urgent",
+    }
+}
+
+text_enum! {
+    /// Why a conversation's status changed (CONV-2).
+    pub enum StatusTrigger {
+        /// An operator set it.
+        Operator = "operator",
+        /// The first operator reply moved an open conversation into progress.
+        OperatorReplied = "operator_replied",
+        /// The contact wrote: a resolved or closed conversation reopens, a waiting one resumes.
+        ContactWrote = "contact_wrote",
+    }
+}
+
 /// The person on the other side of the conversation, as they introduced themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
@@ -76,11 +100,136 @@ pub struct MessagePosted {
     pub posted_at: DateTime<Utc>,
 }
 
+/// A conversation moved from one status to another (CONV-2). `resolved_at` and `closed_at`
+/// are the `changed_at` of the changes to those statuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationStatusChanged {
+    pub conversation_id: Uuid,
+    pub from: crate::conversation::ConversationStatus,
+    pub to: crate::conversation::ConversationStatus,
+    pub trigger: StatusTrigger,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// An operator wrote a note only operators see (CONV-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternalNoteAdded {
+    pub conversation_id: Uuid,
+    pub note_id: Uuid,
+    pub author_id: Uuid,
+    pub body: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// An operator changed the conversation's priority (CONV-1, CONV-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityChanged {
+    pub conversation_id: Uuid,
+    pub from: Priority,
+    pub to: Priority,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// An operator put a tag on the conversation (CONV-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationTagged {
+    pub conversation_id: Uuid,
+    pub tag: String,
+    pub tagged_at: DateTime<Utc>,
+}
+
+/// An operator took a tag off the conversation (CONV-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationUntagged {
+    pub conversation_id: Uuid,
+    pub tag: String,
+    pub untagged_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
     ConversationStarted(ConversationStarted),
     MessagePosted(MessagePosted),
+    ConversationStatusChanged(ConversationStatusChanged),
+    InternalNoteAdded(InternalNoteAdded),
+    PriorityChanged(PriorityChanged),
+    ConversationTagged(ConversationTagged),
+    ConversationUntagged(ConversationUntagged),
+}
+
+/// Lists every event type once: its name, its payload struct, and the schema version written.
+/// `event_type`, `payload` and `decode` are generated from it, so they cannot disagree.
+macro_rules! event_catalogue {
+    ($($variant:ident => version $version:literal),+ $(,)?) => {
+        impl DomainEvent {
+            /// Every event type name, in catalogue order.
+            pub const TYPES: &'static [&'static str] = &[$(stringify!($variant)),+];
+
+            /// The name stored in `events.event_type` and sent as part of CloudEvents' `ce_type`.
+            pub fn event_type(&self) -> &'static str {
+                match self {
+                    $(DomainEvent::$variant(_) => stringify!($variant)),+
+                }
+            }
+
+            /// The version of this type's JSON shape that [`DomainEvent::payload`] writes.
+            pub fn schema_version(&self) -> i16 {
+                match self {
+                    $(DomainEvent::$variant(_) => $version),+
+                }
+            }
+
+            /// The JSON payload stored in the log.
+            pub fn payload(&self) -> serde_json::Value {
+                // Serializing plain structs of strings, numbers and uuids cannot fail.
+                match self {
+                    $(DomainEvent::$variant(e) => serde_json::to_value(e)),+
+                }
+                .expect("event payloads serialize to JSON")
+            }
+
+            /// Reads a stored payload back. Older schema versions are upcast here when a type
+            /// gets a new version (none has yet).
+            pub fn decode(
+                event_type: &str,
+                schema_version: i16,
+                payload: serde_json::Value,
+            ) -> Result<Self, EventDecodeError> {
+                match (event_type, schema_version) {
+                    $((stringify!($variant), $version) => {
+                        parse(event_type, schema_version, payload).map(DomainEvent::$variant)
+                    })+
+                    _ => Err(EventDecodeError::UnknownType {
+                        event_type: event_type.to_owned(),
+                        schema_version,
+                    }),
+                }
+            }
+        }
+    };
+}
+
+event_catalogue! {
+    ConversationStarted => version 1,
+    MessagePosted => version 1,
+    ConversationStatusChanged => version 1,
+    InternalNoteAdded => version 1,
+    PriorityChanged => version 1,
+    ConversationTagged => version 1,
+    ConversationUntagged => version 1,
+}
+
+fn parse<T: DeserializeOwned>(
+    event_type: &str,
+    schema_version: i16,
+    payload: serde_json::Value,
+) -> Result<T, EventDecodeError> {
+    serde_json::from_value(payload).map_err(|source| EventDecodeError::BadPayload {
+        event_type: event_type.to_owned(),
+        schema_version,
+        source,
+    })
 }
 
 /// An event from the log (or from Kafka) could not be read back into a [`DomainEvent`].
@@ -100,66 +249,6 @@ pub enum EventDecodeError {
         #[source]
         source: serde_json::Error,
     },
-}
-
-impl DomainEvent {
-    /// The name stored in `events.event_type` and sent as part of CloudEvents' `ce_type`.
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            DomainEvent::ConversationStarted(_) => "ConversationStarted",
-            DomainEvent::MessagePosted(_) => "MessagePosted",
-        }
-    }
-
-    /// The version of this type's JSON shape that [`DomainEvent::payload`] writes.
-    pub fn schema_version(&self) -> i16 {
-        1
-    }
-
-    /// The JSON payload stored in the log.
-    pub fn payload(&self) -> serde_json::Value {
-        let value = match self {
-            DomainEvent::ConversationStarted(e) => serde_json::to_value(e),
-            DomainEvent::MessagePosted(e) => serde_json::to_value(e),
-        };
-        // Serializing plain structs of strings, numbers and uuids into a `Value` cannot fail.
-        value.expect("event payloads serialize to JSON")
-    }
-
-    /// Reads a stored payload back, upcasting older schema versions when there are any.
-    pub fn decode(
-        event_type: &str,
-        schema_version: i16,
-        payload: serde_json::Value,
-    ) -> Result<Self, EventDecodeError> {
-        fn parse<T: DeserializeOwned>(
-            event_type: &str,
-            schema_version: i16,
-            payload: serde_json::Value,
-        ) -> Result<T, EventDecodeError> {
-            serde_json::from_value(payload).map_err(|source| EventDecodeError::BadPayload {
-                event_type: event_type.to_owned(),
-                schema_version,
-                source,
-            })
-        }
-        match (event_type, schema_version) {
-            ("ConversationStarted", 1) => Ok(DomainEvent::ConversationStarted(parse(
-                event_type,
-                schema_version,
-                payload,
-            )?)),
-            ("MessagePosted", 1) => Ok(DomainEvent::MessagePosted(parse(
-                event_type,
-                schema_version,
-                payload,
-            )?)),
-            _ => Err(EventDecodeError::UnknownType {
-                event_type: event_type.to_owned(),
-                schema_version,
-            }),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -198,6 +287,36 @@ mod tests {
                 body: "Where is my order?".into(),
                 posted_at: at(),
             }),
+            DomainEvent::ConversationStatusChanged(ConversationStatusChanged {
+                conversation_id,
+                from: crate::conversation::ConversationStatus::Open,
+                to: crate::conversation::ConversationStatus::InProgress,
+                trigger: StatusTrigger::OperatorReplied,
+                changed_at: at(),
+            }),
+            DomainEvent::InternalNoteAdded(InternalNoteAdded {
+                conversation_id,
+                note_id: Uuid::from_u128(5),
+                author_id: Uuid::from_u128(6),
+                body: "VIP customer, be quick".into(),
+                added_at: at(),
+            }),
+            DomainEvent::PriorityChanged(PriorityChanged {
+                conversation_id,
+                from: Priority::Medium,
+                to: Priority::Urgent,
+                changed_at: at(),
+            }),
+            DomainEvent::ConversationTagged(ConversationTagged {
+                conversation_id,
+                tag: "billing".into(),
+                tagged_at: at(),
+            }),
+            DomainEvent::ConversationUntagged(ConversationUntagged {
+                conversation_id,
+                tag: "billing".into(),
+                untagged_at: at(),
+            }),
         ]
     }
 
@@ -207,6 +326,12 @@ mod tests {
             let name = format!("{}_v{}", event.event_type(), event.schema_version());
             insta::assert_json_snapshot!(name, event.payload());
         }
+    }
+
+    #[test]
+    fn the_contract_tests_cover_every_event_type() {
+        let covered: Vec<_> = every_event().iter().map(DomainEvent::event_type).collect();
+        assert_eq!(covered, DomainEvent::TYPES);
     }
 
     #[test]
@@ -229,6 +354,8 @@ mod tests {
         check(Source::ALL, Source::as_str);
         check(SenderKind::ALL, SenderKind::as_str);
         check(Channel::ALL, Channel::as_str);
+        check(Priority::ALL, Priority::as_str);
+        check(StatusTrigger::ALL, StatusTrigger::as_str);
         check(
             crate::conversation::ConversationStatus::ALL,
             crate::conversation::ConversationStatus::as_str,

@@ -16,6 +16,9 @@ pub enum InvalidInput {
     /// The message body is empty or only white space (and carries no attachments).
     #[error("the message body is empty")]
     EmptyBody,
+    /// A required text field is empty or only white space.
+    #[error("the field `{field}` is empty")]
+    Empty { field: &'static str },
     /// The message body is longer than the configured limit.
     #[error("the message body has {actual} characters; the limit is {limit}")]
     BodyTooLong { actual: usize, limit: usize },
@@ -85,6 +88,40 @@ pub fn short_text(field: &'static str, raw: Option<&str>) -> Result<Option<Strin
     Ok(Some(text.to_owned()))
 }
 
+/// The longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 50;
+
+/// A conversation tag (CONV-9): trimmed, lower-case, 1 to [`MAX_TAG_CHARS`] characters, no
+/// control characters. `Billing ` and `billing` are the same tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let tag = raw.trim().to_lowercase();
+        if tag.is_empty() {
+            return Err(InvalidInput::Empty { field: "tag" });
+        }
+        let actual = tag.chars().count();
+        if actual > MAX_TAG_CHARS {
+            return Err(InvalidInput::TooLong {
+                field: "tag",
+                actual,
+                limit: MAX_TAG_CHARS,
+            });
+        }
+        if has_forbidden_control(&tag) {
+            return Err(InvalidInput::ControlCharacter { field: "tag" });
+        }
+        Ok(Self(tag))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +154,20 @@ mod tests {
             let got = MessageBody::parse(raw, *limit).map(|_| ());
             assert_eq!(&got, expected, "body {raw:?} limit {limit}");
         }
+    }
+
+    #[test]
+    fn tags_are_normalised() {
+        assert_eq!(Tag::parse("  Billing ").unwrap().as_str(), "billing");
+        assert_eq!(Tag::parse(" "), Err(InvalidInput::Empty { field: "tag" }));
+        assert_eq!(
+            Tag::parse(&"t".repeat(51)),
+            Err(InvalidInput::TooLong {
+                field: "tag",
+                actual: 51,
+                limit: 50
+            })
+        );
     }
 
     #[test]

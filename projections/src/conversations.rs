@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::envelope::RecordedEvent;
-use switchboard_domain::event::{ConversationStarted, MessagePosted};
+use switchboard_domain::event::{
+    Channel, ConversationStarted, ConversationStatusChanged, InternalNoteAdded, MessagePosted,
+    SenderKind,
+};
 use switchboard_domain::DomainEvent;
 
 use crate::{Applied, Change, Projection, ProjectionError};
@@ -33,9 +36,109 @@ impl Projection for ConversationsProjection {
             Ok(DomainEvent::MessagePosted(e)) => posted(tx, &e, event.stream_version)
                 .await
                 .map(Applied::Changed),
+            Ok(DomainEvent::InternalNoteAdded(e)) => note_added(tx, &e, event.stream_version)
+                .await
+                .map(Applied::Changed),
+            Ok(DomainEvent::ConversationStatusChanged(e)) => {
+                status_changed(tx, &e).await.map(Applied::Changed)
+            }
+            Ok(DomainEvent::PriorityChanged(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations set priority = $2 where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(e.to.as_str());
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::ConversationTagged(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations
+                     set tags = array(select distinct unnest(tags || $2::text) order by 1)
+                     where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(&e.tag);
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::ConversationUntagged(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations set tags = array_remove(tags, $2)
+                     where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(&e.tag);
+                updated(tx, query, e.conversation_id).await
+            }
             Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }
     }
+}
+
+/// Runs an update of one conversation's inbox row and announces it.
+async fn updated(
+    tx: &mut PgConnection,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    conversation_id: uuid::Uuid,
+) -> Result<Applied, ProjectionError> {
+    query.execute(&mut *tx).await?;
+    Ok(Applied::Changed(Change::ConversationUpdated {
+        conversation_id,
+    }))
+}
+
+async fn status_changed(
+    tx: &mut PgConnection,
+    e: &ConversationStatusChanged,
+) -> Result<Change, ProjectionError> {
+    use switchboard_domain::conversation::ConversationStatus::{Closed, Open, Resolved};
+    sqlx::query(
+        "update inbox_conversations
+         set status = $2,
+             resolved_at = case when $2 = $4 then $3 else resolved_at end,
+             closed_at = case when $2 = $5 then $3 else closed_at end,
+             reopen_count = reopen_count + case when $6 then 1 else 0 end
+         where conversation_id = $1",
+    )
+    .bind(e.conversation_id)
+    .bind(e.to.as_str())
+    .bind(e.changed_at)
+    .bind(Resolved.as_str())
+    .bind(Closed.as_str())
+    .bind(e.to == Open && matches!(e.from, Resolved | Closed))
+    .execute(&mut *tx)
+    .await?;
+    Ok(Change::ConversationUpdated {
+        conversation_id: e.conversation_id,
+    })
+}
+
+async fn note_added(
+    tx: &mut PgConnection,
+    e: &InternalNoteAdded,
+    stream_version: i32,
+) -> Result<Change, ProjectionError> {
+    sqlx::query(
+        "insert into thread_messages
+            (message_id, conversation_id, stream_version, sender_kind, sender_id, channel, body,
+             posted_at, internal)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, true)",
+    )
+    .bind(e.note_id)
+    .bind(e.conversation_id)
+    .bind(stream_version)
+    .bind(SenderKind::Operator.as_str())
+    .bind(e.author_id)
+    .bind(Channel::Api.as_str())
+    .bind(&e.body)
+    .bind(e.added_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Change::MessagePosted {
+        conversation_id: e.conversation_id,
+        message_id: e.note_id,
+        stream_version,
+        internal: true,
+    })
 }
 
 async fn started(
@@ -105,6 +208,7 @@ async fn posted(
         conversation_id: e.conversation_id,
         message_id: e.message_id,
         stream_version,
+        internal: false,
     })
 }
 
@@ -132,6 +236,11 @@ pub mod read {
         pub last_message_sender: Option<String>,
         pub last_activity_at: DateTime<Utc>,
         pub message_count: i32,
+        pub priority: String,
+        pub tags: Vec<String>,
+        pub resolved_at: Option<DateTime<Utc>>,
+        pub closed_at: Option<DateTime<Utc>>,
+        pub reopen_count: i32,
     }
 
     /// One message of a thread.
@@ -145,6 +254,15 @@ pub mod read {
         pub channel: String,
         pub body: String,
         pub posted_at: DateTime<Utc>,
+        /// An operator's internal note (CONV-4): never shown to the contact.
+        pub internal: bool,
+    }
+
+    /// Who reads a thread: the contact never sees internal notes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Audience {
+        Operators,
+        Contact,
     }
 
     /// Where an inbox page starts: after this row in (last activity desc, id desc) order.
@@ -156,7 +274,8 @@ pub mod read {
 
     const INBOX_COLUMNS: &str = "conversation_id, inbox_id, source, status, subject, contact_id, \
         contact_name, contact_email, contact_phone, started_at, last_message_id, \
-        last_message_body, last_message_sender, last_activity_at, message_count";
+        last_message_body, last_message_sender, last_activity_at, message_count, priority, tags, \
+        resolved_at, closed_at, reopen_count";
 
     /// Up to `limit` conversations, most recently active first, after `after`.
     pub async fn inbox_page(
@@ -195,20 +314,22 @@ pub mod read {
     pub async fn messages(
         pool: &PgPool,
         conversation_id: Uuid,
+        audience: Audience,
         after_version: i32,
         limit: i64,
     ) -> Result<Vec<MessageRow>, sqlx::Error> {
         sqlx::query_as(
             "select message_id, conversation_id, stream_version, sender_kind, sender_id, channel,
-                    body, posted_at
+                    body, posted_at, internal
              from thread_messages
-             where conversation_id = $1 and stream_version > $2
+             where conversation_id = $1 and stream_version > $2 and (not internal or $4)
              order by stream_version
              limit $3",
         )
         .bind(conversation_id)
         .bind(after_version)
         .bind(limit)
+        .bind(audience == Audience::Operators)
         .fetch_all(pool)
         .await
     }

@@ -36,10 +36,16 @@ pub enum Change {
     ConversationStarted {
         conversation_id: Uuid,
     },
+    /// A message or, with `internal`, an operator's note joined the thread.
     MessagePosted {
         conversation_id: Uuid,
         message_id: Uuid,
         stream_version: i32,
+        internal: bool,
+    },
+    /// Status, priority or tags changed.
+    ConversationUpdated {
+        conversation_id: Uuid,
     },
 }
 
@@ -47,6 +53,7 @@ impl Change {
     pub fn conversation_id(&self) -> Uuid {
         match self {
             Change::ConversationStarted { conversation_id }
+            | Change::ConversationUpdated { conversation_id }
             | Change::MessagePosted {
                 conversation_id, ..
             } => *conversation_id,

@@ -95,7 +95,7 @@ async fn redelivery_changes_nothing_and_gaps_are_filled_from_the_log(pool: PgPoo
         .await
         .unwrap(); // late, already filled
 
-    let bodies: Vec<String> = read::messages(&pool, stream, 0, 10)
+    let bodies: Vec<String> = read::messages(&pool, stream, read::Audience::Operators, 0, 10)
         .await
         .unwrap()
         .into_iter()
@@ -137,7 +137,7 @@ async fn an_unreadable_event_is_dead_lettered_and_the_stream_goes_on(pool: PgPoo
         "{}",
         dead[1].2
     );
-    let bodies: Vec<String> = read::messages(&pool, stream, 0, 10)
+    let bodies: Vec<String> = read::messages(&pool, stream, read::Audience::Operators, 0, 10)
         .await
         .unwrap()
         .into_iter()

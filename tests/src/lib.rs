@@ -267,3 +267,92 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Widget and operator calls the end-to-end tests share.
+pub mod calls {
+    use super::*;
+
+    pub const START: &str = "mutation($input: StartConversationInput!) {
+      startConversation(input: $input) { conversationId contactId sessionToken message { id body position } }
+    }";
+    pub const SEND: &str = "mutation($input: SendMessageInput!) {
+      sendMessage(input: $input) { id conversationId position body sender { kind id } channel internal }
+    }";
+    pub const REPLY: &str = "mutation($input: ReplyInput!) {
+      replyToConversation(input: $input) { id position body sender { kind id } internal }
+    }";
+    pub const NOTE: &str = "mutation($input: InternalNoteInput!) {
+      addInternalNote(input: $input) { id position body sender { kind id } internal }
+    }";
+    pub const CONVERSATION: &str = "query($id: UUID!) { conversation(id: $id) {
+      id status priority tags subject resolvedAt closedAt reopenCount messageCount
+      messages(first: 100) { nodes { id position body internal sender { kind } } }
+    } }";
+
+    /// A started conversation: its id and the widget session token.
+    pub struct Started {
+        pub conversation_id: String,
+        pub session: String,
+        pub contact_id: String,
+    }
+
+    pub async fn start(server: &TestServer, input: Value) -> Started {
+        let mut input = input;
+        if input.get("inboxId").is_none() {
+            input["inboxId"] = json!(Uuid::now_v7());
+        }
+        let data = server
+            .graphql_ok(START, json!({ "input": input }), None)
+            .await;
+        let started = &data["startConversation"];
+        Started {
+            conversation_id: started["conversationId"].as_str().unwrap().to_owned(),
+            session: started["sessionToken"].as_str().unwrap().to_owned(),
+            contact_id: started["contactId"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The operator's view of a conversation once `ready` holds for it (the projection is
+    /// asynchronous), or a panic after a minute.
+    pub async fn conversation_when(
+        server: &TestServer,
+        operator: &str,
+        conversation_id: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let data = server
+                .graphql_ok(
+                    CONVERSATION,
+                    json!({ "id": conversation_id }),
+                    Some(operator),
+                )
+                .await;
+            let conversation = data["conversation"].clone();
+            if !conversation.is_null() && ready(&conversation) {
+                return conversation;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("conversation never got ready; last seen: {conversation}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The `extensions` of the first error of a response that must have failed.
+    pub fn error_extensions(response: &Value) -> Value {
+        assert_eq!(
+            response["data"],
+            Value::Null,
+            "expected a refusal: {response}"
+        );
+        response["errors"][0]["extensions"].clone()
+    }
+}
+
+/// A token with the given roles, for role checks.
+pub fn token_with_roles(roles: Vec<switchboard_api::auth::Role>) -> String {
+    let auth = switchboard_api::auth::Auth::new(JWT_SECRET, Duration::from_secs(60)).unwrap();
+    auth.issue_operator(Uuid::now_v7(), roles, Duration::from_secs(600))
+}

@@ -31,7 +31,7 @@ pub struct ClientIp(pub Option<String>);
 pub struct QueryRoot(operator::OperatorQuery, widget::WidgetQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(widget::WidgetMutation);
+pub struct MutationRoot(widget::WidgetMutation, operator::OperatorMutation);
 
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(operator::OperatorSubscription, widget::WidgetSubscription);

@@ -2,18 +2,26 @@
 //! live updates of both.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Object, Subscription};
+use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use switchboard_projections::conversations::read::{self, InboxCursor};
+use switchboard_commands::handler::{CommandMeta, Handled};
+use switchboard_domain::conversation::{
+    AddInternalNote, ChangeStatus, ConversationCommand, PostMessage, SetPriority, TagConversation,
+    UntagConversation,
+};
+use switchboard_domain::event::{Channel, DomainEvent, Sender, SenderKind};
+use switchboard_domain::values::{MessageBody, Tag};
+use switchboard_domain::Actor;
+use switchboard_projections::conversations::read::{self, Audience, InboxCursor};
 use switchboard_projections::Change;
 use uuid::Uuid;
 
-use crate::auth::Authentication;
+use crate::auth::{Authentication, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::types::{page_size, Conversation, Message};
-use crate::graphql::AppContext;
+use crate::graphql::types::{page_size, Conversation, ConversationStatus, Message, Priority};
+use crate::graphql::{AppContext, ClientIp};
 
 /// Inbox cursors are `<last activity in µs since the epoch>.<conversation id>`.
 fn encode_cursor(c: &Conversation) -> String {
@@ -80,6 +88,238 @@ impl OperatorQuery {
     }
 }
 
+#[derive(Debug, InputObject)]
+pub struct ReplyInput {
+    pub conversation_id: Uuid,
+    pub body: String,
+    /// Optional id chosen by the client: the same id twice records one reply.
+    pub client_message_id: Option<Uuid>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct InternalNoteInput {
+    pub conversation_id: Uuid,
+    pub body: String,
+    /// Optional id chosen by the client: the same id twice records one note.
+    pub client_note_id: Option<Uuid>,
+}
+
+/// The outcome of a change an operator asked for.
+#[derive(Debug, SimpleObject)]
+pub struct ConversationChange {
+    pub conversation_id: Uuid,
+    /// False when the conversation already was as asked (nothing was recorded).
+    pub changed: bool,
+}
+
+/// Runs a conversation command as the operator of this request, if their roles allow.
+/// `command` gets the operator's id and the command id, which is derived from `client_id`
+/// (per conversation and operator, so nobody else's id can collide) or fresh.
+async fn as_operator(
+    ctx: &Context<'_>,
+    conversation_id: Uuid,
+    client_id: Option<Uuid>,
+    command: impl FnOnce(Uuid, Uuid) -> ConversationCommand,
+) -> async_graphql::Result<(Uuid, Handled)> {
+    let (operator_id, roles) = ctx
+        .data::<Authentication>()?
+        .require_operator(CONVERSATION_ROLES)
+        .gql()?;
+    let command_id = match client_id {
+        Some(client_id) => {
+            let mut name = operator_id.as_bytes().to_vec();
+            name.extend_from_slice(client_id.as_bytes());
+            Uuid::new_v5(&conversation_id, &name)
+        }
+        None => Uuid::now_v7(),
+    };
+    let app = ctx.data::<AppContext>()?;
+    let meta = CommandMeta {
+        command_id,
+        actor: Actor::operator(
+            operator_id,
+            roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        ),
+        correlation_id: None,
+        ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
+    };
+    let handled = app
+        .handler
+        .handle(&meta, &command(operator_id, command_id))
+        .await
+        .gql()?;
+    Ok((command_id, handled))
+}
+
+fn change(conversation_id: Uuid, handled: &Handled) -> ConversationChange {
+    ConversationChange {
+        conversation_id,
+        changed: !handled.events.is_empty(),
+    }
+}
+
+#[derive(Default)]
+pub struct OperatorMutation;
+
+#[Object]
+impl OperatorMutation {
+    /// Replies to the contact (CONV-3). The first reply takes an open conversation into
+    /// progress; a closed conversation must be reopened first (CONVERSATION_CLOSED).
+    async fn reply_to_conversation(
+        &self,
+        ctx: &Context<'_>,
+        input: ReplyInput,
+    ) -> async_graphql::Result<Message> {
+        let app = ctx.data::<AppContext>()?;
+        let body = MessageBody::parse(&input.body, app.max_body_chars).gql()?;
+        let conversation_id = input.conversation_id;
+        let (id, handled) = as_operator(
+            ctx,
+            conversation_id,
+            input.client_message_id,
+            |operator_id, id| {
+                ConversationCommand::PostMessage(PostMessage {
+                    conversation_id,
+                    message_id: id,
+                    sender: Sender {
+                        kind: SenderKind::Operator,
+                        id: Some(operator_id),
+                    },
+                    channel: Channel::Api,
+                    body,
+                    at: Utc::now(),
+                })
+            },
+        )
+        .await?;
+        handled
+            .events
+            .iter()
+            .zip(&handled.recorded)
+            .find_map(|(event, recorded)| match event {
+                DomainEvent::MessagePosted(e) => {
+                    Some(Message::from_event(e, recorded.stream_version))
+                }
+                _ => None,
+            })
+            .ok_or(ApiError::IdempotencyKeyReused(id))
+            .gql()
+    }
+
+    /// Adds a note only operators see (CONV-4); allowed in any status.
+    async fn add_internal_note(
+        &self,
+        ctx: &Context<'_>,
+        input: InternalNoteInput,
+    ) -> async_graphql::Result<Message> {
+        let app = ctx.data::<AppContext>()?;
+        let body = MessageBody::parse(&input.body, app.max_body_chars).gql()?;
+        let conversation_id = input.conversation_id;
+        let (id, handled) = as_operator(
+            ctx,
+            conversation_id,
+            input.client_note_id,
+            |operator_id, id| {
+                ConversationCommand::AddInternalNote(AddInternalNote {
+                    conversation_id,
+                    note_id: id,
+                    author_id: operator_id,
+                    body,
+                    at: Utc::now(),
+                })
+            },
+        )
+        .await?;
+        handled
+            .events
+            .iter()
+            .zip(&handled.recorded)
+            .find_map(|(event, recorded)| match event {
+                DomainEvent::InternalNoteAdded(e) => {
+                    Some(Message::from_note(e, recorded.stream_version))
+                }
+                _ => None,
+            })
+            .ok_or(ApiError::IdempotencyKeyReused(id))
+            .gql()
+    }
+
+    /// Moves the conversation to another status along CONV-2's machine (ILLEGAL_TRANSITION
+    /// otherwise). Resolving sets `resolvedAt`, closing `closedAt`.
+    async fn change_conversation_status(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        status: ConversationStatus,
+    ) -> async_graphql::Result<ConversationChange> {
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::ChangeStatus(ChangeStatus {
+                conversation_id,
+                to: status.into(),
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
+    /// Sets the priority (CONV-1).
+    async fn set_conversation_priority(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        priority: Priority,
+    ) -> async_graphql::Result<ConversationChange> {
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::SetPriority(SetPriority {
+                conversation_id,
+                priority: priority.into(),
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
+    /// Puts a tag on the conversation (trimmed, lower-case; CONV-9).
+    async fn tag_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        tag: String,
+    ) -> async_graphql::Result<ConversationChange> {
+        let tag = Tag::parse(&tag).gql()?;
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::Tag(TagConversation {
+                conversation_id,
+                tag,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
+    /// Takes a tag off the conversation.
+    async fn untag_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        tag: String,
+    ) -> async_graphql::Result<ConversationChange> {
+        let tag = Tag::parse(&tag).gql()?;
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::Untag(UntagConversation {
+                conversation_id,
+                tag,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+}
+
 #[derive(Default)]
 pub struct OperatorSubscription;
 
@@ -113,6 +353,7 @@ impl OperatorSubscription {
 pub async fn message_stream(
     app: AppContext,
     conversation_id: Uuid,
+    audience: Audience,
     after_position: Option<i32>,
 ) -> Result<impl Stream<Item = Message>, ApiError> {
     // Subscribe first, then read where we stand: nothing committed in between is missed.
@@ -126,7 +367,7 @@ pub async fn message_stream(
         let mut pending = after_position.is_some();
         loop {
             if pending {
-                match read::messages(&pool, conversation_id, position, 200).await {
+                match read::messages(&pool, conversation_id, audience, position, 200).await {
                     Ok(rows) => {
                         let more = rows.len() == 200;
                         for row in rows {
@@ -142,8 +383,10 @@ pub async fn message_stream(
             match next_event(&mut events).await {
                 None => break,
                 Some(FeedEvent::Resync) => pending = true,
-                Some(FeedEvent::Changed(Change::MessagePosted { conversation_id: id, stream_version, .. }))
-                    if id == conversation_id && stream_version > position => pending = true,
+                Some(FeedEvent::Changed(Change::MessagePosted { conversation_id: id, stream_version, internal, .. }))
+                    if id == conversation_id
+                        && stream_version > position
+                        && (audience == Audience::Operators || !internal) => pending = true,
                 Some(FeedEvent::Changed(_)) => {}
             }
         }

@@ -5,10 +5,11 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};
 use switchboard_domain as domain;
-use switchboard_domain::event::MessagePosted;
+use switchboard_domain::event::{InternalNoteAdded, MessagePosted};
 use switchboard_projections::conversations::read::{self, InboxRow, MessageRow};
 use uuid::Uuid;
 
+use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::AppContext;
 
@@ -40,6 +41,15 @@ pub enum SenderKind {
     Operator,
     System,
     Bot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::event::Priority")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Urgent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -76,6 +86,8 @@ pub struct Message {
     pub channel: Channel,
     pub body: String,
     pub posted_at: DateTime<Utc>,
+    /// An operator's internal note (CONV-4). Only operators ever see these.
+    pub internal: bool,
 }
 
 impl From<MessageRow> for Message {
@@ -99,6 +111,7 @@ impl From<MessageRow> for Message {
             ),
             body: row.body,
             posted_at: row.posted_at,
+            internal: row.internal,
         }
     }
 }
@@ -116,6 +129,23 @@ impl Message {
             channel: event.channel.into(),
             body: event.body.clone(),
             posted_at: event.posted_at,
+            internal: false,
+        }
+    }
+
+    pub fn from_note(note: &InternalNoteAdded, stream_version: i32) -> Self {
+        Self {
+            id: note.note_id,
+            conversation_id: note.conversation_id,
+            position: stream_version,
+            sender: Sender {
+                kind: SenderKind::Operator,
+                id: Some(note.author_id),
+            },
+            channel: Channel::Api,
+            body: note.body.clone(),
+            posted_at: note.added_at,
+            internal: true,
         }
     }
 }
@@ -149,6 +179,15 @@ pub struct Conversation {
     pub last_activity_at: DateTime<Utc>,
     pub last_message: Option<MessagePreview>,
     pub message_count: i32,
+    pub priority: Priority,
+    /// Lower-case, sorted.
+    pub tags: Vec<String>,
+    /// When it was last resolved; kept when it reopens.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When it was last closed; kept when it reopens.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// How often the contact reopened it by writing after resolve or close.
+    pub reopen_count: i32,
 }
 
 impl From<InboxRow> for Conversation {
@@ -189,6 +228,15 @@ impl From<InboxRow> for Conversation {
             last_activity_at: row.last_activity_at,
             last_message,
             message_count: row.message_count,
+            priority: stored(
+                &row.priority,
+                domain::event::Priority::parse,
+                domain::event::Priority::Medium,
+            ),
+            tags: row.tags,
+            resolved_at: row.resolved_at,
+            closed_at: row.closed_at,
+            reopen_count: row.reopen_count,
         }
     }
 }
@@ -217,6 +265,10 @@ impl Conversation {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Message>> {
         let app = ctx.data::<AppContext>()?;
+        let audience = ctx
+            .data::<Authentication>()?
+            .require_conversation_reader(self.id)
+            .gql()?;
         let limit = page_size(first, 50).gql()?;
         let after_version = match after {
             None => 0,
@@ -228,7 +280,7 @@ impl Conversation {
                 })
                 .gql()?,
         };
-        let mut rows = read::messages(&app.pool, self.id, after_version, limit + 1)
+        let mut rows = read::messages(&app.pool, self.id, audience, after_version, limit + 1)
             .await
             .gql()?;
         let has_next = rows.len() as i64 > limit;

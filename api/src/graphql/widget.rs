@@ -118,6 +118,7 @@ impl WidgetMutation {
                 DomainEvent::MessagePosted(e) => {
                     message = Some(Message::from_event(e, recorded.stream_version))
                 }
+                _ => {}
             }
         }
         let (contact_id, inbox_id) = payload
@@ -219,9 +220,9 @@ impl WidgetSubscription {
         after_position: Option<i32>,
     ) -> async_graphql::Result<impl Stream<Item = Message>> {
         let auth = ctx.data::<Authentication>()?;
-        auth.require_conversation_reader(conversation_id).gql()?;
+        let audience = auth.require_conversation_reader(conversation_id).gql()?;
         let app = ctx.data::<AppContext>()?.clone();
-        message_stream(app, conversation_id, after_position)
+        message_stream(app, conversation_id, audience, after_position)
             .await
             .gql()
     }

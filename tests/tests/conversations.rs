@@ -1,0 +1,300 @@
+//! SPEC's CONV features end to end through GraphQL, one test per SPEC id, on real PostgreSQL
+//! and Kafka.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use switchboard_api::auth::Role;
+use switchboard_api::runtime::Component;
+use switchboard_tests::calls::{
+    conversation_when, error_extensions, start, CONVERSATION, NOTE, REPLY, SEND,
+};
+use switchboard_tests::{pool_for, test_settings, token_with_roles, TestServer, WsClient};
+use uuid::Uuid;
+
+const ALL: &[Component] = &[Component::Api, Component::Relay, Component::Projections];
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn server(connect: PgConnectOptions) -> TestServer {
+    TestServer::start(&test_settings(), pool_for(connect).await, ALL).await
+}
+
+async fn set_status(server: &TestServer, operator: &str, id: &str, status: &str) -> Value {
+    server
+        .graphql(
+            "mutation($id: UUID!, $status: ConversationStatus!) {
+               changeConversationStatus(conversationId: $id, status: $status) { conversationId changed } }",
+            json!({ "id": id, "status": status }),
+            Some(operator),
+        )
+        .await
+}
+
+async fn reply(server: &TestServer, operator: &str, id: &str, body: &str) -> Value {
+    server
+        .graphql(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": body } }),
+            Some(operator),
+        )
+        .await
+}
+
+async fn contact_writes(server: &TestServer, session: &str, id: &str, body: &str) -> Value {
+    server
+        .graphql_ok(
+            SEND,
+            json!({ "input": { "conversationId": id, "body": body } }),
+            Some(session),
+        )
+        .await
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_1_subject_priority_and_tags(_options: PgPoolOptions, connect: PgConnectOptions) {
+    let server = server(connect).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "subject": "Refund", "message": "hello" })).await;
+    let id = c.conversation_id.as_str();
+    let set_priority = |priority: &'static str, token: String| {
+        let server = &server;
+        async move {
+            server
+                .graphql(
+                    "mutation($id: UUID!, $p: Priority!) {
+                       setConversationPriority(conversationId: $id, priority: $p) { changed } }",
+                    json!({ "id": id, "p": priority }),
+                    Some(&token),
+                )
+                .await
+        }
+    };
+    assert_eq!(
+        set_priority("URGENT", operator.clone()).await["data"]["setConversationPriority"]
+            ["changed"],
+        true
+    );
+    assert_eq!(
+        set_priority("URGENT", operator.clone()).await["data"]["setConversationPriority"]
+            ["changed"],
+        false,
+        "asking for what already is records nothing"
+    );
+    let analyst = token_with_roles(vec![Role::Analyst]);
+    assert_eq!(
+        error_extensions(&set_priority("LOW", analyst).await)["code"],
+        "FORBIDDEN"
+    );
+
+    let tag = |mutation: &'static str, tag: &'static str| {
+        let (server, operator) = (&server, operator.clone());
+        async move {
+            server
+                .graphql(
+                    &format!("mutation($id: UUID!, $tag: String!) {{ {mutation}(conversationId: $id, tag: $tag) {{ changed }} }}"),
+                    json!({ "id": id, "tag": tag }),
+                    Some(&operator),
+                )
+                .await
+        }
+    };
+    tag("tagConversation", " Billing ").await;
+    tag("tagConversation", "VIP").await;
+    tag("untagConversation", "vip").await;
+    assert_eq!(
+        error_extensions(&tag("tagConversation", "   ").await),
+        json!({ "code": "EMPTY_FIELD", "field": "tag" })
+    );
+
+    let conversation = conversation_when(&server, &operator, id, |c| {
+        c["priority"] == "URGENT" && c["tags"] == json!(["billing"])
+    })
+    .await;
+    assert_eq!(conversation["subject"], "Refund");
+    assert_eq!(conversation["status"], "OPEN");
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_2_contact_message_reopens_closed_conversation(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server(connect).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "my parcel is late" })).await;
+    let id = c.conversation_id.as_str();
+    let status_is = |status: &'static str| move |c: &Value| c["status"] == status;
+
+    reply(&server, &operator, id, "Let me check").await;
+    conversation_when(&server, &operator, id, status_is("IN_PROGRESS")).await;
+
+    set_status(&server, &operator, id, "WAITING_FOR_USER").await;
+    conversation_when(&server, &operator, id, status_is("WAITING_FOR_USER")).await;
+    contact_writes(&server, &c.session, id, "order 1042").await;
+    conversation_when(&server, &operator, id, status_is("IN_PROGRESS")).await;
+
+    set_status(&server, &operator, id, "RESOLVED").await;
+    let resolved = conversation_when(&server, &operator, id, status_is("RESOLVED")).await;
+    assert!(resolved["resolvedAt"].is_string());
+    set_status(&server, &operator, id, "CLOSED").await;
+    let closed = conversation_when(&server, &operator, id, status_is("CLOSED")).await;
+    assert!(closed["closedAt"].is_string());
+
+    assert_eq!(
+        error_extensions(&reply(&server, &operator, id, "one more thing").await)["code"],
+        "CONVERSATION_CLOSED"
+    );
+    assert_eq!(
+        error_extensions(&set_status(&server, &operator, id, "IN_PROGRESS").await),
+        json!({ "code": "ILLEGAL_TRANSITION", "from": "closed", "to": "in_progress" })
+    );
+    assert_eq!(
+        error_extensions(&set_status(&server, &operator, id, "PENDING_CALLBACK").await)["code"],
+        "ILLEGAL_TRANSITION"
+    );
+
+    contact_writes(&server, &c.session, id, "it still has not arrived").await;
+    let reopened = conversation_when(&server, &operator, id, status_is("OPEN")).await;
+    assert_eq!(reopened["reopenCount"], 1);
+    assert_eq!(
+        reopened["resolvedAt"], resolved["resolvedAt"],
+        "history is kept"
+    );
+    assert_eq!(reopened["messageCount"], 4);
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_3_operator_reply_reaches_the_widget_once(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server(connect).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "hi" })).await;
+    let id = c.conversation_id.as_str();
+    let mut widget = WsClient::connect(&server.ws_url(), Some(&c.session))
+        .await
+        .unwrap();
+    let sub = widget
+        .subscribe(
+            "subscription($id: UUID!) { messagePosted(conversationId: $id, afterPosition: 2) {
+               position body sender { kind } internal } }",
+            json!({ "id": id }),
+        )
+        .await
+        .unwrap();
+
+    let input = json!({ "input": {
+        "conversationId": id, "body": "Hello from support", "clientMessageId": Uuid::now_v7(),
+    }});
+    let first = server
+        .graphql_ok(REPLY, input.clone(), Some(&operator))
+        .await;
+    let again = server.graphql_ok(REPLY, input, Some(&operator)).await;
+    assert_eq!(first, again, "a retried reply is the same reply");
+    assert_eq!(first["replyToConversation"]["sender"]["kind"], "OPERATOR");
+
+    let received = widget.next_data(&sub, WAIT).await.unwrap();
+    assert_eq!(
+        received,
+        json!({ "messagePosted": {
+            "position": 3, "body": "Hello from support",
+            "sender": { "kind": "OPERATOR" }, "internal": false,
+        }})
+    );
+    // The status change of the first reply is position 4; the retry recorded nothing.
+    let extra = widget.next_data(&sub, Duration::from_millis(700)).await;
+    assert!(extra.is_err(), "unexpected: {extra:?}");
+
+    // A widget session cannot reply as an operator.
+    let refused = server
+        .graphql(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": "x" } }),
+            Some(&c.session),
+        )
+        .await;
+    assert_eq!(error_extensions(&refused)["code"], "FORBIDDEN");
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_4_internal_notes_never_reach_the_contact(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server(connect).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "hi" })).await;
+    let id = c.conversation_id.as_str();
+    let mut widget = WsClient::connect(&server.ws_url(), Some(&c.session))
+        .await
+        .unwrap();
+    let sub = widget
+        .subscribe(
+            "subscription($id: UUID!) { messagePosted(conversationId: $id, afterPosition: 0) { body internal } }",
+            json!({ "id": id }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        widget.next_data(&sub, WAIT).await.unwrap(),
+        json!({ "messagePosted": { "body": "hi", "internal": false } })
+    );
+
+    let note = server
+        .graphql_ok(
+            NOTE,
+            json!({ "input": { "conversationId": id, "body": "VIP, refund without questions" } }),
+            Some(&operator),
+        )
+        .await;
+    assert_eq!(note["addInternalNote"]["internal"], true);
+    reply(&server, &operator, id, "Refund is on its way").await;
+
+    assert_eq!(
+        widget.next_data(&sub, WAIT).await.unwrap(),
+        json!({ "messagePosted": { "body": "Refund is on its way", "internal": false } }),
+        "the note is skipped"
+    );
+
+    let operators_view = conversation_when(&server, &operator, id, |c| {
+        c["messages"]["nodes"].as_array().unwrap().len() == 3
+    })
+    .await;
+    let bodies: Vec<(Value, Value)> = operators_view["messages"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["body"].clone(), m["internal"].clone()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            (json!("hi"), json!(false)),
+            (json!("VIP, refund without questions"), json!(true)),
+            (json!("Refund is on its way"), json!(false)),
+        ]
+    );
+    let contacts_view = server
+        .graphql_ok(
+            "{ myConversation { messages { nodes { body } } } }",
+            json!({}),
+            Some(&c.session),
+        )
+        .await;
+    assert_eq!(
+        contacts_view["myConversation"]["messages"]["nodes"],
+        json!([{ "body": "hi" }, { "body": "Refund is on its way" }])
+    );
+    // Nor can the contact ask for the operators' view of the conversation's thread.
+    let as_contact = server
+        .graphql(CONVERSATION, json!({ "id": id }), Some(&c.session))
+        .await;
+    let nodes = &as_contact["data"]["conversation"]["messages"]["nodes"];
+    assert_eq!(nodes.as_array().unwrap().len(), 2, "{as_contact}");
+    server.stop().await;
+}
