@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use async_graphql::Enum;
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -18,35 +17,15 @@ use uuid::Uuid;
 
 use switchboard_projections::conversations::read::Audience;
 
+pub use switchboard_domain::operator::Role;
+use switchboard_domain::operator::{conversation_scope, ConversationScope};
+
 use crate::error::ApiError;
 
 const ISSUER: &str = "switchboard";
 
 /// The roles that work conversations: reply, note, change status, priority and tags (OPS-1).
 pub const CONVERSATION_ROLES: &[Role] = &[Role::Admin, Role::Moderator, Role::Manager];
-
-/// Operator roles (OPS-1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Moderator,
-    Manager,
-    Analyst,
-    Auditor,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Moderator => "moderator",
-            Role::Manager => "manager",
-            Role::Analyst => "analyst",
-            Role::Auditor => "auditor",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -240,6 +219,12 @@ impl Authentication {
                 "a widget session cannot do this".into(),
             )),
         }
+    }
+
+    /// An operator who may work conversations, with the scope their roles give (OPS-1).
+    pub fn require_conversation_worker(&self) -> Result<(Uuid, ConversationScope), ApiError> {
+        let (id, roles) = self.require_operator(CONVERSATION_ROLES)?;
+        Ok((id, conversation_scope(roles)))
     }
 
     /// The widget session, which must be for `conversation_id`.

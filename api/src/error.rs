@@ -37,6 +37,9 @@ pub enum ApiError {
         from: ConversationStatus,
         to: ConversationStatus,
     },
+    /// A moderator acted on (or asked for) a conversation not assigned to them.
+    #[error("conversation {conversation_id} is not assigned to you")]
+    NotAssignee { conversation_id: Uuid },
     /// The conversation is closed; reopen it first.
     #[error("conversation {0} is closed; reopen it to reply")]
     ConversationClosed(Uuid),
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::ConversationAlreadyExists(_) => "CONVERSATION_ALREADY_EXISTS",
             ApiError::IllegalTransition { .. } => "ILLEGAL_TRANSITION",
             ApiError::ConversationClosed(_) => "CONVERSATION_CLOSED",
+            ApiError::NotAssignee { .. } => "NOT_ASSIGNEE",
             ApiError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
             ApiError::Contended => "CONFLICT",
             ApiError::Internal => "INTERNAL",
@@ -99,6 +103,12 @@ impl From<CommandError> for ApiError {
             }
             CommandError::Domain(DomainError::ConversationClosed(id)) => {
                 ApiError::ConversationClosed(id)
+            }
+            CommandError::Domain(DomainError::NotAssignee {
+                conversation_id, ..
+            }) => ApiError::NotAssignee { conversation_id },
+            CommandError::Domain(e @ DomainError::NotPermitted(_)) => {
+                ApiError::Forbidden(e.to_string())
             }
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),

@@ -61,8 +61,8 @@ enum TokenKind {
         #[arg(long)]
         id: Option<Uuid>,
         /// The operator's roles (comma-separated).
-        #[arg(long, value_delimiter = ',', default_value = "admin")]
-        roles: Vec<RoleArg>,
+        #[arg(long, value_delimiter = ',', default_value = "admin", value_parser = parse_role)]
+        roles: Vec<Role>,
         /// How long the token is valid, in hours.
         #[arg(long, default_value_t = 12)]
         hours: u64,
@@ -71,25 +71,11 @@ enum TokenKind {
     },
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum RoleArg {
-    Admin,
-    Moderator,
-    Manager,
-    Analyst,
-    Auditor,
-}
-
-impl From<RoleArg> for Role {
-    fn from(role: RoleArg) -> Self {
-        match role {
-            RoleArg::Admin => Role::Admin,
-            RoleArg::Moderator => Role::Moderator,
-            RoleArg::Manager => Role::Manager,
-            RoleArg::Analyst => Role::Analyst,
-            RoleArg::Auditor => Role::Auditor,
-        }
-    }
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| {
+        let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role `{text}`; one of: {}", all.join(", "))
+    })
 }
 
 #[derive(Subcommand)]
@@ -144,7 +130,6 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let auth = Auth::new(&jwt_secret, Duration::from_secs(3600))?;
-            let roles = roles.into_iter().map(Role::from).collect();
             let token = auth.issue_operator(
                 id.unwrap_or_else(Uuid::now_v7),
                 roles,

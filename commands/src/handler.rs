@@ -126,7 +126,7 @@ impl ConversationHandler {
                 state = conversation::evolve(state, &event);
             }
             let head = logged.last().map(LoggedEvent::head).unwrap_or_default();
-            let events = conversation::decide(&state, command)?;
+            let events = conversation::decide(&state, command, &meta.actor)?;
             if events.is_empty() {
                 return Ok(Handled {
                     events,

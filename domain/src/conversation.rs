@@ -11,11 +11,14 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::envelope::{Actor, ActorKind};
 use crate::event::{
-    Channel, Contact, ConversationStarted, ConversationStatusChanged, ConversationTagged,
-    ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, Priority, PriorityChanged,
-    Sender, SenderKind, Source, StatusTrigger,
+    Channel, Contact, ConversationAssigned, ConversationStarted, ConversationStatusChanged,
+    ConversationTagged, ConversationUnassigned, ConversationUntagged, DomainEvent,
+    InternalNoteAdded, MessagePosted, Priority, PriorityChanged, Sender, SenderKind, Source,
+    StatusTrigger, UnassignReason,
 };
+use crate::operator::{conversation_scope, ConversationScope};
 use crate::values::{MessageBody, Tag};
 
 /// The stream type under which conversations are stored in the log.
@@ -72,6 +75,8 @@ pub struct ConversationState {
     pub status: ConversationStatus,
     pub priority: Priority,
     pub tags: BTreeSet<String>,
+    /// The operator working it; `None` while it waits in the Open queue.
+    pub assignee: Option<Uuid>,
     /// Every message and note id in the thread: ids are unique within a conversation.
     pub message_ids: HashSet<Uuid>,
 }
@@ -151,6 +156,21 @@ pub struct UntagConversation {
     pub at: DateTime<Utc>,
 }
 
+/// Give the conversation to an operator (OPS-5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignConversation {
+    pub conversation_id: Uuid,
+    pub operator_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+/// Put the conversation back into the Open queue (OPS-5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnassignConversation {
+    pub conversation_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConversationCommand {
     Start(StartConversation),
@@ -160,6 +180,8 @@ pub enum ConversationCommand {
     SetPriority(SetPriority),
     Tag(TagConversation),
     Untag(UntagConversation),
+    Assign(AssignConversation),
+    Unassign(UnassignConversation),
 }
 
 impl ConversationCommand {
@@ -173,6 +195,8 @@ impl ConversationCommand {
             ConversationCommand::SetPriority(c) => c.conversation_id,
             ConversationCommand::Tag(c) => c.conversation_id,
             ConversationCommand::Untag(c) => c.conversation_id,
+            ConversationCommand::Assign(c) => c.conversation_id,
+            ConversationCommand::Unassign(c) => c.conversation_id,
         }
     }
 }
@@ -208,20 +232,31 @@ pub enum DomainError {
         from: ConversationStatus,
         to: ConversationStatus,
     },
-    /// Operators cannot write to a closed conversation; reopen it first.
-    #[error("conversation {0} is closed; reopen it to reply")]
+    /// Operators cannot write to or assign a closed conversation; reopen it first.
+    #[error("conversation {0} is closed; reopen it first")]
     ConversationClosed(Uuid),
+    /// A moderator acted on a conversation that is not assigned to them (OPS-1).
+    #[error("conversation {conversation_id} is not assigned to operator {operator_id}")]
+    NotAssignee {
+        conversation_id: Uuid,
+        operator_id: Uuid,
+    },
+    /// The actor's roles do not allow working conversations (analysts, auditors, contacts).
+    #[error("{0} may not do this")]
+    NotPermitted(&'static str),
 }
 
 pub fn initial_state() -> Conversation {
     Conversation::NotStarted
 }
 
-/// What `command` means in `state`: the events to record, or why not. Pure. An empty list
-/// means the command asks for what already is (a status it has, a tag it carries).
+/// What `command`, sent by `actor`, means in `state`: the events to record, or why not. Pure.
+/// An empty list means the command asks for what already is (a status it has, a tag it
+/// carries, the assignee it has).
 pub fn decide(
     state: &Conversation,
     command: &ConversationCommand,
+    actor: &Actor,
 ) -> Result<Vec<DomainEvent>, DomainError> {
     let started = match (state, command) {
         (Conversation::NotStarted, ConversationCommand::Start(start)) => {
@@ -237,9 +272,50 @@ pub fn decide(
         }
         (Conversation::Started(started), _) => started,
     };
+    let is_contact_message = matches!(
+        command,
+        ConversationCommand::PostMessage(PostMessage {
+            sender: Sender {
+                kind: SenderKind::Contact,
+                ..
+            },
+            ..
+        })
+    );
+    if !is_contact_message && !matches!(command, ConversationCommand::Assign(_)) {
+        authorize(started, actor)?;
+    }
     match command {
         ConversationCommand::Start(_) => unreachable!("handled above"),
         ConversationCommand::PostMessage(post) => post_message(started, post),
+        ConversationCommand::Assign(assign) => {
+            authorize_assignment(started, actor, assign.operator_id)?;
+            if started.status == ConversationStatus::Closed {
+                return Err(DomainError::ConversationClosed(started.id));
+            }
+            if started.assignee == Some(assign.operator_id) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![DomainEvent::ConversationAssigned(
+                ConversationAssigned {
+                    conversation_id: started.id,
+                    operator_id: assign.operator_id,
+                    previous_operator_id: started.assignee,
+                    assigned_at: assign.at,
+                },
+            )])
+        }
+        ConversationCommand::Unassign(unassign) => match started.assignee {
+            None => Ok(Vec::new()),
+            Some(operator_id) => Ok(vec![DomainEvent::ConversationUnassigned(
+                ConversationUnassigned {
+                    conversation_id: started.id,
+                    operator_id,
+                    reason: UnassignReason::Operator,
+                    unassigned_at: unassign.at,
+                },
+            )]),
+        },
         ConversationCommand::AddInternalNote(note) => {
             unused_id(started, note.note_id)?;
             Ok(vec![DomainEvent::InternalNoteAdded(InternalNoteAdded {
@@ -303,6 +379,43 @@ pub fn decide(
     }
 }
 
+/// May `actor` work this conversation? The system may; operators by their roles' scope
+/// (moderators only on their own assignments); nobody else.
+fn authorize(started: &ConversationState, actor: &Actor) -> Result<(), DomainError> {
+    match actor.kind {
+        ActorKind::System => Ok(()),
+        ActorKind::Contact => Err(DomainError::NotPermitted("a contact")),
+        ActorKind::Operator => {
+            let operator_id = actor
+                .id
+                .ok_or(DomainError::MissingSenderId { kind: "operator" })?;
+            match conversation_scope(&actor.roles) {
+                ConversationScope::Any => Ok(()),
+                ConversationScope::AssignedOnly if started.assignee == Some(operator_id) => Ok(()),
+                ConversationScope::AssignedOnly => Err(DomainError::NotAssignee {
+                    conversation_id: started.id,
+                    operator_id,
+                }),
+                ConversationScope::None => Err(DomainError::NotPermitted("this role")),
+            }
+        }
+    }
+}
+
+/// Assigning is working the conversation, with one more case: a moderator may not take a
+/// conversation that is not theirs, but assigning it to themselves when it already is
+/// changes nothing and is fine.
+fn authorize_assignment(
+    started: &ConversationState,
+    actor: &Actor,
+    operator_id: Uuid,
+) -> Result<(), DomainError> {
+    authorize(started, actor).or_else(|err| match err {
+        DomainError::NotAssignee { .. } if started.assignee == Some(operator_id) => Ok(()),
+        other => Err(other),
+    })
+}
+
 fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
     let mut events = vec![DomainEvent::ConversationStarted(ConversationStarted {
         conversation_id: start.conversation_id,
@@ -363,6 +476,17 @@ fn post_message(
     })];
     if let Some((to, trigger)) = after_message(started.status, post.sender.kind) {
         events.push(status_changed(started, to, trigger, post.at));
+        // A reopened conversation goes back to the Open queue (CONV-2).
+        if let (ConversationStatus::Open, Some(operator_id)) = (to, started.assignee) {
+            events.push(DomainEvent::ConversationUnassigned(
+                ConversationUnassigned {
+                    conversation_id: started.id,
+                    operator_id,
+                    reason: UnassignReason::Reopened,
+                    unassigned_at: post.at,
+                },
+            ));
+        }
     }
     Ok(events)
 }
@@ -403,6 +527,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 status: ConversationStatus::Open,
                 priority: Priority::default(),
                 tags: BTreeSet::new(),
+                assignee: None,
                 message_ids: HashSet::new(),
             })
         }
@@ -425,6 +550,8 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         DomainEvent::ConversationUntagged(e) => {
             started.tags.remove(&e.tag);
         }
+        DomainEvent::ConversationAssigned(e) => started.assignee = Some(e.operator_id),
+        DomainEvent::ConversationUnassigned(_) => started.assignee = None,
     }
     Conversation::Started(started)
 }
@@ -432,10 +559,31 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operator::Role;
     use chrono::TimeZone;
 
     const CONVERSATION: Uuid = Uuid::from_u128(10);
     const CONTACT: Uuid = Uuid::from_u128(20);
+
+    const ADMIN: Uuid = Uuid::from_u128(77);
+    const MODERATOR: Uuid = Uuid::from_u128(88);
+
+    /// Who sends `command` in these tests: the contact writes as the contact; everything else
+    /// is an admin's doing.
+    fn actor_for(command: &ConversationCommand) -> Actor {
+        match command {
+            ConversationCommand::Start(_)
+            | ConversationCommand::PostMessage(PostMessage {
+                sender:
+                    Sender {
+                        kind: SenderKind::Contact,
+                        ..
+                    },
+                ..
+            }) => Actor::contact(CONTACT),
+            _ => Actor::operator(ADMIN, vec![Role::Admin]),
+        }
+    }
 
     fn at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
@@ -484,11 +632,11 @@ mod tests {
     ) -> Result<Vec<DomainEvent>, DomainError> {
         let mut state = initial_state();
         for past in history {
-            for event in decide(&state, past).expect("history is valid") {
+            for event in decide(&state, past, &actor_for(past)).expect("history is valid") {
                 state = evolve(state, &event);
             }
         }
-        decide(&state, &command)
+        decide(&state, &command, &actor_for(&command))
     }
 
     #[test]
@@ -547,7 +695,7 @@ mod tests {
     fn state_after(history: &[ConversationCommand]) -> ConversationState {
         let mut state = initial_state();
         for past in history {
-            for event in decide(&state, past).expect("history is valid") {
+            for event in decide(&state, past, &actor_for(past)).expect("history is valid") {
                 state = evolve(state, &event);
             }
         }
@@ -709,6 +857,91 @@ mod tests {
         assert_eq!(
             given_when(&[start(None), tag("vip")], tag(" Vip ")),
             Ok(vec![])
+        );
+    }
+
+    fn assign(operator_id: Uuid) -> ConversationCommand {
+        ConversationCommand::Assign(AssignConversation {
+            conversation_id: CONVERSATION,
+            operator_id,
+            at: at(),
+        })
+    }
+
+    #[test]
+    fn moderators_work_only_their_own_conversations() {
+        let moderator = Actor::operator(MODERATOR, vec![Role::Moderator]);
+        let analyst = Actor::operator(Uuid::from_u128(99), vec![Role::Analyst]);
+        let not_theirs = Err(DomainError::NotAssignee {
+            conversation_id: CONVERSATION,
+            operator_id: MODERATOR,
+        });
+        let unassigned = Conversation::Started(state_after(&[start(None)]));
+        let theirs = Conversation::Started(state_after(&[start(None), assign(MODERATOR)]));
+        let someone_elses = Conversation::Started(state_after(&[start(None), assign(ADMIN)]));
+        let reply = post(SenderKind::Operator, Some(MODERATOR));
+        assert_eq!(decide(&unassigned, &reply, &moderator), not_theirs);
+        assert_eq!(decide(&someone_elses, &reply, &moderator), not_theirs);
+        assert_eq!(decide(&theirs, &reply, &moderator).unwrap().len(), 2);
+        assert_eq!(
+            decide(&unassigned, &assign(MODERATOR), &moderator),
+            not_theirs
+        );
+        assert_eq!(decide(&theirs, &assign(MODERATOR), &moderator), Ok(vec![]));
+        assert_eq!(
+            decide(&theirs, &set(ConversationStatus::Resolved), &analyst),
+            Err(DomainError::NotPermitted("this role"))
+        );
+        assert_eq!(
+            decide(
+                &theirs,
+                &set(ConversationStatus::Resolved),
+                &Actor::contact(CONTACT)
+            ),
+            Err(DomainError::NotPermitted("a contact"))
+        );
+    }
+
+    #[test]
+    fn assignment_and_the_open_queue() {
+        let events = given_when(&[start(None), assign(ADMIN)], assign(MODERATOR)).unwrap();
+        assert_eq!(
+            events,
+            [DomainEvent::ConversationAssigned(ConversationAssigned {
+                conversation_id: CONVERSATION,
+                operator_id: MODERATOR,
+                previous_operator_id: Some(ADMIN),
+                assigned_at: at(),
+            })]
+        );
+        assert_eq!(
+            given_when(&[start(None), assign(ADMIN)], assign(ADMIN)),
+            Ok(vec![])
+        );
+        let unassign = ConversationCommand::Unassign(UnassignConversation {
+            conversation_id: CONVERSATION,
+            at: at(),
+        });
+        assert_eq!(given_when(&[start(None)], unassign.clone()), Ok(vec![]));
+        assert_eq!(
+            state_after(&[start(None), assign(ADMIN), unassign]).assignee,
+            None
+        );
+        // Closed conversations are not assigned; a contact message reopens and unassigns.
+        let closed = [start(None), assign(ADMIN), set(ConversationStatus::Closed)];
+        assert_eq!(
+            given_when(&closed, assign(MODERATOR)),
+            Err(DomainError::ConversationClosed(CONVERSATION))
+        );
+        let events = given_when(&closed, post(SenderKind::Contact, Some(CONTACT))).unwrap();
+        let types: Vec<_> = events.iter().map(DomainEvent::event_type).collect();
+        assert_eq!(
+            types,
+            [
+                "MessagePosted",
+                "ConversationStatusChanged",
+                "ConversationUnassigned"
+            ]
         );
     }
 

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::operator::Role;
+
 /// Who did it. Auditors read this; projections use it to tell operator from contact actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,7 +26,7 @@ pub struct Actor {
     pub id: Option<Uuid>,
     /// The operator's roles at the time, as their token carried them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
 }
 
 impl Actor {
@@ -36,7 +38,7 @@ impl Actor {
         }
     }
 
-    pub fn operator(id: Uuid, roles: Vec<String>) -> Self {
+    pub fn operator(id: Uuid, roles: Vec<Role>) -> Self {
         Self {
             kind: ActorKind::Operator,
             id: Some(id),
@@ -97,7 +99,7 @@ mod tests {
     #[test]
     fn recorded_event_json_contract() {
         let metadata = EventMetadata {
-            actor: Actor::operator(Uuid::from_u128(7), vec!["admin".into()]),
+            actor: Actor::operator(Uuid::from_u128(7), vec![Role::Admin]),
             command_id: Uuid::from_u128(8),
             correlation_id: Uuid::from_u128(8),
             causation_id: None,

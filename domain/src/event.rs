@@ -62,6 +62,16 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why a conversation lost its assignee.
+    pub enum UnassignReason {
+        /// An operator unassigned it (or reassigned it; see `ConversationAssigned`).
+        Operator = "operator",
+        /// The contact wrote after resolve or close: back to the Open queue (CONV-2).
+        Reopened = "reopened",
+    }
+}
+
 /// The person on the other side of the conversation, as they introduced themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
@@ -146,6 +156,26 @@ pub struct ConversationUntagged {
     pub untagged_at: DateTime<Utc>,
 }
 
+/// A conversation got an assignee, or another one (OPS-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationAssigned {
+    pub conversation_id: Uuid,
+    pub operator_id: Uuid,
+    /// The assignee it had before, if any.
+    pub previous_operator_id: Option<Uuid>,
+    pub assigned_at: DateTime<Utc>,
+}
+
+/// A conversation went back to the unassigned queue (OPS-5, CONV-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationUnassigned {
+    pub conversation_id: Uuid,
+    /// The assignee it had.
+    pub operator_id: Uuid,
+    pub reason: UnassignReason,
+    pub unassigned_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -156,6 +186,8 @@ pub enum DomainEvent {
     PriorityChanged(PriorityChanged),
     ConversationTagged(ConversationTagged),
     ConversationUntagged(ConversationUntagged),
+    ConversationAssigned(ConversationAssigned),
+    ConversationUnassigned(ConversationUnassigned),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -218,6 +250,8 @@ event_catalogue! {
     PriorityChanged => version 1,
     ConversationTagged => version 1,
     ConversationUntagged => version 1,
+    ConversationAssigned => version 1,
+    ConversationUnassigned => version 1,
 }
 
 fn parse<T: DeserializeOwned>(
@@ -317,6 +351,18 @@ mod tests {
                 tag: "billing".into(),
                 untagged_at: at(),
             }),
+            DomainEvent::ConversationAssigned(ConversationAssigned {
+                conversation_id,
+                operator_id: Uuid::from_u128(6),
+                previous_operator_id: None,
+                assigned_at: at(),
+            }),
+            DomainEvent::ConversationUnassigned(ConversationUnassigned {
+                conversation_id,
+                operator_id: Uuid::from_u128(6),
+                reason: UnassignReason::Reopened,
+                unassigned_at: at(),
+            }),
         ]
     }
 
@@ -356,6 +402,8 @@ mod tests {
         check(Channel::ALL, Channel::as_str);
         check(Priority::ALL, Priority::as_str);
         check(StatusTrigger::ALL, StatusTrigger::as_str);
+        check(UnassignReason::ALL, UnassignReason::as_str);
+        check(crate::operator::Role::ALL, crate::operator::Role::as_str);
         check(
             crate::conversation::ConversationStatus::ALL,
             crate::conversation::ConversationStatus::as_str,

@@ -12,6 +12,7 @@
 //! - [`envelope`]: what the log stores around an event (stream, version, metadata).
 //! - [`conversation`]: the conversation aggregate as a decider
 //!   (`initial_state`, `decide`, `evolve`).
+//! - [`operator`]: operator roles and the conversations each may work (OPS-1).
 //! - [`values`]: validated value objects ([`values::MessageBody`], …): a value of these types
 //!   has already passed its checks.
 
@@ -21,6 +22,7 @@ mod text_enum;
 pub mod conversation;
 pub mod envelope;
 pub mod event;
+pub mod operator;
 pub mod values;
 
 pub use conversation::{Conversation, ConversationCommand, DomainError};

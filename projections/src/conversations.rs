@@ -69,6 +69,21 @@ impl Projection for ConversationsProjection {
                 .bind(&e.tag);
                 updated(tx, query, e.conversation_id).await
             }
+            Ok(DomainEvent::ConversationAssigned(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations set assignee_id = $2 where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(e.operator_id);
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::ConversationUnassigned(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations set assignee_id = null where conversation_id = $1",
+                )
+                .bind(e.conversation_id);
+                updated(tx, query, e.conversation_id).await
+            }
             Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }
     }
@@ -241,6 +256,7 @@ pub mod read {
         pub resolved_at: Option<DateTime<Utc>>,
         pub closed_at: Option<DateTime<Utc>>,
         pub reopen_count: i32,
+        pub assignee_id: Option<Uuid>,
     }
 
     /// One message of a thread.
@@ -275,24 +291,55 @@ pub mod read {
     const INBOX_COLUMNS: &str = "conversation_id, inbox_id, source, status, subject, contact_id, \
         contact_name, contact_email, contact_phone, started_at, last_message_id, \
         last_message_body, last_message_sender, last_activity_at, message_count, priority, tags, \
-        resolved_at, closed_at, reopen_count";
+        resolved_at, closed_at, reopen_count, assignee_id";
+
+    /// The inbox's tabs (PROJ-1).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum InboxTab {
+        /// Everything the viewer may see.
+        All,
+        /// Assigned to the viewer.
+        Mine,
+        /// The unassigned queue: nobody's, not closed.
+        Open,
+        Closed,
+    }
+
+    /// Which inbox rows to list, for whom.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct InboxQuery {
+        pub tab: InboxTab,
+        pub viewer: Uuid,
+        /// Moderators see only what is assigned to them (OPS-1).
+        pub assigned_only: bool,
+    }
 
     /// Up to `limit` conversations, most recently active first, after `after`.
     pub async fn inbox_page(
         pool: &PgPool,
+        query: InboxQuery,
         after: Option<InboxCursor>,
         limit: i64,
     ) -> Result<Vec<InboxRow>, sqlx::Error> {
         let sql = format!(
             "select {INBOX_COLUMNS} from inbox_conversations
-             where $1::timestamptz is null or (last_activity_at, conversation_id) < ($1, $2)
+             where ($1::timestamptz is null or (last_activity_at, conversation_id) < ($1, $2))
+               and ($4::uuid is null or assignee_id = $4)
+               and (not $5 or (assignee_id is null and status <> $7))
+               and (not $6 or status = $7)
              order by last_activity_at desc, conversation_id desc
              limit $3"
         );
+        let only_assignee =
+            (query.assigned_only || query.tab == InboxTab::Mine).then_some(query.viewer);
         sqlx::query_as(&sql)
             .bind(after.map(|c| c.last_activity_at))
             .bind(after.map(|c| c.conversation_id))
             .bind(limit)
+            .bind(only_assignee)
+            .bind(query.tab == InboxTab::Open)
+            .bind(query.tab == InboxTab::Closed)
+            .bind(ConversationStatus::Closed.as_str())
             .fetch_all(pool)
             .await
     }

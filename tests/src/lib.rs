@@ -285,7 +285,7 @@ pub mod calls {
       addInternalNote(input: $input) { id position body sender { kind id } internal }
     }";
     pub const CONVERSATION: &str = "query($id: UUID!) { conversation(id: $id) {
-      id status priority tags subject resolvedAt closedAt reopenCount messageCount
+      id status priority tags subject resolvedAt closedAt reopenCount messageCount assigneeId
       messages(first: 100) { nodes { id position body internal sender { kind } } }
     } }";
 
@@ -353,6 +353,12 @@ pub mod calls {
 
 /// A token with the given roles, for role checks.
 pub fn token_with_roles(roles: Vec<switchboard_api::auth::Role>) -> String {
+    operator_with_roles(roles).1
+}
+
+/// A new operator id and a token for it with the given roles.
+pub fn operator_with_roles(roles: Vec<switchboard_api::auth::Role>) -> (Uuid, String) {
     let auth = switchboard_api::auth::Auth::new(JWT_SECRET, Duration::from_secs(60)).unwrap();
-    auth.issue_operator(Uuid::now_v7(), roles, Duration::from_secs(600))
+    let id = Uuid::now_v7();
+    (id, auth.issue_operator(id, roles, Duration::from_secs(600)))
 }

@@ -2,22 +2,23 @@
 //! live updates of both.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use switchboard_commands::handler::{CommandMeta, Handled};
 use switchboard_domain::conversation::{
-    AddInternalNote, ChangeStatus, ConversationCommand, PostMessage, SetPriority, TagConversation,
-    UntagConversation,
+    AddInternalNote, AssignConversation, ChangeStatus, ConversationCommand, PostMessage,
+    SetPriority, TagConversation, UnassignConversation, UntagConversation,
 };
 use switchboard_domain::event::{Channel, DomainEvent, Sender, SenderKind};
+use switchboard_domain::operator::{conversation_scope, ConversationScope};
 use switchboard_domain::values::{MessageBody, Tag};
 use switchboard_domain::Actor;
 use switchboard_projections::conversations::read::{self, Audience, InboxCursor};
 use switchboard_projections::Change;
 use uuid::Uuid;
 
-use crate::auth::{Authentication, CONVERSATION_ROLES};
+use crate::auth::{Authentication, Viewer, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::{page_size, Conversation, ConversationStatus, Message, Priority};
@@ -49,18 +50,27 @@ pub struct OperatorQuery;
 
 #[Object]
 impl OperatorQuery {
-    /// Conversations, most recently active first.
+    /// Conversations, most recently active first: all the viewer may see, or one tab (Mine,
+    /// the unassigned Open queue, Closed). Moderators see only their own.
     async fn inbox(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
+        #[graphql(default_with = "InboxTab::All")] tab: InboxTab,
     ) -> async_graphql::Result<Connection<String, Conversation>> {
-        ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let (viewer, roles) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let query = read::InboxQuery {
+            tab: tab.into(),
+            viewer,
+            assigned_only: conversation_scope(roles) == ConversationScope::AssignedOnly,
+        };
         let app = ctx.data::<AppContext>()?;
         let limit = page_size(first, 20).gql()?;
         let cursor = after.as_deref().map(decode_cursor).transpose().gql()?;
-        let mut rows = read::inbox_page(&app.pool, cursor, limit + 1).await.gql()?;
+        let mut rows = read::inbox_page(&app.pool, query, cursor, limit + 1)
+            .await
+            .gql()?;
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let mut connection = Connection::new(cursor.is_some(), has_next);
@@ -72,19 +82,20 @@ impl OperatorQuery {
     }
 
     /// One conversation, for an operator or the conversation's own widget session.
+    /// Moderators get NOT_ASSIGNEE for conversations that are not theirs.
     async fn conversation(
         &self,
         ctx: &Context<'_>,
         id: Uuid,
     ) -> async_graphql::Result<Option<Conversation>> {
-        ctx.data::<Authentication>()?
-            .require_conversation_reader(id)
-            .gql()?;
+        let auth = ctx.data::<Authentication>()?;
+        auth.require_conversation_reader(id).gql()?;
         let app = ctx.data::<AppContext>()?;
-        Ok(read::conversation(&app.pool, id)
-            .await
-            .gql()?
-            .map(Conversation::from))
+        let row = read::conversation(&app.pool, id).await.gql()?;
+        if let Some(row) = &row {
+            check_moderator_sees(auth, row).gql()?;
+        }
+        Ok(row.map(Conversation::from))
     }
 }
 
@@ -136,10 +147,7 @@ async fn as_operator(
     let app = ctx.data::<AppContext>()?;
     let meta = CommandMeta {
         command_id,
-        actor: Actor::operator(
-            operator_id,
-            roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        ),
+        actor: Actor::operator(operator_id, roles.to_vec()),
         correlation_id: None,
         ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
     };
@@ -281,6 +289,58 @@ impl OperatorMutation {
         Ok(change(conversation_id, &handled))
     }
 
+    /// Gives the conversation to an operator (OPS-5). Admins and managers assign anyone's;
+    /// a moderator may hand over only a conversation assigned to them.
+    async fn assign_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        operator_id: Uuid,
+    ) -> async_graphql::Result<ConversationChange> {
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::Assign(AssignConversation {
+                conversation_id,
+                operator_id,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
+    /// Assigns the conversation to the caller ("assign to me", OPS-5).
+    async fn take_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+    ) -> async_graphql::Result<ConversationChange> {
+        let (_, handled) = as_operator(ctx, conversation_id, None, |operator_id, _| {
+            ConversationCommand::Assign(AssignConversation {
+                conversation_id,
+                operator_id,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
+    /// Puts the conversation back into the Open queue (OPS-5).
+    async fn unassign_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+    ) -> async_graphql::Result<ConversationChange> {
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::Unassign(UnassignConversation {
+                conversation_id,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
     /// Puts a tag on the conversation (trimmed, lower-case; CONV-9).
     async fn tag_conversation(
         &self,
@@ -320,6 +380,30 @@ impl OperatorMutation {
     }
 }
 
+/// The inbox's tabs (PROJ-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "read::InboxTab")]
+pub enum InboxTab {
+    All,
+    Mine,
+    Open,
+    Closed,
+}
+
+/// Moderators see only conversations assigned to them (OPS-1); everyone else passes.
+pub fn check_moderator_sees(auth: &Authentication, row: &read::InboxRow) -> Result<(), ApiError> {
+    if let Ok(Viewer::Operator { id, roles }) = &auth.0 {
+        if conversation_scope(roles) == ConversationScope::AssignedOnly
+            && row.assignee_id != Some(*id)
+        {
+            return Err(ApiError::NotAssignee {
+                conversation_id: row.conversation_id,
+            });
+        }
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct OperatorSubscription;
 
@@ -330,7 +414,8 @@ impl OperatorSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = Conversation>> {
-        ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let (viewer, roles) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let assigned_only = conversation_scope(roles) == ConversationScope::AssignedOnly;
         let app = ctx.data::<AppContext>()?.clone();
         let mut events = app.feed.subscribe();
         Ok(async_stream::stream! {
@@ -339,7 +424,10 @@ impl OperatorSubscription {
                 // row up to date, and clients refetch the list on reconnect.
                 let FeedEvent::Changed(change) = event else { continue };
                 match read::conversation(&app.pool, change.conversation_id()).await {
-                    Ok(Some(row)) => yield Conversation::from(row),
+                    Ok(Some(row)) if !assigned_only || row.assignee_id == Some(viewer) => {
+                        yield Conversation::from(row)
+                    }
+                    Ok(Some(_)) => {}
                     Ok(None) => {}
                     Err(err) => tracing::warn!(error = %err, "inbox subscription read failed"),
                 }

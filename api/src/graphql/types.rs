@@ -188,6 +188,8 @@ pub struct Conversation {
     pub closed_at: Option<DateTime<Utc>>,
     /// How often the contact reopened it by writing after resolve or close.
     pub reopen_count: i32,
+    /// The operator working it; null while it waits in the Open queue.
+    pub assignee_id: Option<Uuid>,
 }
 
 impl From<InboxRow> for Conversation {
@@ -237,6 +239,7 @@ impl From<InboxRow> for Conversation {
             resolved_at: row.resolved_at,
             closed_at: row.closed_at,
             reopen_count: row.reopen_count,
+            assignee_id: row.assignee_id,
         }
     }
 }

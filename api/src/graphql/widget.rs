@@ -15,9 +15,10 @@ use uuid::Uuid;
 
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::operator::message_stream;
+use crate::graphql::operator::{check_moderator_sees, message_stream};
 use crate::graphql::types::{Conversation, Message};
 use crate::graphql::{AppContext, ClientIp};
+use switchboard_projections::conversations::read;
 
 /// Namespace of the conversation ids derived from `clientRequestId`.
 const START_NAMESPACE: Uuid = Uuid::from_u128(0x5b0a_2d1e_9c4f_4e7a_8a61_3f0c_7d2e_9b14);
@@ -197,10 +198,7 @@ impl WidgetQuery {
             .require_any_widget_session()
             .gql()?;
         let app = ctx.data::<AppContext>()?;
-        let row =
-            switchboard_projections::conversations::read::conversation(&app.pool, conversation_id)
-                .await
-                .gql()?;
+        let row = read::conversation(&app.pool, conversation_id).await.gql()?;
         Ok(row.map(Conversation::from))
     }
 }
@@ -222,6 +220,9 @@ impl WidgetSubscription {
         let auth = ctx.data::<Authentication>()?;
         let audience = auth.require_conversation_reader(conversation_id).gql()?;
         let app = ctx.data::<AppContext>()?.clone();
+        if let Some(row) = read::conversation(&app.pool, conversation_id).await.gql()? {
+            check_moderator_sees(auth, &row).gql()?;
+        }
         message_stream(app, conversation_id, audience, after_position)
             .await
             .gql()
