@@ -43,6 +43,16 @@ pub enum ApiError {
     /// The conversation is closed; reopen it first.
     #[error("conversation {0} is closed; reopen it to reply")]
     ConversationClosed(Uuid),
+    /// No inbox has this widget token (never had, or it was rotated).
+    #[error("the widget token is not valid; get the current one from the inbox settings")]
+    InvalidWidgetToken,
+    /// The inbox is switched off and accepts no new conversations.
+    #[error("inbox {0} is not active")]
+    InboxInactive(Uuid),
+    #[error("inbox {0} does not exist")]
+    InboxNotFound(Uuid),
+    #[error("inbox {0} already exists")]
+    InboxAlreadyExists(Uuid),
     /// The id the client supplied for idempotency was used for another command.
     #[error("the id {0} was already used for a different request")]
     IdempotencyKeyReused(Uuid),
@@ -61,6 +71,11 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::InvalidInput(InvalidInput::EmptyBody) => "EMPTY_BODY",
             ApiError::InvalidInput(InvalidInput::Empty { .. }) => "EMPTY_FIELD",
+            ApiError::InvalidInput(InvalidInput::Malformed { .. }) => "MALFORMED_FIELD",
+            ApiError::InvalidWidgetToken => "INVALID_WIDGET_TOKEN",
+            ApiError::InboxInactive(_) => "INBOX_INACTIVE",
+            ApiError::InboxNotFound(_) => "INBOX_NOT_FOUND",
+            ApiError::InboxAlreadyExists(_) => "INBOX_ALREADY_EXISTS",
             ApiError::InvalidInput(InvalidInput::BodyTooLong { .. }) => "BODY_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::TooLong { .. }) => "FIELD_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::ControlCharacter { .. }) => "INVALID_CHARACTER",
@@ -110,6 +125,10 @@ impl From<CommandError> for ApiError {
             CommandError::Domain(e @ DomainError::NotPermitted(_)) => {
                 ApiError::Forbidden(e.to_string())
             }
+            CommandError::Domain(DomainError::InboxNotFound(id)) => ApiError::InboxNotFound(id),
+            CommandError::Domain(DomainError::InboxAlreadyExists(id)) => {
+                ApiError::InboxAlreadyExists(id)
+            }
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
             other @ (CommandError::Corrupt(_) | CommandError::Storage(_)) => {
@@ -147,6 +166,10 @@ impl ErrorExtensions for ApiError {
                     ext.set("field", *field);
                 }
                 ApiError::InvalidInput(InvalidInput::Empty { field }) => ext.set("field", *field),
+                ApiError::InvalidInput(InvalidInput::Malformed { field, expected }) => {
+                    ext.set("field", *field);
+                    ext.set("expected", *expected);
+                }
                 ApiError::InvalidArgument { argument, .. } => ext.set("argument", *argument),
                 ApiError::IllegalTransition { from, to } => {
                     ext.set("from", from.as_str());

@@ -12,15 +12,16 @@ use anyhow::Context as _;
 use clap::ValueEnum;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use switchboard_commands::handler::{system_clock, ConversationHandler};
+use switchboard_commands::handler::{system_clock, ConversationHandler, InboxHandler};
 use switchboard_commands::kafka::{ensure_topic, idempotent_producer, KafkaSettings};
 use switchboard_commands::log::EventLog;
 use switchboard_commands::relay::{run_relay, RelayConfig};
 use switchboard_commands::tail::TailConfig;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
+use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::runner::{run_projection, RunnerSettings};
-use switchboard_projections::LogReader;
+use switchboard_projections::{LogReader, Projection};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -116,6 +117,26 @@ impl LogReader for EventLogReader {
     }
 }
 
+/// Runs `projection` in its own consumer group, `<prefix>-<name>`.
+fn spawn_projection<P: Projection>(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    pool: &PgPool,
+    shutdown: &CancellationToken,
+    settings: &Settings,
+    reader: &Arc<dyn LogReader>,
+    projection: P,
+) {
+    let runner = RunnerSettings {
+        brokers: settings.kafka_brokers.clone(),
+        topic: settings.kafka_topic.clone(),
+        group_id: format!("{}-{}", settings.kafka_group_prefix, projection.name()),
+    };
+    let (pool, token, reader) = (pool.clone(), shutdown.clone(), reader.clone());
+    tasks.spawn(async move {
+        Ok(run_projection(pool, Arc::new(projection), reader, runner, token).await?)
+    });
+}
+
 /// Starts `components` against `pool`. Returns once the API (if any) is listening.
 pub async fn start(
     settings: &Settings,
@@ -152,16 +173,22 @@ pub async fn start(
         tasks.spawn(async move { Ok(run_relay(pool, config, token).await?) });
     }
     if components.contains(&Component::Projections) {
-        let projection = Arc::new(ConversationsProjection);
-        let runner = RunnerSettings {
-            brokers: kafka.brokers.clone(),
-            topic: kafka.topic.clone(),
-            group_id: format!("{}-conversations", settings.kafka_group_prefix),
-        };
-        let reader = Arc::new(EventLogReader(EventLog::new(pool.clone())));
-        let (pool, token) = (pool.clone(), shutdown.clone());
-        tasks.spawn(
-            async move { Ok(run_projection(pool, projection, reader, runner, token).await?) },
+        let reader: Arc<dyn LogReader> = Arc::new(EventLogReader(EventLog::new(pool.clone())));
+        spawn_projection(
+            &mut tasks,
+            &pool,
+            &shutdown,
+            settings,
+            &reader,
+            ConversationsProjection,
+        );
+        spawn_projection(
+            &mut tasks,
+            &pool,
+            &shutdown,
+            settings,
+            &reader,
+            InboxesProjection,
         );
     }
     let mut addr = None;
@@ -176,6 +203,7 @@ pub async fn start(
         let context = AppContext {
             pool: pool.clone(),
             handler: ConversationHandler::new(EventLog::new(pool.clone()), system_clock()),
+            inbox_handler: InboxHandler::new(EventLog::new(pool.clone()), system_clock()),
             auth: auth.clone(),
             feed,
             max_body_chars: settings.max_body_chars,

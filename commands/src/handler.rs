@@ -1,6 +1,7 @@
 //! Command handlers: load the stream, fold it, decide, append; on a version conflict, again
-//! against fresh state. The handler is the only caller of `EventLog::append` for domain
-//! streams, and it does all the IO the pure decider must not.
+//! against fresh state. One generic handler serves every aggregate (`Decider`); it is the only
+//! caller of `EventLog::append` for domain streams, and does all the IO the pure deciders must
+//! not.
 //!
 //! Idempotency: event ids are UUID v5 of the command id and the event's index, so the same
 //! command recorded twice would collide on `events.event_id`. Before deciding, the handler
@@ -11,8 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use switchboard_domain::conversation::{self, ConversationCommand, STREAM_TYPE};
+use std::marker::PhantomData;
+
+use switchboard_domain::conversation::ConversationDecider;
+use switchboard_domain::decider::Decider;
 use switchboard_domain::envelope::{Actor, EventMetadata, RecordedEvent};
+use switchboard_domain::inbox::InboxDecider;
 use switchboard_domain::{DomainError, DomainEvent, EventDecodeError};
 use thiserror::Error;
 use uuid::Uuid;
@@ -82,20 +87,38 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
-/// Handles conversation commands.
-#[derive(Clone)]
-pub struct ConversationHandler {
+/// Handles the commands of one aggregate type, `D`.
+pub struct CommandHandler<D> {
     log: EventLog,
     clock: Clock,
     max_attempts: u32,
+    decider: PhantomData<fn() -> D>,
 }
 
-impl ConversationHandler {
+impl<D> Clone for CommandHandler<D> {
+    fn clone(&self) -> Self {
+        Self {
+            log: self.log.clone(),
+            clock: self.clock.clone(),
+            max_attempts: self.max_attempts,
+            decider: PhantomData,
+        }
+    }
+}
+
+/// Handles conversation commands.
+pub type ConversationHandler = CommandHandler<ConversationDecider>;
+
+/// Handles inbox commands.
+pub type InboxHandler = CommandHandler<InboxDecider>;
+
+impl<D: Decider> CommandHandler<D> {
     pub fn new(log: EventLog, clock: Clock) -> Self {
         Self {
             log,
             clock,
             max_attempts: 8,
+            decider: PhantomData,
         }
     }
 
@@ -103,30 +126,30 @@ impl ConversationHandler {
         &self.log
     }
 
-    /// Records what `command` means for its conversation, retrying on version conflicts.
+    /// Records what `command` means for its stream, retrying on version conflicts.
     pub async fn handle(
         &self,
         meta: &CommandMeta,
-        command: &ConversationCommand,
+        command: &D::Command,
     ) -> Result<Handled, CommandError> {
-        let stream_id = command.conversation_id();
+        let stream_id = D::stream_id(command);
         let first_event_id = event_id_for(meta.command_id, 0);
         for attempt in 1..=self.max_attempts {
             let logged = self.log.read_stream(stream_id, 0).await?;
             if logged.iter().any(|e| e.event.event_id == first_event_id) {
                 return already_recorded(logged, meta.command_id);
             }
-            let mut state = conversation::initial_state();
+            let mut state = D::initial_state();
             for e in &logged {
                 let event = DomainEvent::decode(
                     &e.event.event_type,
                     e.event.schema_version,
                     e.event.payload.clone(),
                 )?;
-                state = conversation::evolve(state, &event);
+                state = D::evolve(state, &event);
             }
             let head = logged.last().map(LoggedEvent::head).unwrap_or_default();
-            let events = conversation::decide(&state, command, &meta.actor)?;
+            let events = D::decide(&state, command, &meta.actor)?;
             if events.is_empty() {
                 return Ok(Handled {
                     events,
@@ -191,7 +214,7 @@ impl ConversationHandler {
             })
             .collect();
         self.log
-            .append(stream_id, STREAM_TYPE, head, new_events, (self.clock)())
+            .append(stream_id, D::STREAM_TYPE, head, new_events, (self.clock)())
             .await
     }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::event::{
     Channel, Contact, ConversationAssigned, ConversationStarted, ConversationStatusChanged,
@@ -241,9 +242,44 @@ pub enum DomainError {
         conversation_id: Uuid,
         operator_id: Uuid,
     },
-    /// The actor's roles do not allow working conversations (analysts, auditors, contacts).
+    /// The actor's roles do not allow this (analysts, auditors, contacts; non-admins on inboxes).
     #[error("{0} may not do this")]
     NotPermitted(&'static str),
+    /// There is no inbox with this id.
+    #[error("inbox {0} does not exist")]
+    InboxNotFound(Uuid),
+    /// An inbox with this id was already created.
+    #[error("inbox {0} already exists")]
+    InboxAlreadyExists(Uuid),
+}
+
+/// The conversation aggregate, for the generic command handler.
+pub struct ConversationDecider;
+
+impl Decider for ConversationDecider {
+    type State = Conversation;
+    type Command = ConversationCommand;
+    const STREAM_TYPE: &'static str = STREAM_TYPE;
+
+    fn initial_state() -> Conversation {
+        initial_state()
+    }
+
+    fn stream_id(command: &ConversationCommand) -> Uuid {
+        command.conversation_id()
+    }
+
+    fn decide(
+        state: &Conversation,
+        command: &ConversationCommand,
+        actor: &Actor,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(state, command, actor)
+    }
+
+    fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
+        evolve(state, event)
+    }
 }
 
 pub fn initial_state() -> Conversation {
@@ -552,6 +588,12 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         }
         DomainEvent::ConversationAssigned(e) => started.assignee = Some(e.operator_id),
         DomainEvent::ConversationUnassigned(_) => started.assignee = None,
+        // Other aggregates' events.
+        DomainEvent::InboxCreated(_)
+        | DomainEvent::InboxSettingsChanged(_)
+        | DomainEvent::WidgetTokenRotated(_)
+        | DomainEvent::InboxActivated(_)
+        | DomainEvent::InboxDeactivated(_) => {}
     }
     Conversation::Started(started)
 }

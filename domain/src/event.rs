@@ -176,6 +176,47 @@ pub struct ConversationUnassigned {
     pub unassigned_at: DateTime<Utc>,
 }
 
+/// An admin created an inbox (INBOX-1). Only the widget token's SHA-256 (hex) is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxCreated {
+    pub inbox_id: Uuid,
+    /// Set once, never changed; `None` for a global inbox.
+    pub branch_id: Option<Uuid>,
+    pub settings: crate::inbox::InboxSettings,
+    pub widget_token_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An admin changed an inbox's settings (the whole set, as it now is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxSettingsChanged {
+    pub inbox_id: Uuid,
+    pub settings: crate::inbox::InboxSettings,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// An admin replaced the inbox's widget token; the old one stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetTokenRotated {
+    pub inbox_id: Uuid,
+    pub widget_token_hash: String,
+    pub rotated_at: DateTime<Utc>,
+}
+
+/// An inactive inbox accepts conversations again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxActivated {
+    pub inbox_id: Uuid,
+    pub activated_at: DateTime<Utc>,
+}
+
+/// An inbox stops accepting new conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxDeactivated {
+    pub inbox_id: Uuid,
+    pub deactivated_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -188,6 +229,11 @@ pub enum DomainEvent {
     ConversationUntagged(ConversationUntagged),
     ConversationAssigned(ConversationAssigned),
     ConversationUnassigned(ConversationUnassigned),
+    InboxCreated(InboxCreated),
+    InboxSettingsChanged(InboxSettingsChanged),
+    WidgetTokenRotated(WidgetTokenRotated),
+    InboxActivated(InboxActivated),
+    InboxDeactivated(InboxDeactivated),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -252,6 +298,11 @@ event_catalogue! {
     ConversationUntagged => version 1,
     ConversationAssigned => version 1,
     ConversationUnassigned => version 1,
+    InboxCreated => version 1,
+    InboxSettingsChanged => version 1,
+    WidgetTokenRotated => version 1,
+    InboxActivated => version 1,
+    InboxDeactivated => version 1,
 }
 
 fn parse<T: DeserializeOwned>(
@@ -292,6 +343,16 @@ mod tests {
 
     fn at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 0).unwrap()
+    }
+
+    fn inbox_settings() -> crate::inbox::InboxSettings {
+        crate::inbox::InboxSettings::new(
+            "Support",
+            Some("Hi! How can we help?"),
+            Some("#0a84ff"),
+            crate::inbox::RatingScale::Csat,
+        )
+        .unwrap()
     }
 
     fn every_event() -> Vec<DomainEvent> {
@@ -363,6 +424,33 @@ mod tests {
                 reason: UnassignReason::Reopened,
                 unassigned_at: at(),
             }),
+            DomainEvent::InboxCreated(InboxCreated {
+                inbox_id: Uuid::from_u128(2),
+                branch_id: Some(Uuid::from_u128(7)),
+                settings: inbox_settings(),
+                widget_token_hash:
+                    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+                created_at: at(),
+            }),
+            DomainEvent::InboxSettingsChanged(InboxSettingsChanged {
+                inbox_id: Uuid::from_u128(2),
+                settings: inbox_settings(),
+                changed_at: at(),
+            }),
+            DomainEvent::WidgetTokenRotated(WidgetTokenRotated {
+                inbox_id: Uuid::from_u128(2),
+                widget_token_hash:
+                    "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752".into(),
+                rotated_at: at(),
+            }),
+            DomainEvent::InboxActivated(InboxActivated {
+                inbox_id: Uuid::from_u128(2),
+                activated_at: at(),
+            }),
+            DomainEvent::InboxDeactivated(InboxDeactivated {
+                inbox_id: Uuid::from_u128(2),
+                deactivated_at: at(),
+            }),
         ]
     }
 
@@ -403,6 +491,10 @@ mod tests {
         check(Priority::ALL, Priority::as_str);
         check(StatusTrigger::ALL, StatusTrigger::as_str);
         check(UnassignReason::ALL, UnassignReason::as_str);
+        check(
+            crate::inbox::RatingScale::ALL,
+            crate::inbox::RatingScale::as_str,
+        );
         check(crate::operator::Role::ALL, crate::operator::Role::as_str);
         check(
             crate::conversation::ConversationStatus::ALL,

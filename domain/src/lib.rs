@@ -10,8 +10,9 @@
 //! - [`event`]: the event catalogue ([`event::DomainEvent`]) and its JSON contract: the names
 //!   and schema versions integrators see on Kafka and in webhooks.
 //! - [`envelope`]: what the log stores around an event (stream, version, metadata).
-//! - [`conversation`]: the conversation aggregate as a decider
-//!   (`initial_state`, `decide`, `evolve`).
+//! - [`decider`]: the shape of every aggregate (`initial_state`, `decide`, `evolve`).
+//! - [`conversation`]: the conversation aggregate (CONV, OPS-1/5).
+//! - [`inbox`]: the inbox aggregate (INBOX-1).
 //! - [`operator`]: operator roles and the conversations each may work (OPS-1).
 //! - [`values`]: validated value objects ([`values::MessageBody`], …): a value of these types
 //!   has already passed its checks.
@@ -20,8 +21,10 @@
 mod text_enum;
 
 pub mod conversation;
+pub mod decider;
 pub mod envelope;
 pub mod event;
+pub mod inbox;
 pub mod operator;
 pub mod values;
 

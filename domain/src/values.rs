@@ -19,6 +19,12 @@ pub enum InvalidInput {
     /// A required text field is empty or only white space.
     #[error("the field `{field}` is empty")]
     Empty { field: &'static str },
+    /// A field is not in the expected format.
+    #[error("the field `{field}` must look like {expected}")]
+    Malformed {
+        field: &'static str,
+        expected: &'static str,
+    },
     /// The message body is longer than the configured limit.
     #[error("the message body has {actual} characters; the limit is {limit}")]
     BodyTooLong { actual: usize, limit: usize },

@@ -84,6 +84,14 @@ impl Projection for ConversationsProjection {
                 .bind(e.conversation_id);
                 updated(tx, query, e.conversation_id).await
             }
+            // Other aggregates' events.
+            Ok(
+                DomainEvent::InboxCreated(_)
+                | DomainEvent::InboxSettingsChanged(_)
+                | DomainEvent::WidgetTokenRotated(_)
+                | DomainEvent::InboxActivated(_)
+                | DomainEvent::InboxDeactivated(_),
+            ) => Ok(Applied::Ignored),
             Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }
     }

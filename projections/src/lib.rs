@@ -10,6 +10,7 @@
 //! # API boundary
 //! - [`runner`]: the Kafka consumer loop that feeds a projection.
 //! - [`conversations`]: the inbox list and conversation threads, with the queries that read them.
+//! - [`inboxes`]: inboxes (INBOX-1) and the widget-token lookup.
 //! - [`Projection`], [`LogReader`], [`Change`]: what a projection implements, what it needs,
 //!   what it announces.
 
@@ -23,6 +24,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 pub mod conversations;
+pub mod inboxes;
 pub mod runner;
 
 /// The PostgreSQL channel on which projections announce committed changes.
@@ -47,16 +49,22 @@ pub enum Change {
     ConversationUpdated {
         conversation_id: Uuid,
     },
+    /// An inbox was created or changed.
+    InboxUpdated {
+        inbox_id: Uuid,
+    },
 }
 
 impl Change {
-    pub fn conversation_id(&self) -> Uuid {
+    /// The conversation that changed, if a conversation did.
+    pub fn conversation_id(&self) -> Option<Uuid> {
         match self {
             Change::ConversationStarted { conversation_id }
             | Change::ConversationUpdated { conversation_id }
             | Change::MessagePosted {
                 conversation_id, ..
-            } => *conversation_id,
+            } => Some(*conversation_id),
+            Change::InboxUpdated { .. } => None,
         }
     }
 }

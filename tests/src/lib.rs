@@ -70,6 +70,8 @@ pub async fn pool_for(connect: PgConnectOptions) -> PgPool {
 /// The service, started in-process.
 pub struct TestServer {
     pub running: Running,
+    /// The test database the service runs on.
+    pub pool: PgPool,
     pub base: String,
     pub http: reqwest::Client,
 }
@@ -77,7 +79,7 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start(settings: &Settings, pool: PgPool, components: &[Component]) -> Self {
         init_logging();
-        let running = start(settings, pool, components)
+        let running = start(settings, pool.clone(), components)
             .await
             .expect("service starts");
         let base = running
@@ -86,6 +88,7 @@ impl TestServer {
             .unwrap_or_default();
         Self {
             running,
+            pool,
             base,
             http: reqwest::Client::new(),
         }
@@ -296,10 +299,51 @@ pub mod calls {
         pub contact_id: String,
     }
 
+    pub const CREATE_INBOX: &str = "mutation($input: CreateInboxInput!) {
+      createInbox(input: $input) { inboxId widgetToken }
+    }";
+
+    /// A new inbox titled `title`, once the projection shows it: its id and widget token.
+    pub async fn create_inbox(server: &TestServer, admin: &str, title: &str) -> (String, String) {
+        let data = server
+            .graphql_ok(
+                CREATE_INBOX,
+                json!({ "input": { "settings": { "title": title } } }),
+                Some(admin),
+            )
+            .await;
+        let id = data["createInbox"]["inboxId"].as_str().unwrap().to_owned();
+        let token = data["createInbox"]["widgetToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let listed = server
+                .graphql_ok("{ inboxes { id } }", json!({}), Some(admin))
+                .await;
+            if listed["inboxes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["id"] == id)
+            {
+                return (id, token);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "inbox never projected"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts a conversation; without a `widgetToken` in `input`, in a new inbox.
     pub async fn start(server: &TestServer, input: Value) -> Started {
         let mut input = input;
-        if input.get("inboxId").is_none() {
-            input["inboxId"] = json!(Uuid::now_v7());
+        if input.get("widgetToken").is_none() {
+            let (_, token) = create_inbox(server, &server.operator_token(), "Support").await;
+            input["widgetToken"] = json!(token);
         }
         let data = server
             .graphql_ok(START, json!({ "input": input }), None)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::runtime::Component;
+use switchboard_tests::calls::create_inbox;
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer, WsClient};
 use uuid::Uuid;
 
@@ -29,6 +30,7 @@ async fn a_widget_message_reaches_the_operator_subscription_and_the_inbox(
 ) {
     let pool = pool_for(connect).await;
     let server = TestServer::start(&test_settings(), pool, ALL).await;
+    let (_, widget_token) = create_inbox(&server, &server.operator_token(), "Support").await;
     let operator = server.operator_token();
 
     // The operator watches the inbox before anything happens.
@@ -47,7 +49,7 @@ async fn a_widget_message_reaches_the_operator_subscription_and_the_inbox(
         .graphql_ok(
             START,
             json!({ "input": {
-                "inboxId": Uuid::now_v7(),
+                "widgetToken": widget_token,
                 "name": "Olena",
                 "email": "olena@example.com",
             }}),
@@ -163,11 +165,12 @@ async fn bad_widget_input_gets_typed_errors_and_changes_nothing(
     connect: PgConnectOptions,
 ) {
     let pool = pool_for(connect).await;
-    let server = TestServer::start(&test_settings(), pool.clone(), &[Component::Api]).await;
+    let server = TestServer::start(&test_settings(), pool.clone(), ALL).await;
+    let (_, widget_token) = create_inbox(&server, &server.operator_token(), "Support").await;
     let started = server
         .graphql_ok(
             START,
-            json!({ "input": { "inboxId": Uuid::now_v7() } }),
+            json!({ "input": { "widgetToken": widget_token } }),
             None,
         )
         .await["startConversation"]
@@ -177,7 +180,7 @@ async fn bad_widget_input_gets_typed_errors_and_changes_nothing(
     let other = server
         .graphql_ok(
             START,
-            json!({ "input": { "inboxId": Uuid::now_v7() } }),
+            json!({ "input": { "widgetToken": widget_token } }),
             None,
         )
         .await["startConversation"]["sessionToken"]
@@ -261,9 +264,10 @@ async fn retries_with_the_same_client_ids_record_once(
     connect: PgConnectOptions,
 ) {
     let pool = pool_for(connect).await;
-    let server = TestServer::start(&test_settings(), pool.clone(), &[Component::Api]).await;
+    let server = TestServer::start(&test_settings(), pool.clone(), ALL).await;
+    let (_, widget_token) = create_inbox(&server, &server.operator_token(), "Support").await;
     let request_id = Uuid::new_v4();
-    let start = json!({ "input": { "inboxId": Uuid::now_v7(), "clientRequestId": request_id, "message": "hi" } });
+    let start = json!({ "input": { "widgetToken": widget_token, "clientRequestId": request_id, "message": "hi" } });
     let first = server.graphql_ok(START, start.clone(), None).await["startConversation"].clone();
     let again = server.graphql_ok(START, start, None).await["startConversation"].clone();
     assert_eq!(
@@ -462,6 +466,7 @@ async fn health_readiness_and_subscription_auth(
 ) {
     let pool = pool_for(connect).await;
     let server = TestServer::start(&test_settings(), pool, ALL).await;
+    let (_, widget_token) = create_inbox(&server, &server.operator_token(), "Support").await;
     let health = server
         .http
         .get(format!("{}/healthz", server.base))
@@ -488,7 +493,7 @@ async fn health_readiness_and_subscription_auth(
     let mine = server
         .graphql_ok(
             START,
-            json!({ "input": { "inboxId": Uuid::now_v7() } }),
+            json!({ "input": { "widgetToken": widget_token } }),
             None,
         )
         .await["startConversation"]

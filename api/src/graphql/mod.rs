@@ -1,14 +1,15 @@
-//! The GraphQL schema, split by the user it serves: [`widget`] (website visitors) and
-//! [`operator`] (the operator UI). Each module contributes its part of Query, Mutation and
+//! The GraphQL schema, split by the user it serves: [`widget`] (website visitors),
+//! [`operator`] (the operator UI) and [`admin`] (inboxes). Each module contributes its part of Query, Mutation and
 //! Subscription; they are merged here. Shared object types live in [`types`].
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 use sqlx::PgPool;
-use switchboard_commands::handler::ConversationHandler;
+use switchboard_commands::handler::{ConversationHandler, InboxHandler};
 
 use crate::auth::Auth;
 use crate::changes::ChangeFeed;
 
+pub mod admin;
 pub mod operator;
 pub mod types;
 pub mod widget;
@@ -18,6 +19,7 @@ pub mod widget;
 pub struct AppContext {
     pub pool: PgPool,
     pub handler: ConversationHandler,
+    pub inbox_handler: InboxHandler,
     pub auth: Auth,
     pub feed: ChangeFeed,
     pub max_body_chars: usize,
@@ -28,10 +30,18 @@ pub struct AppContext {
 pub struct ClientIp(pub Option<String>);
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(operator::OperatorQuery, widget::WidgetQuery);
+pub struct QueryRoot(
+    operator::OperatorQuery,
+    widget::WidgetQuery,
+    admin::AdminQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(widget::WidgetMutation, operator::OperatorMutation);
+pub struct MutationRoot(
+    widget::WidgetMutation,
+    operator::OperatorMutation,
+    admin::AdminMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(operator::OperatorSubscription, widget::WidgetSubscription);

@@ -423,7 +423,8 @@ impl OperatorSubscription {
                 // A resync has nothing specific to re-send here: the next change brings the
                 // row up to date, and clients refetch the list on reconnect.
                 let FeedEvent::Changed(change) = event else { continue };
-                match read::conversation(&app.pool, change.conversation_id()).await {
+                let Some(conversation_id) = change.conversation_id() else { continue };
+                match read::conversation(&app.pool, conversation_id).await {
                     Ok(Some(row)) if !assigned_only || row.assignee_id == Some(viewer) => {
                         yield Conversation::from(row)
                     }

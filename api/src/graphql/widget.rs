@@ -15,18 +15,21 @@ use uuid::Uuid;
 
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
+use crate::graphql::admin::widget_token_hash;
 use crate::graphql::operator::{check_moderator_sees, message_stream};
 use crate::graphql::types::{Conversation, Message};
 use crate::graphql::{AppContext, ClientIp};
 use switchboard_projections::conversations::read;
+use switchboard_projections::inboxes::read as inboxes;
 
 /// Namespace of the conversation ids derived from `clientRequestId`.
 const START_NAMESPACE: Uuid = Uuid::from_u128(0x5b0a_2d1e_9c4f_4e7a_8a61_3f0c_7d2e_9b14);
 
 #[derive(Debug, InputObject)]
 pub struct StartConversationInput {
-    /// The inbox (widget channel) the conversation belongs to.
-    pub inbox_id: Uuid,
+    /// The inbox's widget token (from the inbox settings): it names the inbox the
+    /// conversation belongs to.
+    pub widget_token: String,
     /// Optional random id (a v4 UUID) the client keeps to itself: retrying a timed-out start
     /// with the same id returns the same conversation and a session token for it. Only the
     /// holder of this id can do that; a conversation id alone never yields a token.
@@ -71,6 +74,15 @@ impl WidgetMutation {
         input: StartConversationInput,
     ) -> async_graphql::Result<StartConversationPayload> {
         let app = ctx.data::<AppContext>()?;
+        let inbox =
+            inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(&input.widget_token))
+                .await
+                .gql()?
+                .ok_or(ApiError::InvalidWidgetToken)
+                .gql()?;
+        if !inbox.active {
+            return Err(ApiError::InboxInactive(inbox.inbox_id)).gql();
+        }
         let conversation_id = match input.client_request_id {
             // One-way: knowing the conversation id does not give away the request id.
             Some(request_id) => Uuid::new_v5(&START_NAMESPACE, request_id.as_bytes()),
@@ -95,7 +107,7 @@ impl WidgetMutation {
         };
         let command = ConversationCommand::Start(StartConversation {
             conversation_id,
-            inbox_id: input.inbox_id,
+            inbox_id: inbox.inbox_id,
             source: event::Source::Web,
             contact: contact.clone(),
             subject: short_text("subject", input.subject.as_deref()).gql()?,
