@@ -1,0 +1,198 @@
+//! Property tests of the conversation decider: random command sequences, from random actors,
+//! never break an invariant. Every accepted command's events are checked against a shadow of
+//! what the rules allow; refused commands must record nothing (they return an error instead).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, TimeZone, Utc};
+use proptest::prelude::*;
+use switchboard_domain::conversation::{
+    after_message, decide, evolve, initial_state, operator_may_set, AddInternalNote,
+    AssignConversation, ChangeStatus, Conversation, ConversationCommand, ConversationStatus,
+    PostMessage, SetPriority, StartConversation, TagConversation, UnassignConversation,
+};
+use switchboard_domain::event::{
+    Channel, Contact, DomainEvent, Priority, Sender, SenderKind, Source, StatusTrigger,
+};
+use switchboard_domain::operator::Role;
+use switchboard_domain::values::{MessageBody, Tag};
+use switchboard_domain::Actor;
+use uuid::Uuid;
+
+const CONVERSATION: Uuid = Uuid::from_u128(1);
+const CONTACT: Uuid = Uuid::from_u128(2);
+const OPERATORS: [Uuid; 3] = [
+    Uuid::from_u128(10),
+    Uuid::from_u128(11),
+    Uuid::from_u128(12),
+];
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// Who acts: the contact, or one of three operators with a role.
+fn actor() -> impl Strategy<Value = Actor> {
+    prop_oneof![
+        Just(Actor::contact(CONTACT)),
+        (
+            0..3usize,
+            prop::sample::select(vec![
+                Role::Admin,
+                Role::Moderator,
+                Role::Manager,
+                Role::Analyst
+            ])
+        )
+            .prop_map(|(i, role)| Actor::operator(OPERATORS[i], vec![role])),
+    ]
+}
+
+fn command() -> impl Strategy<Value = ConversationCommand> {
+    let status = prop::sample::select(ConversationStatus::ALL.to_vec());
+    let priority = prop::sample::select(Priority::ALL.to_vec());
+    let tag = prop::sample::select(vec!["billing", "vip", "refund"]);
+    let id = (0u128..40).prop_map(|n| Uuid::from_u128(1000 + n));
+    prop_oneof![
+        (id.clone(), prop::bool::ANY).prop_map(|(message_id, from_contact)| {
+            ConversationCommand::PostMessage(PostMessage {
+                conversation_id: CONVERSATION,
+                message_id,
+                // The operator sender is filled in from the actor below.
+                sender: Sender {
+                    kind: if from_contact {
+                        SenderKind::Contact
+                    } else {
+                        SenderKind::Operator
+                    },
+                    id: Some(CONTACT),
+                },
+                channel: Channel::Web,
+                body: MessageBody::parse("hi", 10).unwrap(),
+                at: at(),
+            })
+        }),
+        id.prop_map(
+            |note_id| ConversationCommand::AddInternalNote(AddInternalNote {
+                conversation_id: CONVERSATION,
+                note_id,
+                author_id: OPERATORS[0],
+                body: MessageBody::parse("note", 10).unwrap(),
+                at: at(),
+            })
+        ),
+        status.prop_map(|to| ConversationCommand::ChangeStatus(ChangeStatus {
+            conversation_id: CONVERSATION,
+            to,
+            at: at(),
+        })),
+        priority.prop_map(|priority| ConversationCommand::SetPriority(SetPriority {
+            conversation_id: CONVERSATION,
+            priority,
+            at: at(),
+        })),
+        tag.prop_map(|t| ConversationCommand::Tag(TagConversation {
+            conversation_id: CONVERSATION,
+            tag: Tag::parse(t).unwrap(),
+            at: at(),
+        })),
+        (0..3usize).prop_map(|i| ConversationCommand::Assign(AssignConversation {
+            conversation_id: CONVERSATION,
+            operator_id: OPERATORS[i],
+            at: at(),
+        })),
+        Just(ConversationCommand::Unassign(UnassignConversation {
+            conversation_id: CONVERSATION,
+            at: at(),
+        })),
+    ]
+}
+
+fn start() -> ConversationCommand {
+    ConversationCommand::Start(StartConversation {
+        conversation_id: CONVERSATION,
+        inbox_id: Uuid::from_u128(3),
+        source: Source::Web,
+        contact: Contact {
+            id: CONTACT,
+            name: None,
+            email: None,
+            phone: None,
+        },
+        subject: None,
+        first_message: None,
+        at: at(),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_histories_keep_every_invariant(steps in prop::collection::vec((actor(), command()), 1..60)) {
+        let mut state = initial_state();
+        for event in decide(&state, &start(), &Actor::contact(CONTACT)).unwrap() {
+            state = evolve(state, &event);
+        }
+        let mut ids_in_thread = HashSet::new();
+        for (actor, mut command) in steps {
+            // An operator writes as themselves.
+            if let (ConversationCommand::PostMessage(post), Some(id)) = (&mut command, actor.id) {
+                if post.sender.kind == SenderKind::Operator {
+                    post.sender.id = Some(id);
+                }
+            }
+            let Conversation::Started(before) = state.clone() else { unreachable!() };
+            let Ok(events) = decide(&state, &command, &actor) else { continue };
+
+            // Whoever acted on the conversation (beyond a contact writing) was allowed to.
+            let contact_writes = matches!(&command, ConversationCommand::PostMessage(p) if p.sender.kind == SenderKind::Contact);
+            if !events.is_empty() && !contact_writes {
+                prop_assert!(!actor.roles.is_empty() && !actor.roles.contains(&Role::Analyst), "{actor:?} acted");
+                if actor.roles == [Role::Moderator] {
+                    prop_assert_eq!(before.assignee, actor.id, "a moderator acted on another's conversation");
+                }
+            }
+            let mut status = before.status;
+            for event in &events {
+                match event {
+                    DomainEvent::ConversationStatusChanged(change) => {
+                        prop_assert_eq!(change.from, status);
+                        let legal = match change.trigger {
+                            StatusTrigger::Operator => operator_may_set(change.from, change.to),
+                            StatusTrigger::ContactWrote => after_message(change.from, SenderKind::Contact) == Some((change.to, StatusTrigger::ContactWrote)),
+                            StatusTrigger::OperatorReplied => after_message(change.from, SenderKind::Operator) == Some((change.to, StatusTrigger::OperatorReplied)),
+                        };
+                        prop_assert!(legal, "illegal {:?} → {:?} by {:?}", change.from, change.to, change.trigger);
+                        prop_assert_ne!(change.to, ConversationStatus::PendingCallback);
+                        status = change.to;
+                    }
+                    DomainEvent::MessagePosted(m) => {
+                        prop_assert!(ids_in_thread.insert(m.message_id), "message id reused");
+                        if m.sender.kind == SenderKind::Operator {
+                            prop_assert_ne!(status, ConversationStatus::Closed, "operator wrote to a closed conversation");
+                        }
+                    }
+                    DomainEvent::InternalNoteAdded(n) => {
+                        prop_assert!(ids_in_thread.insert(n.note_id), "note id reused");
+                    }
+                    DomainEvent::ConversationAssigned(a) => {
+                        prop_assert_ne!(before.status, ConversationStatus::Closed);
+                        prop_assert_eq!(a.previous_operator_id, before.assignee);
+                    }
+                    _ => {}
+                }
+                state = evolve(state, event);
+            }
+            let Conversation::Started(after) = &state else { unreachable!() };
+            // A conversation the contact reopened is back in the Open queue (an operator who
+            // reopens it by hand keeps it).
+            if contact_writes
+                && matches!(before.status, ConversationStatus::Resolved | ConversationStatus::Closed)
+            {
+                prop_assert_eq!(after.status, ConversationStatus::Open);
+                prop_assert_eq!(after.assignee, None);
+            }
+        }
+    }
+}
