@@ -43,6 +43,14 @@ pub enum ApiError {
     /// The conversation is closed; reopen it first.
     #[error("conversation {0} is closed; reopen it to reply")]
     ConversationClosed(Uuid),
+    #[error("this inbox does not take ratings")]
+    RatingDisabled,
+    #[error("a conversation can be rated once it is resolved or closed, not while {}", .0.as_str())]
+    RatingTooEarly(ConversationStatus),
+    #[error("conversation {0} was already rated")]
+    AlreadyRated(Uuid),
+    #[error("a score on this scale is {min}–{max}, not {score}")]
+    ScoreOutOfRange { score: i64, min: u8, max: u8 },
     /// No inbox has this widget token (never had, or it was rotated).
     #[error("the widget token is not valid; get the current one from the inbox settings")]
     InvalidWidgetToken,
@@ -73,6 +81,10 @@ impl ApiError {
             ApiError::InvalidInput(InvalidInput::Empty { .. }) => "EMPTY_FIELD",
             ApiError::InvalidInput(InvalidInput::Malformed { .. }) => "MALFORMED_FIELD",
             ApiError::InvalidWidgetToken => "INVALID_WIDGET_TOKEN",
+            ApiError::RatingDisabled => "RATING_DISABLED",
+            ApiError::RatingTooEarly(_) => "RATING_TOO_EARLY",
+            ApiError::AlreadyRated(_) => "ALREADY_RATED",
+            ApiError::ScoreOutOfRange { .. } => "SCORE_OUT_OF_RANGE",
             ApiError::InboxInactive(_) => "INBOX_INACTIVE",
             ApiError::InboxNotFound(_) => "INBOX_NOT_FOUND",
             ApiError::InboxAlreadyExists(_) => "INBOX_ALREADY_EXISTS",
@@ -126,6 +138,18 @@ impl From<CommandError> for ApiError {
                 ApiError::Forbidden(e.to_string())
             }
             CommandError::Domain(DomainError::InboxNotFound(id)) => ApiError::InboxNotFound(id),
+            CommandError::Domain(DomainError::RatingDisabled) => ApiError::RatingDisabled,
+            CommandError::Domain(DomainError::RatingTooEarly(status)) => {
+                ApiError::RatingTooEarly(status)
+            }
+            CommandError::Domain(DomainError::AlreadyRated(id)) => ApiError::AlreadyRated(id),
+            CommandError::Domain(DomainError::ScoreOutOfRange {
+                score, min, max, ..
+            }) => ApiError::ScoreOutOfRange {
+                score: i64::from(score),
+                min,
+                max,
+            },
             CommandError::Domain(DomainError::InboxAlreadyExists(id)) => {
                 ApiError::InboxAlreadyExists(id)
             }
@@ -171,6 +195,11 @@ impl ErrorExtensions for ApiError {
                     ext.set("expected", *expected);
                 }
                 ApiError::InvalidArgument { argument, .. } => ext.set("argument", *argument),
+                ApiError::ScoreOutOfRange { min, max, .. } => {
+                    ext.set("min", *min);
+                    ext.set("max", *max);
+                }
+                ApiError::RatingTooEarly(status) => ext.set("status", status.as_str()),
                 ApiError::IllegalTransition { from, to } => {
                     ext.set("from", from.as_str());
                     ext.set("to", to.as_str());

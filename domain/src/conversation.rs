@@ -14,11 +14,12 @@ use uuid::Uuid;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::event::{
-    Channel, Contact, ConversationAssigned, ConversationStarted, ConversationStatusChanged,
-    ConversationTagged, ConversationUnassigned, ConversationUntagged, DomainEvent,
-    InternalNoteAdded, MessagePosted, Priority, PriorityChanged, Sender, SenderKind, Source,
-    StatusTrigger, UnassignReason,
+    Channel, Contact, ConversationAssigned, ConversationRated, ConversationStarted,
+    ConversationStatusChanged, ConversationTagged, ConversationUnassigned, ConversationUntagged,
+    DomainEvent, InternalNoteAdded, MessagePosted, Priority, PriorityChanged, Sender, SenderKind,
+    Source, StatusTrigger, UnassignReason,
 };
+use crate::inbox::RatingScale;
 use crate::operator::{conversation_scope, ConversationScope};
 use crate::values::{MessageBody, Tag};
 
@@ -78,6 +79,8 @@ pub struct ConversationState {
     pub tags: BTreeSet<String>,
     /// The operator working it; `None` while it waits in the Open queue.
     pub assignee: Option<Uuid>,
+    /// Rated once already (CONV-8).
+    pub rated: bool,
     /// Every message and note id in the thread: ids are unique within a conversation.
     pub message_ids: HashSet<Uuid>,
 }
@@ -172,6 +175,16 @@ pub struct UnassignConversation {
     pub at: DateTime<Utc>,
 }
 
+/// The contact rates the conversation (CONV-8). `scale` is the inbox's setting at the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateConversation {
+    pub conversation_id: Uuid,
+    pub scale: RatingScale,
+    pub score: u8,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConversationCommand {
     Start(StartConversation),
@@ -183,6 +196,7 @@ pub enum ConversationCommand {
     Untag(UntagConversation),
     Assign(AssignConversation),
     Unassign(UnassignConversation),
+    Rate(RateConversation),
 }
 
 impl ConversationCommand {
@@ -198,6 +212,7 @@ impl ConversationCommand {
             ConversationCommand::Untag(c) => c.conversation_id,
             ConversationCommand::Assign(c) => c.conversation_id,
             ConversationCommand::Unassign(c) => c.conversation_id,
+            ConversationCommand::Rate(c) => c.conversation_id,
         }
     }
 }
@@ -245,6 +260,23 @@ pub enum DomainError {
     /// The actor's roles do not allow this (analysts, auditors, contacts; non-admins on inboxes).
     #[error("{0} may not do this")]
     NotPermitted(&'static str),
+    /// The inbox does not ask for ratings.
+    #[error("this inbox does not take ratings")]
+    RatingDisabled,
+    /// Ratings come after the conversation is resolved or closed.
+    #[error("a conversation can be rated once it is resolved or closed, not while {}", .0.as_str())]
+    RatingTooEarly(ConversationStatus),
+    /// The conversation was already rated; a rating is given once.
+    #[error("conversation {0} was already rated")]
+    AlreadyRated(Uuid),
+    /// The score is outside the scale (CSAT 1–5, NPS 0–10).
+    #[error("a {} score is {min}–{max}, not {score}", scale.as_str())]
+    ScoreOutOfRange {
+        scale: RatingScale,
+        score: u8,
+        min: u8,
+        max: u8,
+    },
     /// There is no inbox with this id.
     #[error("inbox {0} does not exist")]
     InboxNotFound(Uuid),
@@ -318,7 +350,12 @@ pub fn decide(
             ..
         })
     );
-    if !is_contact_message && !matches!(command, ConversationCommand::Assign(_)) {
+    // Contacts' own commands check the contact; assigning has its own twist on the scope.
+    let own_rules = matches!(
+        command,
+        ConversationCommand::Assign(_) | ConversationCommand::Rate(_)
+    );
+    if !is_contact_message && !own_rules {
         authorize(started, actor)?;
     }
     match command {
@@ -341,6 +378,7 @@ pub fn decide(
                 },
             )])
         }
+        ConversationCommand::Rate(rate) => rate_conversation(started, rate, actor),
         ConversationCommand::Unassign(unassign) => match started.assignee {
             None => Ok(Vec::new()),
             Some(operator_id) => Ok(vec![DomainEvent::ConversationUnassigned(
@@ -450,6 +488,52 @@ fn authorize_assignment(
         DomainError::NotAssignee { .. } if started.assignee == Some(operator_id) => Ok(()),
         other => Err(other),
     })
+}
+
+/// CONV-8: the conversation's own contact, once, after resolve or close, on the inbox's scale.
+fn rate_conversation(
+    started: &ConversationState,
+    rate: &RateConversation,
+    actor: &Actor,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    if actor.kind != ActorKind::Contact {
+        return Err(DomainError::NotPermitted("only the contact"));
+    }
+    if actor.id != Some(started.contact_id) {
+        return Err(DomainError::NotTheContact {
+            conversation_id: started.id,
+            contact_id: actor.id.unwrap_or_default(),
+        });
+    }
+    let (min, max) = match rate.scale {
+        RatingScale::None => return Err(DomainError::RatingDisabled),
+        RatingScale::Csat => (1, 5),
+        RatingScale::Nps => (0, 10),
+    };
+    if !matches!(
+        started.status,
+        ConversationStatus::Resolved | ConversationStatus::Closed
+    ) {
+        return Err(DomainError::RatingTooEarly(started.status));
+    }
+    if started.rated {
+        return Err(DomainError::AlreadyRated(started.id));
+    }
+    if !(min..=max).contains(&rate.score) {
+        return Err(DomainError::ScoreOutOfRange {
+            scale: rate.scale,
+            score: rate.score,
+            min,
+            max,
+        });
+    }
+    Ok(vec![DomainEvent::ConversationRated(ConversationRated {
+        conversation_id: started.id,
+        scale: rate.scale,
+        score: rate.score,
+        comment: rate.comment.clone(),
+        rated_at: rate.at,
+    })])
 }
 
 fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
@@ -564,6 +648,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 priority: Priority::default(),
                 tags: BTreeSet::new(),
                 assignee: None,
+                rated: false,
                 message_ids: HashSet::new(),
             })
         }
@@ -588,6 +673,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         }
         DomainEvent::ConversationAssigned(e) => started.assignee = Some(e.operator_id),
         DomainEvent::ConversationUnassigned(_) => started.assignee = None,
+        DomainEvent::ConversationRated(_) => started.rated = true,
         // Other aggregates' events.
         DomainEvent::InboxCreated(_)
         | DomainEvent::InboxSettingsChanged(_)
@@ -985,6 +1071,106 @@ mod tests {
                 "ConversationUnassigned"
             ]
         );
+    }
+
+    fn rate(scale: RatingScale, score: u8) -> ConversationCommand {
+        ConversationCommand::Rate(RateConversation {
+            conversation_id: CONVERSATION,
+            scale,
+            score,
+            comment: None,
+            at: at(),
+        })
+    }
+
+    #[test]
+    fn ratings_come_once_after_resolve_or_close_on_the_inbox_scale() {
+        use ConversationStatus::*;
+        let contact = Actor::contact(CONTACT);
+        let decide_as = |history: &[ConversationCommand], command, actor: &Actor| {
+            decide(
+                &Conversation::Started(state_after(history)),
+                &command,
+                actor,
+            )
+        };
+        let resolved = reach(Resolved);
+        let cases = [
+            (
+                reach(Open),
+                rate(RatingScale::Csat, 5),
+                Err(DomainError::RatingTooEarly(Open)),
+            ),
+            (
+                resolved.clone(),
+                rate(RatingScale::None, 5),
+                Err(DomainError::RatingDisabled),
+            ),
+            (
+                resolved.clone(),
+                rate(RatingScale::Csat, 0),
+                Err(DomainError::ScoreOutOfRange {
+                    scale: RatingScale::Csat,
+                    score: 0,
+                    min: 1,
+                    max: 5,
+                }),
+            ),
+            (
+                resolved.clone(),
+                rate(RatingScale::Nps, 11),
+                Err(DomainError::ScoreOutOfRange {
+                    scale: RatingScale::Nps,
+                    score: 11,
+                    min: 0,
+                    max: 10,
+                }),
+            ),
+        ];
+        for (history, command, expected) in cases {
+            assert_eq!(
+                decide_as(&history, command.clone(), &contact),
+                expected,
+                "{command:?}"
+            );
+        }
+        assert_eq!(
+            decide_as(&resolved, rate(RatingScale::Nps, 0), &contact)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            decide_as(&reach(Closed), rate(RatingScale::Csat, 4), &contact)
+                .unwrap()
+                .len(),
+            1
+        );
+        let mut rated = resolved.clone();
+        rated.push(rate(RatingScale::Csat, 4));
+        let state = state_after_as(&rated, &contact);
+        assert_eq!(
+            decide(&state, &rate(RatingScale::Csat, 5), &contact),
+            Err(DomainError::AlreadyRated(CONVERSATION))
+        );
+        assert_eq!(
+            decide_as(
+                &resolved,
+                rate(RatingScale::Csat, 5),
+                &Actor::operator(ADMIN, vec![Role::Admin])
+            ),
+            Err(DomainError::NotPermitted("only the contact"))
+        );
+    }
+
+    /// Like `state_after`, but the last command is sent by `actor`.
+    fn state_after_as(history: &[ConversationCommand], actor: &Actor) -> Conversation {
+        let (last, earlier) = history.split_last().unwrap();
+        let mut state = Conversation::Started(state_after(earlier));
+        for event in decide(&state, last, actor).unwrap() {
+            state = evolve(state, &event);
+        }
+        state
     }
 
     #[test]

@@ -217,6 +217,17 @@ pub struct InboxDeactivated {
     pub deactivated_at: DateTime<Utc>,
 }
 
+/// The contact rated the conversation after it was resolved or closed (CONV-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRated {
+    pub conversation_id: Uuid,
+    /// `csat` (1–5) or `nps` (0–10), as the inbox asked at the time.
+    pub scale: crate::inbox::RatingScale,
+    pub score: u8,
+    pub comment: Option<String>,
+    pub rated_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -234,6 +245,7 @@ pub enum DomainEvent {
     WidgetTokenRotated(WidgetTokenRotated),
     InboxActivated(InboxActivated),
     InboxDeactivated(InboxDeactivated),
+    ConversationRated(ConversationRated),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -303,6 +315,7 @@ event_catalogue! {
     WidgetTokenRotated => version 1,
     InboxActivated => version 1,
     InboxDeactivated => version 1,
+    ConversationRated => version 1,
 }
 
 fn parse<T: DeserializeOwned>(
@@ -450,6 +463,13 @@ mod tests {
             DomainEvent::InboxDeactivated(InboxDeactivated {
                 inbox_id: Uuid::from_u128(2),
                 deactivated_at: at(),
+            }),
+            DomainEvent::ConversationRated(ConversationRated {
+                conversation_id,
+                scale: crate::inbox::RatingScale::Csat,
+                score: 5,
+                comment: Some("Quick and kind".into()),
+                rated_at: at(),
             }),
         ]
     }

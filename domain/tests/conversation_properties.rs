@@ -9,11 +9,13 @@ use proptest::prelude::*;
 use switchboard_domain::conversation::{
     after_message, decide, evolve, initial_state, operator_may_set, AddInternalNote,
     AssignConversation, ChangeStatus, Conversation, ConversationCommand, ConversationStatus,
-    PostMessage, SetPriority, StartConversation, TagConversation, UnassignConversation,
+    PostMessage, RateConversation, SetPriority, StartConversation, TagConversation,
+    UnassignConversation,
 };
 use switchboard_domain::event::{
     Channel, Contact, DomainEvent, Priority, Sender, SenderKind, Source, StatusTrigger,
 };
+use switchboard_domain::inbox::RatingScale;
 use switchboard_domain::operator::Role;
 use switchboard_domain::values::{MessageBody, Tag};
 use switchboard_domain::Actor;
@@ -105,6 +107,15 @@ fn command() -> impl Strategy<Value = ConversationCommand> {
             conversation_id: CONVERSATION,
             at: at(),
         })),
+        (prop::sample::select(RatingScale::ALL.to_vec()), 0u8..12).prop_map(|(scale, score)| {
+            ConversationCommand::Rate(RateConversation {
+                conversation_id: CONVERSATION,
+                scale,
+                score,
+                comment: None,
+                at: at(),
+            })
+        }),
     ]
 }
 
@@ -135,6 +146,7 @@ proptest! {
             state = evolve(state, &event);
         }
         let mut ids_in_thread = HashSet::new();
+        let mut ratings = 0;
         for (actor, mut command) in steps {
             // An operator writes as themselves.
             if let (ConversationCommand::PostMessage(post), Some(id)) = (&mut command, actor.id) {
@@ -147,7 +159,8 @@ proptest! {
 
             // Whoever acted on the conversation (beyond a contact writing) was allowed to.
             let contact_writes = matches!(&command, ConversationCommand::PostMessage(p) if p.sender.kind == SenderKind::Contact);
-            if !events.is_empty() && !contact_writes {
+            let contact_rates = matches!(&command, ConversationCommand::Rate(_));
+            if !events.is_empty() && !contact_writes && !contact_rates {
                 prop_assert!(!actor.roles.is_empty() && !actor.roles.contains(&Role::Analyst), "{actor:?} acted");
                 if actor.roles == [Role::Moderator] {
                     prop_assert_eq!(before.assignee, actor.id, "a moderator acted on another's conversation");
@@ -175,6 +188,14 @@ proptest! {
                     }
                     DomainEvent::InternalNoteAdded(n) => {
                         prop_assert!(ids_in_thread.insert(n.note_id), "note id reused");
+                    }
+                    DomainEvent::ConversationRated(r) => {
+                        ratings += 1;
+                        prop_assert_eq!(ratings, 1, "rated twice");
+                        prop_assert!(matches!(status, ConversationStatus::Resolved | ConversationStatus::Closed));
+                        prop_assert_eq!(actor.id, Some(CONTACT));
+                        let range = if r.scale == RatingScale::Csat { 1..=5 } else { 0..=10 };
+                        prop_assert!(r.scale != RatingScale::None && range.contains(&r.score));
                     }
                     DomainEvent::ConversationAssigned(a) => {
                         prop_assert_ne!(before.status, ConversationStatus::Closed);

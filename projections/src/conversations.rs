@@ -84,6 +84,19 @@ impl Projection for ConversationsProjection {
                 .bind(e.conversation_id);
                 updated(tx, query, e.conversation_id).await
             }
+            Ok(DomainEvent::ConversationRated(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations
+                     set rating_scale = $2, rating_score = $3, rating_comment = $4, rated_at = $5
+                     where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(e.scale.as_str())
+                .bind(i16::from(e.score))
+                .bind(&e.comment)
+                .bind(e.rated_at);
+                updated(tx, query, e.conversation_id).await
+            }
             // Other aggregates' events.
             Ok(
                 DomainEvent::InboxCreated(_)
@@ -265,6 +278,10 @@ pub mod read {
         pub closed_at: Option<DateTime<Utc>>,
         pub reopen_count: i32,
         pub assignee_id: Option<Uuid>,
+        pub rating_scale: Option<String>,
+        pub rating_score: Option<i16>,
+        pub rating_comment: Option<String>,
+        pub rated_at: Option<DateTime<Utc>>,
     }
 
     /// One message of a thread.
@@ -299,7 +316,8 @@ pub mod read {
     const INBOX_COLUMNS: &str = "conversation_id, inbox_id, source, status, subject, contact_id, \
         contact_name, contact_email, contact_phone, started_at, last_message_id, \
         last_message_body, last_message_sender, last_activity_at, message_count, priority, tags, \
-        resolved_at, closed_at, reopen_count, assignee_id";
+        resolved_at, closed_at, reopen_count, assignee_id, rating_scale, rating_score, \
+        rating_comment, rated_at";
 
     /// The inbox's tabs (PROJ-1).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

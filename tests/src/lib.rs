@@ -289,6 +289,7 @@ pub mod calls {
     }";
     pub const CONVERSATION: &str = "query($id: UUID!) { conversation(id: $id) {
       id status priority tags subject resolvedAt closedAt reopenCount messageCount assigneeId
+      rating { scale score comment }
       messages(first: 100) { nodes { id position body internal sender { kind } } }
     } }";
 

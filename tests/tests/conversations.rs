@@ -298,3 +298,103 @@ async fn conv_4_internal_notes_never_reach_the_contact(
     assert_eq!(nodes.as_array().unwrap().len(), 2, "{as_contact}");
     server.stop().await;
 }
+
+const RATE: &str = "mutation($input: RateConversationInput!) {
+  rateConversation(input: $input) { scale score comment }
+}";
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_8_rating_once_after_resolve_on_the_inbox_scale(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server(connect).await;
+    let operator = server.operator_token();
+    let inbox = |rating: &'static str| {
+        let (server, operator) = (&server, operator.clone());
+        async move {
+            let data = server
+                .graphql_ok(
+                    switchboard_tests::calls::CREATE_INBOX,
+                    json!({ "input": { "settings": { "title": "Rated", "rating": rating } } }),
+                    Some(&operator),
+                )
+                .await;
+            data["createInbox"]["widgetToken"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let csat = inbox("CSAT").await;
+    let unrated = inbox("NONE").await;
+    // The inboxes reach the read side through Kafka.
+    let started = |token: String| {
+        let server = &server;
+        async move {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                let response = server
+                    .graphql(
+                        switchboard_tests::calls::START,
+                        json!({ "input": { "widgetToken": token, "message": "hi" } }),
+                        None,
+                    )
+                    .await;
+                if let Some(id) = response["data"]["startConversation"]["conversationId"].as_str() {
+                    let session = response["data"]["startConversation"]["sessionToken"]
+                        .as_str()
+                        .unwrap();
+                    return (id.to_owned(), session.to_owned());
+                }
+                assert!(tokio::time::Instant::now() < deadline, "{response}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let (id, session) = started(csat).await;
+    let rate = |score: i64, session: String, id: String| {
+        let server = &server;
+        async move {
+            server
+                .graphql(
+                    RATE,
+                    json!({ "input": { "conversationId": id, "score": score, "comment": "Quick and kind" } }),
+                    Some(&session),
+                )
+                .await
+        }
+    };
+    assert_eq!(
+        error_extensions(&rate(5, session.clone(), id.clone()).await),
+        json!({ "code": "RATING_TOO_EARLY", "status": "open" })
+    );
+    set_status(&server, &operator, &id, "RESOLVED").await;
+    assert_eq!(
+        error_extensions(&rate(6, session.clone(), id.clone()).await),
+        json!({ "code": "SCORE_OUT_OF_RANGE", "min": 1, "max": 5 })
+    );
+    assert_eq!(
+        error_extensions(&rate(-1, session.clone(), id.clone()).await)["code"],
+        "SCORE_OUT_OF_RANGE"
+    );
+    let rated = rate(5, session.clone(), id.clone()).await;
+    assert_eq!(
+        rated["data"]["rateConversation"],
+        json!({ "scale": "CSAT", "score": 5, "comment": "Quick and kind" })
+    );
+    assert_eq!(
+        error_extensions(&rate(4, session.clone(), id.clone()).await)["code"],
+        "ALREADY_RATED"
+    );
+    let seen = conversation_when(&server, &operator, &id, |c| !c["rating"].is_null()).await;
+    assert_eq!(seen["rating"]["score"], 5);
+
+    let (other, other_session) = started(unrated).await;
+    set_status(&server, &operator, &other, "CLOSED").await;
+    assert_eq!(
+        error_extensions(&rate(5, other_session, other).await)["code"],
+        "RATING_DISABLED"
+    );
+    server.stop().await;
+}

@@ -39,6 +39,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     widget::WidgetMutation,
+    widget::WidgetRatingMutation,
     operator::OperatorMutation,
     admin::AdminMutation,
 );

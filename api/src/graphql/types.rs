@@ -190,6 +190,17 @@ pub struct Conversation {
     pub reopen_count: i32,
     /// The operator working it; null while it waits in the Open queue.
     pub assignee_id: Option<Uuid>,
+    /// The contact's rating (CONV-8), once given.
+    pub rating: Option<Rating>,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Rating {
+    pub scale: crate::graphql::admin::RatingScale,
+    /// CSAT 1–5, NPS 0–10.
+    pub score: i32,
+    pub comment: Option<String>,
+    pub rated_at: DateTime<Utc>,
 }
 
 impl From<InboxRow> for Conversation {
@@ -240,6 +251,19 @@ impl From<InboxRow> for Conversation {
             closed_at: row.closed_at,
             reopen_count: row.reopen_count,
             assignee_id: row.assignee_id,
+            rating: match (row.rating_scale, row.rating_score, row.rated_at) {
+                (Some(scale), Some(score), Some(rated_at)) => Some(Rating {
+                    scale: stored(
+                        &scale,
+                        domain::inbox::RatingScale::parse,
+                        domain::inbox::RatingScale::Csat,
+                    ),
+                    score: i32::from(score),
+                    comment: row.rating_comment,
+                    rated_at,
+                }),
+                _ => None,
+            },
         }
     }
 }

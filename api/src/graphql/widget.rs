@@ -6,9 +6,10 @@ use chrono::Utc;
 use futures::Stream;
 use switchboard_commands::handler::CommandMeta;
 use switchboard_domain::conversation::{
-    ConversationCommand, FirstMessage, PostMessage, StartConversation,
+    ConversationCommand, FirstMessage, PostMessage, RateConversation, StartConversation,
 };
 use switchboard_domain::event::{self, Contact, DomainEvent, Sender};
+use switchboard_domain::inbox::RatingScale;
 use switchboard_domain::values::{short_text, MessageBody};
 use switchboard_domain::Actor;
 use uuid::Uuid;
@@ -17,7 +18,7 @@ use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::admin::widget_token_hash;
 use crate::graphql::operator::{check_moderator_sees, message_stream};
-use crate::graphql::types::{Conversation, Message};
+use crate::graphql::types::{Conversation, Message, Rating};
 use crate::graphql::{AppContext, ClientIp};
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
@@ -63,6 +64,9 @@ pub struct SendMessageInput {
 
 #[derive(Default)]
 pub struct WidgetMutation;
+
+#[derive(Default)]
+pub struct WidgetRatingMutation;
 
 #[Object]
 impl WidgetMutation {
@@ -191,6 +195,85 @@ impl WidgetMutation {
                 _ => None,
             })
             .ok_or(ApiError::IdempotencyKeyReused(message_id))
+            .gql()
+    }
+}
+
+#[derive(Debug, InputObject)]
+pub struct RateConversationInput {
+    pub conversation_id: Uuid,
+    /// CSAT 1–5 or NPS 0–10, as the inbox asks.
+    pub score: i32,
+    pub comment: Option<String>,
+}
+
+/// The longest rating comment, in characters.
+const MAX_COMMENT_CHARS: usize = 1000;
+
+#[Object]
+impl WidgetRatingMutation {
+    /// Rates the conversation once it is resolved or closed, on the inbox's scale (CONV-8).
+    async fn rate_conversation(
+        &self,
+        ctx: &Context<'_>,
+        input: RateConversationInput,
+    ) -> async_graphql::Result<Rating> {
+        let app = ctx.data::<AppContext>()?;
+        let auth = ctx.data::<Authentication>()?;
+        let (contact_id, inbox_id) = auth.require_widget_session(input.conversation_id).gql()?;
+        let scale = inboxes::inbox(&app.pool, inbox_id)
+            .await
+            .gql()?
+            .and_then(|inbox| RatingScale::parse(&inbox.rating))
+            .unwrap_or_default();
+        let score = u8::try_from(input.score)
+            .map_err(|_| ApiError::ScoreOutOfRange {
+                score: i64::from(input.score),
+                min: 0,
+                max: 10,
+            })
+            .gql()?;
+        let comment = match input
+            .comment
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            None => None,
+            Some(text) => Some(
+                MessageBody::parse(text, MAX_COMMENT_CHARS)
+                    .gql()?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        let command = ConversationCommand::Rate(RateConversation {
+            conversation_id: input.conversation_id,
+            scale,
+            score,
+            comment,
+            at: Utc::now(),
+        });
+        let meta = CommandMeta {
+            command_id: Uuid::now_v7(),
+            actor: Actor::contact(contact_id),
+            correlation_id: None,
+            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
+        };
+        let handled = app.handler.handle(&meta, &command).await.gql()?;
+        handled
+            .events
+            .iter()
+            .find_map(|event| match event {
+                DomainEvent::ConversationRated(r) => Some(Rating {
+                    scale: r.scale.into(),
+                    score: i32::from(r.score),
+                    comment: r.comment.clone(),
+                    rated_at: r.rated_at,
+                }),
+                _ => None,
+            })
+            .ok_or(ApiError::AlreadyRated(input.conversation_id))
             .gql()
     }
 }
