@@ -43,6 +43,8 @@ pub enum ApiError {
     /// The conversation is closed; reopen it first.
     #[error("conversation {0} is closed; reopen it to reply")]
     ConversationClosed(Uuid),
+    #[error("the conversation has no message {0}")]
+    MessageNotFound(Uuid),
     #[error("this inbox does not take ratings")]
     RatingDisabled,
     #[error("a conversation can be rated once it is resolved or closed, not while {}", .0.as_str())]
@@ -82,6 +84,7 @@ impl ApiError {
             ApiError::InvalidInput(InvalidInput::Malformed { .. }) => "MALFORMED_FIELD",
             ApiError::InvalidWidgetToken => "INVALID_WIDGET_TOKEN",
             ApiError::RatingDisabled => "RATING_DISABLED",
+            ApiError::MessageNotFound(_) => "MESSAGE_NOT_FOUND",
             ApiError::RatingTooEarly(_) => "RATING_TOO_EARLY",
             ApiError::AlreadyRated(_) => "ALREADY_RATED",
             ApiError::ScoreOutOfRange { .. } => "SCORE_OUT_OF_RANGE",
@@ -139,6 +142,9 @@ impl From<CommandError> for ApiError {
             }
             CommandError::Domain(DomainError::InboxNotFound(id)) => ApiError::InboxNotFound(id),
             CommandError::Domain(DomainError::RatingDisabled) => ApiError::RatingDisabled,
+            CommandError::Domain(DomainError::MessageNotFound { message_id, .. }) => {
+                ApiError::MessageNotFound(message_id)
+            }
             CommandError::Domain(DomainError::RatingTooEarly(status)) => {
                 ApiError::RatingTooEarly(status)
             }

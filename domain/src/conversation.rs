@@ -5,7 +5,7 @@
 //! The status machine of CONV-2 lives here ([`operator_may_set`], [`after_message`]) and
 //! nowhere else.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -14,10 +14,10 @@ use uuid::Uuid;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::event::{
-    Channel, Contact, ConversationAssigned, ConversationRated, ConversationStarted,
-    ConversationStatusChanged, ConversationTagged, ConversationUnassigned, ConversationUntagged,
-    DomainEvent, InternalNoteAdded, MessagePosted, Priority, PriorityChanged, Sender, SenderKind,
-    Source, StatusTrigger, UnassignReason,
+    Channel, Contact, ConversationAssigned, ConversationRated, ConversationReadByContact,
+    ConversationReadByOperator, ConversationStarted, ConversationStatusChanged, ConversationTagged,
+    ConversationUnassigned, ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted,
+    Priority, PriorityChanged, Sender, SenderKind, Source, StatusTrigger, UnassignReason,
 };
 use crate::inbox::RatingScale;
 use crate::operator::{conversation_scope, ConversationScope};
@@ -81,8 +81,15 @@ pub struct ConversationState {
     pub assignee: Option<Uuid>,
     /// Rated once already (CONV-8).
     pub rated: bool,
-    /// Every message and note id in the thread: ids are unique within a conversation.
-    pub message_ids: HashSet<Uuid>,
+    /// Every message and note id in the thread, with its position (stream version): ids are
+    /// unique within a conversation.
+    pub message_positions: HashMap<Uuid, i32>,
+    /// The stream version this state is at: the position of its last event.
+    pub version: i32,
+    /// How far each operator has read (CONV-5).
+    pub operator_read: HashMap<Uuid, i32>,
+    /// How far the contact has read (CONV-5).
+    pub contact_read: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +192,16 @@ pub struct RateConversation {
     pub at: DateTime<Utc>,
 }
 
+/// A reader (the contact, or the operator who sends it) has read the thread up to a message,
+/// or all of it (CONV-5). Markers only move forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkRead {
+    pub conversation_id: Uuid,
+    /// `None`: everything so far.
+    pub up_to_message_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConversationCommand {
     Start(StartConversation),
@@ -197,6 +214,7 @@ pub enum ConversationCommand {
     Assign(AssignConversation),
     Unassign(UnassignConversation),
     Rate(RateConversation),
+    MarkRead(MarkRead),
 }
 
 impl ConversationCommand {
@@ -213,6 +231,7 @@ impl ConversationCommand {
             ConversationCommand::Assign(c) => c.conversation_id,
             ConversationCommand::Unassign(c) => c.conversation_id,
             ConversationCommand::Rate(c) => c.conversation_id,
+            ConversationCommand::MarkRead(c) => c.conversation_id,
         }
     }
 }
@@ -276,6 +295,12 @@ pub enum DomainError {
         score: u8,
         min: u8,
         max: u8,
+    },
+    /// The conversation has no message with this id.
+    #[error("conversation {conversation_id} has no message {message_id}")]
+    MessageNotFound {
+        conversation_id: Uuid,
+        message_id: Uuid,
     },
     /// There is no inbox with this id.
     #[error("inbox {0} does not exist")]
@@ -354,7 +379,8 @@ pub fn decide(
     let own_rules = matches!(
         command,
         ConversationCommand::Assign(_) | ConversationCommand::Rate(_)
-    );
+    ) || (matches!(command, ConversationCommand::MarkRead(_))
+        && actor.kind == ActorKind::Contact);
     if !is_contact_message && !own_rules {
         authorize(started, actor)?;
     }
@@ -379,6 +405,7 @@ pub fn decide(
             )])
         }
         ConversationCommand::Rate(rate) => rate_conversation(started, rate, actor),
+        ConversationCommand::MarkRead(read) => mark_read(started, read, actor),
         ConversationCommand::Unassign(unassign) => match started.assignee {
             None => Ok(Vec::new()),
             Some(operator_id) => Ok(vec![DomainEvent::ConversationUnassigned(
@@ -488,6 +515,65 @@ fn authorize_assignment(
         DomainError::NotAssignee { .. } if started.assignee == Some(operator_id) => Ok(()),
         other => Err(other),
     })
+}
+
+/// CONV-5: moves the reader's marker forward to the message (or the end); never back.
+fn mark_read(
+    started: &ConversationState,
+    read: &MarkRead,
+    actor: &Actor,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    let up_to_position = match read.up_to_message_id {
+        None => started.version,
+        Some(message_id) => {
+            *started
+                .message_positions
+                .get(&message_id)
+                .ok_or(DomainError::MessageNotFound {
+                    conversation_id: started.id,
+                    message_id,
+                })?
+        }
+    };
+    match (actor.kind, actor.id) {
+        (ActorKind::Contact, Some(id)) if id == started.contact_id => {
+            if up_to_position <= started.contact_read {
+                return Ok(Vec::new());
+            }
+            Ok(vec![DomainEvent::ConversationReadByContact(
+                ConversationReadByContact {
+                    conversation_id: started.id,
+                    up_to_message_id: read.up_to_message_id,
+                    up_to_position,
+                    read_at: read.at,
+                },
+            )])
+        }
+        (ActorKind::Contact, id) => Err(DomainError::NotTheContact {
+            conversation_id: started.id,
+            contact_id: id.unwrap_or_default(),
+        }),
+        (ActorKind::Operator, Some(operator_id)) => {
+            let marker = started
+                .operator_read
+                .get(&operator_id)
+                .copied()
+                .unwrap_or(0);
+            if up_to_position <= marker {
+                return Ok(Vec::new());
+            }
+            Ok(vec![DomainEvent::ConversationReadByOperator(
+                ConversationReadByOperator {
+                    conversation_id: started.id,
+                    operator_id,
+                    up_to_message_id: read.up_to_message_id,
+                    up_to_position,
+                    read_at: read.at,
+                },
+            )])
+        }
+        _ => Err(DomainError::NotPermitted("only the contact or an operator")),
+    }
 }
 
 /// CONV-8: the conversation's own contact, once, after resolve or close, on the inbox's scale.
@@ -612,7 +698,7 @@ fn post_message(
 }
 
 fn unused_id(started: &ConversationState, id: Uuid) -> Result<(), DomainError> {
-    if started.message_ids.contains(&id) {
+    if started.message_positions.contains_key(&id) {
         return Err(DomainError::DuplicateMessageId {
             conversation_id: started.id,
             message_id: id,
@@ -649,20 +735,33 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 tags: BTreeSet::new(),
                 assignee: None,
                 rated: false,
-                message_ids: HashSet::new(),
+                message_positions: HashMap::new(),
+                version: 1,
+                operator_read: HashMap::new(),
+                contact_read: 0,
             })
         }
         (Conversation::NotStarted, _) => return Conversation::NotStarted,
         (Conversation::Started(started), _) => started,
     };
+    // Every event of the stream passes here once, in order: counting them gives the version.
+    started.version += 1;
     match event {
         DomainEvent::ConversationStarted(_) => unreachable!("handled above"),
         DomainEvent::MessagePosted(e) => {
-            started.message_ids.insert(e.message_id);
+            started
+                .message_positions
+                .insert(e.message_id, started.version);
         }
         DomainEvent::InternalNoteAdded(e) => {
-            started.message_ids.insert(e.note_id);
+            started.message_positions.insert(e.note_id, started.version);
         }
+        DomainEvent::ConversationReadByOperator(e) => {
+            started
+                .operator_read
+                .insert(e.operator_id, e.up_to_position);
+        }
+        DomainEvent::ConversationReadByContact(e) => started.contact_read = e.up_to_position,
         DomainEvent::ConversationStatusChanged(e) => started.status = e.to,
         DomainEvent::PriorityChanged(e) => started.priority = e.to,
         DomainEvent::ConversationTagged(e) => {
@@ -1171,6 +1270,70 @@ mod tests {
             state = evolve(state, &event);
         }
         state
+    }
+
+    #[test]
+    fn read_markers_move_forward_only() {
+        let contact = Actor::contact(CONTACT);
+        let admin = Actor::operator(ADMIN, vec![Role::Admin]);
+        // start (1), message 30 (2), reply 31 (3), status change (4)
+        let history = [
+            start(Some("hello")),
+            post(SenderKind::Operator, Some(ADMIN)),
+        ];
+        let state = Conversation::Started(state_after(&history));
+        let Conversation::Started(s) = &state else {
+            unreachable!()
+        };
+        assert_eq!(s.version, 4);
+        assert_eq!(s.message_positions[&Uuid::from_u128(31)], 3);
+        let read = |up_to: Option<u128>| {
+            ConversationCommand::MarkRead(MarkRead {
+                conversation_id: CONVERSATION,
+                up_to_message_id: up_to.map(Uuid::from_u128),
+                at: at(),
+            })
+        };
+        let events = decide(&state, &read(Some(31)), &contact).unwrap();
+        assert_eq!(
+            events,
+            [DomainEvent::ConversationReadByContact(
+                ConversationReadByContact {
+                    conversation_id: CONVERSATION,
+                    up_to_message_id: Some(Uuid::from_u128(31)),
+                    up_to_position: 3,
+                    read_at: at(),
+                }
+            )]
+        );
+        let mut after = state.clone();
+        for e in &events {
+            after = evolve(after, e);
+        }
+        assert_eq!(
+            decide(&after, &read(Some(30)), &contact),
+            Ok(vec![]),
+            "never back"
+        );
+        let events = decide(&after, &read(None), &admin).unwrap();
+        let DomainEvent::ConversationReadByOperator(r) = &events[0] else {
+            panic!()
+        };
+        assert_eq!((r.operator_id, r.up_to_position), (ADMIN, 5));
+        assert_eq!(
+            decide(&state, &read(Some(99)), &contact),
+            Err(DomainError::MessageNotFound {
+                conversation_id: CONVERSATION,
+                message_id: Uuid::from_u128(99)
+            })
+        );
+        assert_eq!(
+            decide(&state, &read(None), &Actor::contact(Uuid::from_u128(5))),
+            Err(DomainError::NotTheContact {
+                conversation_id: CONVERSATION,
+                contact_id: Uuid::from_u128(5)
+            })
+        );
     }
 
     #[test]

@@ -228,6 +228,27 @@ pub struct ConversationRated {
     pub rated_at: DateTime<Utc>,
 }
 
+/// An operator read the thread up to a position (CONV-5): their last-read marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationReadByOperator {
+    pub conversation_id: Uuid,
+    pub operator_id: Uuid,
+    /// The message they read up to, or `None` for "everything so far".
+    pub up_to_message_id: Option<Uuid>,
+    /// The stream position that covers.
+    pub up_to_position: i32,
+    pub read_at: DateTime<Utc>,
+}
+
+/// The contact read the messages sent to them up to a position (CONV-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationReadByContact {
+    pub conversation_id: Uuid,
+    pub up_to_message_id: Option<Uuid>,
+    pub up_to_position: i32,
+    pub read_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -246,6 +267,8 @@ pub enum DomainEvent {
     InboxActivated(InboxActivated),
     InboxDeactivated(InboxDeactivated),
     ConversationRated(ConversationRated),
+    ConversationReadByOperator(ConversationReadByOperator),
+    ConversationReadByContact(ConversationReadByContact),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -316,6 +339,8 @@ event_catalogue! {
     InboxActivated => version 1,
     InboxDeactivated => version 1,
     ConversationRated => version 1,
+    ConversationReadByOperator => version 1,
+    ConversationReadByContact => version 1,
 }
 
 fn parse<T: DeserializeOwned>(
@@ -470,6 +495,19 @@ mod tests {
                 score: 5,
                 comment: Some("Quick and kind".into()),
                 rated_at: at(),
+            }),
+            DomainEvent::ConversationReadByOperator(ConversationReadByOperator {
+                conversation_id,
+                operator_id: Uuid::from_u128(6),
+                up_to_message_id: None,
+                up_to_position: 7,
+                read_at: at(),
+            }),
+            DomainEvent::ConversationReadByContact(ConversationReadByContact {
+                conversation_id,
+                up_to_message_id: Some(Uuid::from_u128(4)),
+                up_to_position: 2,
+                read_at: at(),
             }),
         ]
     }

@@ -97,6 +97,53 @@ impl Projection for ConversationsProjection {
                 .bind(e.rated_at);
                 updated(tx, query, e.conversation_id).await
             }
+            Ok(DomainEvent::ConversationReadByContact(e)) => {
+                // The contact reads what was sent to them: operator, system and bot messages.
+                sqlx::query(
+                    "update thread_messages set read_at = coalesce(read_at, $3)
+                     where conversation_id = $1 and stream_version <= $2
+                       and sender_kind <> $4 and not internal",
+                )
+                .bind(e.conversation_id)
+                .bind(e.up_to_position)
+                .bind(e.read_at)
+                .bind(SenderKind::Contact.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let query = sqlx::query(
+                    "update inbox_conversations
+                     set contact_read_position = greatest(contact_read_position, $2)
+                     where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(e.up_to_position);
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::ConversationReadByOperator(e)) => {
+                sqlx::query(
+                    "insert into operator_read_markers (conversation_id, operator_id, position, read_at)
+                     values ($1, $2, $3, $4)
+                     on conflict (conversation_id, operator_id) do update
+                     set position = greatest(operator_read_markers.position, excluded.position),
+                         read_at = excluded.read_at",
+                )
+                .bind(e.conversation_id)
+                .bind(e.operator_id)
+                .bind(e.up_to_position)
+                .bind(e.read_at)
+                .execute(&mut *tx)
+                .await?;
+                // An operator reading marks the contact's messages read.
+                let query = sqlx::query(
+                    "update thread_messages set read_at = coalesce(read_at, $3)
+                     where conversation_id = $1 and stream_version <= $2 and sender_kind = $4",
+                )
+                .bind(e.conversation_id)
+                .bind(e.up_to_position)
+                .bind(e.read_at)
+                .bind(SenderKind::Contact.as_str());
+                updated(tx, query, e.conversation_id).await
+            }
             // Other aggregates' events.
             Ok(
                 DomainEvent::InboxCreated(_)
@@ -297,6 +344,8 @@ pub mod read {
         pub posted_at: DateTime<Utc>,
         /// An operator's internal note (CONV-4): never shown to the contact.
         pub internal: bool,
+        /// When the other side first read it (CONV-5).
+        pub read_at: Option<DateTime<Utc>>,
     }
 
     /// Who reads a thread: the contact never sees internal notes.
@@ -393,7 +442,7 @@ pub mod read {
     ) -> Result<Vec<MessageRow>, sqlx::Error> {
         sqlx::query_as(
             "select message_id, conversation_id, stream_version, sender_kind, sender_id, channel,
-                    body, posted_at, internal
+                    body, posted_at, internal, read_at
              from thread_messages
              where conversation_id = $1 and stream_version > $2 and (not internal or $4)
              order by stream_version

@@ -290,7 +290,7 @@ pub mod calls {
     pub const CONVERSATION: &str = "query($id: UUID!) { conversation(id: $id) {
       id status priority tags subject resolvedAt closedAt reopenCount messageCount assigneeId
       rating { scale score comment }
-      messages(first: 100) { nodes { id position body internal sender { kind } } }
+      messages(first: 100) { nodes { id position body internal readAt sender { kind } } }
     } }";
 
     /// A started conversation: its id and the widget session token.

@@ -398,3 +398,77 @@ async fn conv_8_rating_once_after_resolve_on_the_inbox_scale(
     );
     server.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_5_read_markers_both_ways(_options: PgPoolOptions, connect: PgConnectOptions) {
+    let server = server(connect).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "hi" })).await;
+    let id = c.conversation_id.as_str();
+    let reply = server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": "Hello!" } }),
+            Some(&operator),
+        )
+        .await;
+    let reply_id = reply["replyToConversation"]["id"].clone();
+
+    let mark_read = |up_to: Value| {
+        let (server, session) = (&server, c.session.clone());
+        async move {
+            server
+                .graphql(
+                    "mutation($input: MarkReadInput!) { markRead(input: $input) { changed } }",
+                    json!({ "input": { "conversationId": id, "upToMessageId": up_to } }),
+                    Some(&session),
+                )
+                .await
+        }
+    };
+    assert_eq!(
+        mark_read(reply_id.clone()).await["data"]["markRead"]["changed"],
+        true
+    );
+    assert_eq!(
+        mark_read(reply_id.clone()).await["data"]["markRead"]["changed"],
+        false,
+        "markers only move forward"
+    );
+    assert_eq!(
+        error_extensions(&mark_read(json!(Uuid::now_v7())).await)["code"],
+        "MESSAGE_NOT_FOUND"
+    );
+    let read_state = |c: &Value| -> Vec<(String, bool)> {
+        c["messages"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["body"].as_str().unwrap().to_owned(),
+                    !m["readAt"].is_null(),
+                )
+            })
+            .collect()
+    };
+    let seen = conversation_when(&server, &operator, id, |c| {
+        read_state(c) == [("hi".to_owned(), false), ("Hello!".to_owned(), true)]
+    })
+    .await;
+    assert_eq!(seen["messages"]["nodes"].as_array().unwrap().len(), 2);
+
+    let marked = server
+        .graphql_ok(
+            "mutation($id: UUID!) { markConversationRead(conversationId: $id) { changed } }",
+            json!({ "id": id }),
+            Some(&operator),
+        )
+        .await;
+    assert_eq!(marked["markConversationRead"]["changed"], true);
+    conversation_when(&server, &operator, id, |c| {
+        read_state(c) == [("hi".to_owned(), true), ("Hello!".to_owned(), true)]
+    })
+    .await;
+    server.stop().await;
+}

@@ -40,6 +40,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     widget::WidgetMutation,
     widget::WidgetRatingMutation,
+    widget::WidgetReadMutation,
     operator::OperatorMutation,
     admin::AdminMutation,
 );

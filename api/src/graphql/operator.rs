@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use switchboard_commands::handler::{CommandMeta, Handled};
 use switchboard_domain::conversation::{
-    AddInternalNote, AssignConversation, ChangeStatus, ConversationCommand, PostMessage,
+    AddInternalNote, AssignConversation, ChangeStatus, ConversationCommand, MarkRead, PostMessage,
     SetPriority, TagConversation, UnassignConversation, UntagConversation,
 };
 use switchboard_domain::event::{Channel, DomainEvent, Sender, SenderKind};
@@ -334,6 +334,25 @@ impl OperatorMutation {
         let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
             ConversationCommand::Unassign(UnassignConversation {
                 conversation_id,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
+    /// The caller has read the conversation up to a message, or all of it (CONV-5): their
+    /// last-read marker moves forward, and the contact's messages up to there get `readAt`.
+    async fn mark_conversation_read(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        up_to_message_id: Option<Uuid>,
+    ) -> async_graphql::Result<ConversationChange> {
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::MarkRead(MarkRead {
+                conversation_id,
+                up_to_message_id,
                 at: Utc::now(),
             })
         })

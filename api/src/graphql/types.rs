@@ -88,6 +88,9 @@ pub struct Message {
     pub posted_at: DateTime<Utc>,
     /// An operator's internal note (CONV-4). Only operators ever see these.
     pub internal: bool,
+    /// When the other side first read it (CONV-5): the contact for outbound messages, any
+    /// operator for the contact's. Null while unread.
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 impl From<MessageRow> for Message {
@@ -112,6 +115,7 @@ impl From<MessageRow> for Message {
             body: row.body,
             posted_at: row.posted_at,
             internal: row.internal,
+            read_at: row.read_at,
         }
     }
 }
@@ -130,6 +134,7 @@ impl Message {
             body: event.body.clone(),
             posted_at: event.posted_at,
             internal: false,
+            read_at: None,
         }
     }
 
@@ -146,6 +151,7 @@ impl Message {
             body: note.body.clone(),
             posted_at: note.added_at,
             internal: true,
+            read_at: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use chrono::Utc;
 use futures::Stream;
 use switchboard_commands::handler::CommandMeta;
 use switchboard_domain::conversation::{
-    ConversationCommand, FirstMessage, PostMessage, RateConversation, StartConversation,
+    ConversationCommand, FirstMessage, MarkRead, PostMessage, RateConversation, StartConversation,
 };
 use switchboard_domain::event::{self, Contact, DomainEvent, Sender};
 use switchboard_domain::inbox::RatingScale;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::admin::widget_token_hash;
-use crate::graphql::operator::{check_moderator_sees, message_stream};
+use crate::graphql::operator::{check_moderator_sees, message_stream, ConversationChange};
 use crate::graphql::types::{Conversation, Message, Rating};
 use crate::graphql::{AppContext, ClientIp};
 use switchboard_projections::conversations::read;
@@ -277,6 +277,49 @@ impl WidgetRatingMutation {
             .gql()
     }
 }
+
+#[derive(Debug, InputObject)]
+pub struct MarkReadInput {
+    pub conversation_id: Uuid,
+    /// The last message read; omit for everything so far.
+    pub up_to_message_id: Option<Uuid>,
+}
+
+#[Object]
+impl WidgetReadMutation {
+    /// The visitor has read the replies up to a message (CONV-5). Markers only move forward;
+    /// `changed` is false when it was already there.
+    async fn mark_read(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkReadInput,
+    ) -> async_graphql::Result<ConversationChange> {
+        let app = ctx.data::<AppContext>()?;
+        let (contact_id, _) = ctx
+            .data::<Authentication>()?
+            .require_widget_session(input.conversation_id)
+            .gql()?;
+        let meta = CommandMeta {
+            command_id: Uuid::now_v7(),
+            actor: Actor::contact(contact_id),
+            correlation_id: None,
+            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
+        };
+        let command = ConversationCommand::MarkRead(MarkRead {
+            conversation_id: input.conversation_id,
+            up_to_message_id: input.up_to_message_id,
+            at: Utc::now(),
+        });
+        let handled = app.handler.handle(&meta, &command).await.gql()?;
+        Ok(ConversationChange {
+            conversation_id: input.conversation_id,
+            changed: !handled.events.is_empty(),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct WidgetReadMutation;
 
 #[derive(Default)]
 pub struct WidgetQuery;
