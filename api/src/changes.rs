@@ -4,18 +4,49 @@
 //! Notifications are wake-ups, not data: a subscription that receives one reads the rows it
 //! needs. So a lost notification (the listener reconnected, or a slow subscriber lagged)
 //! is repaired by [`FeedEvent::Resync`]: every subscriber re-reads what it shows.
+//!
+//! The same listener carries typing indicators (CONV-6) between API nodes on
+//! [`TYPING_CHANNEL`]: ephemeral signals that never enter the log and expire on their own.
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use switchboard_domain::event::SenderKind;
 use switchboard_projections::{Change, CHANGES_CHANNEL};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The PostgreSQL channel typing signals travel on between API nodes.
+pub const TYPING_CHANNEL: &str = "switchboard_typing";
+
+/// Someone is (or stopped) typing in a conversation. Not history: never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingSignal {
+    pub conversation_id: Uuid,
+    /// `contact` or `operator`.
+    pub sender_kind: SenderKind,
+    /// The operator's id; `None` for the contact.
+    pub sender_id: Option<Uuid>,
+    pub typing: bool,
+}
+
+/// Announces a typing signal to every API node (this one included).
+pub async fn announce_typing(pool: &PgPool, signal: &TypingSignal) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(TYPING_CHANNEL)
+        .bind(serde_json::to_string(signal).expect("typing signals serialize"))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedEvent {
     Changed(Change),
+    Typing(TypingSignal),
     /// Changes may have been missed: re-read everything.
     Resync,
 }
@@ -30,7 +61,9 @@ impl ChangeFeed {
     pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Self, sqlx::Error> {
         let (sender, _) = broadcast::channel(4096);
         let mut listener = PgListener::connect_with(&pool).await?;
-        listener.listen(CHANGES_CHANNEL).await?;
+        listener
+            .listen_all([CHANGES_CHANNEL, TYPING_CHANNEL])
+            .await?;
         let feed = Self { sender };
         let sender = feed.sender.clone();
         tokio::spawn(async move {
@@ -41,12 +74,17 @@ impl ChangeFeed {
                 };
                 match received {
                     Ok(Some(notification)) => {
-                        match serde_json::from_str::<Change>(notification.payload()) {
-                            Ok(change) => {
-                                let _ = sender.send(FeedEvent::Changed(change));
+                        let event = if notification.channel() == TYPING_CHANNEL {
+                            serde_json::from_str(notification.payload()).map(FeedEvent::Typing)
+                        } else {
+                            serde_json::from_str(notification.payload()).map(FeedEvent::Changed)
+                        };
+                        match event {
+                            Ok(event) => {
+                                let _ = sender.send(event);
                             }
                             Err(err) => {
-                                tracing::warn!(error = %err, payload = notification.payload(), "unreadable change notification")
+                                tracing::warn!(error = %err, payload = notification.payload(), "unreadable notification")
                             }
                         }
                     }

@@ -78,6 +78,10 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_MAX_BODY_CHARS", default_value_t = 4000)]
     pub max_body_chars: usize,
 
+    /// How long a typing indicator stays on without renewal, in milliseconds (CONV-6).
+    #[arg(long, env = "SWITCHBOARD_TYPING_TTL_MS", default_value_t = 8000)]
+    pub typing_ttl_ms: u64,
+
     /// How often the relay reads the log when no notification woke it, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_RELAY_POLL_MS", default_value_t = 500)]
     pub relay_poll_ms: u64,
@@ -106,6 +110,7 @@ impl fmt::Display for Settings {
         writeln!(f, "jwt_secret=<{} bytes, masked>", self.jwt_secret.len())?;
         writeln!(f, "widget_session_hours={}", self.widget_session_hours)?;
         writeln!(f, "max_body_chars={}", self.max_body_chars)?;
+        writeln!(f, "typing_ttl_ms={}", self.typing_ttl_ms)?;
         write!(f, "relay_poll_ms={}", self.relay_poll_ms)
     }
 }

@@ -207,6 +207,7 @@ pub async fn start(
             auth: auth.clone(),
             feed,
             max_body_chars: settings.max_body_chars,
+            typing_ttl: Duration::from_millis(settings.typing_ttl_ms),
         };
         let state = HttpState::new(
             build_schema(Some(context)),

@@ -54,6 +54,7 @@ pub fn test_settings() -> Settings {
         jwt_secret: JWT_SECRET.into(),
         widget_session_hours: 1,
         max_body_chars: 4000,
+        typing_ttl_ms: 1000,
         relay_poll_ms: 200,
     }
 }

@@ -472,3 +472,100 @@ async fn conv_5_read_markers_both_ways(_options: PgPoolOptions, connect: PgConne
     .await;
     server.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_6_typing_indicators_both_ways_expire_and_are_not_stored(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server(connect).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "hi" })).await;
+    let id = c.conversation_id.as_str();
+    let events_before: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    let query =
+        "subscription($id: UUID!) { typing(conversationId: $id) { sender { kind id } typing } }";
+    let mut widget = WsClient::connect(&server.ws_url(), Some(&c.session))
+        .await
+        .unwrap();
+    let widget_sub = widget.subscribe(query, json!({ "id": id })).await.unwrap();
+    let mut desk = WsClient::connect(&server.ws_url(), Some(&operator))
+        .await
+        .unwrap();
+    let desk_sub = desk.subscribe(query, json!({ "id": id })).await.unwrap();
+    let set_typing = |token: String, typing: bool| {
+        let server = &server;
+        async move {
+            server
+                .graphql_ok(
+                    "mutation($id: UUID!, $t: Boolean!) { setTyping(conversationId: $id, typing: $t) }",
+                    json!({ "id": id, "t": typing }),
+                    Some(&token),
+                )
+                .await
+        }
+    };
+    // A subscription starts asynchronously: signal until the other side sees it.
+    async fn first_seen<F, Fut>(ws: &mut WsClient, sub: &str, mut signal: F) -> Value
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Value>,
+    {
+        for _ in 0..100 {
+            signal().await;
+            if let Ok(data) = ws.next_data(sub, Duration::from_millis(300)).await {
+                return data;
+            }
+        }
+        panic!("the signal never arrived");
+    }
+    /// The next `typing: false`, past renewals still in flight.
+    async fn stopped(ws: &mut WsClient, sub: &str, within: Duration) -> Value {
+        loop {
+            let data = ws.next_data(sub, within).await.unwrap();
+            if data["typing"]["typing"] == false {
+                return data;
+            }
+        }
+    }
+    let operator_typing = first_seen(&mut widget, &widget_sub, || {
+        set_typing(operator.clone(), true)
+    })
+    .await;
+    assert_eq!(
+        operator_typing,
+        json!({ "typing": { "sender": { "kind": "OPERATOR", "id": null }, "typing": true } })
+    );
+    // Not renewed: it expires by itself (1 s in tests, 8 s by default).
+    assert_eq!(
+        stopped(&mut widget, &widget_sub, Duration::from_secs(5)).await,
+        json!({ "typing": { "sender": { "kind": "OPERATOR", "id": null }, "typing": false } })
+    );
+
+    let contact_typing =
+        first_seen(&mut desk, &desk_sub, || set_typing(c.session.clone(), true)).await;
+    assert_eq!(
+        contact_typing,
+        json!({ "typing": { "sender": { "kind": "CONTACT", "id": null }, "typing": true } })
+    );
+    set_typing(c.session.clone(), false).await;
+    assert_eq!(
+        stopped(&mut desk, &desk_sub, WAIT).await,
+        json!({ "typing": { "sender": { "kind": "CONTACT", "id": null }, "typing": false } })
+    );
+    // Nobody sees their own typing.
+    assert!(desk
+        .next_data(&desk_sub, Duration::from_millis(500))
+        .await
+        .is_err());
+
+    let events_after: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(events_after, events_before, "typing is not history");
+    server.stop().await;
+}

@@ -12,6 +12,7 @@ use crate::changes::ChangeFeed;
 pub mod admin;
 pub mod operator;
 pub mod types;
+pub mod typing;
 pub mod widget;
 
 /// What every resolver may use. Put into the schema once, at start-up.
@@ -23,6 +24,8 @@ pub struct AppContext {
     pub auth: Auth,
     pub feed: ChangeFeed,
     pub max_body_chars: usize,
+    /// How long a typing indicator stays on without renewal (CONV-6).
+    pub typing_ttl: std::time::Duration,
 }
 
 /// The client's address as the HTTP server saw it, recorded in event metadata.
@@ -41,12 +44,17 @@ pub struct MutationRoot(
     widget::WidgetMutation,
     widget::WidgetRatingMutation,
     widget::WidgetReadMutation,
+    typing::TypingMutation,
     operator::OperatorMutation,
     admin::AdminMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(operator::OperatorSubscription, widget::WidgetSubscription);
+pub struct SubscriptionRoot(
+    operator::OperatorSubscription,
+    widget::WidgetSubscription,
+    typing::TypingSubscription,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

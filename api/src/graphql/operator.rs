@@ -495,7 +495,7 @@ pub async fn message_stream(
                     if id == conversation_id
                         && stream_version > position
                         && (audience == Audience::Operators || !internal) => pending = true,
-                Some(FeedEvent::Changed(_)) => {}
+                Some(FeedEvent::Changed(_) | FeedEvent::Typing(_)) => {}
             }
         }
     })
