@@ -1,4 +1,5 @@
-//! Feeds a [`Projection`] from the Kafka topic, one PostgreSQL transaction per event.
+//! Feeds a [`Projection`] from the Kafka topic, one PostgreSQL transaction per batch of the
+//! messages that are waiting (at most [`MAX_BATCH`]).
 //!
 //! Offsets are stored with Kafka only after the transaction committed, so a crash replays
 //! events rather than losing them; the per-stream version check in [`apply_event`] makes the
@@ -14,7 +15,9 @@ use sqlx::{PgConnection, PgPool};
 use switchboard_domain::envelope::RecordedEvent;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Applied, LogReader, Projection, ProjectionError, CHANGES_CHANNEL};
+use futures::FutureExt;
+
+use crate::{Applied, Change, LogReader, Projection, ProjectionError, CHANGES_CHANNEL};
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -57,52 +60,43 @@ pub async fn run_projection<P: Projection>(
                 continue;
             }
         };
-        tracing::trace!(
-            partition = message.partition(),
-            offset = message.offset(),
-            "received"
-        );
-        let event: Option<RecordedEvent> = message
-            .payload()
-            .and_then(|bytes| serde_json::from_slice(bytes).ok());
-        if let Some(event) = event {
-            let mut backoff = Duration::from_millis(100);
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                match apply_event(&pool, &*projection, &*log, &event).await {
-                    Ok(()) => break,
-                    Err(err) if err.is_permanent() && attempts >= PERMANENT_ATTEMPTS => {
-                        tracing::error!(projection = projection.name(), event_id = %event.event_id, error = %err, "giving up on an event; see projection_dead_letters");
-                        if dead_letter(&pool, projection.name(), &event, &err.to_string())
-                            .await
-                            .is_ok()
-                        {
-                            break;
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(projection = projection.name(), event_id = %event.event_id, error = %err, "applying failed; retrying");
-                    }
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+        // Whatever else is already waiting joins the batch, without waiting for more.
+        let mut messages = vec![message];
+        while messages.len() < MAX_BATCH {
+            match consumer.recv().now_or_never() {
+                Some(Ok(message)) => messages.push(message),
+                _ => break,
             }
-        } else {
-            tracing::error!(
-                projection = projection.name(),
-                partition = message.partition(),
-                offset = message.offset(),
-                "skipping a message that is not a Switchboard event"
-            );
         }
-        // After a long outage the group may have moved on without us; the event is then
+        let mut events = Vec::with_capacity(messages.len());
+        for message in &messages {
+            match message
+                .payload()
+                .and_then(|bytes| serde_json::from_slice::<RecordedEvent>(bytes).ok())
+            {
+                Some(event) => events.push(event),
+                None => tracing::error!(
+                    projection = projection.name(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    "skipping a message that is not a Switchboard event"
+                ),
+            }
+        }
+        if let Err(err) = apply_batch(&pool, &*projection, &*log, &events).await {
+            tracing::debug!(projection = projection.name(), error = %err, "batch failed; applying its events one by one");
+            for event in &events {
+                if !apply_with_retries(&pool, &*projection, &*log, event, &shutdown).await {
+                    return Ok(()); // shut down while retrying
+                }
+            }
+        }
+        // After a long outage the group may have moved on without us; the events are then
         // redelivered (and skipped as applied), which is harmless.
-        if let Err(err) = consumer.store_offset_from_message(&message) {
-            tracing::warn!(projection = projection.name(), error = %err, "could not store the offset");
+        for message in &messages {
+            if let Err(err) = consumer.store_offset_from_message(message) {
+                tracing::warn!(projection = projection.name(), error = %err, "could not store the offset");
+            }
         }
     }
     // Hand the group our final offsets so the next consumer starts where we stopped.
@@ -114,6 +108,45 @@ pub async fn run_projection<P: Projection>(
 
 /// How often an event that fails permanently is tried before it is dead-lettered.
 const PERMANENT_ATTEMPTS: u32 = 3;
+
+/// The most Kafka messages applied in one transaction.
+const MAX_BATCH: usize = 500;
+
+/// Applies one event, retrying storage failures with backoff and dead-lettering one that
+/// keeps failing permanently. False if shut down before it was applied.
+async fn apply_with_retries<P: Projection + ?Sized>(
+    pool: &PgPool,
+    projection: &P,
+    log: &dyn LogReader,
+    event: &RecordedEvent,
+    shutdown: &CancellationToken,
+) -> bool {
+    let mut backoff = Duration::from_millis(100);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match apply_event(pool, projection, log, event).await {
+            Ok(()) => return true,
+            Err(err) if err.is_permanent() && attempts >= PERMANENT_ATTEMPTS => {
+                tracing::error!(projection = projection.name(), event_id = %event.event_id, error = %err, "giving up on an event; see projection_dead_letters");
+                if dead_letter(pool, projection.name(), event, &err.to_string())
+                    .await
+                    .is_ok()
+                {
+                    return true;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(projection = projection.name(), event_id = %event.event_id, error = %err, "applying failed; retrying");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
 
 async fn insert_dead_letter(
     tx: &mut PgConnection,
@@ -170,7 +203,42 @@ pub async fn apply_event<P: Projection + ?Sized>(
     log: &dyn LogReader,
     event: &RecordedEvent,
 ) -> Result<(), ProjectionError> {
+    apply_batch(pool, projection, log, std::slice::from_ref(event)).await
+}
+
+/// Applies `events` in order in one transaction: the events one command recorded (which
+/// travel together) become visible together, and a busy partition costs one commit per batch
+/// instead of one per event. Each event is applied unless already applied, after any gap in
+/// its stream is filled from the log.
+pub async fn apply_batch<P: Projection + ?Sized>(
+    pool: &PgPool,
+    projection: &P,
+    log: &dyn LogReader,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
     let mut tx = pool.begin().await?;
+    let mut changes = Vec::new();
+    for event in events {
+        apply_in(&mut tx, projection, log, event, &mut changes).await?;
+    }
+    for change in changes {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(serde_json::to_string(&change).expect("changes serialize"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn apply_in<P: Projection + ?Sized>(
+    tx: &mut PgConnection,
+    projection: &P,
+    log: &dyn LogReader,
+    event: &RecordedEvent,
+    changes: &mut Vec<Change>,
+) -> Result<(), ProjectionError> {
     sqlx::query(
         "insert into projection_stream_positions (projection, stream_id, version)
          values ($1, $2, 0) on conflict do nothing",
@@ -207,14 +275,13 @@ pub async fn apply_event<P: Projection + ?Sized>(
         }
         pending.extend(missing);
     }
-    let mut changes = Vec::new();
     for e in pending.iter().chain(std::iter::once(event)) {
-        match projection.apply(&mut tx, e).await? {
+        match projection.apply(&mut *tx, e).await? {
             Applied::Changed(change) => changes.push(change),
             Applied::Ignored => {}
             Applied::Unreadable(reason) => {
                 tracing::error!(projection = projection.name(), event_id = %e.event_id, %reason, "unreadable event; see projection_dead_letters");
-                insert_dead_letter(&mut tx, projection.name(), e, &reason).await?;
+                insert_dead_letter(&mut *tx, projection.name(), e, &reason).await?;
             }
         }
     }
@@ -227,13 +294,5 @@ pub async fn apply_event<P: Projection + ?Sized>(
     .bind(event.stream_version)
     .execute(&mut *tx)
     .await?;
-    for change in changes {
-        sqlx::query("select pg_notify($1, $2)")
-            .bind(CHANGES_CHANNEL)
-            .bind(serde_json::to_string(&change).expect("changes serialize"))
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
     Ok(())
 }

@@ -145,3 +145,40 @@ async fn an_unreadable_event_is_dead_lettered_and_the_stream_goes_on(pool: PgPoo
         .collect();
     assert_eq!(bodies, ["message 4"]);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_batch_applies_in_one_transaction_and_skips_repeats_within_it(pool: PgPool) {
+    use switchboard_projections::runner::apply_batch;
+    let stream = Uuid::now_v7();
+    let events = conversation(stream);
+    let log = FixedLog(events.clone());
+    let projection = ConversationsProjection;
+    // A redelivery inside the batch, and one event out of order (filled from the log).
+    let batch = [
+        events[0].clone(),
+        events[1].clone(),
+        events[1].clone(),
+        events[3].clone(),
+        events[2].clone(),
+    ];
+    apply_batch(&pool, &projection, &log, &batch).await.unwrap();
+    let bodies: Vec<String> = read::messages(&pool, stream, read::Audience::Operators, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(bodies, ["message 2", "message 3", "message 4"]);
+
+    // A batch that fails changes nothing: here, an event whose row already exists.
+    let other = Uuid::now_v7();
+    let mut broken = conversation(other);
+    broken[1].payload["message_id"] = events[1].payload["message_id"].clone();
+    let err = apply_batch(&pool, &projection, &FixedLog(broken.clone()), &broken).await;
+    assert!(err.unwrap_err().is_permanent());
+    assert_eq!(
+        read::conversation(&pool, other).await.unwrap(),
+        None,
+        "all or nothing"
+    );
+}
