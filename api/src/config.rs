@@ -82,6 +82,18 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_TYPING_TTL_MS", default_value_t = 8000)]
     pub typing_ttl_ms: u64,
 
+    /// No message for this many seconds closes a conversation (TIME-1).
+    #[arg(long, env = "SWITCHBOARD_INACTIVITY_SECS", default_value_t = 30 * 60)]
+    pub inactivity_secs: u64,
+
+    /// Resolved for this many seconds closes a conversation (TIME-2; 90 days).
+    #[arg(long, env = "SWITCHBOARD_RETENTION_SECS", default_value_t = 90 * 24 * 3600)]
+    pub retention_secs: u64,
+
+    /// How often the scheduler looks for due deadlines, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_SCHEDULER_TICK_MS", default_value_t = 5000)]
+    pub scheduler_tick_ms: u64,
+
     /// How often the relay reads the log when no notification woke it, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_RELAY_POLL_MS", default_value_t = 500)]
     pub relay_poll_ms: u64,
@@ -111,6 +123,9 @@ impl fmt::Display for Settings {
         writeln!(f, "widget_session_hours={}", self.widget_session_hours)?;
         writeln!(f, "max_body_chars={}", self.max_body_chars)?;
         writeln!(f, "typing_ttl_ms={}", self.typing_ttl_ms)?;
+        writeln!(f, "inactivity_secs={}", self.inactivity_secs)?;
+        writeln!(f, "retention_secs={}", self.retention_secs)?;
+        writeln!(f, "scheduler_tick_ms={}", self.scheduler_tick_ms)?;
         write!(f, "relay_poll_ms={}", self.relay_poll_ms)
     }
 }

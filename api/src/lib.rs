@@ -12,6 +12,7 @@
 //! - [`runtime::start`]: starts the chosen [`runtime::Component`]s and returns a handle.
 //! - [`graphql::build_schema`]: the schema, split by the user it serves (widget, operator).
 //! - [`auth`]: operator and widget-session tokens.
+//! - [`scheduler`]: deadlines (inactivity, retention) turned into system commands.
 
 pub mod auth;
 pub mod changes;
@@ -20,3 +21,4 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod runtime;
+pub mod scheduler;

@@ -32,7 +32,7 @@ enum Command {
             long,
             env = "SWITCHBOARD_COMPONENTS",
             value_delimiter = ',',
-            default_value = "api,relay,projections"
+            default_value = "api,relay,projections,scheduler"
         )]
         components: Vec<Component>,
     },

@@ -31,6 +31,7 @@ use crate::changes::ChangeFeed;
 use crate::config::{DatabaseArgs, Settings};
 use crate::graphql::{build_schema, AppContext};
 use crate::http::{router, HttpState};
+use crate::scheduler::{run_scheduler, SchedulerSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Component {
@@ -40,6 +41,8 @@ pub enum Component {
     Relay,
     /// Consumes Kafka into the read tables.
     Projections,
+    /// Closes idle and long-resolved conversations (TIME-1, TIME-2).
+    Scheduler,
 }
 
 /// Opens the pool the way the service wants its connections: a transaction left idle is cut
@@ -190,6 +193,19 @@ pub async fn start(
             &reader,
             InboxesProjection,
         );
+    }
+    if components.contains(&Component::Scheduler) {
+        let handler = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
+        let scheduler = SchedulerSettings {
+            tick: Duration::from_millis(settings.scheduler_tick_ms),
+            inactivity: Duration::from_secs(settings.inactivity_secs),
+            retention: Duration::from_secs(settings.retention_secs),
+        };
+        let (pool, token) = (pool.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            run_scheduler(pool, handler, system_clock(), scheduler, token).await;
+            Ok(())
+        });
     }
     let mut addr = None;
     if components.contains(&Component::Api) {

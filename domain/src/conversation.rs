@@ -90,6 +90,8 @@ pub struct ConversationState {
     pub operator_read: HashMap<Uuid, i32>,
     /// How far the contact has read (CONV-5).
     pub contact_read: i32,
+    /// The position of the last message to or from the contact (not notes); 0 before any.
+    pub last_message_position: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +194,23 @@ pub struct RateConversation {
     pub at: DateTime<Utc>,
 }
 
+/// The scheduler closes a conversation that saw no message since `last_message_position`
+/// for the inactivity timeout (TIME-1). Stale if a message came since: then nothing happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseForInactivity {
+    pub conversation_id: Uuid,
+    pub last_message_position: i32,
+    pub at: DateTime<Utc>,
+}
+
+/// The scheduler closes a conversation that stayed resolved for the retention period
+/// (TIME-2). Stale if it is no longer resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseForRetention {
+    pub conversation_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 /// A reader (the contact, or the operator who sends it) has read the thread up to a message,
 /// or all of it (CONV-5). Markers only move forward.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +234,8 @@ pub enum ConversationCommand {
     Unassign(UnassignConversation),
     Rate(RateConversation),
     MarkRead(MarkRead),
+    CloseForInactivity(CloseForInactivity),
+    CloseForRetention(CloseForRetention),
 }
 
 impl ConversationCommand {
@@ -232,6 +253,8 @@ impl ConversationCommand {
             ConversationCommand::Unassign(c) => c.conversation_id,
             ConversationCommand::Rate(c) => c.conversation_id,
             ConversationCommand::MarkRead(c) => c.conversation_id,
+            ConversationCommand::CloseForInactivity(c) => c.conversation_id,
+            ConversationCommand::CloseForRetention(c) => c.conversation_id,
         }
     }
 }
@@ -406,6 +429,38 @@ pub fn decide(
         }
         ConversationCommand::Rate(rate) => rate_conversation(started, rate, actor),
         ConversationCommand::MarkRead(read) => mark_read(started, read, actor),
+        ConversationCommand::CloseForInactivity(_) | ConversationCommand::CloseForRetention(_)
+            if actor.kind != ActorKind::System =>
+        {
+            Err(DomainError::NotPermitted("only the scheduler"))
+        }
+        ConversationCommand::CloseForInactivity(close) => {
+            let stale = started.last_message_position != close.last_message_position
+                || matches!(
+                    started.status,
+                    ConversationStatus::Closed | ConversationStatus::Resolved
+                );
+            if stale {
+                return Ok(Vec::new());
+            }
+            Ok(vec![status_changed(
+                started,
+                ConversationStatus::Closed,
+                StatusTrigger::Inactivity,
+                close.at,
+            )])
+        }
+        ConversationCommand::CloseForRetention(close) => {
+            if started.status != ConversationStatus::Resolved {
+                return Ok(Vec::new());
+            }
+            Ok(vec![status_changed(
+                started,
+                ConversationStatus::Closed,
+                StatusTrigger::Retention,
+                close.at,
+            )])
+        }
         ConversationCommand::Unassign(unassign) => match started.assignee {
             None => Ok(Vec::new()),
             Some(operator_id) => Ok(vec![DomainEvent::ConversationUnassigned(
@@ -739,6 +794,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 version: 1,
                 operator_read: HashMap::new(),
                 contact_read: 0,
+                last_message_position: 0,
             })
         }
         (Conversation::NotStarted, _) => return Conversation::NotStarted,
@@ -752,6 +808,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
             started
                 .message_positions
                 .insert(e.message_id, started.version);
+            started.last_message_position = started.version;
         }
         DomainEvent::InternalNoteAdded(e) => {
             started.message_positions.insert(e.note_id, started.version);
@@ -1333,6 +1390,63 @@ mod tests {
                 conversation_id: CONVERSATION,
                 contact_id: Uuid::from_u128(5)
             })
+        );
+    }
+
+    #[test]
+    fn the_scheduler_closes_idle_and_long_resolved_conversations_unless_stale() {
+        use ConversationStatus::*;
+        let system = Actor::system();
+        let idle = |position| {
+            ConversationCommand::CloseForInactivity(CloseForInactivity {
+                conversation_id: CONVERSATION,
+                last_message_position: position,
+                at: at(),
+            })
+        };
+        let retention = ConversationCommand::CloseForRetention(CloseForRetention {
+            conversation_id: CONVERSATION,
+            at: at(),
+        });
+        let with_message = Conversation::Started(state_after(&[start(Some("hello"))]));
+        let closed = |state: &Conversation, command: &ConversationCommand| {
+            decide(state, command, &system).map(|events| {
+                events
+                    .iter()
+                    .map(|e| match e {
+                        DomainEvent::ConversationStatusChanged(c) => (c.from, c.to, c.trigger),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            closed(&with_message, &idle(2)),
+            Ok(vec![(Open, Closed, StatusTrigger::Inactivity)])
+        );
+        assert_eq!(
+            closed(&with_message, &idle(1)),
+            Ok(vec![]),
+            "a message came since"
+        );
+        let resolved = Conversation::Started(state_after(&reach(Resolved)));
+        assert_eq!(
+            closed(&resolved, &idle(0)),
+            Ok(vec![]),
+            "resolved waits for retention"
+        );
+        assert_eq!(
+            closed(&resolved, &retention),
+            Ok(vec![(Resolved, Closed, StatusTrigger::Retention)])
+        );
+        assert_eq!(closed(&with_message, &retention), Ok(vec![]));
+        assert_eq!(
+            decide(
+                &with_message,
+                &idle(2),
+                &Actor::operator(ADMIN, vec![Role::Admin])
+            ),
+            Err(DomainError::NotPermitted("only the scheduler"))
         );
     }
 

@@ -59,6 +59,10 @@ text_enum! {
         OperatorReplied = "operator_replied",
         /// The contact wrote: a resolved or closed conversation reopens, a waiting one resumes.
         ContactWrote = "contact_wrote",
+        /// Nobody wrote for the inbox's inactivity timeout (TIME-1).
+        Inactivity = "inactivity",
+        /// It stayed resolved for the retention period (TIME-2).
+        Retention = "retention",
     }
 }
 

@@ -8,10 +8,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use switchboard_domain::conversation::{
     after_message, decide, evolve, initial_state, operator_may_set, AddInternalNote,
-    AssignConversation, ChangeStatus, Conversation, ConversationCommand, ConversationStatus,
-    PostMessage, RateConversation, SetPriority, StartConversation, TagConversation,
-    UnassignConversation,
+    AssignConversation, ChangeStatus, CloseForInactivity, CloseForRetention, Conversation,
+    ConversationCommand, ConversationStatus, PostMessage, RateConversation, SetPriority,
+    StartConversation, TagConversation, UnassignConversation,
 };
+use switchboard_domain::envelope::ActorKind;
 use switchboard_domain::event::{
     Channel, Contact, DomainEvent, Priority, Sender, SenderKind, Source, StatusTrigger,
 };
@@ -37,6 +38,7 @@ fn at() -> DateTime<Utc> {
 fn actor() -> impl Strategy<Value = Actor> {
     prop_oneof![
         Just(Actor::contact(CONTACT)),
+        Just(Actor::system()),
         (
             0..3usize,
             prop::sample::select(vec![
@@ -107,6 +109,17 @@ fn command() -> impl Strategy<Value = ConversationCommand> {
             conversation_id: CONVERSATION,
             at: at(),
         })),
+        (0i32..12).prop_map(|last_message_position| {
+            ConversationCommand::CloseForInactivity(CloseForInactivity {
+                conversation_id: CONVERSATION,
+                last_message_position,
+                at: at(),
+            })
+        }),
+        Just(ConversationCommand::CloseForRetention(CloseForRetention {
+            conversation_id: CONVERSATION,
+            at: at(),
+        })),
         (prop::sample::select(RatingScale::ALL.to_vec()), 0u8..12).prop_map(|(scale, score)| {
             ConversationCommand::Rate(RateConversation {
                 conversation_id: CONVERSATION,
@@ -160,7 +173,7 @@ proptest! {
             // Whoever acted on the conversation (beyond a contact writing) was allowed to.
             let contact_writes = matches!(&command, ConversationCommand::PostMessage(p) if p.sender.kind == SenderKind::Contact);
             let contact_rates = matches!(&command, ConversationCommand::Rate(_));
-            if !events.is_empty() && !contact_writes && !contact_rates {
+            if !events.is_empty() && !contact_writes && !contact_rates && actor.kind != ActorKind::System {
                 prop_assert!(!actor.roles.is_empty() && !actor.roles.contains(&Role::Analyst), "{actor:?} acted");
                 if actor.roles == [Role::Moderator] {
                     prop_assert_eq!(before.assignee, actor.id, "a moderator acted on another's conversation");
@@ -175,6 +188,12 @@ proptest! {
                             StatusTrigger::Operator => operator_may_set(change.from, change.to),
                             StatusTrigger::ContactWrote => after_message(change.from, SenderKind::Contact) == Some((change.to, StatusTrigger::ContactWrote)),
                             StatusTrigger::OperatorReplied => after_message(change.from, SenderKind::Operator) == Some((change.to, StatusTrigger::OperatorReplied)),
+                            StatusTrigger::Inactivity => actor.kind == ActorKind::System
+                                && change.to == ConversationStatus::Closed
+                                && !matches!(change.from, ConversationStatus::Closed | ConversationStatus::Resolved),
+                            StatusTrigger::Retention => actor.kind == ActorKind::System
+                                && change.from == ConversationStatus::Resolved
+                                && change.to == ConversationStatus::Closed,
                         };
                         prop_assert!(legal, "illegal {:?} → {:?} by {:?}", change.from, change.to, change.trigger);
                         prop_assert_ne!(change.to, ConversationStatus::PendingCallback);

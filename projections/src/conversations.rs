@@ -469,4 +469,47 @@ pub mod read {
         .fetch_one(pool)
         .await
     }
+
+    /// Conversations whose last activity is before `idle_since` and that are neither
+    /// resolved nor closed (TIME-1), with the position of their last message (0 for none).
+    pub async fn due_for_inactivity(
+        pool: &PgPool,
+        idle_since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
+        sqlx::query_as(
+            "select c.conversation_id,
+                    coalesce((select max(m.stream_version) from thread_messages m
+                              where m.conversation_id = c.conversation_id and not m.internal), 0)
+             from inbox_conversations c
+             where c.last_activity_at < $1 and c.status not in ($2, $3)
+             order by c.last_activity_at
+             limit $4",
+        )
+        .bind(idle_since)
+        .bind(ConversationStatus::Resolved.as_str())
+        .bind(ConversationStatus::Closed.as_str())
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// Resolved conversations resolved before `resolved_before` (TIME-2).
+    pub async fn due_for_retention(
+        pool: &PgPool,
+        resolved_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+        sqlx::query_as(
+            "select conversation_id, resolved_at from inbox_conversations
+             where status = $1 and resolved_at < $2
+             order by resolved_at
+             limit $3",
+        )
+        .bind(ConversationStatus::Resolved.as_str())
+        .bind(resolved_before)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
 }

@@ -55,6 +55,10 @@ pub fn test_settings() -> Settings {
         widget_session_hours: 1,
         max_body_chars: 4000,
         typing_ttl_ms: 1000,
+        // Long enough that no other test's conversation closes under it.
+        inactivity_secs: 3600,
+        retention_secs: 3600,
+        scheduler_tick_ms: 100,
         relay_poll_ms: 200,
     }
 }

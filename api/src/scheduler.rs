@@ -1,0 +1,113 @@
+//! The scheduler (TIME-1, TIME-2): finds conversations whose deadline passed, from the
+//! conversations projection, and issues the due commands as the system.
+//!
+//! Safe to run more than once, and to crash at any point: a command's id is derived from the
+//! deadline it acts on (the conversation, the kind, and the last message position or the
+//! resolve time), so the same deadline acted on twice is recorded once; and the decider
+//! re-checks against the log (a message that came after the read makes the command a no-op).
+//! Deadlines are read from the projection, so they lag it by the projection's delay: a
+//! conversation closes a moment late, never early.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use sqlx::PgPool;
+use switchboard_commands::handler::{Clock, CommandMeta, ConversationHandler};
+use switchboard_domain::conversation::{
+    CloseForInactivity, CloseForRetention, ConversationCommand,
+};
+use switchboard_domain::Actor;
+use switchboard_projections::conversations::read;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    /// How often to look for due deadlines.
+    pub tick: Duration,
+    /// No message for this long closes a conversation (TIME-1).
+    pub inactivity: Duration,
+    /// Resolved for this long closes a conversation (TIME-2).
+    pub retention: Duration,
+}
+
+/// The most commands one tick issues per kind; the rest wait for the next tick.
+const PER_TICK: i64 = 200;
+
+/// Runs until `shutdown`. Errors are logged and the next tick tries again.
+pub async fn run_scheduler(
+    pool: PgPool,
+    handler: ConversationHandler,
+    clock: Clock,
+    settings: SchedulerSettings,
+    shutdown: CancellationToken,
+) {
+    tracing::info!(?settings, "scheduler is running");
+    loop {
+        if let Err(err) = tick(&pool, &handler, &clock, &settings).await {
+            tracing::warn!(error = %err, "scheduler tick failed");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(settings.tick) => {}
+        }
+    }
+}
+
+/// One pass: issues every due command. Returns how many commands recorded something.
+pub async fn tick(
+    pool: &PgPool,
+    handler: &ConversationHandler,
+    clock: &Clock,
+    settings: &SchedulerSettings,
+) -> Result<usize, sqlx::Error> {
+    let now = clock();
+    let mut acted = 0;
+    let idle_since = now - TimeDelta::from_std(settings.inactivity).unwrap_or(TimeDelta::MAX);
+    for (conversation_id, last_message_position) in
+        read::due_for_inactivity(pool, idle_since, PER_TICK).await?
+    {
+        let command = ConversationCommand::CloseForInactivity(CloseForInactivity {
+            conversation_id,
+            last_message_position,
+            at: now,
+        });
+        let deadline = format!("inactivity:{last_message_position}");
+        acted += issue(handler, conversation_id, &deadline, &command).await;
+    }
+    let resolved_before = now - TimeDelta::from_std(settings.retention).unwrap_or(TimeDelta::MAX);
+    for (conversation_id, resolved_at) in
+        read::due_for_retention(pool, resolved_before, PER_TICK).await?
+    {
+        let command = ConversationCommand::CloseForRetention(CloseForRetention {
+            conversation_id,
+            at: now,
+        });
+        let deadline = format!("retention:{}", resolved_at.timestamp_micros());
+        acted += issue(handler, conversation_id, &deadline, &command).await;
+    }
+    Ok(acted)
+}
+
+/// Issues one command with an id derived from its deadline; 1 if it recorded something.
+async fn issue(
+    handler: &ConversationHandler,
+    conversation_id: Uuid,
+    deadline: &str,
+    command: &ConversationCommand,
+) -> usize {
+    let meta = CommandMeta {
+        command_id: Uuid::new_v5(&conversation_id, deadline.as_bytes()),
+        actor: Actor::system(),
+        correlation_id: None,
+        ip: None,
+    };
+    match handler.handle(&meta, command).await {
+        Ok(handled) if !handled.events.is_empty() && !handled.duplicate => 1,
+        Ok(_) => 0,
+        Err(err) => {
+            tracing::warn!(%conversation_id, error = %err, "scheduled command failed");
+            0
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! SPEC's TIME features end to end: the scheduler against real PostgreSQL and Kafka, with
+//! timeouts shortened to seconds.
+
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use switchboard_api::runtime::Component;
+use switchboard_tests::calls::{conversation_when, start, SEND};
+use switchboard_tests::{pool_for, test_settings, TestServer};
+
+const ALL: &[Component] = &[
+    Component::Api,
+    Component::Relay,
+    Component::Projections,
+    Component::Scheduler,
+];
+
+/// The (trigger, to) of every status change in a conversation's log.
+async fn status_history(pool: &sqlx::PgPool, id: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select payload->>'trigger', payload->>'to' from events
+         where stream_id = $1::uuid and event_type = 'ConversationStatusChanged'
+         order by stream_version",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn time_1_inactivity_closes_and_message_reopens(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_for(connect).await;
+    let mut settings = test_settings();
+    settings.inactivity_secs = 1;
+    let server = TestServer::start(&settings, pool.clone(), ALL).await;
+    // A second scheduler on the same log: deadlines must still be acted on once.
+    let mut second = settings.clone();
+    second.listen = "127.0.0.1:0".parse().unwrap();
+    let other_scheduler = TestServer::start(&second, pool.clone(), &[Component::Scheduler]).await;
+    let operator = server.operator_token();
+
+    let c = start(&server, json!({ "message": "anyone there?" })).await;
+    let id = c.conversation_id.as_str();
+    conversation_when(&server, &operator, id, |c| c["status"] == "CLOSED").await;
+    assert_eq!(
+        status_history(&pool, id).await,
+        [("inactivity".to_owned(), "closed".to_owned())],
+        "closed once, by inactivity"
+    );
+
+    server
+        .graphql_ok(
+            SEND,
+            json!({ "input": { "conversationId": id, "body": "hello?" } }),
+            Some(&c.session),
+        )
+        .await;
+    let history = status_history(&pool, id).await;
+    assert_eq!(history[1], ("contact_wrote".to_owned(), "open".to_owned()));
+    other_scheduler.stop().await;
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn time_2_retention_closes_resolved_conversations(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_for(connect).await;
+    let mut settings = test_settings();
+    settings.retention_secs = 1;
+    let server = TestServer::start(&settings, pool.clone(), ALL).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "thanks, solved" })).await;
+    let id = c.conversation_id.as_str();
+    server
+        .graphql_ok(
+            "mutation($id: UUID!) { changeConversationStatus(conversationId: $id, status: RESOLVED) { changed } }",
+            json!({ "id": id }),
+            Some(&operator),
+        )
+        .await;
+    conversation_when(&server, &operator, id, |c| c["status"] == "CLOSED").await;
+    assert_eq!(
+        status_history(&pool, id).await,
+        [
+            ("operator".to_owned(), "resolved".to_owned()),
+            ("retention".to_owned(), "closed".to_owned()),
+        ]
+    );
+    server.stop().await;
+}
