@@ -78,6 +78,11 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_MAX_BODY_CHARS", default_value_t = 4000)]
     pub max_body_chars: usize,
 
+    /// Country (ISO 3166, e.g. `UA`) for phone numbers given without a country code; without
+    /// it such numbers are refused (CALL-1).
+    #[arg(long, env = "SWITCHBOARD_DEFAULT_PHONE_REGION")]
+    pub default_phone_region: Option<String>,
+
     /// How long a typing indicator stays on without renewal, in milliseconds (CONV-6).
     #[arg(long, env = "SWITCHBOARD_TYPING_TTL_MS", default_value_t = 8000)]
     pub typing_ttl_ms: u64,
@@ -123,6 +128,11 @@ impl fmt::Display for Settings {
         writeln!(f, "widget_session_hours={}", self.widget_session_hours)?;
         writeln!(f, "max_body_chars={}", self.max_body_chars)?;
         writeln!(f, "typing_ttl_ms={}", self.typing_ttl_ms)?;
+        writeln!(
+            f,
+            "default_phone_region={}",
+            self.default_phone_region.as_deref().unwrap_or("(none)")
+        )?;
         writeln!(f, "inactivity_secs={}", self.inactivity_secs)?;
         writeln!(f, "retention_secs={}", self.retention_secs)?;
         writeln!(f, "scheduler_tick_ms={}", self.scheduler_tick_ms)?;

@@ -45,6 +45,15 @@ pub enum ApiError {
     ConversationClosed(Uuid),
     #[error("the conversation has no message {0}")]
     MessageNotFound(Uuid),
+    #[error("a call-back ({0}) is already awaited in this conversation")]
+    CallbackAlreadyPending(Uuid),
+    #[error("no call-back {0} is awaited in this conversation")]
+    NoSuchCallback(Uuid),
+    #[error("the call-back window ends before it starts")]
+    InvalidCallbackWindow,
+    /// A call-back needs the contact's consent to process their personal data (CALL-1).
+    #[error("the contact must accept the personal-data consent text to be called back")]
+    ConsentRequired,
     #[error("this inbox does not take ratings")]
     RatingDisabled,
     #[error("a conversation can be rated once it is resolved or closed, not while {}", .0.as_str())]
@@ -84,6 +93,10 @@ impl ApiError {
             ApiError::InvalidInput(InvalidInput::Malformed { .. }) => "MALFORMED_FIELD",
             ApiError::InvalidWidgetToken => "INVALID_WIDGET_TOKEN",
             ApiError::RatingDisabled => "RATING_DISABLED",
+            ApiError::CallbackAlreadyPending(_) => "CALLBACK_ALREADY_PENDING",
+            ApiError::NoSuchCallback(_) => "NO_SUCH_CALLBACK",
+            ApiError::InvalidCallbackWindow => "INVALID_CALLBACK_WINDOW",
+            ApiError::ConsentRequired => "CONSENT_REQUIRED",
             ApiError::MessageNotFound(_) => "MESSAGE_NOT_FOUND",
             ApiError::RatingTooEarly(_) => "RATING_TOO_EARLY",
             ApiError::AlreadyRated(_) => "ALREADY_RATED",
@@ -142,6 +155,13 @@ impl From<CommandError> for ApiError {
             }
             CommandError::Domain(DomainError::InboxNotFound(id)) => ApiError::InboxNotFound(id),
             CommandError::Domain(DomainError::RatingDisabled) => ApiError::RatingDisabled,
+            CommandError::Domain(DomainError::CallbackAlreadyPending(id)) => {
+                ApiError::CallbackAlreadyPending(id)
+            }
+            CommandError::Domain(DomainError::NoSuchCallback(id)) => ApiError::NoSuchCallback(id),
+            CommandError::Domain(DomainError::InvalidCallbackWindow) => {
+                ApiError::InvalidCallbackWindow
+            }
             CommandError::Domain(DomainError::MessageNotFound { message_id, .. }) => {
                 ApiError::MessageNotFound(message_id)
             }

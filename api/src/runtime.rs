@@ -224,6 +224,7 @@ pub async fn start(
             feed,
             max_body_chars: settings.max_body_chars,
             typing_ttl: Duration::from_millis(settings.typing_ttl_ms),
+            default_phone_region: settings.default_phone_region.clone(),
         };
         let state = HttpState::new(
             build_schema(Some(context)),

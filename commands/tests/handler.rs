@@ -35,6 +35,7 @@ fn start(conversation_id: Uuid, contact: Uuid) -> ConversationCommand {
         },
         subject: None,
         first_message: None,
+        callback: None,
         at: Utc::now(),
     })
 }

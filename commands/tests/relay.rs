@@ -78,10 +78,18 @@ async fn consume(
     consumer.subscribe(&[topic]).unwrap();
     let mut received = Vec::new();
     while received.len() < expected {
-        let message = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
+        let message = match tokio::time::timeout(Duration::from_secs(60), consumer.recv())
             .await
             .expect("messages within a minute")
-            .unwrap();
+        {
+            Ok(message) => message,
+            // The relay may not have created the topic yet.
+            Err(err) => {
+                eprintln!("consumer: {err}; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
         let event: RecordedEvent = serde_json::from_slice(message.payload().unwrap()).unwrap();
         let headers = message

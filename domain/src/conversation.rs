@@ -14,14 +14,15 @@ use uuid::Uuid;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::event::{
-    Channel, Contact, ConversationAssigned, ConversationRated, ConversationReadByContact,
+    CallbackOutcome, CallbackRequested, CallbackScheduled, CallbackSettled, Channel, Consent,
+    Contact, ConversationAssigned, ConversationRated, ConversationReadByContact,
     ConversationReadByOperator, ConversationStarted, ConversationStatusChanged, ConversationTagged,
     ConversationUnassigned, ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted,
     Priority, PriorityChanged, Sender, SenderKind, Source, StatusTrigger, UnassignReason,
 };
 use crate::inbox::RatingScale;
 use crate::operator::{conversation_scope, ConversationScope};
-use crate::values::{MessageBody, Tag};
+use crate::values::{MessageBody, Phone, Tag};
 
 /// The stream type under which conversations are stored in the log.
 pub const STREAM_TYPE: &str = "conversation";
@@ -92,8 +93,13 @@ pub struct ConversationState {
     pub contact_read: i32,
     /// The position of the last message to or from the contact (not notes); 0 before any.
     pub last_message_position: i32,
+    /// The call-back being awaited, if any (CALL-1/2): its id and whether it is scheduled.
+    pub pending_callback: Option<(Uuid, Option<DateTime<Utc>>)>,
 }
 
+// One value per command handled, moved not copied around: boxing the large variant would buy
+// nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conversation {
     NotStarted,
@@ -109,7 +115,19 @@ pub struct StartConversation {
     pub contact: Contact,
     pub subject: Option<String>,
     pub first_message: Option<FirstMessage>,
+    /// A guest's call-back request that opens the conversation (CALL-1).
+    pub callback: Option<CallbackRequest>,
     pub at: DateTime<Utc>,
+}
+
+/// What a contact asks for when they ask to be called back (CALL-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRequest {
+    pub callback_id: Uuid,
+    pub phone: Phone,
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+    pub consent: Consent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +212,34 @@ pub struct RateConversation {
     pub at: DateTime<Utc>,
 }
 
+/// The contact of an existing conversation asks to be called back (CALL-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCallback {
+    pub conversation_id: Uuid,
+    pub request: CallbackRequest,
+    pub at: DateTime<Utc>,
+}
+
+/// An operator sets (or moves) the time of the awaited call-back (CALL-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleCallback {
+    pub conversation_id: Uuid,
+    pub callback_id: Uuid,
+    pub scheduled_for: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// An operator records how the call-back ended (CALL-2). While the conversation still waits
+/// on it, a completed call resolves the conversation; otherwise it goes back to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettleCallback {
+    pub conversation_id: Uuid,
+    pub callback_id: Uuid,
+    pub outcome: CallbackOutcome,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// The scheduler closes a conversation that saw no message since `last_message_position`
 /// for the inactivity timeout (TIME-1). Stale if a message came since: then nothing happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +282,9 @@ pub enum ConversationCommand {
     MarkRead(MarkRead),
     CloseForInactivity(CloseForInactivity),
     CloseForRetention(CloseForRetention),
+    RequestCallback(RequestCallback),
+    ScheduleCallback(ScheduleCallback),
+    SettleCallback(SettleCallback),
 }
 
 impl ConversationCommand {
@@ -255,6 +304,9 @@ impl ConversationCommand {
             ConversationCommand::MarkRead(c) => c.conversation_id,
             ConversationCommand::CloseForInactivity(c) => c.conversation_id,
             ConversationCommand::CloseForRetention(c) => c.conversation_id,
+            ConversationCommand::RequestCallback(c) => c.conversation_id,
+            ConversationCommand::ScheduleCallback(c) => c.conversation_id,
+            ConversationCommand::SettleCallback(c) => c.conversation_id,
         }
     }
 }
@@ -325,6 +377,15 @@ pub enum DomainError {
         conversation_id: Uuid,
         message_id: Uuid,
     },
+    /// A call-back is already awaited in this conversation.
+    #[error("a call-back ({0}) is already awaited in this conversation")]
+    CallbackAlreadyPending(Uuid),
+    /// No call-back with this id is awaited in this conversation.
+    #[error("no call-back {0} is awaited in this conversation")]
+    NoSuchCallback(Uuid),
+    /// The preferred window ends before it starts.
+    #[error("the call-back window ends before it starts")]
+    InvalidCallbackWindow,
     /// There is no inbox with this id.
     #[error("inbox {0} does not exist")]
     InboxNotFound(Uuid),
@@ -376,7 +437,19 @@ pub fn decide(
 ) -> Result<Vec<DomainEvent>, DomainError> {
     let started = match (state, command) {
         (Conversation::NotStarted, ConversationCommand::Start(start)) => {
-            return Ok(start_events(start))
+            let mut events = start_events(start);
+            if let Some(request) = &start.callback {
+                // Decide the request against the state the start creates.
+                let mut state = Conversation::NotStarted;
+                for event in &events {
+                    state = evolve(state, event);
+                }
+                let Conversation::Started(started) = &state else {
+                    unreachable!("a start starts")
+                };
+                events.extend(callback_requested(started, request, start.at)?);
+            }
+            return Ok(events);
         }
         (Conversation::Started(_), ConversationCommand::Start(start)) => {
             return Err(DomainError::ConversationAlreadyExists(
@@ -401,7 +474,9 @@ pub fn decide(
     // Contacts' own commands check the contact; assigning has its own twist on the scope.
     let own_rules = matches!(
         command,
-        ConversationCommand::Assign(_) | ConversationCommand::Rate(_)
+        ConversationCommand::Assign(_)
+            | ConversationCommand::Rate(_)
+            | ConversationCommand::RequestCallback(_)
     ) || (matches!(command, ConversationCommand::MarkRead(_))
         && actor.kind == ActorKind::Contact);
     if !is_contact_message && !own_rules {
@@ -429,6 +504,58 @@ pub fn decide(
         }
         ConversationCommand::Rate(rate) => rate_conversation(started, rate, actor),
         ConversationCommand::MarkRead(read) => mark_read(started, read, actor),
+        ConversationCommand::RequestCallback(request) => {
+            if actor.kind != ActorKind::Contact || actor.id != Some(started.contact_id) {
+                return Err(DomainError::NotPermitted("only the contact"));
+            }
+            if let Some((pending, _)) = started.pending_callback {
+                return Err(DomainError::CallbackAlreadyPending(pending));
+            }
+            callback_requested(started, &request.request, request.at)
+        }
+        ConversationCommand::ScheduleCallback(schedule) => {
+            match started.pending_callback {
+                Some((id, when)) if id == schedule.callback_id => {
+                    if when == Some(schedule.scheduled_for) {
+                        return Ok(Vec::new());
+                    }
+                }
+                _ => return Err(DomainError::NoSuchCallback(schedule.callback_id)),
+            }
+            Ok(vec![DomainEvent::CallbackScheduled(CallbackScheduled {
+                conversation_id: started.id,
+                callback_id: schedule.callback_id,
+                scheduled_for: schedule.scheduled_for,
+                scheduled_at: schedule.at,
+            })])
+        }
+        ConversationCommand::SettleCallback(settle) => {
+            if started.pending_callback.map(|(id, _)| id) != Some(settle.callback_id) {
+                return Err(DomainError::NoSuchCallback(settle.callback_id));
+            }
+            let mut events = vec![DomainEvent::CallbackSettled(CallbackSettled {
+                conversation_id: started.id,
+                callback_id: settle.callback_id,
+                outcome: settle.outcome,
+                note: settle.note.clone(),
+                settled_at: settle.at,
+            })];
+            if started.status == ConversationStatus::PendingCallback {
+                let to = match settle.outcome {
+                    CallbackOutcome::Completed => ConversationStatus::Resolved,
+                    CallbackOutcome::NoAnswer | CallbackOutcome::Cancelled => {
+                        ConversationStatus::Open
+                    }
+                };
+                events.push(status_changed(
+                    started,
+                    to,
+                    StatusTrigger::CallbackSettled,
+                    settle.at,
+                ));
+            }
+            Ok(events)
+        }
         ConversationCommand::CloseForInactivity(_) | ConversationCommand::CloseForRetention(_)
             if actor.kind != ActorKind::System =>
         {
@@ -677,6 +804,37 @@ fn rate_conversation(
     })])
 }
 
+/// CALL-1: the request, and the move to `pending_callback`.
+fn callback_requested(
+    started: &ConversationState,
+    request: &CallbackRequest,
+    at: DateTime<Utc>,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    if let (Some(from), Some(to)) = (request.window_from, request.window_to) {
+        if to < from {
+            return Err(DomainError::InvalidCallbackWindow);
+        }
+    }
+    let mut events = vec![DomainEvent::CallbackRequested(CallbackRequested {
+        conversation_id: started.id,
+        callback_id: request.callback_id,
+        phone: request.phone.as_str().to_owned(),
+        window_from: request.window_from,
+        window_to: request.window_to,
+        consent: request.consent.clone(),
+        requested_at: at,
+    })];
+    if started.status != ConversationStatus::PendingCallback {
+        events.push(status_changed(
+            started,
+            ConversationStatus::PendingCallback,
+            StatusTrigger::CallbackRequested,
+            at,
+        ));
+    }
+    Ok(events)
+}
+
 fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
     let mut events = vec![DomainEvent::ConversationStarted(ConversationStarted {
         conversation_id: start.conversation_id,
@@ -795,6 +953,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 operator_read: HashMap::new(),
                 contact_read: 0,
                 last_message_position: 0,
+                pending_callback: None,
             })
         }
         (Conversation::NotStarted, _) => return Conversation::NotStarted,
@@ -819,6 +978,11 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 .insert(e.operator_id, e.up_to_position);
         }
         DomainEvent::ConversationReadByContact(e) => started.contact_read = e.up_to_position,
+        DomainEvent::CallbackRequested(e) => started.pending_callback = Some((e.callback_id, None)),
+        DomainEvent::CallbackScheduled(e) => {
+            started.pending_callback = Some((e.callback_id, Some(e.scheduled_for)))
+        }
+        DomainEvent::CallbackSettled(_) => started.pending_callback = None,
         DomainEvent::ConversationStatusChanged(e) => started.status = e.to,
         DomainEvent::PriorityChanged(e) => started.priority = e.to,
         DomainEvent::ConversationTagged(e) => {
@@ -894,6 +1058,7 @@ mod tests {
                 channel: Channel::Web,
                 body: body(text),
             }),
+            callback: None,
             at: at(),
         })
     }
@@ -1447,6 +1612,128 @@ mod tests {
                 &Actor::operator(ADMIN, vec![Role::Admin])
             ),
             Err(DomainError::NotPermitted("only the scheduler"))
+        );
+    }
+
+    fn callback_request(id: u128) -> CallbackRequest {
+        CallbackRequest {
+            callback_id: Uuid::from_u128(id),
+            phone: Phone::parse("+380441234567", None).unwrap(),
+            window_from: None,
+            window_to: None,
+            consent: Consent {
+                text_version: "v1".into(),
+                given_at: at(),
+                ip: None,
+            },
+        }
+    }
+
+    #[test]
+    fn callbacks_request_schedule_settle() {
+        use ConversationStatus::*;
+        let contact = Actor::contact(CONTACT);
+        let admin = Actor::operator(ADMIN, vec![Role::Admin]);
+        let request = |id| {
+            ConversationCommand::RequestCallback(RequestCallback {
+                conversation_id: CONVERSATION,
+                request: callback_request(id),
+                at: at(),
+            })
+        };
+        let apply = |state: Conversation, command: &ConversationCommand, actor: &Actor| {
+            let mut state = state;
+            for e in decide(&state, command, actor).unwrap() {
+                state = evolve(state, &e);
+            }
+            state
+        };
+        let status = |state: &Conversation| match state {
+            Conversation::Started(s) => s.status,
+            _ => unreachable!(),
+        };
+        let open = Conversation::Started(state_after(&reach(InProgress)));
+        let pending = apply(open, &request(1), &contact);
+        assert_eq!(status(&pending), PendingCallback);
+        assert_eq!(
+            decide(&pending, &request(2), &contact),
+            Err(DomainError::CallbackAlreadyPending(Uuid::from_u128(1)))
+        );
+        let schedule = ConversationCommand::ScheduleCallback(ScheduleCallback {
+            conversation_id: CONVERSATION,
+            callback_id: Uuid::from_u128(1),
+            scheduled_for: at(),
+            at: at(),
+        });
+        let scheduled = apply(pending.clone(), &schedule, &admin);
+        assert_eq!(decide(&scheduled, &schedule, &admin), Ok(vec![]));
+        let settle = |outcome| {
+            ConversationCommand::SettleCallback(SettleCallback {
+                conversation_id: CONVERSATION,
+                callback_id: Uuid::from_u128(1),
+                outcome,
+                note: Some("done".into()),
+                at: at(),
+            })
+        };
+        assert_eq!(
+            status(&apply(
+                scheduled.clone(),
+                &settle(CallbackOutcome::Completed),
+                &admin
+            )),
+            Resolved
+        );
+        assert_eq!(
+            status(&apply(
+                scheduled.clone(),
+                &settle(CallbackOutcome::NoAnswer),
+                &admin
+            )),
+            Open
+        );
+        let settled = apply(scheduled, &settle(CallbackOutcome::Cancelled), &admin);
+        assert_eq!(
+            decide(&settled, &settle(CallbackOutcome::Completed), &admin),
+            Err(DomainError::NoSuchCallback(Uuid::from_u128(1)))
+        );
+        assert_eq!(
+            decide(&pending, &settle(CallbackOutcome::Completed), &contact),
+            Err(DomainError::NotPermitted("a contact"))
+        );
+        // A guest's start can carry the request: one atomic set of events.
+        let mut guest = start(None);
+        if let ConversationCommand::Start(s) = &mut guest {
+            s.callback = Some(callback_request(3));
+        }
+        let types: Vec<_> = decide(&initial_state(), &guest, &contact)
+            .unwrap()
+            .iter()
+            .map(DomainEvent::event_type)
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "ConversationStarted",
+                "CallbackRequested",
+                "ConversationStatusChanged"
+            ]
+        );
+        let mut backwards = callback_request(4);
+        backwards.window_from = Some(at());
+        backwards.window_to = Some(at() - chrono::TimeDelta::hours(1));
+        let bad = ConversationCommand::RequestCallback(RequestCallback {
+            conversation_id: CONVERSATION,
+            request: backwards,
+            at: at(),
+        });
+        assert_eq!(
+            decide(
+                &Conversation::Started(state_after(&reach(Open))),
+                &bad,
+                &contact
+            ),
+            Err(DomainError::InvalidCallbackWindow)
         );
     }
 

@@ -63,6 +63,10 @@ text_enum! {
         Inactivity = "inactivity",
         /// It stayed resolved for the retention period (TIME-2).
         Retention = "retention",
+        /// The contact asked for a call-back (CALL-1).
+        CallbackRequested = "callback_requested",
+        /// The awaited call-back was settled (CALL-2).
+        CallbackSettled = "callback_settled",
     }
 }
 
@@ -74,6 +78,24 @@ text_enum! {
         /// The contact wrote after resolve or close: back to the Open queue (CONV-2).
         Reopened = "reopened",
     }
+}
+
+text_enum! {
+    /// How a call-back ended (CALL-2).
+    pub enum CallbackOutcome {
+        Completed = "completed",
+        NoAnswer = "no_answer",
+        Cancelled = "cancelled",
+    }
+}
+
+/// The contact's consent to the processing of their personal data (CALL-1): which text they
+/// agreed to, when, and from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub text_version: String,
+    pub given_at: DateTime<Utc>,
+    pub ip: Option<String>,
 }
 
 /// The person on the other side of the conversation, as they introduced themselves.
@@ -253,6 +275,39 @@ pub struct ConversationReadByContact {
     pub read_at: DateTime<Utc>,
 }
 
+/// The contact asked to be called back (CALL-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackRequested {
+    pub conversation_id: Uuid,
+    pub callback_id: Uuid,
+    /// E.164.
+    pub phone: String,
+    /// When the contact would like the call, if they said.
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+    pub consent: Consent,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// An operator set a time for the call-back (CALL-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackScheduled {
+    pub conversation_id: Uuid,
+    pub callback_id: Uuid,
+    pub scheduled_for: DateTime<Utc>,
+    pub scheduled_at: DateTime<Utc>,
+}
+
+/// The call-back ended, with the manager's outcome note (CALL-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackSettled {
+    pub conversation_id: Uuid,
+    pub callback_id: Uuid,
+    pub outcome: CallbackOutcome,
+    pub note: Option<String>,
+    pub settled_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -273,6 +328,9 @@ pub enum DomainEvent {
     ConversationRated(ConversationRated),
     ConversationReadByOperator(ConversationReadByOperator),
     ConversationReadByContact(ConversationReadByContact),
+    CallbackRequested(CallbackRequested),
+    CallbackScheduled(CallbackScheduled),
+    CallbackSettled(CallbackSettled),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -345,6 +403,9 @@ event_catalogue! {
     ConversationRated => version 1,
     ConversationReadByOperator => version 1,
     ConversationReadByContact => version 1,
+    CallbackRequested => version 1,
+    CallbackScheduled => version 1,
+    CallbackSettled => version 1,
 }
 
 fn parse<T: DeserializeOwned>(
@@ -513,6 +574,32 @@ mod tests {
                 up_to_position: 2,
                 read_at: at(),
             }),
+            DomainEvent::CallbackRequested(CallbackRequested {
+                conversation_id,
+                callback_id: Uuid::from_u128(8),
+                phone: "+380441234567".into(),
+                window_from: Some(at()),
+                window_to: None,
+                consent: Consent {
+                    text_version: "privacy-2026-01".into(),
+                    given_at: at(),
+                    ip: Some("203.0.113.9".into()),
+                },
+                requested_at: at(),
+            }),
+            DomainEvent::CallbackScheduled(CallbackScheduled {
+                conversation_id,
+                callback_id: Uuid::from_u128(8),
+                scheduled_for: at(),
+                scheduled_at: at(),
+            }),
+            DomainEvent::CallbackSettled(CallbackSettled {
+                conversation_id,
+                callback_id: Uuid::from_u128(8),
+                outcome: CallbackOutcome::Completed,
+                note: Some("Delivered tomorrow".into()),
+                settled_at: at(),
+            }),
         ]
     }
 
@@ -553,6 +640,7 @@ mod tests {
         check(Priority::ALL, Priority::as_str);
         check(StatusTrigger::ALL, StatusTrigger::as_str);
         check(UnassignReason::ALL, UnassignReason::as_str);
+        check(CallbackOutcome::ALL, CallbackOutcome::as_str);
         check(
             crate::inbox::RatingScale::ALL,
             crate::inbox::RatingScale::as_str,

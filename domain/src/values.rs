@@ -94,6 +94,43 @@ pub fn short_text(field: &'static str, raw: Option<&str>) -> Result<Option<Strin
     Ok(Some(text.to_owned()))
 }
 
+/// A phone number in E.164 (`+380441234567`), checked against libphonenumber's metadata
+/// (CALL-1). A number without a country code is read in `default_region` (an ISO 3166 code
+/// such as `UA`), or refused when there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str, default_region: Option<&str>) -> Result<Self, InvalidInput> {
+        let malformed = InvalidInput::Malformed {
+            field: "phone",
+            expected: "a phone number with its country code, such as +380441234567",
+        };
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(InvalidInput::Empty { field: "phone" });
+        }
+        let region = default_region.and_then(|r| {
+            r.trim()
+                .to_ascii_uppercase()
+                .parse::<phonenumber::country::Id>()
+                .ok()
+        });
+        let number = phonenumber::parse(region, raw).map_err(|_| malformed.clone())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(malformed);
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 50;
 
@@ -160,6 +197,30 @@ mod tests {
             let got = MessageBody::parse(raw, *limit).map(|_| ());
             assert_eq!(&got, expected, "body {raw:?} limit {limit}");
         }
+    }
+
+    #[test]
+    fn phones_become_e164() {
+        assert_eq!(
+            Phone::parse("+38 (044) 123-45-67", None).unwrap().as_str(),
+            "+380441234567"
+        );
+        assert_eq!(
+            Phone::parse("044 123 45 67", Some("ua")).unwrap().as_str(),
+            "+380441234567"
+        );
+        assert!(matches!(
+            Phone::parse("044 123 45 67", None),
+            Err(InvalidInput::Malformed { field: "phone", .. })
+        ));
+        assert!(matches!(
+            Phone::parse("+1 555", None),
+            Err(InvalidInput::Malformed { .. })
+        ));
+        assert_eq!(
+            Phone::parse("  ", None),
+            Err(InvalidInput::Empty { field: "phone" })
+        );
     }
 
     #[test]

@@ -145,6 +145,7 @@ fn start() -> ConversationCommand {
         },
         subject: None,
         first_message: None,
+        callback: None,
         at: at(),
     })
 }
@@ -191,12 +192,18 @@ proptest! {
                             StatusTrigger::Inactivity => actor.kind == ActorKind::System
                                 && change.to == ConversationStatus::Closed
                                 && !matches!(change.from, ConversationStatus::Closed | ConversationStatus::Resolved),
+                            StatusTrigger::CallbackRequested => change.to == ConversationStatus::PendingCallback,
+                            StatusTrigger::CallbackSettled => change.from == ConversationStatus::PendingCallback
+                                && matches!(change.to, ConversationStatus::Resolved | ConversationStatus::Open),
                             StatusTrigger::Retention => actor.kind == ActorKind::System
                                 && change.from == ConversationStatus::Resolved
                                 && change.to == ConversationStatus::Closed,
                         };
                         prop_assert!(legal, "illegal {:?} → {:?} by {:?}", change.from, change.to, change.trigger);
-                        prop_assert_ne!(change.to, ConversationStatus::PendingCallback);
+                        prop_assert!(
+                            change.to != ConversationStatus::PendingCallback
+                                || change.trigger == StatusTrigger::CallbackRequested
+                        );
                         status = change.to;
                     }
                     DomainEvent::MessagePosted(m) => {

@@ -144,6 +144,45 @@ impl Projection for ConversationsProjection {
                 .bind(SenderKind::Contact.as_str());
                 updated(tx, query, e.conversation_id).await
             }
+            Ok(DomainEvent::CallbackRequested(e)) => {
+                let query = sqlx::query(
+                    "insert into callbacks
+                        (callback_id, conversation_id, phone, window_from, window_to,
+                         consent_text_version, consent_given_at, consent_ip, status, requested_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9)
+                     on conflict (callback_id) do nothing",
+                )
+                .bind(e.callback_id)
+                .bind(e.conversation_id)
+                .bind(&e.phone)
+                .bind(e.window_from)
+                .bind(e.window_to)
+                .bind(&e.consent.text_version)
+                .bind(e.consent.given_at)
+                .bind(&e.consent.ip)
+                .bind(e.requested_at);
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::CallbackScheduled(e)) => {
+                let query = sqlx::query(
+                    "update callbacks set status = 'scheduled', scheduled_for = $2
+                     where callback_id = $1",
+                )
+                .bind(e.callback_id)
+                .bind(e.scheduled_for);
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::CallbackSettled(e)) => {
+                let query = sqlx::query(
+                    "update callbacks set status = $2, outcome_note = $3, settled_at = $4
+                     where callback_id = $1",
+                )
+                .bind(e.callback_id)
+                .bind(e.outcome.as_str())
+                .bind(&e.note)
+                .bind(e.settled_at);
+                updated(tx, query, e.conversation_id).await
+            }
             // Other aggregates' events.
             Ok(
                 DomainEvent::InboxCreated(_)
@@ -508,6 +547,46 @@ pub mod read {
         )
         .bind(ConversationStatus::Resolved.as_str())
         .bind(resolved_before)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// One call-back request and where it stands (CALL-2).
+    #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+    pub struct CallbackRow {
+        pub callback_id: Uuid,
+        pub conversation_id: Uuid,
+        pub phone: String,
+        pub window_from: Option<DateTime<Utc>>,
+        pub window_to: Option<DateTime<Utc>>,
+        pub consent_text_version: String,
+        pub consent_given_at: DateTime<Utc>,
+        pub consent_ip: Option<String>,
+        /// `requested`, `scheduled`, `completed`, `no_answer` or `cancelled`.
+        pub status: String,
+        pub scheduled_for: Option<DateTime<Utc>>,
+        pub outcome_note: Option<String>,
+        pub requested_at: DateTime<Utc>,
+        pub settled_at: Option<DateTime<Utc>>,
+    }
+
+    /// Call-backs, oldest request first; only those in `status` when given.
+    pub async fn callbacks(
+        pool: &PgPool,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CallbackRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select callback_id, conversation_id, phone, window_from, window_to,
+                    consent_text_version, consent_given_at, consent_ip, status, scheduled_for,
+                    outcome_note, requested_at, settled_at
+             from callbacks
+             where $1::text is null or status = $1
+             order by requested_at
+             limit $2",
+        )
+        .bind(status)
         .bind(limit)
         .fetch_all(pool)
         .await

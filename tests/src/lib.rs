@@ -55,6 +55,7 @@ pub fn test_settings() -> Settings {
         widget_session_hours: 1,
         max_body_chars: 4000,
         typing_ttl_ms: 1000,
+        default_phone_region: Some("UA".into()),
         // Long enough that no other test's conversation closes under it.
         inactivity_secs: 3600,
         retention_secs: 3600,

@@ -368,6 +368,7 @@ async fn relay_and_projection_restarted_mid_stream_end_with_exactly_1000_message
                 },
                 subject: None,
                 first_message: None,
+                callback: None,
                 at: chrono::Utc::now(),
             }),
         )

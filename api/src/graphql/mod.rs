@@ -26,6 +26,8 @@ pub struct AppContext {
     pub max_body_chars: usize,
     /// How long a typing indicator stays on without renewal (CONV-6).
     pub typing_ttl: std::time::Duration,
+    /// The country for phone numbers without a country code (CALL-1).
+    pub default_phone_region: Option<String>,
 }
 
 /// The client's address as the HTTP server saw it, recorded in event metadata.
@@ -44,6 +46,7 @@ pub struct MutationRoot(
     widget::WidgetMutation,
     widget::WidgetRatingMutation,
     widget::WidgetReadMutation,
+    widget::WidgetCallbackMutation,
     typing::TypingMutation,
     operator::OperatorMutation,
     admin::AdminMutation,

@@ -8,7 +8,8 @@ use futures::Stream;
 use switchboard_commands::handler::{CommandMeta, Handled};
 use switchboard_domain::conversation::{
     AddInternalNote, AssignConversation, ChangeStatus, ConversationCommand, MarkRead, PostMessage,
-    SetPriority, TagConversation, UnassignConversation, UntagConversation,
+    ScheduleCallback, SetPriority, SettleCallback, TagConversation, UnassignConversation,
+    UntagConversation,
 };
 use switchboard_domain::event::{Channel, DomainEvent, Sender, SenderKind};
 use switchboard_domain::operator::{conversation_scope, ConversationScope};
@@ -18,7 +19,7 @@ use switchboard_projections::conversations::read::{self, Audience, InboxCursor};
 use switchboard_projections::Change;
 use uuid::Uuid;
 
-use crate::auth::{Authentication, Viewer, CONVERSATION_ROLES};
+use crate::auth::{Authentication, Role, Viewer, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::{page_size, Conversation, ConversationStatus, Message, Priority};
@@ -79,6 +80,24 @@ impl OperatorQuery {
             Edge::new(encode_cursor(&node), node)
         }));
         Ok(connection)
+    }
+
+    /// Call-back requests, oldest first (CALL-2); admins and managers.
+    async fn callbacks(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<CallbackStatus>,
+        #[graphql(default = 50)] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<Callback>> {
+        ctx.data::<Authentication>()?
+            .require_operator(&[Role::Admin, Role::Manager])
+            .gql()?;
+        let app = ctx.data::<AppContext>()?;
+        let limit = page_size(first, 50).gql()?;
+        let rows = read::callbacks(&app.pool, status.map(CallbackStatus::as_str), limit)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(Callback::from).collect())
     }
 
     /// One conversation, for an operator or the conversation's own widget session.
@@ -360,6 +379,54 @@ impl OperatorMutation {
         Ok(change(conversation_id, &handled))
     }
 
+    /// Sets (or moves) the time of an awaited call-back (CALL-2).
+    async fn schedule_callback(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        callback_id: Uuid,
+        scheduled_for: DateTime<Utc>,
+    ) -> async_graphql::Result<ConversationChange> {
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::ScheduleCallback(ScheduleCallback {
+                conversation_id,
+                callback_id,
+                scheduled_for,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
+    /// Records how a call-back ended, with the outcome note (CALL-2). If the conversation
+    /// was still waiting on it, COMPLETED resolves it; NO_ANSWER and CANCELLED put it back
+    /// to OPEN.
+    async fn settle_callback(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        callback_id: Uuid,
+        outcome: CallbackOutcome,
+        note: Option<String>,
+    ) -> async_graphql::Result<ConversationChange> {
+        let note = match note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            None => None,
+            Some(text) => Some(MessageBody::parse(text, 2000).gql()?.as_str().to_owned()),
+        };
+        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+            ConversationCommand::SettleCallback(SettleCallback {
+                conversation_id,
+                callback_id,
+                outcome: outcome.into(),
+                note,
+                at: Utc::now(),
+            })
+        })
+        .await?;
+        Ok(change(conversation_id, &handled))
+    }
+
     /// Puts a tag on the conversation (trimmed, lower-case; CONV-9).
     async fn tag_conversation(
         &self,
@@ -396,6 +463,87 @@ impl OperatorMutation {
         })
         .await?;
         Ok(change(conversation_id, &handled))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "switchboard_domain::event::CallbackOutcome")]
+pub enum CallbackOutcome {
+    Completed,
+    NoAnswer,
+    Cancelled,
+}
+
+/// Where a call-back stands (CALL-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum CallbackStatus {
+    Requested,
+    Scheduled,
+    Completed,
+    NoAnswer,
+    Cancelled,
+}
+
+impl CallbackStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            CallbackStatus::Requested => "requested",
+            CallbackStatus::Scheduled => "scheduled",
+            CallbackStatus::Completed => "completed",
+            CallbackStatus::NoAnswer => "no_answer",
+            CallbackStatus::Cancelled => "cancelled",
+        }
+    }
+
+    fn from_stored(text: &str) -> Self {
+        [
+            CallbackStatus::Requested,
+            CallbackStatus::Scheduled,
+            CallbackStatus::Completed,
+            CallbackStatus::NoAnswer,
+            CallbackStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .unwrap_or(CallbackStatus::Requested)
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Callback {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    /// E.164.
+    pub phone: String,
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+    pub consent_text_version: String,
+    pub consent_given_at: DateTime<Utc>,
+    pub consent_ip: Option<String>,
+    pub status: CallbackStatus,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub outcome_note: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+impl From<read::CallbackRow> for Callback {
+    fn from(row: read::CallbackRow) -> Self {
+        Self {
+            id: row.callback_id,
+            conversation_id: row.conversation_id,
+            phone: row.phone,
+            window_from: row.window_from,
+            window_to: row.window_to,
+            consent_text_version: row.consent_text_version,
+            consent_given_at: row.consent_given_at,
+            consent_ip: row.consent_ip,
+            status: CallbackStatus::from_stored(&row.status),
+            scheduled_for: row.scheduled_for,
+            outcome_note: row.outcome_note,
+            requested_at: row.requested_at,
+            settled_at: row.settled_at,
+        }
     }
 }
 
