@@ -11,7 +11,7 @@ use switchboard_domain::conversation::{
     ScheduleCallback, SetPriority, SettleCallback, TagConversation, UnassignConversation,
     UntagConversation,
 };
-use switchboard_domain::event::{Channel, DomainEvent, Sender, SenderKind};
+use switchboard_domain::event::{Channel, Sender, SenderKind};
 use switchboard_domain::operator::{conversation_scope, ConversationScope};
 use switchboard_domain::values::{MessageBody, Tag};
 use switchboard_domain::Actor;
@@ -178,11 +178,20 @@ async fn as_operator(
     Ok((command_id, handled))
 }
 
-fn change(conversation_id: Uuid, handled: &Handled) -> ConversationChange {
-    ConversationChange {
+/// Runs an operator's command that answers with whether it changed anything.
+async fn operator_change(
+    ctx: &Context<'_>,
+    conversation_id: Uuid,
+    command: impl FnOnce(Uuid) -> ConversationCommand,
+) -> async_graphql::Result<ConversationChange> {
+    let (_, handled) = as_operator(ctx, conversation_id, None, |operator_id, _| {
+        command(operator_id)
+    })
+    .await?;
+    Ok(ConversationChange {
         conversation_id,
         changed: !handled.events.is_empty(),
-    }
+    })
 }
 
 #[derive(Default)]
@@ -219,16 +228,7 @@ impl OperatorMutation {
             },
         )
         .await?;
-        handled
-            .events
-            .iter()
-            .zip(&handled.recorded)
-            .find_map(|(event, recorded)| match event {
-                DomainEvent::MessagePosted(e) => {
-                    Some(Message::from_event(e, recorded.stream_version))
-                }
-                _ => None,
-            })
+        Message::recorded_in(&handled)
             .ok_or(ApiError::IdempotencyKeyReused(id))
             .gql()
     }
@@ -257,16 +257,7 @@ impl OperatorMutation {
             },
         )
         .await?;
-        handled
-            .events
-            .iter()
-            .zip(&handled.recorded)
-            .find_map(|(event, recorded)| match event {
-                DomainEvent::InternalNoteAdded(e) => {
-                    Some(Message::from_note(e, recorded.stream_version))
-                }
-                _ => None,
-            })
+        Message::recorded_in(&handled)
             .ok_or(ApiError::IdempotencyKeyReused(id))
             .gql()
     }
@@ -279,15 +270,14 @@ impl OperatorMutation {
         conversation_id: Uuid,
         status: ConversationStatus,
     ) -> async_graphql::Result<ConversationChange> {
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::ChangeStatus(ChangeStatus {
                 conversation_id,
                 to: status.into(),
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Sets the priority (CONV-1).
@@ -297,15 +287,14 @@ impl OperatorMutation {
         conversation_id: Uuid,
         priority: Priority,
     ) -> async_graphql::Result<ConversationChange> {
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::SetPriority(SetPriority {
                 conversation_id,
                 priority: priority.into(),
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Gives the conversation to an operator (OPS-5). Admins and managers assign anyone's;
@@ -316,15 +305,14 @@ impl OperatorMutation {
         conversation_id: Uuid,
         operator_id: Uuid,
     ) -> async_graphql::Result<ConversationChange> {
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::Assign(AssignConversation {
                 conversation_id,
                 operator_id,
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Assigns the conversation to the caller ("assign to me", OPS-5).
@@ -333,15 +321,14 @@ impl OperatorMutation {
         ctx: &Context<'_>,
         conversation_id: Uuid,
     ) -> async_graphql::Result<ConversationChange> {
-        let (_, handled) = as_operator(ctx, conversation_id, None, |operator_id, _| {
+        operator_change(ctx, conversation_id, |operator_id| {
             ConversationCommand::Assign(AssignConversation {
                 conversation_id,
                 operator_id,
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Puts the conversation back into the Open queue (OPS-5).
@@ -350,14 +337,13 @@ impl OperatorMutation {
         ctx: &Context<'_>,
         conversation_id: Uuid,
     ) -> async_graphql::Result<ConversationChange> {
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::Unassign(UnassignConversation {
                 conversation_id,
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// The caller has read the conversation up to a message, or all of it (CONV-5): their
@@ -368,15 +354,14 @@ impl OperatorMutation {
         conversation_id: Uuid,
         up_to_message_id: Option<Uuid>,
     ) -> async_graphql::Result<ConversationChange> {
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::MarkRead(MarkRead {
                 conversation_id,
                 up_to_message_id,
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Sets (or moves) the time of an awaited call-back (CALL-2).
@@ -387,7 +372,7 @@ impl OperatorMutation {
         callback_id: Uuid,
         scheduled_for: DateTime<Utc>,
     ) -> async_graphql::Result<ConversationChange> {
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::ScheduleCallback(ScheduleCallback {
                 conversation_id,
                 callback_id,
@@ -395,8 +380,7 @@ impl OperatorMutation {
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Records how a call-back ended, with the outcome note (CALL-2). If the conversation
@@ -414,7 +398,7 @@ impl OperatorMutation {
             None => None,
             Some(text) => Some(MessageBody::parse(text, 2000).gql()?.as_str().to_owned()),
         };
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::SettleCallback(SettleCallback {
                 conversation_id,
                 callback_id,
@@ -423,8 +407,7 @@ impl OperatorMutation {
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Puts a tag on the conversation (trimmed, lower-case; CONV-9).
@@ -435,15 +418,14 @@ impl OperatorMutation {
         tag: String,
     ) -> async_graphql::Result<ConversationChange> {
         let tag = Tag::parse(&tag).gql()?;
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::Tag(TagConversation {
                 conversation_id,
                 tag,
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 
     /// Takes a tag off the conversation.
@@ -454,15 +436,14 @@ impl OperatorMutation {
         tag: String,
     ) -> async_graphql::Result<ConversationChange> {
         let tag = Tag::parse(&tag).gql()?;
-        let (_, handled) = as_operator(ctx, conversation_id, None, |_, _| {
+        operator_change(ctx, conversation_id, |_| {
             ConversationCommand::Untag(UntagConversation {
                 conversation_id,
                 tag,
                 at: Utc::now(),
             })
         })
-        .await?;
-        Ok(change(conversation_id, &handled))
+        .await
     }
 }
 

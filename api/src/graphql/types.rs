@@ -4,8 +4,9 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};
+use switchboard_commands::handler::Handled;
 use switchboard_domain as domain;
-use switchboard_domain::event::{InternalNoteAdded, MessagePosted};
+use switchboard_domain::event::{DomainEvent, InternalNoteAdded, MessagePosted};
 use switchboard_projections::conversations::read::{self, InboxRow, MessageRow};
 use uuid::Uuid;
 
@@ -136,6 +137,23 @@ impl Message {
             internal: false,
             read_at: None,
         }
+    }
+
+    /// The message or note a handled command recorded, if it recorded one.
+    pub fn recorded_in(handled: &Handled) -> Option<Self> {
+        handled
+            .events
+            .iter()
+            .zip(&handled.recorded)
+            .find_map(|(event, recorded)| match event {
+                DomainEvent::MessagePosted(e) => {
+                    Some(Message::from_event(e, recorded.stream_version))
+                }
+                DomainEvent::InternalNoteAdded(e) => {
+                    Some(Message::from_note(e, recorded.stream_version))
+                }
+                _ => None,
+            })
     }
 
     pub fn from_note(note: &InternalNoteAdded, stream_version: i32) -> Self {

@@ -186,16 +186,7 @@ impl WidgetMutation {
             ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
         };
         let handled = app.handler.handle(&meta, &command).await.gql()?;
-        handled
-            .events
-            .iter()
-            .zip(&handled.recorded)
-            .find_map(|(event, recorded)| match event {
-                DomainEvent::MessagePosted(e) => {
-                    Some(Message::from_event(e, recorded.stream_version))
-                }
-                _ => None,
-            })
+        Message::recorded_in(&handled)
             .ok_or(ApiError::IdempotencyKeyReused(message_id))
             .gql()
     }
