@@ -95,6 +95,11 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_RETENTION_SECS", default_value_t = 90 * 24 * 3600)]
     pub retention_secs: u64,
 
+    /// Each time a contact waits this many more seconds for an answer, the priority goes up a
+    /// step (CONV-9).
+    #[arg(long, env = "SWITCHBOARD_PRIORITY_RAISE_SECS", default_value_t = 30 * 60)]
+    pub priority_raise_secs: u64,
+
     /// How often the scheduler looks for due deadlines, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_SCHEDULER_TICK_MS", default_value_t = 5000)]
     pub scheduler_tick_ms: u64,
@@ -135,6 +140,7 @@ impl fmt::Display for Settings {
         )?;
         writeln!(f, "inactivity_secs={}", self.inactivity_secs)?;
         writeln!(f, "retention_secs={}", self.retention_secs)?;
+        writeln!(f, "priority_raise_secs={}", self.priority_raise_secs)?;
         writeln!(f, "scheduler_tick_ms={}", self.scheduler_tick_ms)?;
         write!(f, "relay_poll_ms={}", self.relay_poll_ms)
     }

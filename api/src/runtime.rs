@@ -200,6 +200,7 @@ pub async fn start(
             tick: Duration::from_millis(settings.scheduler_tick_ms),
             inactivity: Duration::from_secs(settings.inactivity_secs),
             retention: Duration::from_secs(settings.retention_secs),
+            priority_raise: Duration::from_secs(settings.priority_raise_secs),
         };
         let (pool, token) = (pool.clone(), shutdown.clone());
         tasks.spawn(async move {

@@ -1,5 +1,6 @@
-//! The scheduler (TIME-1, TIME-2): finds conversations whose deadline passed, from the
-//! conversations projection, and issues the due commands as the system.
+//! The scheduler (TIME-1, TIME-2, TIME-3 with CONV-9): finds conversations whose deadline
+//! passed, from the conversations projection, and issues the due commands as the system:
+//! close the idle, close the long resolved, raise the priority of long waits.
 //!
 //! Safe to run more than once, and to crash at any point: a command's id is derived from the
 //! deadline it acts on (the conversation, the kind, and the last message position or the
@@ -14,7 +15,7 @@ use chrono::TimeDelta;
 use sqlx::PgPool;
 use switchboard_commands::handler::{Clock, CommandMeta, ConversationHandler};
 use switchboard_domain::conversation::{
-    CloseForInactivity, CloseForRetention, ConversationCommand,
+    CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait,
 };
 use switchboard_domain::Actor;
 use switchboard_projections::conversations::read;
@@ -29,6 +30,9 @@ pub struct SchedulerSettings {
     pub inactivity: Duration,
     /// Resolved for this long closes a conversation (TIME-2).
     pub retention: Duration,
+    /// Each time a contact's wait for an answer grows by this much, the priority goes up a
+    /// step (CONV-9, TIME-3).
+    pub priority_raise: Duration,
 }
 
 /// The most commands one tick issues per kind; the rest wait for the next tick.
@@ -84,6 +88,20 @@ pub async fn tick(
             at: now,
         });
         let deadline = format!("retention:{}", resolved_at.timestamp_micros());
+        acted += issue(handler, conversation_id, &deadline, &command).await;
+    }
+    let interval = TimeDelta::from_std(settings.priority_raise).unwrap_or(TimeDelta::MAX);
+    for (conversation_id, waiting_since_position, step) in
+        read::due_for_priority_raise(pool, now, interval, PER_TICK).await?
+    {
+        let step = u8::try_from(step).unwrap_or(u8::MAX);
+        let command = ConversationCommand::RaisePriorityForWait(RaisePriorityForWait {
+            conversation_id,
+            waiting_since_position,
+            step,
+            at: now,
+        });
+        let deadline = format!("raise:{waiting_since_position}:{step}");
         acted += issue(handler, conversation_id, &deadline, &command).await;
     }
     Ok(acted)

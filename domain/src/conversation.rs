@@ -18,7 +18,8 @@ use crate::event::{
     Contact, ConversationAssigned, ConversationRated, ConversationReadByContact,
     ConversationReadByOperator, ConversationStarted, ConversationStatusChanged, ConversationTagged,
     ConversationUnassigned, ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted,
-    Priority, PriorityChanged, Sender, SenderKind, Source, StatusTrigger, UnassignReason,
+    Priority, PriorityChanged, PriorityRaisedForWait, Sender, SenderKind, Source, StatusTrigger,
+    UnassignReason,
 };
 use crate::inbox::RatingScale;
 use crate::operator::{conversation_scope, ConversationScope};
@@ -93,6 +94,10 @@ pub struct ConversationState {
     pub contact_read: i32,
     /// The position of the last message to or from the contact (not notes); 0 before any.
     pub last_message_position: i32,
+    /// The position of the contact's oldest message no operator has answered yet (CONV-9).
+    pub waiting_since_position: Option<i32>,
+    /// How many times the current wait raised the priority.
+    pub wait_raises: u8,
     /// The call-back being awaited, if any (CALL-1/2): its id and whether it is scheduled.
     pub pending_callback: Option<(Uuid, Option<DateTime<Utc>>)>,
 }
@@ -257,6 +262,17 @@ pub struct CloseForRetention {
     pub at: DateTime<Utc>,
 }
 
+/// The scheduler raises the priority of a conversation whose contact has waited
+/// `step` × the raise interval for an answer (CONV-9). Stale if an operator answered since
+/// (the wait changed) or this step was already taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisePriorityForWait {
+    pub conversation_id: Uuid,
+    pub waiting_since_position: i32,
+    pub step: u8,
+    pub at: DateTime<Utc>,
+}
+
 /// A reader (the contact, or the operator who sends it) has read the thread up to a message,
 /// or all of it (CONV-5). Markers only move forward.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,6 +301,7 @@ pub enum ConversationCommand {
     RequestCallback(RequestCallback),
     ScheduleCallback(ScheduleCallback),
     SettleCallback(SettleCallback),
+    RaisePriorityForWait(RaisePriorityForWait),
 }
 
 impl ConversationCommand {
@@ -307,6 +324,7 @@ impl ConversationCommand {
             ConversationCommand::RequestCallback(c) => c.conversation_id,
             ConversationCommand::ScheduleCallback(c) => c.conversation_id,
             ConversationCommand::SettleCallback(c) => c.conversation_id,
+            ConversationCommand::RaisePriorityForWait(c) => c.conversation_id,
         }
     }
 }
@@ -504,6 +522,30 @@ pub fn decide(
         }
         ConversationCommand::Rate(rate) => rate_conversation(started, rate, actor),
         ConversationCommand::MarkRead(read) => mark_read(started, read, actor),
+        ConversationCommand::RaisePriorityForWait(_) if actor.kind != ActorKind::System => {
+            Err(DomainError::NotPermitted("only the scheduler"))
+        }
+        ConversationCommand::RaisePriorityForWait(raise) => {
+            let stale = started.waiting_since_position != Some(raise.waiting_since_position)
+                || raise.step <= started.wait_raises
+                || matches!(
+                    started.status,
+                    ConversationStatus::Resolved | ConversationStatus::Closed
+                );
+            let Some(to) = started.priority.raised().filter(|_| !stale) else {
+                return Ok(Vec::new());
+            };
+            Ok(vec![DomainEvent::PriorityRaisedForWait(
+                PriorityRaisedForWait {
+                    conversation_id: started.id,
+                    from: started.priority,
+                    to,
+                    waiting_since_position: raise.waiting_since_position,
+                    step: raise.step,
+                    raised_at: raise.at,
+                },
+            )])
+        }
         ConversationCommand::RequestCallback(request) => {
             if actor.kind != ActorKind::Contact || actor.id != Some(started.contact_id) {
                 return Err(DomainError::NotPermitted("only the contact"));
@@ -954,6 +996,8 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 contact_read: 0,
                 last_message_position: 0,
                 pending_callback: None,
+                waiting_since_position: None,
+                wait_raises: 0,
             })
         }
         (Conversation::NotStarted, _) => return Conversation::NotStarted,
@@ -968,6 +1012,20 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 .message_positions
                 .insert(e.message_id, started.version);
             started.last_message_position = started.version;
+            match e.sender.kind {
+                SenderKind::Contact => {
+                    if started.waiting_since_position.is_none() {
+                        started.waiting_since_position = Some(started.version);
+                        started.wait_raises = 0;
+                    }
+                }
+                SenderKind::Operator => started.waiting_since_position = None,
+                SenderKind::System | SenderKind::Bot => {}
+            }
+        }
+        DomainEvent::PriorityRaisedForWait(e) => {
+            started.priority = e.to;
+            started.wait_raises = e.step;
         }
         DomainEvent::InternalNoteAdded(e) => {
             started.message_positions.insert(e.note_id, started.version);
@@ -1734,6 +1792,65 @@ mod tests {
                 &contact
             ),
             Err(DomainError::InvalidCallbackWindow)
+        );
+    }
+
+    #[test]
+    fn long_waits_raise_the_priority_a_step_at_a_time() {
+        let system = Actor::system();
+        let raise = |waiting_since_position, step| {
+            ConversationCommand::RaisePriorityForWait(RaisePriorityForWait {
+                conversation_id: CONVERSATION,
+                waiting_since_position,
+                step,
+                at: at(),
+            })
+        };
+        let apply = |state: Conversation, command: &ConversationCommand| {
+            let mut state = state;
+            for e in decide(&state, command, &system).unwrap() {
+                state = evolve(state, &e);
+            }
+            state
+        };
+        let priority = |state: &Conversation| match state {
+            Conversation::Started(s) => s.priority,
+            _ => unreachable!(),
+        };
+        // The contact's first message (position 2) is waiting.
+        let waiting = Conversation::Started(state_after(&[start(Some("hello?"))]));
+        let once = apply(waiting.clone(), &raise(2, 1));
+        assert_eq!(priority(&once), Priority::High);
+        assert_eq!(
+            decide(&once, &raise(2, 1), &system),
+            Ok(vec![]),
+            "step taken"
+        );
+        let twice = apply(once, &raise(2, 2));
+        assert_eq!(priority(&twice), Priority::Urgent);
+        assert_eq!(
+            decide(&twice, &raise(2, 3), &system),
+            Ok(vec![]),
+            "urgent is the top"
+        );
+        assert_eq!(
+            decide(&waiting, &raise(1, 1), &system),
+            Ok(vec![]),
+            "another wait"
+        );
+        // An operator's answer ends the wait.
+        let answered = Conversation::Started(state_after(&[
+            start(Some("hello?")),
+            post(SenderKind::Operator, Some(ADMIN)),
+        ]));
+        assert_eq!(decide(&answered, &raise(2, 1), &system), Ok(vec![]));
+        assert_eq!(
+            decide(
+                &waiting,
+                &raise(2, 1),
+                &Actor::operator(ADMIN, vec![Role::Admin])
+            ),
+            Err(DomainError::NotPermitted("only the scheduler"))
         );
     }
 

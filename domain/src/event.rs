@@ -50,6 +50,18 @@ text_enum! {
     }
 }
 
+impl Priority {
+    /// One step up; `None` at urgent.
+    pub fn raised(self) -> Option<Priority> {
+        match self {
+            Priority::Low => Some(Priority::Medium),
+            Priority::Medium => Some(Priority::High),
+            Priority::High => Some(Priority::Urgent),
+            Priority::Urgent => None,
+        }
+    }
+}
+
 text_enum! {
     /// Why a conversation's status changed (CONV-2).
     pub enum StatusTrigger {
@@ -164,6 +176,19 @@ pub struct PriorityChanged {
     pub from: Priority,
     pub to: Priority,
     pub changed_at: DateTime<Utc>,
+}
+
+/// The contact waited too long for an answer, so the priority went up a step (CONV-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityRaisedForWait {
+    pub conversation_id: Uuid,
+    pub from: Priority,
+    pub to: Priority,
+    /// The position of the contact's oldest unanswered message: which wait this is.
+    pub waiting_since_position: i32,
+    /// How many raises this wait has caused, this one included.
+    pub step: u8,
+    pub raised_at: DateTime<Utc>,
 }
 
 /// An operator put a tag on the conversation (CONV-9).
@@ -331,6 +356,7 @@ pub enum DomainEvent {
     CallbackRequested(CallbackRequested),
     CallbackScheduled(CallbackScheduled),
     CallbackSettled(CallbackSettled),
+    PriorityRaisedForWait(PriorityRaisedForWait),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -406,6 +432,7 @@ event_catalogue! {
     CallbackRequested => version 1,
     CallbackScheduled => version 1,
     CallbackSettled => version 1,
+    PriorityRaisedForWait => version 1,
 }
 
 fn parse<T: DeserializeOwned>(
@@ -599,6 +626,14 @@ mod tests {
                 outcome: CallbackOutcome::Completed,
                 note: Some("Delivered tomorrow".into()),
                 settled_at: at(),
+            }),
+            DomainEvent::PriorityRaisedForWait(PriorityRaisedForWait {
+                conversation_id,
+                from: Priority::Medium,
+                to: Priority::High,
+                waiting_since_position: 2,
+                step: 1,
+                raised_at: at(),
             }),
         ]
     }

@@ -183,6 +183,16 @@ impl Projection for ConversationsProjection {
                 .bind(e.settled_at);
                 updated(tx, query, e.conversation_id).await
             }
+            Ok(DomainEvent::PriorityRaisedForWait(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations set priority = $2, wait_raises = $3
+                     where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(e.to.as_str())
+                .bind(i16::from(e.step));
+                updated(tx, query, e.conversation_id).await
+            }
             // Other aggregates' events.
             Ok(
                 DomainEvent::InboxCreated(_)
@@ -326,6 +336,34 @@ async fn posted(
     .bind(e.posted_at)
     .execute(&mut *tx)
     .await?;
+    // The contact's oldest unanswered message starts a wait; an operator's answer ends it.
+    match e.sender.kind {
+        SenderKind::Contact => {
+            sqlx::query(
+                "update inbox_conversations
+                 set wait_raises = case when waiting_since is null then 0 else wait_raises end,
+                     waiting_since = coalesce(waiting_since, $2),
+                     waiting_since_position = coalesce(waiting_since_position, $3)
+                 where conversation_id = $1",
+            )
+            .bind(e.conversation_id)
+            .bind(e.posted_at)
+            .bind(stream_version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        SenderKind::Operator => {
+            sqlx::query(
+                "update inbox_conversations
+                 set waiting_since = null, waiting_since_position = null, wait_raises = 0
+                 where conversation_id = $1",
+            )
+            .bind(e.conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        SenderKind::System | SenderKind::Bot => {}
+    }
     Ok(Change::MessagePosted {
         conversation_id: e.conversation_id,
         message_id: e.message_id,
@@ -587,6 +625,34 @@ pub mod read {
              limit $2",
         )
         .bind(status)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// Conversations whose contact has waited for an answer longer than `interval` times
+    /// (raises so far + 1), not yet urgent, resolved or closed (CONV-9): with the wait's
+    /// position and the step the next raise would be.
+    pub async fn due_for_priority_raise(
+        pool: &PgPool,
+        now: DateTime<Utc>,
+        interval: chrono::TimeDelta,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, i32, i16)>, sqlx::Error> {
+        sqlx::query_as(
+            "select conversation_id, waiting_since_position, (wait_raises + 1)::smallint
+             from inbox_conversations
+             where waiting_since is not null and waiting_since_position is not null
+               and status not in ($3, $4) and priority <> $5
+               and waiting_since < $1 - $2 * (wait_raises + 1)
+             order by waiting_since
+             limit $6",
+        )
+        .bind(now)
+        .bind(interval)
+        .bind(ConversationStatus::Resolved.as_str())
+        .bind(ConversationStatus::Closed.as_str())
+        .bind(switchboard_domain::event::Priority::Urgent.as_str())
         .bind(limit)
         .fetch_all(pool)
         .await

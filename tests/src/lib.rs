@@ -59,6 +59,7 @@ pub fn test_settings() -> Settings {
         // Long enough that no other test's conversation closes under it.
         inactivity_secs: 3600,
         retention_secs: 3600,
+        priority_raise_secs: 3600,
         scheduler_tick_ms: 100,
         relay_poll_ms: 200,
     }

@@ -93,3 +93,37 @@ async fn time_2_retention_closes_resolved_conversations(
     );
     server.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn time_3_long_waits_raise_the_priority_step_by_step(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_for(connect).await;
+    let mut settings = test_settings();
+    settings.priority_raise_secs = 1;
+    let server = TestServer::start(&settings, pool.clone(), ALL).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "hello? anyone?" })).await;
+    let id = c.conversation_id.as_str();
+    // medium → high after one interval, → urgent after two, and no further (an operator's
+    // answer ending the wait is covered by the decider's tests).
+    conversation_when(&server, &operator, id, |c| c["priority"] == "URGENT").await;
+    let raises: Vec<(String, String)> = sqlx::query_as(
+        "select payload->>'from', payload->>'to' from events
+         where stream_id = $1::uuid and event_type = 'PriorityRaisedForWait'
+         order by stream_version",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        raises,
+        [
+            ("medium".to_owned(), "high".to_owned()),
+            ("high".to_owned(), "urgent".to_owned()),
+        ]
+    );
+    server.stop().await;
+}
