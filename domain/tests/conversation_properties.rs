@@ -8,17 +8,19 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use switchboard_domain::conversation::{
     after_message, decide, evolve, initial_state, operator_may_set, AddInternalNote,
-    AssignConversation, ChangeStatus, CloseForInactivity, CloseForRetention, Conversation,
-    ConversationCommand, ConversationStatus, PostMessage, RateConversation, SetPriority,
-    StartConversation, TagConversation, UnassignConversation,
+    AssignConversation, CallbackRequest, ChangeStatus, CloseForInactivity, CloseForRetention,
+    Conversation, ConversationCommand, ConversationStatus, MarkRead, PostMessage,
+    RaisePriorityForWait, RateConversation, RequestCallback, ScheduleCallback, SetPriority,
+    SettleCallback, StartConversation, TagConversation, UnassignConversation,
 };
 use switchboard_domain::envelope::ActorKind;
 use switchboard_domain::event::{
-    Channel, Contact, DomainEvent, Priority, Sender, SenderKind, Source, StatusTrigger,
+    CallbackOutcome, Channel, Consent, Contact, DomainEvent, Priority, Sender, SenderKind, Source,
+    StatusTrigger,
 };
 use switchboard_domain::inbox::RatingScale;
 use switchboard_domain::operator::Role;
-use switchboard_domain::values::{MessageBody, Tag};
+use switchboard_domain::values::{MessageBody, Phone, Tag};
 use switchboard_domain::Actor;
 use uuid::Uuid;
 
@@ -120,6 +122,55 @@ fn command() -> impl Strategy<Value = ConversationCommand> {
             conversation_id: CONVERSATION,
             at: at(),
         })),
+        (0i32..12, 0u8..4).prop_map(|(waiting_since_position, step)| {
+            ConversationCommand::RaisePriorityForWait(RaisePriorityForWait {
+                conversation_id: CONVERSATION,
+                waiting_since_position,
+                step,
+                at: at(),
+            })
+        }),
+        prop::option::of(0u128..40).prop_map(|up_to| {
+            ConversationCommand::MarkRead(MarkRead {
+                conversation_id: CONVERSATION,
+                up_to_message_id: up_to.map(|n| Uuid::from_u128(1000 + n)),
+                at: at(),
+            })
+        }),
+        (0u128..3).prop_map(|n| ConversationCommand::RequestCallback(RequestCallback {
+            conversation_id: CONVERSATION,
+            request: CallbackRequest {
+                callback_id: Uuid::from_u128(500 + n),
+                phone: Phone::parse("+380441234567", None).unwrap(),
+                window_from: None,
+                window_to: None,
+                consent: Consent {
+                    text_version: "v1".into(),
+                    given_at: at(),
+                    ip: None
+                },
+            },
+            at: at(),
+        })),
+        (0u128..3).prop_map(|n| ConversationCommand::ScheduleCallback(ScheduleCallback {
+            conversation_id: CONVERSATION,
+            callback_id: Uuid::from_u128(500 + n),
+            scheduled_for: at(),
+            at: at(),
+        })),
+        (
+            0u128..3,
+            prop::sample::select(CallbackOutcome::ALL.to_vec())
+        )
+            .prop_map(|(n, outcome)| {
+                ConversationCommand::SettleCallback(SettleCallback {
+                    conversation_id: CONVERSATION,
+                    callback_id: Uuid::from_u128(500 + n),
+                    outcome,
+                    note: None,
+                    at: at(),
+                })
+            }),
         (prop::sample::select(RatingScale::ALL.to_vec()), 0u8..12).prop_map(|(scale, score)| {
             ConversationCommand::Rate(RateConversation {
                 conversation_id: CONVERSATION,
@@ -161,6 +212,8 @@ proptest! {
         }
         let mut ids_in_thread = HashSet::new();
         let mut ratings = 0;
+        let mut pending_callback: Option<Uuid> = None;
+        let mut read_markers: std::collections::HashMap<Option<Uuid>, i32> = Default::default();
         for (actor, mut command) in steps {
             // An operator writes as themselves.
             if let (ConversationCommand::PostMessage(post), Some(id)) = (&mut command, actor.id) {
@@ -173,8 +226,18 @@ proptest! {
 
             // Whoever acted on the conversation (beyond a contact writing) was allowed to.
             let contact_writes = matches!(&command, ConversationCommand::PostMessage(p) if p.sender.kind == SenderKind::Contact);
-            let contact_rates = matches!(&command, ConversationCommand::Rate(_));
-            if !events.is_empty() && !contact_writes && !contact_rates && actor.kind != ActorKind::System {
+            // The contact's own commands: rating, call-backs, reading what was sent to them.
+            let contact_command = actor.kind == ActorKind::Contact
+                && matches!(
+                    &command,
+                    ConversationCommand::Rate(_)
+                        | ConversationCommand::RequestCallback(_)
+                        | ConversationCommand::MarkRead(_)
+                );
+            if contact_command {
+                prop_assert_eq!(actor.id, Some(CONTACT));
+            }
+            if !events.is_empty() && !contact_writes && !contact_command && actor.kind != ActorKind::System {
                 prop_assert!(!actor.roles.is_empty() && !actor.roles.contains(&Role::Analyst), "{actor:?} acted");
                 if actor.roles == [Role::Moderator] {
                     prop_assert_eq!(before.assignee, actor.id, "a moderator acted on another's conversation");
@@ -214,6 +277,32 @@ proptest! {
                     }
                     DomainEvent::InternalNoteAdded(n) => {
                         prop_assert!(ids_in_thread.insert(n.note_id), "note id reused");
+                    }
+                    DomainEvent::CallbackRequested(r) => {
+                        prop_assert_eq!(pending_callback, None, "a second call-back while one is awaited");
+                        prop_assert!(r.phone.starts_with('+'));
+                        pending_callback = Some(r.callback_id);
+                    }
+                    DomainEvent::CallbackScheduled(r) => {
+                        prop_assert_eq!(pending_callback, Some(r.callback_id));
+                    }
+                    DomainEvent::CallbackSettled(r) => {
+                        prop_assert_eq!(pending_callback, Some(r.callback_id), "settled a call-back nobody awaited");
+                        pending_callback = None;
+                    }
+                    DomainEvent::ConversationReadByContact(r) => {
+                        let marker = read_markers.entry(None).or_default();
+                        prop_assert!(r.up_to_position > *marker, "the contact's marker went back");
+                        *marker = r.up_to_position;
+                    }
+                    DomainEvent::ConversationReadByOperator(r) => {
+                        let marker = read_markers.entry(Some(r.operator_id)).or_default();
+                        prop_assert!(r.up_to_position > *marker, "an operator's marker went back");
+                        *marker = r.up_to_position;
+                    }
+                    DomainEvent::PriorityRaisedForWait(r) => {
+                        prop_assert_eq!(actor.kind, ActorKind::System);
+                        prop_assert_eq!(Some(r.to), r.from.raised());
                     }
                     DomainEvent::ConversationRated(r) => {
                         ratings += 1;
