@@ -24,6 +24,17 @@ use crate::graphql::{AppContext, ClientIp};
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
 
+/// The inbox a widget token opens, if it is active (SEC-1, INBOX-1).
+async fn active_inbox(app: &AppContext, widget_token: &str) -> Result<inboxes::InboxRow, ApiError> {
+    let inbox = inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(widget_token))
+        .await?
+        .ok_or(ApiError::InvalidWidgetToken)?;
+    if !inbox.active {
+        return Err(ApiError::InboxInactive(inbox.inbox_id));
+    }
+    Ok(inbox)
+}
+
 /// Namespace of the conversation ids derived from `clientRequestId`.
 const START_NAMESPACE: Uuid = Uuid::from_u128(0x5b0a_2d1e_9c4f_4e7a_8a61_3f0c_7d2e_9b14);
 
@@ -71,23 +82,15 @@ pub struct WidgetRatingMutation;
 
 #[Object]
 impl WidgetMutation {
-    /// Starts a conversation as a website visitor. Needs no token; returns the widget session
-    /// token for everything after.
+    /// Starts a conversation as a website visitor, in the inbox whose widget token is in the
+    /// input (no Authorization header); returns the widget session token for everything after.
     async fn start_conversation(
         &self,
         ctx: &Context<'_>,
         input: StartConversationInput,
     ) -> async_graphql::Result<StartConversationPayload> {
         let app = ctx.data::<AppContext>()?;
-        let inbox =
-            inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(&input.widget_token))
-                .await
-                .gql()?
-                .ok_or(ApiError::InvalidWidgetToken)
-                .gql()?;
-        if !inbox.active {
-            return Err(ApiError::InboxInactive(inbox.inbox_id)).gql();
-        }
+        let inbox = active_inbox(app, &input.widget_token).await.gql()?;
         let conversation_id = match input.client_request_id {
             // One-way: knowing the conversation id does not give away the request id.
             Some(request_id) => Uuid::new_v5(&START_NAMESPACE, request_id.as_bytes()),
@@ -413,14 +416,7 @@ impl WidgetCallbackMutation {
                     .into(),
             })
             .gql()?;
-        let inbox = inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(token))
-            .await
-            .gql()?
-            .ok_or(ApiError::InvalidWidgetToken)
-            .gql()?;
-        if !inbox.active {
-            return Err(ApiError::InboxInactive(inbox.inbox_id)).gql();
-        }
+        let inbox = active_inbox(app, token).await.gql()?;
         let conversation_id = Uuid::now_v7();
         let contact = Contact {
             id: Uuid::now_v7(),
