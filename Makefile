@@ -5,6 +5,9 @@ SHELL := /bin/bash
 SERVICES := scripts/services.sh
 # A secret of this checkout's own for local runs, made on first use and kept in .run/.
 SECRET_FILE := .run/jwt-secret
+# The local admin's operator id, made on first use, so `make token` always speaks for the same
+# operator (whom the README registers once).
+ADMIN_ID_FILE := .run/admin-id
 
 .PHONY: run test services stop token lint
 
@@ -22,9 +25,14 @@ test:
 	cargo test --workspace --locked
 
 ## make token: an admin operator token for the local service (see README)
-token: $(SECRET_FILE)
+token: $(SECRET_FILE) $(ADMIN_ID_FILE)
 	@SWITCHBOARD_JWT_SECRET="$${SWITCHBOARD_JWT_SECRET:-$$(cat $(SECRET_FILE))}" \
-	cargo run --quiet --release --locked --bin switchboard -- token operator --roles admin
+	cargo run --quiet --release --locked --bin switchboard -- token operator --roles admin \
+		--id "$$(cat $(ADMIN_ID_FILE))"
+
+$(ADMIN_ID_FILE):
+	@mkdir -p .run
+	@cat /proc/sys/kernel/random/uuid > $@
 
 services:
 	$(SERVICES) up >/dev/null

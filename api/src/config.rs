@@ -83,6 +83,14 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_DEFAULT_PHONE_REGION")]
     pub default_phone_region: Option<String>,
 
+    /// The request header in which the reverse proxy in front of Switchboard puts the
+    /// visitor's region (`UA`, `UA-30`), for a global inbox's routing rules (INBOX-2). Only
+    /// set it when that proxy overwrites the header on every request: a client could
+    /// otherwise choose its own branch. Unset: no region, every conversation of a global
+    /// inbox goes to its default branch.
+    #[arg(long, env = "SWITCHBOARD_REGION_HEADER")]
+    pub region_header: Option<String>,
+
     /// How long a typing indicator stays on without renewal, in milliseconds (CONV-6).
     #[arg(long, env = "SWITCHBOARD_TYPING_TTL_MS", default_value_t = 8000)]
     pub typing_ttl_ms: u64,
@@ -100,8 +108,9 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_PRIORITY_RAISE_SECS", default_value_t = 30 * 60)]
     pub priority_raise_secs: u64,
 
-    /// How often the scheduler looks for due deadlines, in milliseconds.
-    #[arg(long, env = "SWITCHBOARD_SCHEDULER_TICK_MS", default_value_t = 5000)]
+    /// How often the scheduler looks for due deadlines and queued conversations to assign, in
+    /// milliseconds: the longest an auto-assignment waits once someone can take it.
+    #[arg(long, env = "SWITCHBOARD_SCHEDULER_TICK_MS", default_value_t = 1000)]
     pub scheduler_tick_ms: u64,
 
     /// How often the relay reads the log when no notification woke it, in milliseconds.
@@ -137,6 +146,11 @@ impl fmt::Display for Settings {
             f,
             "default_phone_region={}",
             self.default_phone_region.as_deref().unwrap_or("(none)")
+        )?;
+        writeln!(
+            f,
+            "region_header={}",
+            self.region_header.as_deref().unwrap_or("(none)")
         )?;
         writeln!(f, "inactivity_secs={}", self.inactivity_secs)?;
         writeln!(f, "retention_secs={}", self.retention_secs)?;

@@ -72,6 +72,17 @@ pub enum ApiError {
     InboxNotFound(Uuid),
     #[error("inbox {0} already exists")]
     InboxAlreadyExists(Uuid),
+    /// No operator is registered with this id (OPS-2).
+    #[error("operator {0} is not registered; an admin registers operators first")]
+    OperatorNotFound(Uuid),
+    #[error("operator {0} is already registered")]
+    OperatorAlreadyExists(Uuid),
+    /// The operator works another branch than the conversation's (OPS-2, OPS-4).
+    #[error("operator {0} does not work this conversation's branch; transfer it first")]
+    OutsideBranch(Uuid),
+    /// Only a global inbox's conversations move between branches (OPS-4).
+    #[error("conversation {0} belongs to a branch inbox and cannot be transferred")]
+    NotTransferable(Uuid),
     /// The id the client supplied for idempotency was used for another command.
     #[error("the id {0} was already used for a different request")]
     IdempotencyKeyReused(Uuid),
@@ -104,6 +115,10 @@ impl ApiError {
             ApiError::InboxInactive(_) => "INBOX_INACTIVE",
             ApiError::InboxNotFound(_) => "INBOX_NOT_FOUND",
             ApiError::InboxAlreadyExists(_) => "INBOX_ALREADY_EXISTS",
+            ApiError::OperatorNotFound(_) => "OPERATOR_NOT_FOUND",
+            ApiError::OperatorAlreadyExists(_) => "OPERATOR_ALREADY_EXISTS",
+            ApiError::OutsideBranch(_) => "OUTSIDE_BRANCH",
+            ApiError::NotTransferable(_) => "NOT_TRANSFERABLE",
             ApiError::InvalidInput(InvalidInput::BodyTooLong { .. }) => "BODY_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::TooLong { .. }) => "FIELD_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::ControlCharacter { .. }) => "INVALID_CHARACTER",
@@ -179,6 +194,16 @@ impl From<CommandError> for ApiError {
             CommandError::Domain(DomainError::InboxAlreadyExists(id)) => {
                 ApiError::InboxAlreadyExists(id)
             }
+            CommandError::Domain(DomainError::OperatorNotFound(id)) => {
+                ApiError::OperatorNotFound(id)
+            }
+            CommandError::Domain(DomainError::OperatorAlreadyExists(id)) => {
+                ApiError::OperatorAlreadyExists(id)
+            }
+            CommandError::Domain(DomainError::OutsideBranch { operator_id }) => {
+                ApiError::OutsideBranch(operator_id)
+            }
+            CommandError::Domain(DomainError::NotTransferable(id)) => ApiError::NotTransferable(id),
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
             other @ (CommandError::Corrupt(_) | CommandError::Storage(_)) => {

@@ -23,7 +23,7 @@ use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{Auth, Authentication};
-use crate::graphql::{AppSchema, ClientIp};
+use crate::graphql::{AppSchema, ClientIp, VisitorRegion};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -35,6 +35,8 @@ pub struct HttpState {
     pub pool: PgPool,
     pub kafka_probe: Arc<BaseConsumer>,
     pub kafka_topic: String,
+    /// Where the trusted proxy puts the visitor's region (INBOX-2), if it does.
+    pub region_header: Option<header::HeaderName>,
 }
 
 impl HttpState {
@@ -54,7 +56,17 @@ impl HttpState {
             pool,
             kafka_probe: Arc::new(kafka_probe),
             kafka_topic: kafka_topic.to_owned(),
+            region_header: None,
         })
+    }
+
+    /// Reads the visitor's region from `name` (see `Settings::region_header`).
+    pub fn with_region_header(
+        mut self,
+        name: Option<&str>,
+    ) -> Result<Self, header::InvalidHeaderName> {
+        self.region_header = name.map(header::HeaderName::try_from).transpose()?;
+        Ok(self)
     }
 }
 
@@ -77,10 +89,17 @@ async fn graphql_post(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let authentication = Authentication(state.auth.viewer_from_header(header));
+    let region = state
+        .region_header
+        .as_ref()
+        .and_then(|name| headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let request = request
         .into_inner()
         .data(authentication)
-        .data(ClientIp(Some(peer.ip().to_string())));
+        .data(ClientIp(Some(peer.ip().to_string())))
+        .data(VisitorRegion(region));
     state.schema.execute(request).await.into()
 }
 

@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod changes;
 pub mod config;
+pub mod dispatcher;
 pub mod error;
 pub mod graphql;
 pub mod http;

@@ -12,7 +12,9 @@ use anyhow::Context as _;
 use clap::ValueEnum;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use switchboard_commands::handler::{system_clock, ConversationHandler, InboxHandler};
+use switchboard_commands::handler::{
+    system_clock, ConversationHandler, InboxHandler, OperatorHandler,
+};
 use switchboard_commands::kafka::{ensure_topic, idempotent_producer, KafkaSettings};
 use switchboard_commands::log::EventLog;
 use switchboard_commands::relay::{run_relay, RelayConfig};
@@ -20,6 +22,7 @@ use switchboard_commands::tail::TailConfig;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::inboxes::InboxesProjection;
+use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::runner::{run_projection, RunnerSettings};
 use switchboard_projections::{LogReader, Projection};
 use tokio::task::JoinSet;
@@ -193,6 +196,14 @@ pub async fn start(
             &reader,
             InboxesProjection,
         );
+        spawn_projection(
+            &mut tasks,
+            &pool,
+            &shutdown,
+            settings,
+            &reader,
+            OperatorsProjection,
+        );
     }
     if components.contains(&Component::Scheduler) {
         let handler = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
@@ -221,6 +232,7 @@ pub async fn start(
             pool: pool.clone(),
             handler: ConversationHandler::new(EventLog::new(pool.clone()), system_clock()),
             inbox_handler: InboxHandler::new(EventLog::new(pool.clone()), system_clock()),
+            operator_handler: OperatorHandler::new(EventLog::new(pool.clone()), system_clock()),
             auth: auth.clone(),
             feed,
             max_body_chars: settings.max_body_chars,
@@ -233,7 +245,9 @@ pub async fn start(
             pool.clone(),
             &settings.kafka_brokers,
             &settings.kafka_topic,
-        )?;
+        )?
+        .with_region_header(settings.region_header.as_deref())
+        .context("SWITCHBOARD_REGION_HEADER is not a valid header name")?;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;

@@ -1,6 +1,8 @@
-//! The scheduler (TIME-1, TIME-2, TIME-3 with CONV-9): finds conversations whose deadline
-//! passed, from the conversations projection, and issues the due commands as the system:
-//! close the idle, close the long resolved, raise the priority of long waits.
+//! The scheduler (TIME-1, TIME-2, TIME-3 with CONV-9 and OPS-3): finds conversations whose
+//! deadline passed, from the conversations projection, and issues the due commands as the
+//! system: close the idle, close the long resolved, raise the priority of long waits, send the
+//! inbox's auto-reply (INBOX-5). Each pass also runs the [`Dispatcher`] (auto-assignment and
+//! escalation, OPS-2/3), which acts only in the one scheduler holding its lock.
 //!
 //! Safe to run more than once, and to crash at any point: a command's id is derived from the
 //! deadline it acts on (the conversation, the kind, and the last message position or the
@@ -15,10 +17,13 @@ use chrono::TimeDelta;
 use sqlx::PgPool;
 use switchboard_commands::handler::{Clock, CommandMeta, ConversationHandler};
 use switchboard_domain::conversation::{
-    CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait,
+    CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait, SendAutoReply,
 };
 use switchboard_domain::Actor;
 use switchboard_projections::conversations::read;
+use switchboard_projections::inboxes::read as inboxes;
+
+use crate::dispatcher::Dispatcher;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -47,9 +52,13 @@ pub async fn run_scheduler(
     shutdown: CancellationToken,
 ) {
     tracing::info!(?settings, "scheduler is running");
+    let mut dispatcher = Dispatcher::new();
     loop {
         if let Err(err) = tick(&pool, &handler, &clock, &settings).await {
             tracing::warn!(error = %err, "scheduler tick failed");
+        }
+        if let Err(err) = dispatcher.pass(&pool, &handler, clock()).await {
+            tracing::warn!(error = %err, "dispatcher pass failed");
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -103,6 +112,22 @@ pub async fn tick(
         });
         let deadline = format!("raise:{waiting_since_position}:{step}");
         acted += issue(handler, conversation_id, &deadline, &command).await;
+    }
+    for (conversation_id, inbox_id) in read::due_for_auto_reply(pool, PER_TICK).await? {
+        let Some(body) = inboxes::settings(pool, inbox_id)
+            .await?
+            .and_then(|settings| settings.auto_reply)
+        else {
+            continue;
+        };
+        // Once per conversation: the decider allows one, and the id makes a repeat a no-op.
+        let command = ConversationCommand::SendAutoReply(SendAutoReply {
+            conversation_id,
+            message_id: Uuid::new_v5(&conversation_id, b"auto-reply-message"),
+            body,
+            at: now,
+        });
+        acted += issue(handler, conversation_id, "auto-reply", &command).await;
     }
     Ok(acted)
 }

@@ -18,6 +18,7 @@ use switchboard_domain::conversation::ConversationDecider;
 use switchboard_domain::decider::Decider;
 use switchboard_domain::envelope::{Actor, EventMetadata, RecordedEvent};
 use switchboard_domain::inbox::InboxDecider;
+use switchboard_domain::operator::OperatorDecider;
 use switchboard_domain::{DomainError, DomainEvent, EventDecodeError};
 use thiserror::Error;
 use uuid::Uuid;
@@ -112,6 +113,9 @@ pub type ConversationHandler = CommandHandler<ConversationDecider>;
 /// Handles inbox commands.
 pub type InboxHandler = CommandHandler<InboxDecider>;
 
+/// Handles operator commands (OPS-2).
+pub type OperatorHandler = CommandHandler<OperatorDecider>;
+
 impl<D: Decider> CommandHandler<D> {
     pub fn new(log: EventLog, clock: Clock) -> Self {
         Self {
@@ -124,6 +128,19 @@ impl<D: Decider> CommandHandler<D> {
 
     pub fn log(&self) -> &EventLog {
         &self.log
+    }
+
+    /// The stream's current state, folded from the log: what a command sent now would be
+    /// decided against. Other aggregates' commands read it to pass facts along (the
+    /// assignee's branch, say) with the log's consistency, not a projection's.
+    pub async fn state(&self, stream_id: Uuid) -> Result<D::State, CommandError> {
+        let mut state = D::initial_state();
+        for e in self.log.read_stream(stream_id, 0).await? {
+            let event =
+                DomainEvent::decode(&e.event.event_type, e.event.schema_version, e.event.payload)?;
+            state = D::evolve(state, &event);
+        }
+        Ok(state)
     }
 
     /// Records what `command` means for its stream, retrying on version conflicts.

@@ -36,6 +36,8 @@ fn start(conversation_id: Uuid, contact: Uuid) -> ConversationCommand {
         subject: None,
         first_message: None,
         callback: None,
+        branch_id: None,
+        routing: None,
         at: Utc::now(),
     })
 }

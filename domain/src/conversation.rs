@@ -14,15 +14,15 @@ use uuid::Uuid;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::event::{
-    CallbackOutcome, CallbackRequested, CallbackScheduled, CallbackSettled, Channel, Consent,
-    Contact, ConversationAssigned, ConversationRated, ConversationReadByContact,
-    ConversationReadByOperator, ConversationStarted, ConversationStatusChanged, ConversationTagged,
-    ConversationUnassigned, ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted,
-    Priority, PriorityChanged, PriorityRaisedForWait, Sender, SenderKind, Source, StatusTrigger,
-    UnassignReason,
+    AssignReason, AutoReplySent, CallbackOutcome, CallbackRequested, CallbackScheduled,
+    CallbackSettled, Channel, Consent, Contact, ConversationAssigned, ConversationOpened,
+    ConversationRated, ConversationReadByContact, ConversationReadByOperator, ConversationStarted,
+    ConversationStatusChanged, ConversationTagged, ConversationTransferred, ConversationUnassigned,
+    ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, Priority, PriorityChanged,
+    PriorityRaisedForWait, Routing, Sender, SenderKind, Source, StatusTrigger, UnassignReason,
 };
 use crate::inbox::RatingScale;
-use crate::operator::{conversation_scope, ConversationScope};
+use crate::operator::{conversation_scope, may_work_branch, ConversationScope};
 use crate::values::{MessageBody, Phone, Tag};
 
 /// The stream type under which conversations are stored in the log.
@@ -100,6 +100,22 @@ pub struct ConversationState {
     pub wait_raises: u8,
     /// The call-back being awaited, if any (CALL-1/2): its id and whether it is scheduled.
     pub pending_callback: Option<(Uuid, Option<DateTime<Utc>>)>,
+    /// The branch that works it; `None`: head office (INBOX-2, OPS-4).
+    pub branch_id: Option<Uuid>,
+    /// Started in a global inbox, so it may move between branches (OPS-4).
+    pub transferable: bool,
+    /// While unassigned: the position at which it entered the queue. Auto-assignment names
+    /// it, so a stale decision (the queue entry is gone) changes nothing (OPS-2).
+    pub queued_since_position: Option<i32>,
+    /// While assigned: the position of the assignment, and whether the assignee opened it
+    /// since (OPS-3).
+    pub assignment_position: i32,
+    pub opened: bool,
+    /// The contact wrote at least once; an operator answered at least once (INBOX-5).
+    pub has_inbound: bool,
+    pub has_outbound: bool,
+    /// The auto-reply went out (INBOX-5): once per conversation.
+    pub auto_replied: bool,
 }
 
 // One value per command handled, moved not copied around: boxing the large variant would buy
@@ -122,6 +138,10 @@ pub struct StartConversation {
     pub first_message: Option<FirstMessage>,
     /// A guest's call-back request that opens the conversation (CALL-1).
     pub callback: Option<CallbackRequest>,
+    /// The branch that will work it: the inbox's, or where routing sent it (INBOX-2).
+    pub branch_id: Option<Uuid>,
+    /// How routing chose the branch; `Some` exactly when the inbox is global.
+    pub routing: Option<Routing>,
     pub at: DateTime<Utc>,
 }
 
@@ -197,6 +217,70 @@ pub struct UntagConversation {
 pub struct AssignConversation {
     pub conversation_id: Uuid,
     pub operator_id: Uuid,
+    /// The assignee's branch, as their operator stream says: they must be able to work the
+    /// conversation's branch.
+    pub operator_branch_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// Auto-assignment gives a queued conversation to an online operator (OPS-2). Stale if the
+/// conversation left that queue entry (someone took it, it was closed): then nothing happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoAssign {
+    pub conversation_id: Uuid,
+    pub queued_since_position: i32,
+    pub operator_id: Uuid,
+    pub operator_branch_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// The assignee did not open the conversation in time; it goes to the next operator (OPS-3).
+/// Stale if the assignment changed or was opened meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalate {
+    pub conversation_id: Uuid,
+    pub assignment_position: i32,
+    pub operator_id: Uuid,
+    pub operator_branch_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// The operator opened (viewed) the conversation (OPS-3). Only the assignee's first view
+/// of their assignment is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenConversation {
+    pub conversation_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+/// Where a transfer sends a conversation (OPS-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// To a branch's queue, for its first free operator.
+    Branch(Option<Uuid>),
+    /// To this operator; the branch follows them.
+    Operator {
+        operator_id: Uuid,
+        branch_id: Option<Uuid>,
+    },
+}
+
+/// Move a global inbox's conversation to another branch or operator (OPS-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub conversation_id: Uuid,
+    pub to: TransferTarget,
+    pub at: DateTime<Utc>,
+}
+
+/// The inbox's auto-reply, sent by the system in the assignee's name (INBOX-5). Stale unless
+/// the conversation is open, assigned, the contact wrote, nobody answered and no auto-reply
+/// went out yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendAutoReply {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub body: MessageBody,
     pub at: DateTime<Utc>,
 }
 
@@ -283,6 +367,9 @@ pub struct MarkRead {
     pub at: DateTime<Utc>,
 }
 
+// A command lives for one request and is matched, not stored: boxing the start would only
+// cost an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConversationCommand {
     Start(StartConversation),
@@ -302,6 +389,11 @@ pub enum ConversationCommand {
     ScheduleCallback(ScheduleCallback),
     SettleCallback(SettleCallback),
     RaisePriorityForWait(RaisePriorityForWait),
+    AutoAssign(AutoAssign),
+    Escalate(Escalate),
+    Open(OpenConversation),
+    Transfer(Transfer),
+    SendAutoReply(SendAutoReply),
 }
 
 impl ConversationCommand {
@@ -325,6 +417,11 @@ impl ConversationCommand {
             ConversationCommand::ScheduleCallback(c) => c.conversation_id,
             ConversationCommand::SettleCallback(c) => c.conversation_id,
             ConversationCommand::RaisePriorityForWait(c) => c.conversation_id,
+            ConversationCommand::AutoAssign(c) => c.conversation_id,
+            ConversationCommand::Escalate(c) => c.conversation_id,
+            ConversationCommand::Open(c) => c.conversation_id,
+            ConversationCommand::Transfer(c) => c.conversation_id,
+            ConversationCommand::SendAutoReply(c) => c.conversation_id,
         }
     }
 }
@@ -410,6 +507,18 @@ pub enum DomainError {
     /// An inbox with this id was already created.
     #[error("inbox {0} already exists")]
     InboxAlreadyExists(Uuid),
+    /// There is no operator with this id (never registered).
+    #[error("operator {0} does not exist")]
+    OperatorNotFound(Uuid),
+    /// An operator with this id was already registered.
+    #[error("operator {0} already exists")]
+    OperatorAlreadyExists(Uuid),
+    /// The operator works another branch than the conversation's (OPS-2).
+    #[error("operator {operator_id} does not work the conversation's branch")]
+    OutsideBranch { operator_id: Uuid },
+    /// Only conversations of a global inbox move between branches (OPS-4).
+    #[error("conversation {0} belongs to a branch inbox; it cannot be transferred")]
+    NotTransferable(Uuid),
 }
 
 /// The conversation aggregate, for the generic command handler.
@@ -489,12 +598,26 @@ pub fn decide(
             ..
         })
     );
-    // Contacts' own commands check the contact; assigning has its own twist on the scope.
+    let system_only = matches!(
+        command,
+        ConversationCommand::CloseForInactivity(_)
+            | ConversationCommand::CloseForRetention(_)
+            | ConversationCommand::RaisePriorityForWait(_)
+            | ConversationCommand::AutoAssign(_)
+            | ConversationCommand::Escalate(_)
+            | ConversationCommand::SendAutoReply(_)
+    );
+    if system_only && actor.kind != ActorKind::System {
+        return Err(DomainError::NotPermitted("only the scheduler"));
+    }
+    // Contacts' own commands check the contact; assigning has its own twist on the scope;
+    // opening is anyone's who may see it, and counts only for the assignee.
     let own_rules = matches!(
         command,
         ConversationCommand::Assign(_)
             | ConversationCommand::Rate(_)
             | ConversationCommand::RequestCallback(_)
+            | ConversationCommand::Open(_)
     ) || (matches!(command, ConversationCommand::MarkRead(_))
         && actor.kind == ActorKind::Contact);
     if !is_contact_message && !own_rules {
@@ -511,20 +634,87 @@ pub fn decide(
             if started.assignee == Some(assign.operator_id) {
                 return Ok(Vec::new());
             }
-            Ok(vec![DomainEvent::ConversationAssigned(
-                ConversationAssigned {
-                    conversation_id: started.id,
+            if !may_work_branch(assign.operator_branch_id, started.branch_id) {
+                return Err(DomainError::OutsideBranch {
                     operator_id: assign.operator_id,
-                    previous_operator_id: started.assignee,
-                    assigned_at: assign.at,
-                },
+                });
+            }
+            Ok(vec![assigned(
+                started,
+                assign.operator_id,
+                AssignReason::Manual,
+                assign.at,
             )])
+        }
+        ConversationCommand::AutoAssign(auto) => {
+            let stale = started.queued_since_position != Some(auto.queued_since_position)
+                || matches!(
+                    started.status,
+                    ConversationStatus::Resolved | ConversationStatus::Closed
+                );
+            if stale {
+                return Ok(Vec::new());
+            }
+            if !may_work_branch(auto.operator_branch_id, started.branch_id) {
+                return Err(DomainError::OutsideBranch {
+                    operator_id: auto.operator_id,
+                });
+            }
+            Ok(vec![assigned(
+                started,
+                auto.operator_id,
+                AssignReason::Auto,
+                auto.at,
+            )])
+        }
+        ConversationCommand::Escalate(escalate) => {
+            let stale = started.assignee.is_none()
+                || started.assignment_position != escalate.assignment_position
+                || started.opened
+                || started.assignee == Some(escalate.operator_id)
+                || matches!(
+                    started.status,
+                    ConversationStatus::Resolved | ConversationStatus::Closed
+                );
+            if stale {
+                return Ok(Vec::new());
+            }
+            if !may_work_branch(escalate.operator_branch_id, started.branch_id) {
+                return Err(DomainError::OutsideBranch {
+                    operator_id: escalate.operator_id,
+                });
+            }
+            Ok(vec![assigned(
+                started,
+                escalate.operator_id,
+                AssignReason::Escalation,
+                escalate.at,
+            )])
+        }
+        ConversationCommand::Open(open) => {
+            authorize(started, actor)?;
+            Ok(opened(started, actor, open.at).into_iter().collect())
+        }
+        ConversationCommand::Transfer(transfer) => transfer_conversation(started, transfer),
+        ConversationCommand::SendAutoReply(reply) => {
+            let due = started.status == ConversationStatus::Open
+                && started.has_inbound
+                && !started.has_outbound
+                && !started.auto_replied;
+            let Some(operator_id) = started.assignee.filter(|_| due) else {
+                return Ok(Vec::new());
+            };
+            unused_id(started, reply.message_id)?;
+            Ok(vec![DomainEvent::AutoReplySent(AutoReplySent {
+                conversation_id: started.id,
+                message_id: reply.message_id,
+                operator_id,
+                body: reply.body.as_str().to_owned(),
+                sent_at: reply.at,
+            })])
         }
         ConversationCommand::Rate(rate) => rate_conversation(started, rate, actor),
         ConversationCommand::MarkRead(read) => mark_read(started, read, actor),
-        ConversationCommand::RaisePriorityForWait(_) if actor.kind != ActorKind::System => {
-            Err(DomainError::NotPermitted("only the scheduler"))
-        }
         ConversationCommand::RaisePriorityForWait(raise) => {
             let stale = started.waiting_since_position != Some(raise.waiting_since_position)
                 || raise.step <= started.wait_raises
@@ -597,11 +787,6 @@ pub fn decide(
                 ));
             }
             Ok(events)
-        }
-        ConversationCommand::CloseForInactivity(_) | ConversationCommand::CloseForRetention(_)
-            if actor.kind != ActorKind::System =>
-        {
-            Err(DomainError::NotPermitted("only the scheduler"))
         }
         ConversationCommand::CloseForInactivity(close) => {
             let stale = started.last_message_position != close.last_message_position
@@ -741,6 +926,90 @@ fn authorize_assignment(
     })
 }
 
+/// A (re)assignment; whatever it had before is in `previous_operator_id`.
+fn assigned(
+    started: &ConversationState,
+    operator_id: Uuid,
+    reason: AssignReason,
+    at: DateTime<Utc>,
+) -> DomainEvent {
+    DomainEvent::ConversationAssigned(ConversationAssigned {
+        conversation_id: started.id,
+        operator_id,
+        previous_operator_id: started.assignee,
+        assigned_at: at,
+        reason,
+    })
+}
+
+/// OPS-3: the assignee's first view of their assignment; nothing for anyone else.
+fn opened(started: &ConversationState, actor: &Actor, at: DateTime<Utc>) -> Option<DomainEvent> {
+    let operator_id = started.assignee?;
+    if started.opened || actor.kind != ActorKind::Operator || actor.id != Some(operator_id) {
+        return None;
+    }
+    Some(DomainEvent::ConversationOpened(ConversationOpened {
+        conversation_id: started.id,
+        operator_id,
+        opened_at: at,
+    }))
+}
+
+/// OPS-4: a global inbox's conversation moves to a branch's queue, or to an operator and
+/// their branch.
+fn transfer_conversation(
+    started: &ConversationState,
+    transfer: &Transfer,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    if !started.transferable {
+        return Err(DomainError::NotTransferable(started.id));
+    }
+    if started.status == ConversationStatus::Closed {
+        return Err(DomainError::ConversationClosed(started.id));
+    }
+    let (to_branch, operator) = match transfer.to {
+        TransferTarget::Branch(branch) => (branch, None),
+        TransferTarget::Operator {
+            operator_id,
+            branch_id,
+        } => (branch_id, Some(operator_id)),
+    };
+    let mut events = Vec::new();
+    if to_branch != started.branch_id {
+        events.push(DomainEvent::ConversationTransferred(
+            ConversationTransferred {
+                conversation_id: started.id,
+                from_branch_id: started.branch_id,
+                to_branch_id: to_branch,
+                transferred_at: transfer.at,
+            },
+        ));
+    }
+    match (operator, started.assignee) {
+        (Some(operator_id), current) if current != Some(operator_id) => {
+            events.push(assigned(
+                started,
+                operator_id,
+                AssignReason::Transfer,
+                transfer.at,
+            ));
+        }
+        (Some(_), _) => {}
+        (None, Some(current)) if !events.is_empty() => {
+            events.push(DomainEvent::ConversationUnassigned(
+                ConversationUnassigned {
+                    conversation_id: started.id,
+                    operator_id: current,
+                    reason: UnassignReason::Transferred,
+                    unassigned_at: transfer.at,
+                },
+            ));
+        }
+        (None, _) => {}
+    }
+    Ok(events)
+}
+
 /// CONV-5: moves the reader's marker forward to the message (or the end); never back.
 fn mark_read(
     started: &ConversationState,
@@ -783,18 +1052,21 @@ fn mark_read(
                 .get(&operator_id)
                 .copied()
                 .unwrap_or(0);
-            if up_to_position <= marker {
-                return Ok(Vec::new());
+            // Reading is opening: the first read of their assignment stops escalation.
+            let mut events: Vec<DomainEvent> =
+                opened(started, actor, read.at).into_iter().collect();
+            if up_to_position > marker {
+                events.push(DomainEvent::ConversationReadByOperator(
+                    ConversationReadByOperator {
+                        conversation_id: started.id,
+                        operator_id,
+                        up_to_message_id: read.up_to_message_id,
+                        up_to_position,
+                        read_at: read.at,
+                    },
+                ));
             }
-            Ok(vec![DomainEvent::ConversationReadByOperator(
-                ConversationReadByOperator {
-                    conversation_id: started.id,
-                    operator_id,
-                    up_to_message_id: read.up_to_message_id,
-                    up_to_position,
-                    read_at: read.at,
-                },
-            )])
+            Ok(events)
         }
         _ => Err(DomainError::NotPermitted("only the contact or an operator")),
     }
@@ -885,6 +1157,8 @@ fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
         contact: start.contact.clone(),
         subject: start.subject.clone(),
         started_at: start.at,
+        branch_id: start.branch_id,
+        routing: start.routing.clone(),
     })];
     if let Some(first) = &start.first_message {
         events.push(DomainEvent::MessagePosted(MessagePosted {
@@ -998,6 +1272,14 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
                 pending_callback: None,
                 waiting_since_position: None,
                 wait_raises: 0,
+                branch_id: e.branch_id,
+                transferable: e.routing.is_some(),
+                queued_since_position: Some(1),
+                assignment_position: 0,
+                opened: false,
+                has_inbound: false,
+                has_outbound: false,
+                auto_replied: false,
             })
         }
         (Conversation::NotStarted, _) => return Conversation::NotStarted,
@@ -1014,12 +1296,16 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
             started.last_message_position = started.version;
             match e.sender.kind {
                 SenderKind::Contact => {
+                    started.has_inbound = true;
                     if started.waiting_since_position.is_none() {
                         started.waiting_since_position = Some(started.version);
                         started.wait_raises = 0;
                     }
                 }
-                SenderKind::Operator => started.waiting_since_position = None,
+                SenderKind::Operator => {
+                    started.has_outbound = true;
+                    started.waiting_since_position = None;
+                }
                 SenderKind::System | SenderKind::Bot => {}
             }
         }
@@ -1049,15 +1335,37 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         DomainEvent::ConversationUntagged(e) => {
             started.tags.remove(&e.tag);
         }
-        DomainEvent::ConversationAssigned(e) => started.assignee = Some(e.operator_id),
-        DomainEvent::ConversationUnassigned(_) => started.assignee = None,
+        DomainEvent::ConversationAssigned(e) => {
+            started.assignee = Some(e.operator_id);
+            started.assignment_position = started.version;
+            started.opened = false;
+            started.queued_since_position = None;
+        }
+        DomainEvent::ConversationUnassigned(_) => {
+            started.assignee = None;
+            started.opened = false;
+            started.queued_since_position = Some(started.version);
+        }
+        DomainEvent::ConversationOpened(_) => started.opened = true,
+        DomainEvent::ConversationTransferred(e) => started.branch_id = e.to_branch_id,
+        DomainEvent::AutoReplySent(e) => {
+            // A message to the contact like any other (TIME-1 counts it), but no answer.
+            started.auto_replied = true;
+            started
+                .message_positions
+                .insert(e.message_id, started.version);
+            started.last_message_position = started.version;
+        }
         DomainEvent::ConversationRated(_) => started.rated = true,
         // Other aggregates' events.
         DomainEvent::InboxCreated(_)
         | DomainEvent::InboxSettingsChanged(_)
         | DomainEvent::WidgetTokenRotated(_)
         | DomainEvent::InboxActivated(_)
-        | DomainEvent::InboxDeactivated(_) => {}
+        | DomainEvent::InboxDeactivated(_)
+        | DomainEvent::OperatorRegistered(_)
+        | DomainEvent::OperatorProfileChanged(_)
+        | DomainEvent::OperatorStatusChanged(_) => {}
     }
     Conversation::Started(started)
 }
@@ -1087,6 +1395,9 @@ mod tests {
                     },
                 ..
             }) => Actor::contact(CONTACT),
+            ConversationCommand::AutoAssign(_)
+            | ConversationCommand::Escalate(_)
+            | ConversationCommand::SendAutoReply(_) => Actor::system(),
             _ => Actor::operator(ADMIN, vec![Role::Admin]),
         }
     }
@@ -1117,6 +1428,8 @@ mod tests {
                 body: body(text),
             }),
             callback: None,
+            branch_id: None,
+            routing: None,
             at: at(),
         })
     }
@@ -1371,6 +1684,7 @@ mod tests {
         ConversationCommand::Assign(AssignConversation {
             conversation_id: CONVERSATION,
             operator_id,
+            operator_branch_id: None,
             at: at(),
         })
     }
@@ -1419,6 +1733,7 @@ mod tests {
                 operator_id: MODERATOR,
                 previous_operator_id: Some(ADMIN),
                 assigned_at: at(),
+                reason: AssignReason::Manual,
             })]
         );
         assert_eq!(
@@ -1871,5 +2186,337 @@ mod tests {
         let events = given_when(&[start(None)], post(SenderKind::Contact, Some(CONTACT))).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event_type(), "MessagePosted");
+    }
+
+    type Decided = Result<Vec<DomainEvent>, DomainError>;
+
+    /// A table row: name, given commands, when command, then.
+    type Case = (
+        &'static str,
+        Vec<ConversationCommand>,
+        ConversationCommand,
+        Decided,
+    );
+
+    const NORTH: Uuid = Uuid::from_u128(501);
+    const SOUTH: Uuid = Uuid::from_u128(502);
+
+    /// A global inbox's conversation routed to the north branch, with the contact's message.
+    fn start_routed() -> ConversationCommand {
+        let ConversationCommand::Start(mut start) = start(Some("hello")) else {
+            unreachable!()
+        };
+        start.branch_id = Some(NORTH);
+        start.routing = Some(Routing {
+            region: Some("UA-30".into()),
+            routed_by: crate::event::RoutedBy::Rule,
+        });
+        ConversationCommand::Start(start)
+    }
+
+    fn auto_assign(operator_id: Uuid, branch: Option<Uuid>, queued: i32) -> ConversationCommand {
+        ConversationCommand::AutoAssign(AutoAssign {
+            conversation_id: CONVERSATION,
+            queued_since_position: queued,
+            operator_id,
+            operator_branch_id: branch,
+            at: at(),
+        })
+    }
+
+    fn escalate(operator_id: Uuid, branch: Option<Uuid>, position: i32) -> ConversationCommand {
+        ConversationCommand::Escalate(Escalate {
+            conversation_id: CONVERSATION,
+            assignment_position: position,
+            operator_id,
+            operator_branch_id: branch,
+            at: at(),
+        })
+    }
+
+    fn transfer(to: TransferTarget) -> ConversationCommand {
+        ConversationCommand::Transfer(Transfer {
+            conversation_id: CONVERSATION,
+            to,
+            at: at(),
+        })
+    }
+
+    fn auto_reply() -> ConversationCommand {
+        ConversationCommand::SendAutoReply(SendAutoReply {
+            conversation_id: CONVERSATION,
+            message_id: Uuid::from_u128(40),
+            body: body("We are on it"),
+            at: at(),
+        })
+    }
+
+    fn assigned_event(operator: Uuid, previous: Option<Uuid>, reason: AssignReason) -> DomainEvent {
+        DomainEvent::ConversationAssigned(ConversationAssigned {
+            conversation_id: CONVERSATION,
+            operator_id: operator,
+            previous_operator_id: previous,
+            assigned_at: at(),
+            reason,
+        })
+    }
+
+    #[test]
+    fn branches_auto_assignment_and_escalation() {
+        const NORTH_OP: Uuid = Uuid::from_u128(601);
+        const SOUTH_OP: Uuid = Uuid::from_u128(602);
+        // Started (1) and its first message (2): queued since position 1.
+        let queued = [start_routed()];
+        let auto_north = auto_assign(NORTH_OP, Some(NORTH), 1);
+        let cases: Vec<Case> = vec![
+            (
+                "auto-assignment takes the queue entry",
+                queued.to_vec(),
+                auto_north.clone(),
+                Ok(vec![assigned_event(NORTH_OP, None, AssignReason::Auto)]),
+            ),
+            (
+                "a stale queue entry changes nothing",
+                queued.to_vec(),
+                auto_assign(NORTH_OP, Some(NORTH), 2),
+                Ok(vec![]),
+            ),
+            (
+                "nor does an assigned conversation",
+                vec![start_routed(), auto_north.clone()],
+                auto_assign(SOUTH_OP, Some(NORTH), 1),
+                Ok(vec![]),
+            ),
+            (
+                "never to another branch's operator",
+                queued.to_vec(),
+                auto_assign(SOUTH_OP, Some(SOUTH), 1),
+                Err(DomainError::OutsideBranch {
+                    operator_id: SOUTH_OP,
+                }),
+            ),
+            (
+                "by hand neither",
+                queued.to_vec(),
+                ConversationCommand::Assign(AssignConversation {
+                    conversation_id: CONVERSATION,
+                    operator_id: SOUTH_OP,
+                    operator_branch_id: Some(SOUTH),
+                    at: at(),
+                }),
+                Err(DomainError::OutsideBranch {
+                    operator_id: SOUTH_OP,
+                }),
+            ),
+            (
+                "head office may take any branch's",
+                queued.to_vec(),
+                auto_assign(ADMIN, None, 1),
+                Ok(vec![assigned_event(ADMIN, None, AssignReason::Auto)]),
+            ),
+            (
+                "an unopened assignment escalates to the next operator",
+                vec![start_routed(), auto_north.clone()],
+                escalate(ADMIN, None, 3),
+                Ok(vec![assigned_event(
+                    ADMIN,
+                    Some(NORTH_OP),
+                    AssignReason::Escalation,
+                )]),
+            ),
+            (
+                "an opened one does not",
+                vec![
+                    start_routed(),
+                    auto_assign(ADMIN, None, 1),
+                    // The admin, the assignee, opens it.
+                    ConversationCommand::Open(OpenConversation {
+                        conversation_id: CONVERSATION,
+                        at: at(),
+                    }),
+                ],
+                escalate(NORTH_OP, Some(NORTH), 3),
+                Ok(vec![]),
+            ),
+            (
+                "nor another assignment than the one named",
+                vec![start_routed(), auto_north.clone()],
+                escalate(ADMIN, None, 2),
+                Ok(vec![]),
+            ),
+        ];
+        for (name, given, when, expected) in cases {
+            assert_eq!(given_when(&given, when), expected, "{name}");
+        }
+        let state = Conversation::Started(state_after(&queued));
+        assert_eq!(
+            decide(
+                &state,
+                &auto_north,
+                &Actor::operator(ADMIN, vec![Role::Admin])
+            ),
+            Err(DomainError::NotPermitted("only the scheduler"))
+        );
+    }
+
+    #[test]
+    fn the_assignee_opens_by_viewing_or_reading() {
+        let nobody_opened = state_after(&[start_routed(), assign(MODERATOR)]);
+        let moderator = Actor::operator(MODERATOR, vec![Role::Moderator]);
+        let admin = Actor::operator(ADMIN, vec![Role::Admin]);
+        let open = ConversationCommand::Open(OpenConversation {
+            conversation_id: CONVERSATION,
+            at: at(),
+        });
+        let opened_event = DomainEvent::ConversationOpened(ConversationOpened {
+            conversation_id: CONVERSATION,
+            operator_id: MODERATOR,
+            opened_at: at(),
+        });
+        let state = Conversation::Started(nobody_opened.clone());
+        assert_eq!(
+            decide(&state, &open, &moderator),
+            Ok(vec![opened_event.clone()])
+        );
+        assert_eq!(
+            decide(&state, &open, &admin),
+            Ok(vec![]),
+            "not the assignee"
+        );
+        let read = ConversationCommand::MarkRead(MarkRead {
+            conversation_id: CONVERSATION,
+            up_to_message_id: None,
+            at: at(),
+        });
+        let events = decide(&state, &read, &moderator).unwrap();
+        assert_eq!(events[0], opened_event);
+        assert!(matches!(
+            events[1],
+            DomainEvent::ConversationReadByOperator(_)
+        ));
+        let mut after = state;
+        for event in &events {
+            after = evolve(after, event);
+        }
+        assert_eq!(
+            decide(&after, &open, &moderator),
+            Ok(vec![]),
+            "once per assignment"
+        );
+    }
+
+    #[test]
+    fn transfers_move_global_conversations_between_branches() {
+        const SOUTH_OP: Uuid = Uuid::from_u128(602);
+        let transferred = |from, to| {
+            DomainEvent::ConversationTransferred(ConversationTransferred {
+                conversation_id: CONVERSATION,
+                from_branch_id: from,
+                to_branch_id: to,
+                transferred_at: at(),
+            })
+        };
+        let cases: Vec<Case> = vec![
+            (
+                "to a branch's queue",
+                vec![start_routed(), assign(ADMIN)],
+                transfer(TransferTarget::Branch(Some(SOUTH))),
+                Ok(vec![
+                    transferred(Some(NORTH), Some(SOUTH)),
+                    DomainEvent::ConversationUnassigned(ConversationUnassigned {
+                        conversation_id: CONVERSATION,
+                        operator_id: ADMIN,
+                        reason: UnassignReason::Transferred,
+                        unassigned_at: at(),
+                    }),
+                ]),
+            ),
+            (
+                "to an operator: the branch follows them",
+                vec![start_routed()],
+                transfer(TransferTarget::Operator {
+                    operator_id: SOUTH_OP,
+                    branch_id: Some(SOUTH),
+                }),
+                Ok(vec![
+                    transferred(Some(NORTH), Some(SOUTH)),
+                    assigned_event(SOUTH_OP, None, AssignReason::Transfer),
+                ]),
+            ),
+            (
+                "to where it is: nothing",
+                vec![start_routed()],
+                transfer(TransferTarget::Branch(Some(NORTH))),
+                Ok(vec![]),
+            ),
+            (
+                "a branch inbox's conversation stays",
+                vec![start(None)],
+                transfer(TransferTarget::Branch(Some(SOUTH))),
+                Err(DomainError::NotTransferable(CONVERSATION)),
+            ),
+        ];
+        for (name, given, when, expected) in cases {
+            assert_eq!(given_when(&given, when), expected, "{name}");
+        }
+        let after = state_after(&[
+            start_routed(),
+            transfer(TransferTarget::Branch(Some(SOUTH))),
+        ]);
+        assert_eq!(after.branch_id, Some(SOUTH));
+    }
+
+    #[test]
+    fn the_auto_reply_goes_once_when_assigned_and_unanswered() {
+        let replied = DomainEvent::AutoReplySent(AutoReplySent {
+            conversation_id: CONVERSATION,
+            message_id: Uuid::from_u128(40),
+            operator_id: MODERATOR,
+            body: "We are on it".into(),
+            sent_at: at(),
+        });
+        let assigned = vec![start_routed(), assign(MODERATOR)];
+        let cases: Vec<(&str, Vec<ConversationCommand>, Decided)> = vec![
+            (
+                "assigned, the contact wrote, nobody answered",
+                assigned.clone(),
+                Ok(vec![replied]),
+            ),
+            ("not assigned", vec![start_routed()], Ok(vec![])),
+            (
+                "no inbound message",
+                vec![start(None), assign(MODERATOR)],
+                Ok(vec![]),
+            ),
+            (
+                "an operator answered",
+                [
+                    assigned.clone(),
+                    vec![post(SenderKind::Operator, Some(MODERATOR))],
+                ]
+                .concat(),
+                Ok(vec![]),
+            ),
+            (
+                "once",
+                [assigned.clone(), vec![auto_reply()]].concat(),
+                Ok(vec![]),
+            ),
+            (
+                "only while open",
+                [assigned.clone(), vec![set(ConversationStatus::Resolved)]].concat(),
+                Ok(vec![]),
+            ),
+        ];
+        for (name, given, expected) in cases {
+            assert_eq!(given_when(&given, auto_reply()), expected, "{name}");
+        }
+        let after = state_after(&[assigned, vec![auto_reply()]].concat());
+        assert_eq!(
+            after.status,
+            ConversationStatus::Open,
+            "an auto-reply is not an answer"
+        );
+        assert_eq!(after.waiting_since_position, Some(2));
     }
 }

@@ -3,6 +3,9 @@
 //! These shapes are contracts with integrators (Kafka, webhooks) and auditors (the log keeps
 //! them forever). Each has a snapshot test. Changing an existing shape means a new
 //! `schema_version` and an upcaster in [`DomainEvent::decode`], never an edit in place.
+//! The one exception is adding an optional field that older events read as its default
+//! (`#[serde(default)]`): every reader of the old shape still reads the new one and the old
+//! events still mean what they meant, so the version stays.
 
 use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -89,7 +92,46 @@ text_enum! {
         Operator = "operator",
         /// The contact wrote after resolve or close: back to the Open queue (CONV-2).
         Reopened = "reopened",
+        /// It moved to another branch, to be assigned there (OPS-4).
+        Transferred = "transferred",
     }
+}
+
+text_enum! {
+    /// How a conversation got its assignee.
+    #[derive(Default)]
+    pub enum AssignReason {
+        /// An operator assigned it, or took it (OPS-5).
+        #[default]
+        Manual = "manual",
+        /// Auto-assignment gave it to the least-loaded online operator (OPS-2).
+        Auto = "auto",
+        /// The assignee did not open it in time; it went to the next operator (OPS-3).
+        Escalation = "escalation",
+        /// It moved to another branch with a chosen operator (OPS-4).
+        Transfer = "transfer",
+    }
+}
+
+text_enum! {
+    /// How a conversation of a global inbox found its branch (INBOX-2).
+    pub enum RoutedBy {
+        /// A routing rule matched the visitor's region.
+        Rule = "rule",
+        /// No rule matched (or the region was unknown): the inbox's default branch.
+        Default = "default",
+        /// No rule matched and the inbox has no default branch: head office works it.
+        Unrouted = "unrouted",
+    }
+}
+
+/// Where a global inbox's conversation was routed, and why (INBOX-2). Absent for a branch
+/// inbox's conversations, whose branch is the inbox's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    /// The visitor's region as the trusted proxy reported it, if it did.
+    pub region: Option<String>,
+    pub routed_by: RoutedBy,
 }
 
 text_enum! {
@@ -135,6 +177,13 @@ pub struct ConversationStarted {
     pub contact: Contact,
     pub subject: Option<String>,
     pub started_at: DateTime<Utc>,
+    /// The branch that works it: the inbox's, or the routed one (INBOX-2); `None`: head office.
+    #[serde(default)]
+    pub branch_id: Option<Uuid>,
+    /// Present when the inbox is global: how the branch was chosen. Only such conversations
+    /// can be transferred to another branch (OPS-4).
+    #[serde(default)]
+    pub routing: Option<Routing>,
 }
 
 /// A message was added to a conversation's thread.
@@ -215,6 +264,64 @@ pub struct ConversationAssigned {
     /// The assignee it had before, if any.
     pub previous_operator_id: Option<Uuid>,
     pub assigned_at: DateTime<Utc>,
+    #[serde(default)]
+    pub reason: AssignReason,
+}
+
+/// The assignee opened the conversation for the first time since it was assigned to them
+/// (OPS-3): escalation no longer applies to this assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationOpened {
+    pub conversation_id: Uuid,
+    pub operator_id: Uuid,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// A global inbox's conversation moved to another branch (OPS-4). An assignment or an
+/// unassignment follows in the same command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationTransferred {
+    pub conversation_id: Uuid,
+    pub from_branch_id: Option<Uuid>,
+    pub to_branch_id: Option<Uuid>,
+    pub transferred_at: DateTime<Utc>,
+}
+
+/// The inbox's auto-reply went to the contact, in the assignee's name (INBOX-5). It is not an
+/// operator's answer: it moves no status and counts for no response time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoReplySent {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    /// The assignee it is sent as.
+    pub operator_id: Uuid,
+    pub body: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// An admin registered an operator (OPS-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorRegistered {
+    pub operator_id: Uuid,
+    pub profile: crate::operator::OperatorProfile,
+    pub registered_at: DateTime<Utc>,
+}
+
+/// An admin changed an operator's profile (the whole profile, as it now is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorProfileChanged {
+    pub operator_id: Uuid,
+    pub profile: crate::operator::OperatorProfile,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// An operator's status changed (OPS-2): only `online` operators get conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorStatusChanged {
+    pub operator_id: Uuid,
+    pub from: crate::operator::OperatorStatus,
+    pub to: crate::operator::OperatorStatus,
+    pub changed_at: DateTime<Utc>,
 }
 
 /// A conversation went back to the unassigned queue (OPS-5, CONV-2).
@@ -357,6 +464,12 @@ pub enum DomainEvent {
     CallbackScheduled(CallbackScheduled),
     CallbackSettled(CallbackSettled),
     PriorityRaisedForWait(PriorityRaisedForWait),
+    ConversationOpened(ConversationOpened),
+    ConversationTransferred(ConversationTransferred),
+    AutoReplySent(AutoReplySent),
+    OperatorRegistered(OperatorRegistered),
+    OperatorProfileChanged(OperatorProfileChanged),
+    OperatorStatusChanged(OperatorStatusChanged),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -433,6 +546,12 @@ event_catalogue! {
     CallbackScheduled => version 1,
     CallbackSettled => version 1,
     PriorityRaisedForWait => version 1,
+    ConversationOpened => version 1,
+    ConversationTransferred => version 1,
+    AutoReplySent => version 1,
+    OperatorRegistered => version 1,
+    OperatorProfileChanged => version 1,
+    OperatorStatusChanged => version 1,
 }
 
 fn parse<T: DeserializeOwned>(
@@ -483,6 +602,28 @@ mod tests {
             crate::inbox::RatingScale::Csat,
         )
         .unwrap()
+        .with_messages(
+            Some("We are offline, leave a message"),
+            Some("We work 9 to 18 on weekdays"),
+            Some("Thanks! We will answer in a minute."),
+        )
+        .unwrap()
+        .with_routing(&[("UA-30", Uuid::from_u128(7))], Some(Uuid::from_u128(9)))
+        .unwrap()
+        .with_assignment(4, 300)
+        .unwrap()
+        .with_working_hours(
+            crate::hours::WorkingHours::new(
+                "Europe/Kyiv",
+                vec![crate::hours::DayHours::new(
+                    chrono::Weekday::Mon,
+                    vec![crate::hours::Period::parse("09:00", "18:00").unwrap()],
+                )
+                .unwrap()],
+                vec![chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()],
+            )
+            .unwrap(),
+        )
     }
 
     fn every_event() -> Vec<DomainEvent> {
@@ -500,6 +641,11 @@ mod tests {
                 },
                 subject: Some("Delivery".into()),
                 started_at: at(),
+                branch_id: Some(Uuid::from_u128(7)),
+                routing: Some(Routing {
+                    region: Some("UA-30".into()),
+                    routed_by: RoutedBy::Rule,
+                }),
             }),
             DomainEvent::MessagePosted(MessagePosted {
                 conversation_id,
@@ -547,6 +693,7 @@ mod tests {
                 operator_id: Uuid::from_u128(6),
                 previous_operator_id: None,
                 assigned_at: at(),
+                reason: AssignReason::Auto,
             }),
             DomainEvent::ConversationUnassigned(ConversationUnassigned {
                 conversation_id,
@@ -635,7 +782,90 @@ mod tests {
                 step: 1,
                 raised_at: at(),
             }),
+            DomainEvent::ConversationOpened(ConversationOpened {
+                conversation_id,
+                operator_id: Uuid::from_u128(6),
+                opened_at: at(),
+            }),
+            DomainEvent::ConversationTransferred(ConversationTransferred {
+                conversation_id,
+                from_branch_id: Some(Uuid::from_u128(7)),
+                to_branch_id: Some(Uuid::from_u128(9)),
+                transferred_at: at(),
+            }),
+            DomainEvent::AutoReplySent(AutoReplySent {
+                conversation_id,
+                message_id: Uuid::from_u128(10),
+                operator_id: Uuid::from_u128(6),
+                body: "Thanks! Olena will answer in a minute.".into(),
+                sent_at: at(),
+            }),
+            DomainEvent::OperatorRegistered(OperatorRegistered {
+                operator_id: Uuid::from_u128(6),
+                profile: operator_profile(),
+                registered_at: at(),
+            }),
+            DomainEvent::OperatorProfileChanged(OperatorProfileChanged {
+                operator_id: Uuid::from_u128(6),
+                profile: operator_profile(),
+                changed_at: at(),
+            }),
+            DomainEvent::OperatorStatusChanged(OperatorStatusChanged {
+                operator_id: Uuid::from_u128(6),
+                from: crate::operator::OperatorStatus::Offline,
+                to: crate::operator::OperatorStatus::Online,
+                changed_at: at(),
+            }),
         ]
+    }
+
+    fn operator_profile() -> crate::operator::OperatorProfile {
+        crate::operator::OperatorProfile::new(
+            "Olena",
+            &[crate::operator::Role::Moderator],
+            Some(Uuid::from_u128(7)),
+            Some(4),
+        )
+        .unwrap()
+    }
+
+    /// Fields added later with a default (see the module docs) read as that default from
+    /// events written before them.
+    #[test]
+    fn events_written_before_added_fields_still_decode() {
+        let started = DomainEvent::decode(
+            "ConversationStarted",
+            1,
+            serde_json::json!({
+                "conversation_id": "00000000-0000-0000-0000-000000000001",
+                "inbox_id": "00000000-0000-0000-0000-000000000002",
+                "source": "web",
+                "contact": {"id": "00000000-0000-0000-0000-000000000003",
+                            "name": null, "email": null, "phone": null},
+                "subject": null,
+                "started_at": "2026-11-25T09:30:00Z"
+            }),
+        )
+        .unwrap();
+        let DomainEvent::ConversationStarted(started) = started else {
+            panic!("decoded as another type")
+        };
+        assert_eq!((started.branch_id, started.routing), (None, None));
+        let assigned = DomainEvent::decode(
+            "ConversationAssigned",
+            1,
+            serde_json::json!({
+                "conversation_id": "00000000-0000-0000-0000-000000000001",
+                "operator_id": "00000000-0000-0000-0000-000000000006",
+                "previous_operator_id": null,
+                "assigned_at": "2026-11-25T09:30:00Z"
+            }),
+        )
+        .unwrap();
+        let DomainEvent::ConversationAssigned(assigned) = assigned else {
+            panic!("decoded as another type")
+        };
+        assert_eq!(assigned.reason, AssignReason::Manual);
     }
 
     #[test]
@@ -675,6 +905,12 @@ mod tests {
         check(Priority::ALL, Priority::as_str);
         check(StatusTrigger::ALL, StatusTrigger::as_str);
         check(UnassignReason::ALL, UnassignReason::as_str);
+        check(AssignReason::ALL, AssignReason::as_str);
+        check(RoutedBy::ALL, RoutedBy::as_str);
+        check(
+            crate::operator::OperatorStatus::ALL,
+            crate::operator::OperatorStatus::as_str,
+        );
         check(CallbackOutcome::ALL, CallbackOutcome::as_str);
         check(
             crate::inbox::RatingScale::ALL,

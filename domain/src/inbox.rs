@@ -13,11 +13,12 @@ use crate::conversation::DomainError;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::event::{
-    DomainEvent, InboxActivated, InboxCreated, InboxDeactivated, InboxSettingsChanged,
-    WidgetTokenRotated,
+    DomainEvent, InboxActivated, InboxCreated, InboxDeactivated, InboxSettingsChanged, RoutedBy,
+    Routing, WidgetTokenRotated,
 };
+use crate::hours::WorkingHours;
 use crate::operator::Role;
-use crate::values::{short_text, InvalidInput};
+use crate::values::{short_text, InvalidInput, MessageBody, DEFAULT_MAX_BODY_CHARS};
 
 pub const STREAM_TYPE: &str = "inbox";
 
@@ -35,7 +36,16 @@ text_enum! {
     }
 }
 
-/// What an admin sets on an inbox. Construct with [`InboxSettings::new`], which validates.
+/// How long an assignee has to open a conversation before it escalates (OPS-3), by default.
+pub const DEFAULT_ESCALATION_SECS: u32 = 240;
+
+/// How many open conversations auto-assignment gives an operator at once, unless their
+/// profile says otherwise (OPS-2).
+pub const DEFAULT_CAPACITY: u16 = 5;
+
+/// What an admin sets on an inbox. Construct with [`InboxSettings::new`] and the `with_`
+/// methods, which validate. Fields added after the first release take their default when an
+/// older event lacks them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxSettings {
     pub title: String,
@@ -43,6 +53,56 @@ pub struct InboxSettings {
     /// `#rrggbb`, lower-case.
     pub color: Option<String>,
     pub rating: RatingScale,
+    /// The banner the widget shows when no operator is online (INBOX-4).
+    #[serde(default)]
+    pub offline_message: Option<String>,
+    /// The message the widget shows outside working hours (INBOX-3).
+    #[serde(default)]
+    pub outside_hours_message: Option<String>,
+    /// Sent once, in the assignee's name, on the contact's first message (INBOX-5).
+    #[serde(default)]
+    pub auto_reply: Option<MessageBody>,
+    /// When operators are at work (INBOX-3); always, unless set.
+    #[serde(default)]
+    pub working_hours: WorkingHours,
+    /// Region → branch, for a global inbox (INBOX-2). Regions are upper-case codes such as
+    /// `UA` or `UA-30`; the most specific rule that covers the visitor's region wins.
+    #[serde(default)]
+    pub routing_rules: Vec<RoutingRule>,
+    /// Where a global inbox's conversation goes when no rule matches (INBOX-2).
+    #[serde(default)]
+    pub default_branch_id: Option<Uuid>,
+    /// Seconds the assignee has to open a conversation before it escalates (OPS-3).
+    #[serde(default = "default_escalation_secs")]
+    pub escalation_timeout_secs: u32,
+    /// Conversations per operator for auto-assignment, unless their profile says (OPS-2).
+    #[serde(default = "default_capacity")]
+    pub default_capacity: u16,
+}
+
+fn default_escalation_secs() -> u32 {
+    DEFAULT_ESCALATION_SECS
+}
+
+fn default_capacity() -> u16 {
+    DEFAULT_CAPACITY
+}
+
+/// One routing rule of a global inbox (INBOX-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    /// Upper-case region code: a country (`UA`) or a subdivision (`UA-30`).
+    pub region: String,
+    pub branch_id: Uuid,
+}
+
+/// Upper-case letters, digits and hyphens, 2 to 16 of them: ISO 3166 codes and their kin.
+fn region_code(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let valid = (2..=16).contains(&code.len())
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !code.starts_with('-');
+    valid.then_some(code)
 }
 
 impl InboxSettings {
@@ -73,7 +133,112 @@ impl InboxSettings {
             greeting,
             color,
             rating,
+            offline_message: None,
+            outside_hours_message: None,
+            auto_reply: None,
+            working_hours: WorkingHours::default(),
+            routing_rules: Vec::new(),
+            default_branch_id: None,
+            escalation_timeout_secs: DEFAULT_ESCALATION_SECS,
+            default_capacity: DEFAULT_CAPACITY,
         })
+    }
+
+    /// The widget's banners (INBOX-3, INBOX-4) and the auto-reply (INBOX-5).
+    pub fn with_messages(
+        mut self,
+        offline: Option<&str>,
+        outside_hours: Option<&str>,
+        auto_reply: Option<&str>,
+    ) -> Result<Self, InvalidInput> {
+        self.offline_message = short_text("offline_message", offline)?;
+        self.outside_hours_message = short_text("outside_hours_message", outside_hours)?;
+        self.auto_reply = match auto_reply.filter(|text| !text.trim().is_empty()) {
+            None => None,
+            Some(text) => Some(MessageBody::parse(text, DEFAULT_MAX_BODY_CHARS)?),
+        };
+        Ok(self)
+    }
+
+    pub fn with_working_hours(mut self, hours: WorkingHours) -> Self {
+        self.working_hours = hours;
+        self
+    }
+
+    /// Routing rules (each region once) and the default branch (INBOX-2).
+    pub fn with_routing(
+        mut self,
+        rules: &[(&str, Uuid)],
+        default_branch_id: Option<Uuid>,
+    ) -> Result<Self, InvalidInput> {
+        let mut checked: Vec<RoutingRule> = Vec::with_capacity(rules.len());
+        for (region, branch_id) in rules {
+            let region = region_code(region).ok_or(InvalidInput::Malformed {
+                field: "region",
+                expected: "a region code such as UA or UA-30",
+            })?;
+            if checked.iter().any(|r| r.region == region) {
+                return Err(InvalidInput::Malformed {
+                    field: "region",
+                    expected: "each region in one rule only",
+                });
+            }
+            checked.push(RoutingRule {
+                region,
+                branch_id: *branch_id,
+            });
+        }
+        checked.sort_by(|a, b| a.region.cmp(&b.region));
+        self.routing_rules = checked;
+        self.default_branch_id = default_branch_id;
+        Ok(self)
+    }
+
+    /// Capacity per operator (OPS-2) and the escalation timeout (OPS-3).
+    pub fn with_assignment(
+        mut self,
+        default_capacity: u16,
+        escalation_timeout_secs: u32,
+    ) -> Result<Self, InvalidInput> {
+        if default_capacity == 0 || default_capacity > crate::operator::MAX_CAPACITY {
+            return Err(InvalidInput::Malformed {
+                field: "default_capacity",
+                expected: "a number of conversations from 1 to 1000",
+            });
+        }
+        if !(1..=7 * 24 * 3600).contains(&escalation_timeout_secs) {
+            return Err(InvalidInput::Malformed {
+                field: "escalation_timeout_secs",
+                expected: "seconds from 1 to 604800 (a week)",
+            });
+        }
+        self.default_capacity = default_capacity;
+        self.escalation_timeout_secs = escalation_timeout_secs;
+        Ok(self)
+    }
+
+    /// Where a global inbox's new conversation goes, given the visitor's region if known
+    /// (INBOX-2): the most specific rule covering the region (`UA-30` is covered by rules for
+    /// `UA-30` and for `UA`), else the default branch, else head office.
+    pub fn route(&self, region: Option<&str>) -> (Option<Uuid>, Routing) {
+        let region = region.and_then(region_code);
+        let rule = region.as_deref().and_then(|region| {
+            self.routing_rules
+                .iter()
+                .filter(|rule| {
+                    region == rule.region
+                        || region
+                            .strip_prefix(rule.region.as_str())
+                            .is_some_and(|rest| rest.starts_with('-'))
+                })
+                .max_by_key(|rule| rule.region.len())
+        });
+        let (branch, routed_by) = match (rule, self.default_branch_id) {
+            (Some(rule), _) => (Some(rule.branch_id), RoutedBy::Rule),
+            (None, Some(default)) => (Some(default), RoutedBy::Default),
+            (None, None) => (None, RoutedBy::Unrouted),
+        };
+        (branch, Routing { region, routed_by })
     }
 }
 
@@ -86,6 +251,8 @@ pub struct InboxState {
     pub widget_token_hash: String,
 }
 
+// One value per command handled, moved not copied around, like `Conversation`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbox {
     NotCreated,
@@ -284,6 +451,93 @@ mod tests {
             }
         }
         InboxDecider::decide(&state, &command, actor)
+    }
+
+    #[test]
+    fn routing_picks_the_most_specific_rule_then_the_default() {
+        let (north, south, default) = (Uuid::from_u128(7), Uuid::from_u128(8), Uuid::from_u128(9));
+        let global = settings("Global")
+            .with_routing(&[("ua", north), ("UA-46", south)], Some(default))
+            .unwrap();
+        let cases = [
+            (Some("UA-30"), Some(north), RoutedBy::Rule, Some("UA-30")),
+            (Some(" ua-46 "), Some(south), RoutedBy::Rule, Some("UA-46")),
+            (Some("UA"), Some(north), RoutedBy::Rule, Some("UA")),
+            (Some("UAX"), Some(default), RoutedBy::Default, Some("UAX")),
+            (Some("PL"), Some(default), RoutedBy::Default, Some("PL")),
+            (
+                Some("not a region!"),
+                Some(default),
+                RoutedBy::Default,
+                None,
+            ),
+            (None, Some(default), RoutedBy::Default, None),
+        ];
+        for (region, branch, routed_by, recorded) in cases {
+            assert_eq!(
+                global.route(region),
+                (
+                    branch,
+                    Routing {
+                        region: recorded.map(str::to_owned),
+                        routed_by
+                    }
+                ),
+                "{region:?}"
+            );
+        }
+        let unrouted = settings("Global").route(Some("UA"));
+        assert_eq!(unrouted.0, None);
+        assert_eq!(unrouted.1.routed_by, RoutedBy::Unrouted);
+        assert!(matches!(
+            settings("G").with_routing(&[("UA", north), ("ua", south)], None),
+            Err(InvalidInput::Malformed {
+                field: "region",
+                ..
+            })
+        ));
+        assert!(matches!(
+            settings("G").with_routing(&[("-", north)], None),
+            Err(InvalidInput::Malformed {
+                field: "region",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn assignment_settings_and_messages_are_validated() {
+        assert!(matches!(
+            settings("S").with_assignment(0, 240),
+            Err(InvalidInput::Malformed {
+                field: "default_capacity",
+                ..
+            })
+        ));
+        assert!(matches!(
+            settings("S").with_assignment(3, 0),
+            Err(InvalidInput::Malformed {
+                field: "escalation_timeout_secs",
+                ..
+            })
+        ));
+        let s = settings("S")
+            .with_assignment(3, 60)
+            .unwrap()
+            .with_messages(Some(" We are offline "), None, Some("  "))
+            .unwrap();
+        assert_eq!((s.default_capacity, s.escalation_timeout_secs), (3, 60));
+        assert_eq!(s.offline_message.as_deref(), Some("We are offline"));
+        assert_eq!(s.auto_reply, None);
+        // Settings stored before these fields existed read as the defaults.
+        let old: InboxSettings = serde_json::from_value(serde_json::json!({
+            "title": "Old", "greeting": null, "color": null, "rating": "none"
+        }))
+        .unwrap();
+        assert_eq!(
+            old,
+            InboxSettings::new("Old", None, None, RatingScale::None).unwrap()
+        );
     }
 
     #[test]

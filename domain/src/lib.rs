@@ -11,9 +11,14 @@
 //!   and schema versions integrators see on Kafka and in webhooks.
 //! - [`envelope`]: what the log stores around an event (stream, version, metadata).
 //! - [`decider`]: the shape of every aggregate (`initial_state`, `decide`, `evolve`).
-//! - [`conversation`]: the conversation aggregate (CONV, OPS-1/5).
-//! - [`inbox`]: the inbox aggregate (INBOX-1).
-//! - [`operator`]: operator roles and the conversations each may work (OPS-1).
+//! - [`conversation`]: the conversation aggregate (CONV, OPS-1..5, INBOX-5).
+//! - [`inbox`]: the inbox aggregate and its settings: routing, capacity, escalation,
+//!   messages (INBOX-1..5).
+//! - [`operator`]: the operator aggregate, roles and the conversations each may work
+//!   (OPS-1, OPS-2).
+//! - [`hours`]: working hours per weekday in a time zone, with holidays (INBOX-3). chrono-tz
+//!   supplies the IANA time-zone database: hand-kept offsets would be wrong at the next
+//!   daylight-saving change.
 //! - [`values`]: validated value objects ([`values::MessageBody`], …): a value of these types
 //!   has already passed its checks.
 
@@ -24,6 +29,7 @@ pub mod conversation;
 pub mod decider;
 pub mod envelope;
 pub mod event;
+pub mod hours;
 pub mod inbox;
 pub mod operator;
 pub mod values;

@@ -1,6 +1,26 @@
-//! Operators as the conversation aggregate sees them: their roles and what those allow
-//! (SPEC OPS-1). Who an operator is (sign-in, status, capacity) is the operator aggregate's
-//! business, which comes with OPS-2.
+//! Operators (SPEC OPS-1, OPS-2): their roles and what those allow, and the operator aggregate
+//! — who an operator is (name, roles, branch, capacity) and whether they are at work (status).
+//!
+//! An operator's stream id is their id, the subject of their sign-in token. The conversation
+//! aggregate never reads this stream: whoever assigns a conversation reads the assignee's
+//! branch here first and passes it along, and the conversation's decider checks it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::conversation::DomainError;
+use crate::decider::Decider;
+use crate::envelope::{Actor, ActorKind};
+use crate::event::{
+    DomainEvent, OperatorProfileChanged, OperatorRegistered, OperatorStatusChanged,
+};
+use crate::values::{short_text, InvalidInput};
+
+pub const STREAM_TYPE: &str = "operator";
+
+/// The most conversations anyone may be given at once; a typo guard, not a policy.
+pub const MAX_CAPACITY: u16 = 1000;
 
 text_enum! {
     /// Operator roles (OPS-1).
@@ -15,6 +35,19 @@ text_enum! {
         Analyst = "analyst",
         /// The event log only.
         Auditor = "auditor",
+    }
+}
+
+text_enum! {
+    /// Whether an operator is at work (OPS-2). Only `online` operators get conversations
+    /// automatically; a new operator is `offline`.
+    #[derive(Default)]
+    pub enum OperatorStatus {
+        Online = "online",
+        Away = "away",
+        Busy = "busy",
+        #[default]
+        Offline = "offline",
     }
 }
 
@@ -40,5 +73,432 @@ pub fn conversation_scope(roles: &[Role]) -> ConversationScope {
         ConversationScope::AssignedOnly
     } else {
         ConversationScope::None
+    }
+}
+
+/// May an operator of `operator_branch` be given a conversation of `conversation_branch`?
+/// Operators without a branch (head office) may work any conversation; a branch's operators
+/// only their branch's.
+pub fn may_work_branch(operator_branch: Option<Uuid>, conversation_branch: Option<Uuid>) -> bool {
+    operator_branch.is_none() || operator_branch == conversation_branch
+}
+
+/// Who an operator is. Construct with [`OperatorProfile::new`], which validates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorProfile {
+    pub name: String,
+    /// At least one; each once, in [`Role::ALL`] order.
+    pub roles: Vec<Role>,
+    /// Where they work; `None` for head office (any branch, and global conversations).
+    pub branch_id: Option<Uuid>,
+    /// The most conversations auto-assignment gives them at once; `None`: the inbox's default.
+    pub capacity: Option<u16>,
+}
+
+impl OperatorProfile {
+    pub fn new(
+        name: &str,
+        roles: &[Role],
+        branch_id: Option<Uuid>,
+        capacity: Option<u16>,
+    ) -> Result<Self, InvalidInput> {
+        let name = short_text("name", Some(name))?.ok_or(InvalidInput::Empty { field: "name" })?;
+        let roles: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| roles.contains(r))
+            .collect();
+        if roles.is_empty() {
+            return Err(InvalidInput::Empty { field: "roles" });
+        }
+        if capacity.is_some_and(|c| c == 0 || c > MAX_CAPACITY) {
+            return Err(InvalidInput::Malformed {
+                field: "capacity",
+                expected: "a number of conversations from 1 to 1000",
+            });
+        }
+        Ok(Self {
+            name,
+            roles,
+            branch_id,
+            capacity,
+        })
+    }
+
+    /// Can this operator be given conversations at all (not only analysts or auditors)?
+    pub fn works_conversations(&self) -> bool {
+        conversation_scope(&self.roles) != ConversationScope::None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorState {
+    pub id: Uuid,
+    pub profile: OperatorProfile,
+    pub status: OperatorStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operator {
+    NotRegistered,
+    Registered(OperatorState),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorCommand {
+    /// An admin registers an operator (the id is their token's subject).
+    Register {
+        operator_id: Uuid,
+        profile: OperatorProfile,
+        at: DateTime<Utc>,
+    },
+    /// An admin changes who an operator is (the whole profile, as it now is).
+    ChangeProfile {
+        operator_id: Uuid,
+        profile: OperatorProfile,
+        at: DateTime<Utc>,
+    },
+    /// The operator (or an admin) says whether they are at work.
+    SetStatus {
+        operator_id: Uuid,
+        status: OperatorStatus,
+        at: DateTime<Utc>,
+    },
+}
+
+impl OperatorCommand {
+    pub fn operator_id(&self) -> Uuid {
+        match self {
+            OperatorCommand::Register { operator_id, .. }
+            | OperatorCommand::ChangeProfile { operator_id, .. }
+            | OperatorCommand::SetStatus { operator_id, .. } => *operator_id,
+        }
+    }
+}
+
+fn is_admin(actor: &Actor) -> bool {
+    actor.kind == ActorKind::System
+        || (actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin))
+}
+
+pub struct OperatorDecider;
+
+impl Decider for OperatorDecider {
+    type State = Operator;
+    type Command = OperatorCommand;
+    const STREAM_TYPE: &'static str = STREAM_TYPE;
+
+    fn initial_state() -> Operator {
+        Operator::NotRegistered
+    }
+
+    fn stream_id(command: &OperatorCommand) -> Uuid {
+        command.operator_id()
+    }
+
+    fn decide(
+        state: &Operator,
+        command: &OperatorCommand,
+        actor: &Actor,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        let own = actor.kind == ActorKind::Operator && actor.id == Some(command.operator_id());
+        let allowed = match command {
+            OperatorCommand::SetStatus { .. } => own || is_admin(actor),
+            OperatorCommand::Register { .. } | OperatorCommand::ChangeProfile { .. } => {
+                is_admin(actor)
+            }
+        };
+        if !allowed {
+            return Err(DomainError::NotPermitted("only an admin or the operator"));
+        }
+        let registered = match (state, command) {
+            (
+                Operator::NotRegistered,
+                OperatorCommand::Register {
+                    operator_id,
+                    profile,
+                    at,
+                },
+            ) => {
+                return Ok(vec![DomainEvent::OperatorRegistered(OperatorRegistered {
+                    operator_id: *operator_id,
+                    profile: profile.clone(),
+                    registered_at: *at,
+                })])
+            }
+            (Operator::Registered(_), OperatorCommand::Register { operator_id, .. }) => {
+                return Err(DomainError::OperatorAlreadyExists(*operator_id))
+            }
+            (Operator::NotRegistered, other) => {
+                return Err(DomainError::OperatorNotFound(other.operator_id()))
+            }
+            (Operator::Registered(registered), _) => registered,
+        };
+        match command {
+            OperatorCommand::Register { .. } => unreachable!("handled above"),
+            OperatorCommand::ChangeProfile { profile, at, .. } => {
+                if *profile == registered.profile {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![DomainEvent::OperatorProfileChanged(
+                    OperatorProfileChanged {
+                        operator_id: registered.id,
+                        profile: profile.clone(),
+                        changed_at: *at,
+                    },
+                )])
+            }
+            OperatorCommand::SetStatus { status, at, .. } => {
+                if *status == registered.status {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![DomainEvent::OperatorStatusChanged(
+                    OperatorStatusChanged {
+                        operator_id: registered.id,
+                        from: registered.status,
+                        to: *status,
+                        changed_at: *at,
+                    },
+                )])
+            }
+        }
+    }
+
+    fn evolve(state: Operator, event: &DomainEvent) -> Operator {
+        let mut registered = match (state, event) {
+            (_, DomainEvent::OperatorRegistered(e)) => {
+                return Operator::Registered(OperatorState {
+                    id: e.operator_id,
+                    profile: e.profile.clone(),
+                    status: OperatorStatus::Offline,
+                })
+            }
+            (Operator::Registered(registered), _) => registered,
+            (state, _) => return state,
+        };
+        match event {
+            DomainEvent::OperatorProfileChanged(e) => registered.profile = e.profile.clone(),
+            DomainEvent::OperatorStatusChanged(e) => registered.status = e.to,
+            _ => {}
+        }
+        Operator::Registered(registered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const OPERATOR: Uuid = Uuid::from_u128(5);
+    const BRANCH: Uuid = Uuid::from_u128(6);
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+    }
+
+    fn admin() -> Actor {
+        Actor::operator(Uuid::from_u128(2), vec![Role::Admin])
+    }
+
+    fn profile(capacity: Option<u16>) -> OperatorProfile {
+        OperatorProfile::new("Olena", &[Role::Moderator], Some(BRANCH), capacity).unwrap()
+    }
+
+    fn register() -> OperatorCommand {
+        OperatorCommand::Register {
+            operator_id: OPERATOR,
+            profile: profile(Some(3)),
+            at: at(),
+        }
+    }
+
+    fn status(status: OperatorStatus) -> OperatorCommand {
+        OperatorCommand::SetStatus {
+            operator_id: OPERATOR,
+            status,
+            at: at(),
+        }
+    }
+
+    fn given_when(
+        given: &[(OperatorCommand, Actor)],
+        when: OperatorCommand,
+        actor: &Actor,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        let mut state = OperatorDecider::initial_state();
+        for (command, actor) in given {
+            for event in OperatorDecider::decide(&state, command, actor).expect("given") {
+                state = OperatorDecider::evolve(state, &event);
+            }
+        }
+        OperatorDecider::decide(&state, &when, actor)
+    }
+
+    #[test]
+    fn profiles_are_validated_and_normalised() {
+        let p = OperatorProfile::new(
+            "  Ivan ",
+            &[Role::Manager, Role::Admin, Role::Manager],
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.name, "Ivan");
+        assert_eq!(p.roles, vec![Role::Admin, Role::Manager]);
+        assert_eq!(
+            OperatorProfile::new(" ", &[Role::Admin], None, None),
+            Err(InvalidInput::Empty { field: "name" })
+        );
+        assert_eq!(
+            OperatorProfile::new("A", &[], None, None),
+            Err(InvalidInput::Empty { field: "roles" })
+        );
+        for bad in [0, MAX_CAPACITY + 1] {
+            assert!(matches!(
+                OperatorProfile::new("A", &[Role::Admin], None, Some(bad)),
+                Err(InvalidInput::Malformed {
+                    field: "capacity",
+                    ..
+                })
+            ));
+        }
+        assert!(
+            !OperatorProfile::new("A", &[Role::Analyst, Role::Auditor], None, None)
+                .unwrap()
+                .works_conversations()
+        );
+    }
+
+    /// A table row: name, given (command, actor) pairs, when command, by actor, then.
+    type Case<'a> = (
+        &'static str,
+        &'a [(OperatorCommand, Actor)],
+        OperatorCommand,
+        &'a Actor,
+        Result<Vec<DomainEvent>, DomainError>,
+    );
+
+    #[test]
+    fn register_change_and_status() {
+        let me = Actor::operator(OPERATOR, vec![Role::Moderator]);
+        let other = Actor::operator(Uuid::from_u128(9), vec![Role::Manager]);
+        let admin = admin();
+        let registered = [(register(), admin.clone())];
+        let cases: Vec<Case> = vec![
+            (
+                "an admin registers",
+                &[],
+                register(),
+                &admin,
+                Ok(vec![DomainEvent::OperatorRegistered(OperatorRegistered {
+                    operator_id: OPERATOR,
+                    profile: profile(Some(3)),
+                    registered_at: at(),
+                })]),
+            ),
+            (
+                "only admins register",
+                &[],
+                register(),
+                &other,
+                Err(DomainError::NotPermitted("only an admin or the operator")),
+            ),
+            (
+                "once",
+                &registered,
+                register(),
+                &admin,
+                Err(DomainError::OperatorAlreadyExists(OPERATOR)),
+            ),
+            (
+                "status of nobody",
+                &[],
+                status(OperatorStatus::Online),
+                &admin,
+                Err(DomainError::OperatorNotFound(OPERATOR)),
+            ),
+            (
+                "the operator goes online",
+                &registered,
+                status(OperatorStatus::Online),
+                &me,
+                Ok(vec![DomainEvent::OperatorStatusChanged(
+                    OperatorStatusChanged {
+                        operator_id: OPERATOR,
+                        from: OperatorStatus::Offline,
+                        to: OperatorStatus::Online,
+                        changed_at: at(),
+                    },
+                )]),
+            ),
+            (
+                "the same status again changes nothing",
+                &registered,
+                status(OperatorStatus::Offline),
+                &me,
+                Ok(vec![]),
+            ),
+            (
+                "nobody else sets it",
+                &registered,
+                status(OperatorStatus::Online),
+                &other,
+                Err(DomainError::NotPermitted("only an admin or the operator")),
+            ),
+            (
+                "operators do not change their own profile",
+                &registered,
+                OperatorCommand::ChangeProfile {
+                    operator_id: OPERATOR,
+                    profile: profile(Some(9)),
+                    at: at(),
+                },
+                &me,
+                Err(DomainError::NotPermitted("only an admin or the operator")),
+            ),
+            (
+                "an admin changes it",
+                &registered,
+                OperatorCommand::ChangeProfile {
+                    operator_id: OPERATOR,
+                    profile: profile(Some(9)),
+                    at: at(),
+                },
+                &admin,
+                Ok(vec![DomainEvent::OperatorProfileChanged(
+                    OperatorProfileChanged {
+                        operator_id: OPERATOR,
+                        profile: profile(Some(9)),
+                        changed_at: at(),
+                    },
+                )]),
+            ),
+            (
+                "the same profile changes nothing",
+                &registered,
+                OperatorCommand::ChangeProfile {
+                    operator_id: OPERATOR,
+                    profile: profile(Some(3)),
+                    at: at(),
+                },
+                &admin,
+                Ok(vec![]),
+            ),
+        ];
+        for (name, given, when, actor, expected) in cases {
+            assert_eq!(given_when(given, when, actor), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn head_office_works_any_branch_a_branch_only_its_own() {
+        let a = Some(Uuid::from_u128(1));
+        let b = Some(Uuid::from_u128(2));
+        assert!(may_work_branch(None, a));
+        assert!(may_work_branch(None, None));
+        assert!(may_work_branch(a, a));
+        assert!(!may_work_branch(a, b));
+        assert!(!may_work_branch(a, None));
     }
 }

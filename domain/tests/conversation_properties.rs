@@ -8,18 +8,19 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use switchboard_domain::conversation::{
     after_message, decide, evolve, initial_state, operator_may_set, AddInternalNote,
-    AssignConversation, CallbackRequest, ChangeStatus, CloseForInactivity, CloseForRetention,
-    Conversation, ConversationCommand, ConversationStatus, MarkRead, PostMessage,
-    RaisePriorityForWait, RateConversation, RequestCallback, ScheduleCallback, SetPriority,
-    SettleCallback, StartConversation, TagConversation, UnassignConversation,
+    AssignConversation, AutoAssign, CallbackRequest, ChangeStatus, CloseForInactivity,
+    CloseForRetention, Conversation, ConversationCommand, ConversationStatus, Escalate, MarkRead,
+    OpenConversation, PostMessage, RaisePriorityForWait, RateConversation, RequestCallback,
+    ScheduleCallback, SendAutoReply, SetPriority, SettleCallback, StartConversation,
+    TagConversation, Transfer, TransferTarget, UnassignConversation,
 };
 use switchboard_domain::envelope::ActorKind;
 use switchboard_domain::event::{
-    CallbackOutcome, Channel, Consent, Contact, DomainEvent, Priority, Sender, SenderKind, Source,
-    StatusTrigger,
+    CallbackOutcome, Channel, Consent, Contact, DomainEvent, Priority, RoutedBy, Routing, Sender,
+    SenderKind, Source, StatusTrigger,
 };
 use switchboard_domain::inbox::RatingScale;
-use switchboard_domain::operator::Role;
+use switchboard_domain::operator::{may_work_branch, Role};
 use switchboard_domain::values::{MessageBody, Phone, Tag};
 use switchboard_domain::Actor;
 use uuid::Uuid;
@@ -31,6 +32,17 @@ const OPERATORS: [Uuid; 3] = [
     Uuid::from_u128(11),
     Uuid::from_u128(12),
 ];
+
+const BRANCHES: [Option<Uuid>; 3] = [None, Some(Uuid::from_u128(21)), Some(Uuid::from_u128(22))];
+
+/// The operators' branches: the first works at head office, the others in a branch each.
+fn branch_of(operator: Uuid) -> Option<Uuid> {
+    let i = OPERATORS
+        .iter()
+        .position(|o| *o == operator)
+        .expect("one of ours");
+    BRANCHES[i]
+}
 
 fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
@@ -105,6 +117,49 @@ fn command() -> impl Strategy<Value = ConversationCommand> {
         (0..3usize).prop_map(|i| ConversationCommand::Assign(AssignConversation {
             conversation_id: CONVERSATION,
             operator_id: OPERATORS[i],
+            operator_branch_id: BRANCHES[i],
+            at: at(),
+        })),
+        (0..3usize, 0i32..12).prop_map(|(i, queued_since_position)| {
+            ConversationCommand::AutoAssign(AutoAssign {
+                conversation_id: CONVERSATION,
+                queued_since_position,
+                operator_id: OPERATORS[i],
+                operator_branch_id: BRANCHES[i],
+                at: at(),
+            })
+        }),
+        (0..3usize, 0i32..12).prop_map(|(i, assignment_position)| ConversationCommand::Escalate(
+            Escalate {
+                conversation_id: CONVERSATION,
+                assignment_position,
+                operator_id: OPERATORS[i],
+                operator_branch_id: BRANCHES[i],
+                at: at(),
+            }
+        )),
+        Just(ConversationCommand::Open(OpenConversation {
+            conversation_id: CONVERSATION,
+            at: at(),
+        })),
+        (0..3usize, prop::bool::ANY).prop_map(|(i, to_operator)| ConversationCommand::Transfer(
+            Transfer {
+                conversation_id: CONVERSATION,
+                to: if to_operator {
+                    TransferTarget::Operator {
+                        operator_id: OPERATORS[i],
+                        branch_id: BRANCHES[i],
+                    }
+                } else {
+                    TransferTarget::Branch(BRANCHES[i])
+                },
+                at: at(),
+            }
+        )),
+        (0u128..40).prop_map(|n| ConversationCommand::SendAutoReply(SendAutoReply {
+            conversation_id: CONVERSATION,
+            message_id: Uuid::from_u128(1000 + n),
+            body: MessageBody::parse("auto", 10).unwrap(),
             at: at(),
         })),
         Just(ConversationCommand::Unassign(UnassignConversation {
@@ -197,6 +252,12 @@ fn start() -> ConversationCommand {
         subject: None,
         first_message: None,
         callback: None,
+        // A global inbox's conversation, routed to the first branch: it may be transferred.
+        branch_id: BRANCHES[1],
+        routing: Some(Routing {
+            region: Some("UA-30".into()),
+            routed_by: RoutedBy::Rule,
+        }),
         at: at(),
     })
 }
@@ -214,6 +275,7 @@ proptest! {
         let mut ratings = 0;
         let mut pending_callback: Option<Uuid> = None;
         let mut read_markers: std::collections::HashMap<Option<Uuid>, i32> = Default::default();
+        let mut auto_replies = 0;
         for (actor, mut command) in steps {
             // An operator writes as themselves.
             if let (ConversationCommand::PostMessage(post), Some(id)) = (&mut command, actor.id) {
@@ -316,11 +378,32 @@ proptest! {
                         prop_assert_ne!(before.status, ConversationStatus::Closed);
                         prop_assert_eq!(a.previous_operator_id, before.assignee);
                     }
+                    DomainEvent::AutoReplySent(r) => {
+                        auto_replies += 1;
+                        prop_assert_eq!(auto_replies, 1, "two auto-replies");
+                        prop_assert_eq!(actor.kind, ActorKind::System);
+                        prop_assert_eq!(status, ConversationStatus::Open);
+                        prop_assert_eq!(Some(r.operator_id), before.assignee);
+                        prop_assert!(before.has_inbound && !before.has_outbound);
+                        prop_assert!(ids_in_thread.insert(r.message_id), "message id reused");
+                    }
+                    DomainEvent::ConversationOpened(o) => {
+                        prop_assert_eq!(Some(o.operator_id), before.assignee);
+                        prop_assert_eq!(actor.id, before.assignee, "someone else's view opened it");
+                        prop_assert!(!before.opened, "opened twice");
+                    }
                     _ => {}
                 }
                 state = evolve(state, event);
             }
             let Conversation::Started(after) = &state else { unreachable!() };
+            // The assignee always works the conversation's branch.
+            if let Some(assignee) = after.assignee {
+                prop_assert!(
+                    may_work_branch(branch_of(assignee), after.branch_id),
+                    "{assignee} of {:?} works {:?}", branch_of(assignee), after.branch_id
+                );
+            }
             // A conversation the contact reopened is back in the Open queue (an operator who
             // reopens it by hand keeps it).
             if contact_writes

@@ -7,8 +7,8 @@ use sqlx::PgConnection;
 use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::event::{
-    Channel, ConversationStarted, ConversationStatusChanged, InternalNoteAdded, MessagePosted,
-    SenderKind,
+    AutoReplySent, Channel, ConversationStarted, ConversationStatusChanged, InternalNoteAdded,
+    MessagePosted, SenderKind,
 };
 use switchboard_domain::DomainEvent;
 
@@ -71,19 +71,49 @@ impl Projection for ConversationsProjection {
             }
             Ok(DomainEvent::ConversationAssigned(e)) => {
                 let query = sqlx::query(
-                    "update inbox_conversations set assignee_id = $2 where conversation_id = $1",
+                    "update inbox_conversations
+                     set assignee_id = $2, assigned_at = $3, assignment_position = $4,
+                         opened_at = null, queued_since_position = null, queued_at = null
+                     where conversation_id = $1",
                 )
                 .bind(e.conversation_id)
-                .bind(e.operator_id);
+                .bind(e.operator_id)
+                .bind(e.assigned_at)
+                .bind(event.stream_version);
                 updated(tx, query, e.conversation_id).await
             }
             Ok(DomainEvent::ConversationUnassigned(e)) => {
                 let query = sqlx::query(
-                    "update inbox_conversations set assignee_id = null where conversation_id = $1",
+                    "update inbox_conversations
+                     set assignee_id = null, assigned_at = null, assignment_position = null,
+                         opened_at = null, queued_since_position = $2, queued_at = $3
+                     where conversation_id = $1",
                 )
-                .bind(e.conversation_id);
+                .bind(e.conversation_id)
+                .bind(event.stream_version)
+                .bind(e.unassigned_at);
                 updated(tx, query, e.conversation_id).await
             }
+            Ok(DomainEvent::ConversationOpened(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations set opened_at = coalesce(opened_at, $2)
+                     where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(e.opened_at);
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::ConversationTransferred(e)) => {
+                let query = sqlx::query(
+                    "update inbox_conversations set branch_id = $2 where conversation_id = $1",
+                )
+                .bind(e.conversation_id)
+                .bind(e.to_branch_id);
+                updated(tx, query, e.conversation_id).await
+            }
+            Ok(DomainEvent::AutoReplySent(e)) => auto_reply_sent(tx, &e, event.stream_version)
+                .await
+                .map(Applied::Changed),
             Ok(DomainEvent::ConversationRated(e)) => {
                 let query = sqlx::query(
                     "update inbox_conversations
@@ -199,7 +229,10 @@ impl Projection for ConversationsProjection {
                 | DomainEvent::InboxSettingsChanged(_)
                 | DomainEvent::WidgetTokenRotated(_)
                 | DomainEvent::InboxActivated(_)
-                | DomainEvent::InboxDeactivated(_),
+                | DomainEvent::InboxDeactivated(_)
+                | DomainEvent::OperatorRegistered(_)
+                | DomainEvent::OperatorProfileChanged(_)
+                | DomainEvent::OperatorStatusChanged(_),
             ) => Ok(Applied::Ignored),
             Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }
@@ -280,8 +313,9 @@ async fn started(
     sqlx::query(
         "insert into inbox_conversations
             (conversation_id, inbox_id, source, status, subject, contact_id, contact_name,
-             contact_email, contact_phone, started_at, last_activity_at)
-         values ($1, $2, $3, $10, $4, $5, $6, $7, $8, $9, $9)
+             contact_email, contact_phone, started_at, last_activity_at, branch_id,
+             transferable, queued_since_position, queued_at)
+         values ($1, $2, $3, $10, $4, $5, $6, $7, $8, $9, $9, $11, $12, 1, $9)
          on conflict (conversation_id) do nothing",
     )
     .bind(e.conversation_id)
@@ -294,6 +328,8 @@ async fn started(
     .bind(&e.contact.phone)
     .bind(e.started_at)
     .bind(ConversationStatus::Open.as_str())
+    .bind(e.branch_id)
+    .bind(e.routing.is_some())
     .execute(&mut *tx)
     .await?;
     Ok(Change::ConversationStarted {
@@ -341,7 +377,8 @@ async fn posted(
         SenderKind::Contact => {
             sqlx::query(
                 "update inbox_conversations
-                 set wait_raises = case when waiting_since is null then 0 else wait_raises end,
+                 set has_inbound = true,
+                     wait_raises = case when waiting_since is null then 0 else wait_raises end,
                      waiting_since = coalesce(waiting_since, $2),
                      waiting_since_position = coalesce(waiting_since_position, $3)
                  where conversation_id = $1",
@@ -355,7 +392,8 @@ async fn posted(
         SenderKind::Operator => {
             sqlx::query(
                 "update inbox_conversations
-                 set waiting_since = null, waiting_since_position = null, wait_raises = 0
+                 set has_outbound = true,
+                     waiting_since = null, waiting_since_position = null, wait_raises = 0
                  where conversation_id = $1",
             )
             .bind(e.conversation_id)
@@ -364,6 +402,51 @@ async fn posted(
         }
         SenderKind::System | SenderKind::Bot => {}
     }
+    Ok(Change::MessagePosted {
+        conversation_id: e.conversation_id,
+        message_id: e.message_id,
+        stream_version,
+        internal: false,
+    })
+}
+
+/// INBOX-5: the auto-reply joins the thread as the assignee's message, marked as automatic;
+/// it is the last message the inbox shows but answers no wait.
+async fn auto_reply_sent(
+    tx: &mut PgConnection,
+    e: &AutoReplySent,
+    stream_version: i32,
+) -> Result<Change, ProjectionError> {
+    sqlx::query(
+        "insert into thread_messages
+            (message_id, conversation_id, stream_version, sender_kind, sender_id, channel, body,
+             posted_at, auto_reply)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, true)",
+    )
+    .bind(e.message_id)
+    .bind(e.conversation_id)
+    .bind(stream_version)
+    .bind(SenderKind::Operator.as_str())
+    .bind(e.operator_id)
+    .bind(Channel::Web.as_str())
+    .bind(&e.body)
+    .bind(e.sent_at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update inbox_conversations
+         set last_message_id = $2, last_message_body = $3, last_message_sender = $4,
+             last_activity_at = greatest(last_activity_at, $5),
+             message_count = message_count + 1, auto_replied = true
+         where conversation_id = $1",
+    )
+    .bind(e.conversation_id)
+    .bind(e.message_id)
+    .bind(&e.body)
+    .bind(SenderKind::Operator.as_str())
+    .bind(e.sent_at)
+    .execute(&mut *tx)
+    .await?;
     Ok(Change::MessagePosted {
         conversation_id: e.conversation_id,
         message_id: e.message_id,
@@ -406,6 +489,10 @@ pub mod read {
         pub rating_score: Option<i16>,
         pub rating_comment: Option<String>,
         pub rated_at: Option<DateTime<Utc>>,
+        pub branch_id: Option<Uuid>,
+        pub transferable: bool,
+        pub assigned_at: Option<DateTime<Utc>>,
+        pub opened_at: Option<DateTime<Utc>>,
     }
 
     /// One message of a thread.
@@ -423,6 +510,8 @@ pub mod read {
         pub internal: bool,
         /// When the other side first read it (CONV-5).
         pub read_at: Option<DateTime<Utc>>,
+        /// The inbox's auto-reply, sent in the assignee's name (INBOX-5).
+        pub auto_reply: bool,
     }
 
     /// Who reads a thread: the contact never sees internal notes.
@@ -443,7 +532,7 @@ pub mod read {
         contact_name, contact_email, contact_phone, started_at, last_message_id, \
         last_message_body, last_message_sender, last_activity_at, message_count, priority, tags, \
         resolved_at, closed_at, reopen_count, assignee_id, rating_scale, rating_score, \
-        rating_comment, rated_at";
+        rating_comment, rated_at, branch_id, transferable, assigned_at, opened_at";
 
     /// The inbox's tabs (PROJ-1).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,7 +608,7 @@ pub mod read {
     ) -> Result<Vec<MessageRow>, sqlx::Error> {
         sqlx::query_as(
             "select message_id, conversation_id, stream_version, sender_kind, sender_id, channel,
-                    body, posted_at, internal, read_at
+                    body, posted_at, internal, read_at, auto_reply
              from thread_messages
              where conversation_id = $1 and stream_version > $2 and (not internal or $4)
              order by stream_version
@@ -653,6 +742,106 @@ pub mod read {
         .bind(ConversationStatus::Resolved.as_str())
         .bind(ConversationStatus::Closed.as_str())
         .bind(switchboard_domain::event::Priority::Urgent.as_str())
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// A conversation waiting in the unassigned queue (OPS-2).
+    #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+    pub struct QueuedRow {
+        pub conversation_id: Uuid,
+        pub inbox_id: Uuid,
+        pub branch_id: Option<Uuid>,
+        pub queued_since_position: i32,
+    }
+
+    /// The unassigned queue, oldest entry first: conversations without an assignee that are
+    /// neither resolved nor closed (OPS-2).
+    pub async fn queue(pool: &PgPool, limit: i64) -> Result<Vec<QueuedRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select conversation_id, inbox_id, branch_id, queued_since_position
+             from inbox_conversations
+             where assignee_id is null and status not in ($1, $2)
+               and queued_since_position is not null
+             order by queued_at, conversation_id
+             limit $3",
+        )
+        .bind(ConversationStatus::Resolved.as_str())
+        .bind(ConversationStatus::Closed.as_str())
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// An assignment its assignee has not opened yet (OPS-3).
+    #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+    pub struct UnopenedRow {
+        pub conversation_id: Uuid,
+        pub inbox_id: Uuid,
+        pub branch_id: Option<Uuid>,
+        pub assignee_id: Uuid,
+        pub assignment_position: i32,
+        pub assigned_at: DateTime<Utc>,
+    }
+
+    /// Assignments not opened yet, made before `assigned_before`, oldest first (OPS-3).
+    pub async fn unopened_assignments(
+        pool: &PgPool,
+        assigned_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<UnopenedRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select conversation_id, inbox_id, branch_id, assignee_id, assignment_position,
+                    assigned_at
+             from inbox_conversations
+             where assignee_id is not null and opened_at is null and assigned_at < $1
+               and assignment_position is not null and status not in ($2, $3)
+             order by assigned_at
+             limit $4",
+        )
+        .bind(assigned_before)
+        .bind(ConversationStatus::Resolved.as_str())
+        .bind(ConversationStatus::Closed.as_str())
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// Where the projection has each of these conversations' assignment: the position of the
+    /// last (un)assignment it applied. The dispatcher compares it with its own recent writes.
+    pub async fn assignment_positions(
+        pool: &PgPool,
+        conversation_ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
+        sqlx::query_as(
+            "select conversation_id,
+                    greatest(coalesce(assignment_position, 0), coalesce(queued_since_position, 0))
+             from inbox_conversations
+             where conversation_id = any($1)",
+        )
+        .bind(conversation_ids)
+        .fetch_all(pool)
+        .await
+    }
+
+    /// Conversations due an auto-reply (INBOX-5): their inbox has one, and they are open,
+    /// assigned, the contact wrote, nobody answered, none sent yet. With their inbox.
+    pub async fn due_for_auto_reply(
+        pool: &PgPool,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+        sqlx::query_as(
+            "select c.conversation_id, c.inbox_id
+             from inbox_conversations c
+             join inboxes i on i.inbox_id = c.inbox_id
+             where c.status = $1 and c.assignee_id is not null and c.has_inbound
+               and not c.has_outbound and not c.auto_replied
+               and i.settings ->> 'auto_reply' is not null
+             order by c.last_activity_at
+             limit $2",
+        )
+        .bind(ConversationStatus::Open.as_str())
         .bind(limit)
         .fetch_all(pool)
         .await

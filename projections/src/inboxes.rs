@@ -28,8 +28,9 @@ impl Projection for InboxesProjection {
             Ok(DomainEvent::InboxCreated(e)) => {
                 sqlx::query(
                     "insert into inboxes (inbox_id, branch_id, title, greeting, color, rating,
-                                          active, widget_token_hash, created_at, updated_at)
-                     values ($1, $2, $3, $4, $5, $6, true, $7, $8, $8)
+                                          active, widget_token_hash, created_at, updated_at,
+                                          settings)
+                     values ($1, $2, $3, $4, $5, $6, true, $7, $8, $8, $9)
                      on conflict (inbox_id) do nothing",
                 )
                 .bind(e.inbox_id)
@@ -40,6 +41,7 @@ impl Projection for InboxesProjection {
                 .bind(e.settings.rating.as_str())
                 .bind(&e.widget_token_hash)
                 .bind(e.created_at)
+                .bind(sqlx::types::Json(&e.settings))
                 .execute(&mut *tx)
                 .await?;
                 e.inbox_id
@@ -47,7 +49,7 @@ impl Projection for InboxesProjection {
             Ok(DomainEvent::InboxSettingsChanged(e)) => {
                 sqlx::query(
                     "update inboxes set title = $2, greeting = $3, color = $4, rating = $5,
-                                        updated_at = $6
+                                        updated_at = $6, settings = $7
                      where inbox_id = $1",
                 )
                 .bind(e.inbox_id)
@@ -56,6 +58,7 @@ impl Projection for InboxesProjection {
                 .bind(&e.settings.color)
                 .bind(e.settings.rating.as_str())
                 .bind(e.changed_at)
+                .bind(sqlx::types::Json(&e.settings))
                 .execute(&mut *tx)
                 .await?;
                 e.inbox_id
@@ -102,8 +105,12 @@ async fn set_active(
 
 /// Queries over the inboxes projection.
 pub mod read {
+    use std::collections::HashMap;
+
     use chrono::{DateTime, Utc};
+    use sqlx::types::Json;
     use sqlx::{FromRow, PgPool};
+    use switchboard_domain::inbox::InboxSettings;
     use uuid::Uuid;
 
     #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -117,10 +124,12 @@ pub mod read {
         pub active: bool,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
+        /// Everything the admin set, as the last event had it.
+        pub settings: Option<Json<InboxSettings>>,
     }
 
-    const COLUMNS: &str =
-        "inbox_id, branch_id, title, greeting, color, rating, active, created_at, updated_at";
+    const COLUMNS: &str = "inbox_id, branch_id, title, greeting, color, rating, active, created_at,
+                           updated_at, settings";
 
     /// The inbox whose current widget token has this SHA-256 (hex).
     pub async fn by_widget_token_hash(
@@ -142,6 +151,33 @@ pub mod read {
         .bind(inbox_id)
         .fetch_optional(pool)
         .await
+    }
+
+    /// The full settings of an inbox, as its last event set them.
+    pub async fn settings(
+        pool: &PgPool,
+        inbox_id: Uuid,
+    ) -> Result<Option<InboxSettings>, sqlx::Error> {
+        let row: Option<Option<Json<InboxSettings>>> =
+            sqlx::query_scalar("select settings from inboxes where inbox_id = $1")
+                .bind(inbox_id)
+                .fetch_optional(pool)
+                .await?;
+        Ok(row.flatten().map(|json| json.0))
+    }
+
+    /// Every inbox's branch and settings, for the scheduler's pass.
+    pub async fn all_settings(
+        pool: &PgPool,
+    ) -> Result<HashMap<Uuid, (Option<Uuid>, InboxSettings)>, sqlx::Error> {
+        let rows: Vec<(Uuid, Option<Uuid>, Option<Json<InboxSettings>>)> =
+            sqlx::query_as("select inbox_id, branch_id, settings from inboxes")
+                .fetch_all(pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, branch, settings)| Some((id, (branch, settings?.0))))
+            .collect())
     }
 
     /// Every inbox, by title.

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 pub mod conversations;
 pub mod inboxes;
+pub mod operators;
 pub mod runner;
 
 /// The PostgreSQL channel on which projections announce committed changes.
@@ -53,6 +54,9 @@ pub enum Change {
     InboxUpdated {
         inbox_id: Uuid,
     },
+    OperatorUpdated {
+        operator_id: Uuid,
+    },
 }
 
 impl Change {
@@ -64,7 +68,7 @@ impl Change {
             | Change::MessagePosted {
                 conversation_id, ..
             } => Some(*conversation_id),
-            Change::InboxUpdated { .. } => None,
+            Change::InboxUpdated { .. } | Change::OperatorUpdated { .. } => None,
         }
     }
 }

@@ -38,6 +38,9 @@ pub fn kafka_brokers() -> String {
     std::env::var("SWITCHBOARD_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }
 
+/// The header the tests' "trusted proxy" puts the visitor's region in (INBOX-2).
+pub const REGION_HEADER: &str = "x-visitor-region";
+
 /// Settings for one test: a port of its own, a topic and consumer groups of its own.
 pub fn test_settings() -> Settings {
     let unique = Uuid::now_v7().simple().to_string();
@@ -56,6 +59,7 @@ pub fn test_settings() -> Settings {
         max_body_chars: 4000,
         typing_ttl_ms: 1000,
         default_phone_region: Some("UA".into()),
+        region_header: Some(REGION_HEADER.into()),
         // Long enough that no other test's conversation closes under it.
         inactivity_secs: 3600,
         retention_secs: 3600,
@@ -107,6 +111,18 @@ impl TestServer {
 
     /// POSTs a GraphQL request and returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        self.graphql_with_headers(query, variables, token, &[])
+            .await
+    }
+
+    /// Like [`TestServer::graphql`], with extra request headers (a proxy's, say).
+    pub async fn graphql_with_headers(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Value {
         let mut request = self
             .http
             .post(format!("{}/graphql", self.base))
@@ -114,8 +130,43 @@ impl TestServer {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let response = request.send().await.expect("HTTP request");
         response.json().await.expect("a JSON response")
+    }
+
+    /// Registers an operator (as an admin) and returns their id and a token with their roles.
+    pub async fn register_operator(
+        &self,
+        name: &str,
+        roles: Vec<switchboard_api::auth::Role>,
+        branch_id: Option<Uuid>,
+        capacity: Option<i32>,
+    ) -> (Uuid, String) {
+        let (id, token) = operator_with_roles(roles.clone());
+        let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_uppercase()).collect();
+        self.graphql_ok(
+            "mutation($input: RegisterOperatorInput!) { registerOperator(input: $input) { changed } }",
+            json!({ "input": {
+                "operatorId": id,
+                "profile": { "name": name, "roles": roles, "branchId": branch_id, "capacity": capacity }
+            }}),
+            Some(&operator_token()),
+        )
+        .await;
+        (id, token)
+    }
+
+    /// Sets a registered operator's status (as themselves).
+    pub async fn set_status(&self, token: &str, status: &str) {
+        self.graphql_ok(
+            "mutation($s: OperatorStatus!) { setOperatorStatus(status: $s) { changed } }",
+            json!({ "s": status }),
+            Some(token),
+        )
+        .await;
     }
 
     /// Like [`TestServer::graphql`], but fails on any GraphQL error and returns `data`.

@@ -369,6 +369,8 @@ async fn relay_and_projection_restarted_mid_stream_end_with_exactly_1000_message
                 subject: None,
                 first_message: None,
                 callback: None,
+                branch_id: None,
+                routing: None,
                 at: chrono::Utc::now(),
             }),
         )

@@ -5,7 +5,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
 use switchboard_api::runtime::Component;
 use switchboard_tests::calls::{conversation_when, create_inbox, error_extensions, start};
-use switchboard_tests::{operator_with_roles, pool_for, test_settings, TestServer};
+use switchboard_tests::{pool_for, test_settings, TestServer};
 
 const ALL: &[Component] = &[Component::Api, Component::Relay, Component::Projections];
 
@@ -43,7 +43,9 @@ async fn callbacks_when(
 #[sqlx::test(migrations = "../migrations")]
 async fn call_1_guest_requests_callback(_options: PgPoolOptions, connect: PgConnectOptions) {
     let server = TestServer::start(&test_settings(), pool_for(connect).await, ALL).await;
-    let (_, manager) = operator_with_roles(vec![Role::Manager]);
+    let (_, manager) = server
+        .register_operator("Manager", vec![Role::Manager], None, None)
+        .await;
     let (_, widget_token) = create_inbox(&server, &server.operator_token(), "Sales").await;
     let request = |input: Value| {
         let server = &server;
@@ -118,8 +120,12 @@ async fn call_1_guest_requests_callback(_options: PgPoolOptions, connect: PgConn
 #[sqlx::test(migrations = "../migrations")]
 async fn call_2_callback_lifecycle_and_outcome(_options: PgPoolOptions, connect: PgConnectOptions) {
     let server = TestServer::start(&test_settings(), pool_for(connect).await, ALL).await;
-    let (_, manager) = operator_with_roles(vec![Role::Manager]);
-    let (_, moderator) = operator_with_roles(vec![Role::Moderator]);
+    let (_, manager) = server
+        .register_operator("Manager", vec![Role::Manager], None, None)
+        .await;
+    let (_, moderator) = server
+        .register_operator("Moderator", vec![Role::Moderator], None, None)
+        .await;
     let (_, widget_token) = create_inbox(&server, &server.operator_token(), "Sales").await;
     let guest = server
         .graphql_ok(

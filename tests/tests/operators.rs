@@ -8,7 +8,7 @@ use switchboard_api::runtime::Component;
 use switchboard_tests::calls::{
     conversation_when, error_extensions, start, CONVERSATION, REPLY, SEND,
 };
-use switchboard_tests::{operator_with_roles, pool_for, test_settings, TestServer};
+use switchboard_tests::{pool_for, test_settings, TestServer};
 
 const ALL: &[Component] = &[Component::Api, Component::Relay, Component::Projections];
 
@@ -48,8 +48,12 @@ async fn inbox_ids(server: &TestServer, token: &str, tab: &str) -> Vec<String> {
 #[sqlx::test(migrations = "../migrations")]
 async fn ops_5_assign_unassign_take(_options: PgPoolOptions, connect: PgConnectOptions) {
     let server = TestServer::start(&test_settings(), pool_for(connect).await, ALL).await;
-    let (admin_id, admin) = operator_with_roles(vec![Role::Admin]);
-    let (manager_id, manager) = operator_with_roles(vec![Role::Manager]);
+    let (admin_id, admin) = server
+        .register_operator("Admin", vec![Role::Admin], None, None)
+        .await;
+    let (manager_id, manager) = server
+        .register_operator("Manager", vec![Role::Manager], None, None)
+        .await;
     let c = start(&server, json!({ "message": "hello" })).await;
     let id = c.conversation_id.as_str();
 
@@ -97,9 +101,15 @@ async fn ops_1_moderators_see_and_act_only_on_their_assignments(
     connect: PgConnectOptions,
 ) {
     let server = TestServer::start(&test_settings(), pool_for(connect).await, ALL).await;
-    let (_, admin) = operator_with_roles(vec![Role::Admin]);
-    let (moderator_id, moderator) = operator_with_roles(vec![Role::Moderator]);
-    let (_, analyst) = operator_with_roles(vec![Role::Analyst]);
+    let (_, admin) = server
+        .register_operator("Admin", vec![Role::Admin], None, None)
+        .await;
+    let (moderator_id, moderator) = server
+        .register_operator("Moderator", vec![Role::Moderator], None, None)
+        .await;
+    let (_, analyst) = server
+        .register_operator("Analyst", vec![Role::Analyst], None, None)
+        .await;
     let mine = start(&server, json!({ "message": "for the moderator" })).await;
     let other = start(&server, json!({ "message": "not for the moderator" })).await;
     call(
@@ -164,7 +174,9 @@ async fn conv_2_reopening_drops_the_assignee_back_to_the_open_queue(
 ) {
     let pool = pool_for(connect).await;
     let server = TestServer::start(&test_settings(), pool.clone(), ALL).await;
-    let (admin_id, admin) = operator_with_roles(vec![Role::Admin]);
+    let (admin_id, admin) = server
+        .register_operator("Admin", vec![Role::Admin], None, None)
+        .await;
     let c = start(&server, json!({ "message": "hello" })).await;
     let id = c.conversation_id.as_str();
     call(&server, &admin, TAKE, json!({ "id": id })).await;

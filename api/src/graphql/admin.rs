@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use switchboard_commands::handler::{CommandMeta, Handled};
+use switchboard_domain::hours;
 use switchboard_domain::inbox::{InboxCommand, InboxSettings};
 use switchboard_domain::Actor;
 use switchboard_projections::inboxes::read::{self, InboxRow};
@@ -34,11 +35,29 @@ pub struct Inbox {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The banner the widget shows when no operator is online (INBOX-4).
+    pub offline_message: Option<String>,
+    /// The message the widget shows outside working hours (INBOX-3).
+    pub outside_hours_message: Option<String>,
+    /// Sent once, in the assignee's name, on the contact's first message (INBOX-5).
+    pub auto_reply: Option<String>,
+    pub working_hours: WorkingHours,
+    /// Region → branch, for a global inbox (INBOX-2).
+    pub routing_rules: Vec<RoutingRule>,
+    /// Where a global inbox's conversation goes when no rule matches.
+    pub default_branch_id: Option<Uuid>,
+    /// Conversations per operator for auto-assignment, unless their profile says (OPS-2).
+    pub default_capacity: i32,
+    /// Seconds an assignee has to open a conversation before it escalates (OPS-3).
+    pub escalation_timeout_secs: i32,
 }
 
 impl From<InboxRow> for Inbox {
     fn from(row: InboxRow) -> Self {
         let rating = switchboard_domain::inbox::RatingScale::parse(&row.rating).unwrap_or_default();
+        let settings = row.settings.map(|json| json.0).unwrap_or_else(|| {
+            InboxSettings::new(&row.title, None, None, rating).expect("a stored title is valid")
+        });
         Self {
             id: row.inbox_id,
             branch_id: row.branch_id,
@@ -49,8 +68,143 @@ impl From<InboxRow> for Inbox {
             active: row.active,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            offline_message: settings.offline_message,
+            outside_hours_message: settings.outside_hours_message,
+            auto_reply: settings.auto_reply.map(|body| body.as_str().to_owned()),
+            working_hours: WorkingHours::from(&settings.working_hours),
+            routing_rules: settings
+                .routing_rules
+                .into_iter()
+                .map(|rule| RoutingRule {
+                    region: rule.region,
+                    branch_id: rule.branch_id,
+                })
+                .collect(),
+            default_branch_id: settings.default_branch_id,
+            default_capacity: i32::from(settings.default_capacity),
+            escalation_timeout_secs: i32::try_from(settings.escalation_timeout_secs)
+                .unwrap_or(i32::MAX),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl From<Weekday> for chrono::Weekday {
+    fn from(day: Weekday) -> Self {
+        match day {
+            Weekday::Mon => chrono::Weekday::Mon,
+            Weekday::Tue => chrono::Weekday::Tue,
+            Weekday::Wed => chrono::Weekday::Wed,
+            Weekday::Thu => chrono::Weekday::Thu,
+            Weekday::Fri => chrono::Weekday::Fri,
+            Weekday::Sat => chrono::Weekday::Sat,
+            Weekday::Sun => chrono::Weekday::Sun,
+        }
+    }
+}
+
+impl From<chrono::Weekday> for Weekday {
+    fn from(day: chrono::Weekday) -> Self {
+        match day {
+            chrono::Weekday::Mon => Weekday::Mon,
+            chrono::Weekday::Tue => Weekday::Tue,
+            chrono::Weekday::Wed => Weekday::Wed,
+            chrono::Weekday::Thu => Weekday::Thu,
+            chrono::Weekday::Fri => Weekday::Fri,
+            chrono::Weekday::Sat => Weekday::Sat,
+            chrono::Weekday::Sun => Weekday::Sun,
+        }
+    }
+}
+
+/// An opening period `[start, end)` in local time, `HH:MM`; `end` may be `24:00`.
+#[derive(Debug, Clone, SimpleObject, InputObject)]
+#[graphql(input_name = "OpeningPeriodInput")]
+pub struct OpeningPeriod {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, SimpleObject, InputObject)]
+#[graphql(input_name = "DayHoursInput")]
+pub struct DayHours {
+    pub day: Weekday,
+    pub periods: Vec<OpeningPeriod>,
+}
+
+/// When operators are at work (INBOX-3): periods per weekday in `timeZone` (an IANA name
+/// such as `Europe/Kyiv`), closed on `holidays` (local dates). A weekday not listed is closed.
+#[derive(Debug, Clone, SimpleObject, InputObject)]
+#[graphql(input_name = "WorkingHoursInput")]
+pub struct WorkingHours {
+    pub time_zone: String,
+    pub week: Vec<DayHours>,
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+impl From<&hours::WorkingHours> for WorkingHours {
+    fn from(hours: &hours::WorkingHours) -> Self {
+        Self {
+            time_zone: hours.time_zone().name().to_owned(),
+            week: hours
+                .week()
+                .iter()
+                .map(|day| DayHours {
+                    day: day.day().into(),
+                    periods: day
+                        .periods()
+                        .iter()
+                        .map(|p| OpeningPeriod {
+                            start: p.start().to_string(),
+                            end: p.end().to_string(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            holidays: hours.holidays().to_vec(),
+        }
+    }
+}
+
+impl WorkingHours {
+    fn validate(&self) -> Result<hours::WorkingHours, ApiError> {
+        let week = self
+            .week
+            .iter()
+            .map(|day| {
+                let periods = day
+                    .periods
+                    .iter()
+                    .map(|p| hours::Period::parse(&p.start, &p.end))
+                    .collect::<Result<Vec<_>, _>>()?;
+                hours::DayHours::new(day.day.into(), periods)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(hours::WorkingHours::new(
+            &self.time_zone,
+            week,
+            self.holidays.clone(),
+        )?)
+    }
+}
+
+/// Conversations of a global inbox from `region` (`UA`, or the more specific `UA-30`) go to
+/// `branchId` (INBOX-2).
+#[derive(Debug, Clone, SimpleObject, InputObject)]
+#[graphql(input_name = "RoutingRuleInput")]
+pub struct RoutingRule {
+    pub region: String,
+    pub branch_id: Uuid,
 }
 
 #[derive(Debug, InputObject)]
@@ -61,16 +215,49 @@ pub struct InboxSettingsInput {
     pub color: Option<String>,
     #[graphql(default_with = "RatingScale::None")]
     pub rating: RatingScale,
+    pub offline_message: Option<String>,
+    pub outside_hours_message: Option<String>,
+    pub auto_reply: Option<String>,
+    /// Omit for always open.
+    pub working_hours: Option<WorkingHours>,
+    #[graphql(default)]
+    pub routing_rules: Vec<RoutingRule>,
+    pub default_branch_id: Option<Uuid>,
+    #[graphql(default = 5)]
+    pub default_capacity: i32,
+    #[graphql(default = 240)]
+    pub escalation_timeout_secs: i32,
 }
 
 impl InboxSettingsInput {
     fn validate(&self) -> Result<InboxSettings, ApiError> {
+        let rules: Vec<(&str, Uuid)> = self
+            .routing_rules
+            .iter()
+            .map(|rule| (rule.region.as_str(), rule.branch_id))
+            .collect();
+        let hours = match &self.working_hours {
+            Some(hours) => hours.validate()?,
+            None => hours::WorkingHours::always(),
+        };
         Ok(InboxSettings::new(
             &self.title,
             self.greeting.as_deref(),
             self.color.as_deref(),
             self.rating.into(),
-        )?)
+        )?
+        .with_messages(
+            self.offline_message.as_deref(),
+            self.outside_hours_message.as_deref(),
+            self.auto_reply.as_deref(),
+        )?
+        .with_routing(&rules, self.default_branch_id)?
+        .with_assignment(
+            // Out of range for the type is out of range for the setting: 0 says so.
+            u16::try_from(self.default_capacity).unwrap_or(0),
+            u32::try_from(self.escalation_timeout_secs).unwrap_or(0),
+        )?
+        .with_working_hours(hours))
     }
 }
 

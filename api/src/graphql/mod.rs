@@ -1,16 +1,18 @@
 //! The GraphQL schema, split by the user it serves: [`widget`] (website visitors),
-//! [`operator`] (the operator UI) and [`admin`] (inboxes). Each module contributes its part of Query, Mutation and
+//! [`operator`] (the operator UI), [`team`] (operators and their status) and [`admin`]
+//! (inboxes). Each module contributes its part of Query, Mutation and
 //! Subscription; they are merged here. Shared object types live in [`types`].
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 use sqlx::PgPool;
-use switchboard_commands::handler::{ConversationHandler, InboxHandler};
+use switchboard_commands::handler::{ConversationHandler, InboxHandler, OperatorHandler};
 
 use crate::auth::Auth;
 use crate::changes::ChangeFeed;
 
 pub mod admin;
 pub mod operator;
+pub mod team;
 pub mod types;
 pub mod typing;
 pub mod widget;
@@ -21,6 +23,7 @@ pub struct AppContext {
     pub pool: PgPool,
     pub handler: ConversationHandler,
     pub inbox_handler: InboxHandler,
+    pub operator_handler: OperatorHandler,
     pub auth: Auth,
     pub feed: ChangeFeed,
     pub max_body_chars: usize,
@@ -34,11 +37,16 @@ pub struct AppContext {
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub Option<String>);
 
+/// The visitor's region as the trusted proxy's header gave it (INBOX-2).
+#[derive(Debug, Clone)]
+pub struct VisitorRegion(pub Option<String>);
+
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     operator::OperatorQuery,
     widget::WidgetQuery,
     admin::AdminQuery,
+    team::TeamQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -50,6 +58,7 @@ pub struct MutationRoot(
     typing::TypingMutation,
     operator::OperatorMutation,
     admin::AdminMutation,
+    team::TeamMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use switchboard_commands::handler::{CommandMeta, Handled};
 use switchboard_domain::conversation::{
-    AddInternalNote, AssignConversation, ChangeStatus, ConversationCommand, MarkRead, PostMessage,
-    ScheduleCallback, SetPriority, SettleCallback, TagConversation, UnassignConversation,
-    UntagConversation,
+    AddInternalNote, AssignConversation, ChangeStatus, ConversationCommand, MarkRead,
+    OpenConversation, PostMessage, ScheduleCallback, SetPriority, SettleCallback, TagConversation,
+    Transfer, TransferTarget, UnassignConversation, UntagConversation,
 };
 use switchboard_domain::event::{Channel, Sender, SenderKind};
 use switchboard_domain::operator::{conversation_scope, ConversationScope};
@@ -178,6 +178,23 @@ async fn as_operator(
     Ok((command_id, handled))
 }
 
+/// The branch of a registered operator, from their stream in the log (not a projection, so
+/// an operator moved a moment ago is seen where they are now).
+async fn operator_branch(
+    ctx: &Context<'_>,
+    operator_id: Uuid,
+) -> async_graphql::Result<Option<Uuid>> {
+    let app = ctx.data::<AppContext>()?;
+    match app.operator_handler.state(operator_id).await.gql()? {
+        switchboard_domain::operator::Operator::Registered(operator) => {
+            Ok(operator.profile.branch_id)
+        }
+        switchboard_domain::operator::Operator::NotRegistered => {
+            Err(ApiError::OperatorNotFound(operator_id)).gql()
+        }
+    }
+}
+
 /// Runs an operator's command that answers with whether it changed anything.
 async fn operator_change(
     ctx: &Context<'_>,
@@ -305,10 +322,12 @@ impl OperatorMutation {
         conversation_id: Uuid,
         operator_id: Uuid,
     ) -> async_graphql::Result<ConversationChange> {
+        let operator_branch_id = operator_branch(ctx, operator_id).await?;
         operator_change(ctx, conversation_id, |_| {
             ConversationCommand::Assign(AssignConversation {
                 conversation_id,
                 operator_id,
+                operator_branch_id,
                 at: Utc::now(),
             })
         })
@@ -321,10 +340,70 @@ impl OperatorMutation {
         ctx: &Context<'_>,
         conversation_id: Uuid,
     ) -> async_graphql::Result<ConversationChange> {
+        let (caller, _) = ctx
+            .data::<Authentication>()?
+            .require_operator(CONVERSATION_ROLES)
+            .gql()?;
+        let operator_branch_id = operator_branch(ctx, caller).await?;
         operator_change(ctx, conversation_id, |operator_id| {
             ConversationCommand::Assign(AssignConversation {
                 conversation_id,
                 operator_id,
+                operator_branch_id,
+                at: Utc::now(),
+            })
+        })
+        .await
+    }
+
+    /// The caller opened (viewed) the conversation (OPS-3). The operator UI sends this when it
+    /// shows a conversation; the assignee's first one stops the escalation timer (reading
+    /// with `markConversationRead` counts too). Anyone else's changes nothing.
+    async fn open_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+    ) -> async_graphql::Result<ConversationChange> {
+        operator_change(ctx, conversation_id, |_| {
+            ConversationCommand::Open(OpenConversation {
+                conversation_id,
+                at: Utc::now(),
+            })
+        })
+        .await
+    }
+
+    /// Moves a global inbox's conversation to another branch (OPS-4): give `operatorId` to
+    /// hand it to that operator (the branch follows them), or `branchId` to put it in that
+    /// branch's queue for its first free operator (`headOffice: true` for head office's).
+    /// A branch inbox's conversation cannot move (NOT_TRANSFERABLE).
+    async fn transfer_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Uuid,
+        operator_id: Option<Uuid>,
+        branch_id: Option<Uuid>,
+        #[graphql(default = false)] head_office: bool,
+    ) -> async_graphql::Result<ConversationChange> {
+        let to = match (operator_id, branch_id, head_office) {
+            (Some(operator_id), None, false) => TransferTarget::Operator {
+                operator_id,
+                branch_id: operator_branch(ctx, operator_id).await?,
+            },
+            (None, Some(branch), false) => TransferTarget::Branch(Some(branch)),
+            (None, None, true) => TransferTarget::Branch(None),
+            _ => {
+                return Err(ApiError::InvalidArgument {
+                    argument: "operatorId",
+                    reason: "give exactly one of operatorId, branchId or headOffice: true".into(),
+                })
+                .gql()
+            }
+        };
+        operator_change(ctx, conversation_id, |_| {
+            ConversationCommand::Transfer(Transfer {
+                conversation_id,
+                to,
                 at: Utc::now(),
             })
         })

@@ -92,6 +92,8 @@ pub struct Message {
     /// When the other side first read it (CONV-5): the contact for outbound messages, any
     /// operator for the contact's. Null while unread.
     pub read_at: Option<DateTime<Utc>>,
+    /// The inbox's automatic first answer, sent in the assignee's name (INBOX-5).
+    pub auto_reply: bool,
 }
 
 impl From<MessageRow> for Message {
@@ -117,6 +119,7 @@ impl From<MessageRow> for Message {
             posted_at: row.posted_at,
             internal: row.internal,
             read_at: row.read_at,
+            auto_reply: row.auto_reply,
         }
     }
 }
@@ -136,6 +139,7 @@ impl Message {
             posted_at: event.posted_at,
             internal: false,
             read_at: None,
+            auto_reply: false,
         }
     }
 
@@ -170,6 +174,7 @@ impl Message {
             posted_at: note.added_at,
             internal: true,
             read_at: None,
+            auto_reply: false,
         }
     }
 }
@@ -216,6 +221,14 @@ pub struct Conversation {
     pub assignee_id: Option<Uuid>,
     /// The contact's rating (CONV-8), once given.
     pub rating: Option<Rating>,
+    /// The branch that works it; null: head office (INBOX-2, OPS-4).
+    pub branch_id: Option<Uuid>,
+    /// Started in a global inbox: it may move to another branch (OPS-4).
+    pub transferable: bool,
+    /// When the current assignee got it.
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// When the current assignee first opened it (OPS-3); null while unopened.
+    pub opened_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, SimpleObject)]
@@ -275,6 +288,10 @@ impl From<InboxRow> for Conversation {
             closed_at: row.closed_at,
             reopen_count: row.reopen_count,
             assignee_id: row.assignee_id,
+            branch_id: row.branch_id,
+            transferable: row.transferable,
+            assigned_at: row.assigned_at,
+            opened_at: row.opened_at,
             rating: match (row.rating_scale, row.rating_score, row.rated_at) {
                 (Some(scale), Some(score), Some(rated_at)) => Some(Rating {
                     scale: stored(

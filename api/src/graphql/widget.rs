@@ -1,7 +1,7 @@
 //! The website visitor's part of the schema: start a conversation (which issues the widget
 //! session token), send messages, read and follow their own conversation.
 
-use async_graphql::{Context, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use switchboard_commands::handler::CommandMeta;
@@ -20,11 +20,30 @@ use crate::error::{ApiError, ResultExt};
 use crate::graphql::admin::widget_token_hash;
 use crate::graphql::operator::{check_moderator_sees, message_stream, ConversationChange};
 use crate::graphql::types::{Conversation, Message, Rating};
-use crate::graphql::{AppContext, ClientIp};
+use crate::graphql::{AppContext, ClientIp, VisitorRegion};
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
+use switchboard_projections::operators::read as operators;
 
 /// The inbox a widget token opens, if it is active (SEC-1, INBOX-1).
+/// Where a new conversation of `inbox` goes (INBOX-2): a branch inbox's branch, or for a
+/// global inbox the branch its routing rules give for the visitor's region.
+async fn route(
+    ctx: &Context<'_>,
+    inbox: &inboxes::InboxRow,
+) -> Result<(Option<Uuid>, Option<event::Routing>), ApiError> {
+    if inbox.branch_id.is_some() {
+        return Ok((inbox.branch_id, None));
+    }
+    let app = ctx.data_unchecked::<AppContext>();
+    let settings = inboxes::settings(&app.pool, inbox.inbox_id)
+        .await?
+        .ok_or(ApiError::InboxNotFound(inbox.inbox_id))?;
+    let region = ctx.data_opt::<VisitorRegion>().and_then(|r| r.0.as_deref());
+    let (branch, routing) = settings.route(region);
+    Ok((branch, Some(routing)))
+}
+
 async fn active_inbox(app: &AppContext, widget_token: &str) -> Result<inboxes::InboxRow, ApiError> {
     let inbox = inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(widget_token))
         .await?
@@ -113,6 +132,7 @@ impl WidgetMutation {
             email: short_text("email", input.email.as_deref()).gql()?,
             phone: short_text("phone", input.phone.as_deref()).gql()?,
         };
+        let (branch_id, routing) = route(ctx, &inbox).await.gql()?;
         let command = ConversationCommand::Start(StartConversation {
             conversation_id,
             inbox_id: inbox.inbox_id,
@@ -121,6 +141,8 @@ impl WidgetMutation {
             subject: short_text("subject", input.subject.as_deref()).gql()?,
             first_message,
             callback: None,
+            branch_id,
+            routing,
             at: Utc::now(),
         });
         let meta = CommandMeta {
@@ -424,6 +446,7 @@ impl WidgetCallbackMutation {
             email: None,
             phone: Some(phone.as_str().to_owned()),
         };
+        let (branch_id, routing) = route(ctx, &inbox).await.gql()?;
         let command = ConversationCommand::Start(StartConversation {
             conversation_id,
             inbox_id: inbox.inbox_id,
@@ -432,6 +455,8 @@ impl WidgetCallbackMutation {
             subject: None,
             first_message: None,
             callback: Some(request),
+            branch_id,
+            routing,
             at: now,
         });
         let meta = CommandMeta {
@@ -471,6 +496,68 @@ impl WidgetQuery {
         let row = read::conversation(&app.pool, conversation_id).await.gql()?;
         Ok(row.map(Conversation::from))
     }
+
+    /// Whether someone is there to answer now (INBOX-3, INBOX-4), for the widget's banner.
+    /// Messages are accepted and kept either way.
+    async fn availability(
+        &self,
+        ctx: &Context<'_>,
+        widget_token: String,
+    ) -> async_graphql::Result<Availability> {
+        let app = ctx.data::<AppContext>()?;
+        let inbox = active_inbox(app, &widget_token).await.gql()?;
+        let settings = inboxes::settings(&app.pool, inbox.inbox_id)
+            .await
+            .gql()?
+            .ok_or(ApiError::InboxNotFound(inbox.inbox_id))
+            .gql()?;
+        let now = Utc::now();
+        if !settings.working_hours.is_open(now) {
+            return Ok(Availability {
+                state: AvailabilityState::OutsideWorkingHours,
+                message: settings.outside_hours_message,
+                next_opening: settings.working_hours.next_opening(now),
+            });
+        }
+        let (branch, _) = route(ctx, &inbox).await.gql()?;
+        let someone_online = operators::online(&app.pool)
+            .await
+            .gql()?
+            .iter()
+            .any(|operator| operator.branch_id == branch);
+        Ok(if someone_online {
+            Availability {
+                state: AvailabilityState::Online,
+                message: None,
+                next_opening: None,
+            }
+        } else {
+            Availability {
+                state: AvailabilityState::Offline,
+                message: settings.offline_message,
+                next_opening: None,
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum AvailabilityState {
+    /// An operator of the branch that would take the conversation is online.
+    Online,
+    /// Within working hours, but nobody is online (INBOX-4).
+    Offline,
+    /// Outside the inbox's working hours (INBOX-3): `outside_working_hours` in SPEC terms.
+    OutsideWorkingHours,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Availability {
+    pub state: AvailabilityState,
+    /// The inbox's banner for this state, if it set one.
+    pub message: Option<String>,
+    /// Outside working hours: when they start again.
+    pub next_opening: Option<DateTime<Utc>>,
 }
 
 #[derive(Default)]
