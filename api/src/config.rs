@@ -91,6 +91,19 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_REGION_HEADER")]
     pub region_header: Option<String>,
 
+    /// The directory attachments are stored in (CONV-7); created on first upload.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ATTACHMENTS_DIR",
+        default_value = "var/attachments"
+    )]
+    pub attachments_dir: std::path::PathBuf,
+
+    /// The largest upload the server reads at all, in bytes; each inbox sets its own limit
+    /// below it (10 MiB by default).
+    #[arg(long, env = "SWITCHBOARD_MAX_UPLOAD_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
     /// How long a typing indicator stays on without renewal, in milliseconds (CONV-6).
     #[arg(long, env = "SWITCHBOARD_TYPING_TTL_MS", default_value_t = 8000)]
     pub typing_ttl_ms: u64,
@@ -152,6 +165,8 @@ impl fmt::Display for Settings {
             "region_header={}",
             self.region_header.as_deref().unwrap_or("(none)")
         )?;
+        writeln!(f, "attachments_dir={}", self.attachments_dir.display())?;
+        writeln!(f, "max_upload_bytes={}", self.max_upload_bytes)?;
         writeln!(f, "inactivity_secs={}", self.inactivity_secs)?;
         writeln!(f, "retention_secs={}", self.retention_secs)?;
         writeln!(f, "priority_raise_secs={}", self.priority_raise_secs)?;

@@ -4,6 +4,7 @@
 
 use async_graphql::ErrorExtensions;
 use switchboard_commands::handler::CommandError;
+use switchboard_domain::attachment::AttachmentRefused;
 use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::values::InvalidInput;
 use switchboard_domain::DomainError;
@@ -83,6 +84,14 @@ pub enum ApiError {
     /// Only a global inbox's conversations move between branches (OPS-4).
     #[error("conversation {0} belongs to a branch inbox and cannot be transferred")]
     NotTransferable(Uuid),
+    /// The file cannot be attached: its type, its size, or it is empty (CONV-7).
+    #[error(transparent)]
+    AttachmentRefused(#[from] AttachmentRefused),
+    /// No attachment with this id was uploaded to this conversation.
+    #[error("attachment {0} was not uploaded to this conversation")]
+    AttachmentNotFound(Uuid),
+    #[error("a message carries at most {max} attachments, not {count}")]
+    TooManyAttachments { count: usize, max: usize },
     /// The id the client supplied for idempotency was used for another command.
     #[error("the id {0} was already used for a different request")]
     IdempotencyKeyReused(Uuid),
@@ -119,6 +128,15 @@ impl ApiError {
             ApiError::OperatorAlreadyExists(_) => "OPERATOR_ALREADY_EXISTS",
             ApiError::OutsideBranch(_) => "OUTSIDE_BRANCH",
             ApiError::NotTransferable(_) => "NOT_TRANSFERABLE",
+            ApiError::AttachmentRefused(AttachmentRefused::TooLarge { .. }) => {
+                "ATTACHMENT_TOO_LARGE"
+            }
+            ApiError::AttachmentRefused(
+                AttachmentRefused::UnknownType | AttachmentRefused::TypeNotAllowed(_),
+            ) => "UNSUPPORTED_ATTACHMENT_TYPE",
+            ApiError::AttachmentRefused(AttachmentRefused::Empty) => "EMPTY_FILE",
+            ApiError::AttachmentNotFound(_) => "ATTACHMENT_NOT_FOUND",
+            ApiError::TooManyAttachments { .. } => "TOO_MANY_ATTACHMENTS",
             ApiError::InvalidInput(InvalidInput::BodyTooLong { .. }) => "BODY_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::TooLong { .. }) => "FIELD_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::ControlCharacter { .. }) => "INVALID_CHARACTER",
@@ -204,6 +222,12 @@ impl From<CommandError> for ApiError {
                 ApiError::OutsideBranch(operator_id)
             }
             CommandError::Domain(DomainError::NotTransferable(id)) => ApiError::NotTransferable(id),
+            CommandError::Domain(DomainError::EmptyMessage) => {
+                ApiError::InvalidInput(InvalidInput::EmptyBody)
+            }
+            CommandError::Domain(DomainError::TooManyAttachments { count, max }) => {
+                ApiError::TooManyAttachments { count, max }
+            }
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
             other @ (CommandError::Corrupt(_) | CommandError::Storage(_)) => {

@@ -1,6 +1,7 @@
 //! The HTTP surface: `/graphql` (POST for queries and mutations; GET serves GraphiQL, or
 //! upgrades to a graphql-transport-ws / graphql-ws WebSocket for subscriptions), `/healthz`
-//! (the process is up) and `/readyz` (PostgreSQL and Kafka answer).
+//! (the process is up), `/readyz` (PostgreSQL and Kafka answer), and `/attachments` (upload
+//! and download, see [`crate::attachments`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,10 +12,10 @@ use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
@@ -22,6 +23,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::attachments::{self, LocalDirectory, SharedStore};
 use crate::auth::{Auth, Authentication};
 use crate::graphql::{AppSchema, ClientIp, VisitorRegion};
 
@@ -37,6 +39,10 @@ pub struct HttpState {
     pub kafka_topic: String,
     /// Where the trusted proxy puts the visitor's region (INBOX-2), if it does.
     pub region_header: Option<header::HeaderName>,
+    /// Where attachment bytes live (CONV-7).
+    pub attachments: SharedStore,
+    /// The largest upload the server reads at all; each inbox sets its own, smaller limit.
+    pub max_upload_bytes: usize,
 }
 
 impl HttpState {
@@ -57,7 +63,16 @@ impl HttpState {
             kafka_probe: Arc::new(kafka_probe),
             kafka_topic: kafka_topic.to_owned(),
             region_header: None,
+            attachments: Arc::new(LocalDirectory::new("var/attachments")),
+            max_upload_bytes: switchboard_domain::attachment::MAX_ATTACHMENT_BYTES as usize,
         })
+    }
+
+    /// Keeps attachments in `store`, reading uploads of at most `max_upload_bytes`.
+    pub fn with_attachments(mut self, store: SharedStore, max_upload_bytes: usize) -> Self {
+        self.attachments = store;
+        self.max_upload_bytes = max_upload_bytes;
+        self
     }
 
     /// Reads the visitor's region from `name` (see `Settings::region_header`).
@@ -71,11 +86,16 @@ impl HttpState {
 }
 
 pub fn router(state: HttpState) -> Router {
+    let uploads = Router::new()
+        .route("/attachments", post(attachments::upload))
+        .route("/attachments/{id}", get(attachments::download))
+        .layer(DefaultBodyLimit::max(state.max_upload_bytes));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(uploads)
         .with_state(state)
 }
 

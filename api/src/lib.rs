@@ -12,8 +12,11 @@
 //! - [`runtime::start`]: starts the chosen [`runtime::Component`]s and returns a handle.
 //! - [`graphql::build_schema`]: the schema, split by the user it serves (widget, operator).
 //! - [`auth`]: operator and widget-session tokens.
-//! - [`scheduler`]: deadlines (inactivity, retention) turned into system commands.
+//! - [`scheduler`]: deadlines (inactivity, retention, waits, auto-replies) turned into system
+//!   commands; [`dispatcher`]: auto-assignment and escalation.
+//! - [`attachments`]: the attachment store and the upload and download endpoints.
 
+pub mod attachments;
 pub mod auth;
 pub mod changes;
 pub mod config;

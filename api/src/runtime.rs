@@ -23,6 +23,8 @@ use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::operators::OperatorsProjection;
+
+use crate::attachments::LocalDirectory;
 use switchboard_projections::runner::{run_projection, RunnerSettings};
 use switchboard_projections::{LogReader, Projection};
 use tokio::task::JoinSet;
@@ -247,7 +249,11 @@ pub async fn start(
             &settings.kafka_topic,
         )?
         .with_region_header(settings.region_header.as_deref())
-        .context("SWITCHBOARD_REGION_HEADER is not a valid header name")?;
+        .context("SWITCHBOARD_REGION_HEADER is not a valid header name")?
+        .with_attachments(
+            Arc::new(LocalDirectory::new(&settings.attachments_dir)),
+            settings.max_upload_bytes,
+        );
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;

@@ -19,6 +19,7 @@ use switchboard_commands::handler::{Clock, CommandMeta, ConversationHandler};
 use switchboard_domain::conversation::{
     CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait, SendAutoReply,
 };
+use switchboard_domain::inbox::InboxSettings;
 use switchboard_domain::Actor;
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
@@ -31,9 +32,9 @@ use uuid::Uuid;
 pub struct SchedulerSettings {
     /// How often to look for due deadlines.
     pub tick: Duration,
-    /// No message for this long closes a conversation (TIME-1).
+    /// No message for this long closes a conversation (TIME-1), unless its inbox says.
     pub inactivity: Duration,
-    /// Resolved for this long closes a conversation (TIME-2).
+    /// Resolved for this long closes a conversation (TIME-2), unless its inbox says.
     pub retention: Duration,
     /// Each time a contact's wait for an answer grows by this much, the priority goes up a
     /// step (CONV-9, TIME-3).
@@ -76,9 +77,22 @@ pub async fn tick(
 ) -> Result<usize, sqlx::Error> {
     let now = clock();
     let mut acted = 0;
-    let idle_since = now - TimeDelta::from_std(settings.inactivity).unwrap_or(TimeDelta::MAX);
+    let inboxes = inboxes::all_settings(pool).await?;
+    let timeout = |default: Duration, own: fn(&InboxSettings) -> Option<u32>| {
+        let default_secs = default.as_secs_f64();
+        let shortest_secs = inboxes
+            .values()
+            .filter_map(|(_, settings)| own(settings))
+            .map(f64::from)
+            .fold(default_secs, f64::min);
+        read::Timeout {
+            default_secs,
+            shortest_secs,
+        }
+    };
+    let inactivity = timeout(settings.inactivity, |s| s.inactivity_timeout_secs);
     for (conversation_id, last_message_position) in
-        read::due_for_inactivity(pool, idle_since, PER_TICK).await?
+        read::due_for_inactivity(pool, now, inactivity, PER_TICK).await?
     {
         let command = ConversationCommand::CloseForInactivity(CloseForInactivity {
             conversation_id,
@@ -88,9 +102,9 @@ pub async fn tick(
         let deadline = format!("inactivity:{last_message_position}");
         acted += issue(handler, conversation_id, &deadline, &command).await;
     }
-    let resolved_before = now - TimeDelta::from_std(settings.retention).unwrap_or(TimeDelta::MAX);
+    let retention = timeout(settings.retention, |s| s.retention_secs);
     for (conversation_id, resolved_at) in
-        read::due_for_retention(pool, resolved_before, PER_TICK).await?
+        read::due_for_retention(pool, now, retention, PER_TICK).await?
     {
         let command = ConversationCommand::CloseForRetention(CloseForRetention {
             conversation_id,

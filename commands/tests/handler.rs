@@ -52,6 +52,7 @@ fn post(conversation_id: Uuid, contact: Uuid, message_id: Uuid, body: &str) -> C
         },
         channel: Channel::Web,
         body: MessageBody::parse(body, 4000).unwrap(),
+        attachments: Vec::new(),
         at: Utc::now(),
     })
 }

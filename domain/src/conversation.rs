@@ -11,15 +11,17 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::attachment::MAX_ATTACHMENTS_PER_MESSAGE;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::event::{
-    AssignReason, AutoReplySent, CallbackOutcome, CallbackRequested, CallbackScheduled,
-    CallbackSettled, Channel, Consent, Contact, ConversationAssigned, ConversationOpened,
-    ConversationRated, ConversationReadByContact, ConversationReadByOperator, ConversationStarted,
-    ConversationStatusChanged, ConversationTagged, ConversationTransferred, ConversationUnassigned,
-    ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, Priority, PriorityChanged,
-    PriorityRaisedForWait, Routing, Sender, SenderKind, Source, StatusTrigger, UnassignReason,
+    AssignReason, AttachmentRef, AutoReplySent, CallbackOutcome, CallbackRequested,
+    CallbackScheduled, CallbackSettled, Channel, Consent, Contact, ConversationAssigned,
+    ConversationOpened, ConversationRated, ConversationReadByContact, ConversationReadByOperator,
+    ConversationStarted, ConversationStatusChanged, ConversationTagged, ConversationTransferred,
+    ConversationUnassigned, ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted,
+    Priority, PriorityChanged, PriorityRaisedForWait, Routing, Sender, SenderKind, Source,
+    StatusTrigger, UnassignReason,
 };
 use crate::inbox::RatingScale;
 use crate::operator::{conversation_scope, may_work_branch, ConversationScope};
@@ -160,6 +162,7 @@ pub struct FirstMessage {
     pub message_id: Uuid,
     pub channel: Channel,
     pub body: MessageBody,
+    pub attachments: Vec<AttachmentRef>,
 }
 
 /// Add a message to an existing conversation, from the contact or an operator.
@@ -169,7 +172,11 @@ pub struct PostMessage {
     pub message_id: Uuid,
     pub sender: Sender,
     pub channel: Channel,
+    /// Empty only with attachments (CONV-7).
     pub body: MessageBody,
+    /// Files already uploaded to this conversation (the API checks that), at most
+    /// [`MAX_ATTACHMENTS_PER_MESSAGE`].
+    pub attachments: Vec<AttachmentRef>,
     pub at: DateTime<Utc>,
 }
 
@@ -516,6 +523,12 @@ pub enum DomainError {
     /// The operator works another branch than the conversation's (OPS-2).
     #[error("operator {operator_id} does not work the conversation's branch")]
     OutsideBranch { operator_id: Uuid },
+    /// A message needs a text or at least one attachment (CONV-7).
+    #[error("a message needs a text or an attachment")]
+    EmptyMessage,
+    /// More attachments than one message may carry.
+    #[error("a message carries at most {max} attachments, not {count}")]
+    TooManyAttachments { count: usize, max: usize },
     /// Only conversations of a global inbox move between branches (OPS-4).
     #[error("conversation {0} belongs to a branch inbox; it cannot be transferred")]
     NotTransferable(Uuid),
@@ -564,6 +577,9 @@ pub fn decide(
 ) -> Result<Vec<DomainEvent>, DomainError> {
     let started = match (state, command) {
         (Conversation::NotStarted, ConversationCommand::Start(start)) => {
+            if let Some(first) = &start.first_message {
+                check_content(&first.body, &first.attachments)?;
+            }
             let mut events = start_events(start);
             if let Some(request) = &start.callback {
                 // Decide the request against the state the start creates.
@@ -1149,6 +1165,20 @@ fn callback_requested(
     Ok(events)
 }
 
+/// CONV-7: a text, or attachments, or both; not too many attachments.
+fn check_content(body: &MessageBody, attachments: &[AttachmentRef]) -> Result<(), DomainError> {
+    if body.is_empty() && attachments.is_empty() {
+        return Err(DomainError::EmptyMessage);
+    }
+    if attachments.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(DomainError::TooManyAttachments {
+            count: attachments.len(),
+            max: MAX_ATTACHMENTS_PER_MESSAGE,
+        });
+    }
+    Ok(())
+}
+
 fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
     let mut events = vec![DomainEvent::ConversationStarted(ConversationStarted {
         conversation_id: start.conversation_id,
@@ -1171,6 +1201,7 @@ fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
             channel: first.channel,
             body: first.body.as_str().to_owned(),
             posted_at: start.at,
+            attachments: first.attachments.clone(),
         }));
     }
     events
@@ -1201,6 +1232,7 @@ fn post_message(
         }
     }
     unused_id(started, post.message_id)?;
+    check_content(&post.body, &post.attachments)?;
     let mut events = vec![DomainEvent::MessagePosted(MessagePosted {
         conversation_id: post.conversation_id,
         message_id: post.message_id,
@@ -1208,6 +1240,7 @@ fn post_message(
         channel: post.channel,
         body: post.body.as_str().to_owned(),
         posted_at: post.at,
+        attachments: post.attachments.clone(),
     })];
     if let Some((to, trigger)) = after_message(started.status, post.sender.kind) {
         events.push(status_changed(started, to, trigger, post.at));
@@ -1426,6 +1459,7 @@ mod tests {
                 message_id: Uuid::from_u128(30),
                 channel: Channel::Web,
                 body: body(text),
+                attachments: Vec::new(),
             }),
             callback: None,
             branch_id: None,
@@ -1441,8 +1475,50 @@ mod tests {
             sender: Sender { kind, id },
             channel: Channel::Web,
             body: body("hi"),
+            attachments: Vec::new(),
             at: at(),
         })
+    }
+
+    fn attachment(n: u128) -> AttachmentRef {
+        AttachmentRef {
+            attachment_id: Uuid::from_u128(n),
+            name: format!("{n}.png"),
+            content_type: "image/png".into(),
+            size: 10,
+            sha256: "00".into(),
+        }
+    }
+
+    #[test]
+    fn an_empty_body_only_with_attachments() {
+        let with = |body: &str, attachments: Vec<AttachmentRef>| {
+            ConversationCommand::PostMessage(PostMessage {
+                conversation_id: CONVERSATION,
+                message_id: Uuid::from_u128(31),
+                sender: Sender {
+                    kind: SenderKind::Contact,
+                    id: Some(CONTACT),
+                },
+                channel: Channel::Web,
+                body: MessageBody::parse_or_empty(body, 4000).unwrap(),
+                attachments,
+                at: at(),
+            })
+        };
+        let events = given_when(&[start(None)], with(" ", vec![attachment(1)])).unwrap();
+        let DomainEvent::MessagePosted(posted) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!((posted.body.as_str(), posted.attachments.len()), ("", 1));
+        assert_eq!(
+            given_when(&[start(None)], with("  ", vec![])),
+            Err(DomainError::EmptyMessage)
+        );
+        assert_eq!(
+            given_when(&[start(None)], with("x", (0..11).map(attachment).collect())),
+            Err(DomainError::TooManyAttachments { count: 11, max: 10 })
+        );
     }
 
     /// given `history`, when `command`, then the result.

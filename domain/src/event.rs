@@ -187,14 +187,33 @@ pub struct ConversationStarted {
 }
 
 /// A message was added to a conversation's thread.
+///
+/// Version 2 added `attachments` (CONV-7); a version 1 payload reads as version 2 with none
+/// (see [`upcast`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagePosted {
     pub conversation_id: Uuid,
     pub message_id: Uuid,
     pub sender: Sender,
     pub channel: Channel,
+    /// Empty only when the message carries attachments.
     pub body: String,
     pub posted_at: DateTime<Utc>,
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// A file attached to a message (CONV-7): the bytes live in the attachment store, the log
+/// keeps what identifies and describes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub attachment_id: Uuid,
+    /// The file name as uploaded (for the download's `Content-Disposition`).
+    pub name: String,
+    /// The type read from the file's first bytes, not the one the client claimed.
+    pub content_type: String,
+    pub size: u64,
+    /// SHA-256 of the bytes, hex: an auditor can check a stored file against the log.
+    pub sha256: String,
 }
 
 /// A conversation moved from one status to another (CONV-2). `resolved_at` and `closed_at`
@@ -503,14 +522,16 @@ macro_rules! event_catalogue {
                 .expect("event payloads serialize to JSON")
             }
 
-            /// Reads a stored payload back. Older schema versions are upcast here when a type
-            /// gets a new version (none has yet).
+            /// Reads a stored payload back; older schema versions are first [`upcast`] to the
+            /// current one.
             pub fn decode(
                 event_type: &str,
                 schema_version: i16,
                 payload: serde_json::Value,
             ) -> Result<Self, EventDecodeError> {
-                match (event_type, schema_version) {
+                // Errors name the version as stored, which is what an auditor finds in the log.
+                let (current, payload) = upcast(event_type, schema_version, payload);
+                match (event_type, current) {
                     $((stringify!($variant), $version) => {
                         parse(event_type, schema_version, payload).map(DomainEvent::$variant)
                     })+
@@ -526,7 +547,7 @@ macro_rules! event_catalogue {
 
 event_catalogue! {
     ConversationStarted => version 1,
-    MessagePosted => version 1,
+    MessagePosted => version 2,
     ConversationStatusChanged => version 1,
     InternalNoteAdded => version 1,
     PriorityChanged => version 1,
@@ -552,6 +573,24 @@ event_catalogue! {
     OperatorRegistered => version 1,
     OperatorProfileChanged => version 1,
     OperatorStatusChanged => version 1,
+}
+
+/// Brings an older payload up to the next version of its type, repeatedly, until it is
+/// current; anything else passes through unchanged. Each step is a pure function of the
+/// stored JSON, so the log itself never changes.
+pub fn upcast(
+    event_type: &str,
+    schema_version: i16,
+    payload: serde_json::Value,
+) -> (i16, serde_json::Value) {
+    match (event_type, schema_version, payload) {
+        // v1 → v2: messages from before attachments have none.
+        ("MessagePosted", 1, serde_json::Value::Object(mut fields)) => {
+            fields.insert("attachments".into(), serde_json::Value::Array(Vec::new()));
+            upcast(event_type, 2, serde_json::Value::Object(fields))
+        }
+        (_, version, payload) => (version, payload),
+    }
 }
 
 fn parse<T: DeserializeOwned>(
@@ -657,6 +696,14 @@ mod tests {
                 channel: Channel::Web,
                 body: "Where is my order?".into(),
                 posted_at: at(),
+                attachments: vec![AttachmentRef {
+                    attachment_id: Uuid::from_u128(11),
+                    name: "receipt.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    size: 48213,
+                    sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                        .into(),
+                }],
             }),
             DomainEvent::ConversationStatusChanged(ConversationStatusChanged {
                 conversation_id,
@@ -829,6 +876,37 @@ mod tests {
         .unwrap()
     }
 
+    /// The first upcaster: a MessagePosted written as version 1 reads as version 2.
+    #[test]
+    fn message_posted_v1_reads_as_v2_without_attachments() {
+        let v1 = serde_json::json!({
+            "conversation_id": "00000000-0000-0000-0000-000000000001",
+            "message_id": "00000000-0000-0000-0000-000000000004",
+            "sender": {"kind": "contact", "id": "00000000-0000-0000-0000-000000000003"},
+            "channel": "web",
+            "body": "Where is my order?",
+            "posted_at": "2026-11-25T09:30:00Z"
+        });
+        let DomainEvent::MessagePosted(message) =
+            DomainEvent::decode("MessagePosted", 1, v1).unwrap()
+        else {
+            panic!("decoded as another type")
+        };
+        assert_eq!(message.body, "Where is my order?");
+        assert_eq!(message.attachments, []);
+        // A v2 payload without the field is malformed, not silently upcast.
+        let bad = serde_json::json!({
+            "conversation_id": "00000000-0000-0000-0000-000000000001",
+            "message_id": "00000000-0000-0000-0000-000000000004",
+            "sender": {"kind": "contact", "id": null},
+            "channel": "web", "body": "x", "posted_at": "2026-11-25T09:30:00Z"
+        });
+        assert!(matches!(
+            DomainEvent::decode("MessagePosted", 2, bad),
+            Err(EventDecodeError::BadPayload { .. })
+        ));
+    }
+
     /// Fields added later with a default (see the module docs) read as that default from
     /// events written before them.
     #[test]
@@ -932,7 +1010,7 @@ mod tests {
             matches!(unknown, EventDecodeError::UnknownType { ref event_type, schema_version: 1 } if event_type == "Nope")
         );
         let bad =
-            DomainEvent::decode("MessagePosted", 1, serde_json::json!({"body": 1})).unwrap_err();
+            DomainEvent::decode("MessagePosted", 2, serde_json::json!({"body": 1})).unwrap_err();
         assert!(matches!(bad, EventDecodeError::BadPayload { .. }));
     }
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::attachment::AttachmentPolicy;
 use crate::conversation::DomainError;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
@@ -78,6 +79,15 @@ pub struct InboxSettings {
     /// Conversations per operator for auto-assignment, unless their profile says (OPS-2).
     #[serde(default = "default_capacity")]
     pub default_capacity: u16,
+    /// Which files contacts and operators may attach, and how large (CONV-7).
+    #[serde(default)]
+    pub attachments: AttachmentPolicy,
+    /// No message for this long closes a conversation (TIME-1); `None`: the service's.
+    #[serde(default)]
+    pub inactivity_timeout_secs: Option<u32>,
+    /// Resolved for this long closes a conversation (TIME-2); `None`: the service's.
+    #[serde(default)]
+    pub retention_secs: Option<u32>,
 }
 
 fn default_escalation_secs() -> u32 {
@@ -141,6 +151,9 @@ impl InboxSettings {
             default_branch_id: None,
             escalation_timeout_secs: DEFAULT_ESCALATION_SECS,
             default_capacity: DEFAULT_CAPACITY,
+            attachments: AttachmentPolicy::default(),
+            inactivity_timeout_secs: None,
+            retention_secs: None,
         })
     }
 
@@ -158,6 +171,29 @@ impl InboxSettings {
             Some(text) => Some(MessageBody::parse(text, DEFAULT_MAX_BODY_CHARS)?),
         };
         Ok(self)
+    }
+
+    /// The inbox's own inactivity timeout (TIME-1) and retention period (TIME-2), in
+    /// seconds; `None` keeps the service's.
+    pub fn with_timeouts(
+        mut self,
+        inactivity_secs: Option<u32>,
+        retention_secs: Option<u32>,
+    ) -> Result<Self, InvalidInput> {
+        if inactivity_secs == Some(0) || retention_secs == Some(0) {
+            return Err(InvalidInput::Malformed {
+                field: "timeout",
+                expected: "a number of seconds above 0",
+            });
+        }
+        self.inactivity_timeout_secs = inactivity_secs;
+        self.retention_secs = retention_secs;
+        Ok(self)
+    }
+
+    pub fn with_attachments(mut self, policy: AttachmentPolicy) -> Self {
+        self.attachments = policy;
+        self
     }
 
     pub fn with_working_hours(mut self, hours: WorkingHours) -> Self {

@@ -69,6 +69,19 @@ impl MessageBody {
         Ok(Self(raw.to_owned()))
     }
 
+    /// Like [`MessageBody::parse`], but a blank text is an empty body: for a message that
+    /// carries attachments, which the decider checks (CONV-7).
+    pub fn parse_or_empty(raw: &str, limit: usize) -> Result<Self, InvalidInput> {
+        if raw.trim().is_empty() {
+            return Ok(Self(String::new()));
+        }
+        Self::parse(raw, limit)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -87,6 +87,7 @@ fn command() -> impl Strategy<Value = ConversationCommand> {
                 },
                 channel: Channel::Web,
                 body: MessageBody::parse("hi", 10).unwrap(),
+                attachments: Vec::new(),
                 at: at(),
             })
         }),

@@ -345,8 +345,8 @@ async fn posted(
     sqlx::query(
         "insert into thread_messages
             (message_id, conversation_id, stream_version, sender_kind, sender_id, channel, body,
-             posted_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+             posted_at, attachments)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(e.message_id)
     .bind(e.conversation_id)
@@ -356,6 +356,7 @@ async fn posted(
     .bind(e.channel.as_str())
     .bind(&e.body)
     .bind(e.posted_at)
+    .bind(sqlx::types::Json(&e.attachments))
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -512,6 +513,8 @@ pub mod read {
         pub read_at: Option<DateTime<Utc>>,
         /// The inbox's auto-reply, sent in the assignee's name (INBOX-5).
         pub auto_reply: bool,
+        /// Files attached to it (CONV-7).
+        pub attachments: sqlx::types::Json<Vec<switchboard_domain::event::AttachmentRef>>,
     }
 
     /// Who reads a thread: the contact never sees internal notes.
@@ -608,7 +611,7 @@ pub mod read {
     ) -> Result<Vec<MessageRow>, sqlx::Error> {
         sqlx::query_as(
             "select message_id, conversation_id, stream_version, sender_kind, sender_id, channel,
-                    body, posted_at, internal, read_at, auto_reply
+                    body, posted_at, internal, read_at, auto_reply, attachments
              from thread_messages
              where conversation_id = $1 and stream_version > $2 and (not internal or $4)
              order by stream_version
@@ -636,11 +639,20 @@ pub mod read {
         .await
     }
 
-    /// Conversations whose last activity is before `idle_since` and that are neither
+    /// A per-inbox timeout: the inbox's own setting if it has one, else the service's.
+    /// `shortest` (the smallest of all of them) bounds the scan by the indexed column.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Timeout {
+        pub default_secs: f64,
+        pub shortest_secs: f64,
+    }
+
+    /// Conversations idle for longer than their inbox's inactivity timeout that are neither
     /// resolved nor closed (TIME-1), with the position of their last message (0 for none).
     pub async fn due_for_inactivity(
         pool: &PgPool,
-        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        timeout: Timeout,
         limit: i64,
     ) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
         sqlx::query_as(
@@ -648,32 +660,45 @@ pub mod read {
                     coalesce((select max(m.stream_version) from thread_messages m
                               where m.conversation_id = c.conversation_id and not m.internal), 0)
              from inbox_conversations c
-             where c.last_activity_at < $1 and c.status not in ($2, $3)
+             left join inboxes i on i.inbox_id = c.inbox_id
+             where c.last_activity_at < $1 - make_interval(secs => $5)
+               and c.last_activity_at < $1 - make_interval(secs =>
+                     coalesce((i.settings ->> 'inactivity_timeout_secs')::float8, $4))
+               and c.status not in ($2, $3)
              order by c.last_activity_at
-             limit $4",
+             limit $6",
         )
-        .bind(idle_since)
+        .bind(now)
         .bind(ConversationStatus::Resolved.as_str())
         .bind(ConversationStatus::Closed.as_str())
+        .bind(timeout.default_secs)
+        .bind(timeout.shortest_secs)
         .bind(limit)
         .fetch_all(pool)
         .await
     }
 
-    /// Resolved conversations resolved before `resolved_before` (TIME-2).
+    /// Conversations resolved for longer than their inbox's retention period (TIME-2).
     pub async fn due_for_retention(
         pool: &PgPool,
-        resolved_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        timeout: Timeout,
         limit: i64,
     ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
         sqlx::query_as(
-            "select conversation_id, resolved_at from inbox_conversations
-             where status = $1 and resolved_at < $2
-             order by resolved_at
-             limit $3",
+            "select c.conversation_id, c.resolved_at from inbox_conversations c
+             left join inboxes i on i.inbox_id = c.inbox_id
+             where c.status = $1
+               and c.resolved_at < $2 - make_interval(secs => $4)
+               and c.resolved_at < $2 - make_interval(secs =>
+                     coalesce((i.settings ->> 'retention_secs')::float8, $3))
+             order by c.resolved_at
+             limit $5",
         )
         .bind(ConversationStatus::Resolved.as_str())
-        .bind(resolved_before)
+        .bind(now)
+        .bind(timeout.default_secs)
+        .bind(timeout.shortest_secs)
         .bind(limit)
         .fetch_all(pool)
         .await

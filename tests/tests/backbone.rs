@@ -419,6 +419,7 @@ async fn relay_and_projection_restarted_mid_stream_end_with_exactly_1000_message
                     },
                     channel: Channel::Web,
                     body: MessageBody::parse(&format!("message {n}"), 4000).unwrap(),
+                    attachments: Vec::new(),
                     at: chrono::Utc::now(),
                 }),
             )

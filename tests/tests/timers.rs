@@ -127,3 +127,52 @@ async fn time_3_long_waits_raise_the_priority_step_by_step(
     );
     server.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn time_1_inactivity_timeout_per_inbox(_options: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = pool_for(connect).await;
+    // The service's timeout is an hour; this inbox's is a second.
+    let server = TestServer::start(&test_settings(), pool.clone(), ALL).await;
+    let operator = server.operator_token();
+    let created = server
+        .graphql_ok(
+            switchboard_tests::calls::CREATE_INBOX,
+            json!({ "input": { "settings": { "title": "Quick", "inactivityTimeoutSecs": 1 } } }),
+            Some(&operator),
+        )
+        .await;
+    let quick = created["createInbox"]["widgetToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, slow) = switchboard_tests::calls::create_inbox(&server, &operator, "Slow").await;
+    // The inbox reaches the read side a moment later.
+    let started = switchboard_tests::eventually(std::time::Duration::from_secs(60), || async {
+        let response = server
+            .graphql(
+                switchboard_tests::calls::START,
+                json!({ "input": { "widgetToken": quick, "message": "hi" } }),
+                None,
+            )
+            .await;
+        response.get("errors").is_none().then_some(response)
+    })
+    .await;
+    let quick_id = started["data"]["startConversation"]["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let slow_one = start(&server, json!({ "widgetToken": slow, "message": "hi" })).await;
+    conversation_when(&server, &operator, &quick_id, |c| c["status"] == "CLOSED").await;
+    let slow_view =
+        conversation_when(&server, &operator, &slow_one.conversation_id, |_| true).await;
+    assert_eq!(
+        slow_view["status"], "OPEN",
+        "the service's hour still applies elsewhere"
+    );
+    assert_eq!(
+        status_history(&pool, &quick_id).await,
+        [("inactivity".to_owned(), "closed".to_owned())]
+    );
+    server.stop().await;
+}

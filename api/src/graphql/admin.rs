@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use switchboard_commands::handler::{CommandMeta, Handled};
+use switchboard_domain::attachment::AttachmentPolicy;
 use switchboard_domain::hours;
 use switchboard_domain::inbox::{InboxCommand, InboxSettings};
 use switchboard_domain::Actor;
@@ -50,6 +51,24 @@ pub struct Inbox {
     pub default_capacity: i32,
     /// Seconds an assignee has to open a conversation before it escalates (OPS-3).
     pub escalation_timeout_secs: i32,
+    /// The largest attachment, in bytes (CONV-7).
+    pub max_attachment_bytes: u64,
+    pub attachment_types: Vec<AttachmentType>,
+    /// The inbox's own inactivity timeout (TIME-1); null: the service's.
+    pub inactivity_timeout_secs: Option<u32>,
+    /// The inbox's own retention period (TIME-2); null: the service's.
+    pub retention_secs: Option<u32>,
+}
+
+/// The file types attachments may have (CONV-7), told from the file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "switchboard_domain::attachment::AttachmentType")]
+pub enum AttachmentType {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Pdf,
 }
 
 impl From<InboxRow> for Inbox {
@@ -84,6 +103,15 @@ impl From<InboxRow> for Inbox {
             default_capacity: i32::from(settings.default_capacity),
             escalation_timeout_secs: i32::try_from(settings.escalation_timeout_secs)
                 .unwrap_or(i32::MAX),
+            max_attachment_bytes: settings.attachments.max_bytes,
+            attachment_types: settings
+                .attachments
+                .types
+                .iter()
+                .map(|&t| t.into())
+                .collect(),
+            inactivity_timeout_secs: settings.inactivity_timeout_secs,
+            retention_secs: settings.retention_secs,
         }
     }
 }
@@ -227,6 +255,15 @@ pub struct InboxSettingsInput {
     pub default_capacity: i32,
     #[graphql(default = 240)]
     pub escalation_timeout_secs: i32,
+    /// The largest attachment, in bytes (up to 100 MiB).
+    #[graphql(default = 10485760)]
+    pub max_attachment_bytes: u64,
+    /// Omit for all: JPEG, PNG, GIF, WebP and PDF.
+    pub attachment_types: Option<Vec<AttachmentType>>,
+    /// No message for this long closes a conversation (TIME-1); omit for the service's.
+    pub inactivity_timeout_secs: Option<i32>,
+    /// Resolved for this long closes a conversation (TIME-2); omit for the service's.
+    pub retention_secs: Option<i32>,
 }
 
 impl InboxSettingsInput {
@@ -257,7 +294,20 @@ impl InboxSettingsInput {
             u16::try_from(self.default_capacity).unwrap_or(0),
             u32::try_from(self.escalation_timeout_secs).unwrap_or(0),
         )?
-        .with_working_hours(hours))
+        .with_working_hours(hours)
+        .with_attachments(AttachmentPolicy::new(
+            self.max_attachment_bytes,
+            &match &self.attachment_types {
+                Some(types) => types.iter().map(|&t| t.into()).collect::<Vec<_>>(),
+                None => switchboard_domain::attachment::AttachmentType::ALL.to_vec(),
+            },
+        )?)
+        .with_timeouts(
+            // Negative is out of range like 0: the settings say so.
+            self.inactivity_timeout_secs
+                .map(|s| u32::try_from(s).unwrap_or(0)),
+            self.retention_secs.map(|s| u32::try_from(s).unwrap_or(0)),
+        )?)
     }
 }
 

@@ -124,6 +124,10 @@ pub struct ReplyInput {
     pub body: String,
     /// Optional id chosen by the client: the same id twice records one reply.
     pub client_message_id: Option<Uuid>,
+    /// Files uploaded to this conversation with `POST /attachments` (CONV-7). With at least
+    /// one, the body may be empty.
+    #[graphql(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, InputObject)]
@@ -224,8 +228,20 @@ impl OperatorMutation {
         input: ReplyInput,
     ) -> async_graphql::Result<Message> {
         let app = ctx.data::<AppContext>()?;
-        let body = MessageBody::parse(&input.body, app.max_body_chars).gql()?;
+        ctx.data::<Authentication>()?
+            .require_operator(CONVERSATION_ROLES)
+            .gql()?;
         let conversation_id = input.conversation_id;
+        let attachments =
+            crate::attachments::for_message(&app.pool, conversation_id, &input.attachment_ids)
+                .await
+                .gql()?;
+        let body = crate::graphql::widget::message_body(
+            &input.body,
+            !attachments.is_empty(),
+            app.max_body_chars,
+        )
+        .gql()?;
         let (id, handled) = as_operator(
             ctx,
             conversation_id,
@@ -240,6 +256,7 @@ impl OperatorMutation {
                     },
                     channel: Channel::Api,
                     body,
+                    attachments,
                     at: Utc::now(),
                 })
             },

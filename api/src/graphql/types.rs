@@ -94,6 +94,35 @@ pub struct Message {
     pub read_at: Option<DateTime<Utc>>,
     /// The inbox's automatic first answer, sent in the assignee's name (INBOX-5).
     pub auto_reply: bool,
+    /// Files attached to it (CONV-7); download each from its `url` with the same token.
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub name: String,
+    /// Read from the file's bytes when it was uploaded.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// `/attachments/<id>`, relative to the API's origin.
+    pub url: String,
+}
+
+impl From<&domain::event::AttachmentRef> for Attachment {
+    fn from(a: &domain::event::AttachmentRef) -> Self {
+        Self {
+            id: a.attachment_id,
+            name: a.name.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+            url: format!("/attachments/{}", a.attachment_id),
+        }
+    }
 }
 
 impl From<MessageRow> for Message {
@@ -120,6 +149,7 @@ impl From<MessageRow> for Message {
             internal: row.internal,
             read_at: row.read_at,
             auto_reply: row.auto_reply,
+            attachments: row.attachments.0.iter().map(Attachment::from).collect(),
         }
     }
 }
@@ -140,6 +170,7 @@ impl Message {
             internal: false,
             read_at: None,
             auto_reply: false,
+            attachments: event.attachments.iter().map(Attachment::from).collect(),
         }
     }
 
@@ -175,6 +206,7 @@ impl Message {
             internal: true,
             read_at: None,
             auto_reply: false,
+            attachments: Vec::new(),
         }
     }
 }

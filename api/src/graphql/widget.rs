@@ -91,6 +91,23 @@ pub struct SendMessageInput {
     /// Optional id chosen by the client: sending the same id twice (to the same conversation)
     /// records one message. The message's own id is derived from it.
     pub client_message_id: Option<Uuid>,
+    /// Files uploaded to this conversation with `POST /attachments` (CONV-7). With at least
+    /// one, the body may be empty.
+    #[graphql(default)]
+    pub attachment_ids: Vec<Uuid>,
+}
+
+/// A message's text: required, unless the message carries attachments (CONV-7).
+pub fn message_body(
+    raw: &str,
+    has_attachments: bool,
+    limit: usize,
+) -> Result<MessageBody, InvalidInput> {
+    if has_attachments {
+        MessageBody::parse_or_empty(raw, limit)
+    } else {
+        MessageBody::parse(raw, limit)
+    }
 }
 
 #[derive(Default)]
@@ -125,6 +142,7 @@ impl WidgetMutation {
                 message_id: Uuid::new_v5(&conversation_id, b"first-message"),
                 channel: event::Channel::Web,
                 body,
+                attachments: Vec::new(),
             });
         let contact = Contact {
             id: Uuid::now_v7(),
@@ -187,7 +205,14 @@ impl WidgetMutation {
         let app = ctx.data::<AppContext>()?;
         let auth = ctx.data::<Authentication>()?;
         let (contact_id, _inbox_id) = auth.require_widget_session(input.conversation_id).gql()?;
-        let body = MessageBody::parse(&input.body, app.max_body_chars).gql()?;
+        let attachments = crate::attachments::for_message(
+            &app.pool,
+            input.conversation_id,
+            &input.attachment_ids,
+        )
+        .await
+        .gql()?;
+        let body = message_body(&input.body, !attachments.is_empty(), app.max_body_chars).gql()?;
         // Derived per conversation, so a client cannot pick an id that exists elsewhere.
         let message_id = match input.client_message_id {
             Some(client_id) => Uuid::new_v5(&input.conversation_id, client_id.as_bytes()),
@@ -202,6 +227,7 @@ impl WidgetMutation {
             },
             channel: event::Channel::Web,
             body,
+            attachments,
             at: Utc::now(),
         });
         let meta = CommandMeta {

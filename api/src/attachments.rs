@@ -1,0 +1,426 @@
+//! Attachments (CONV-7): the store the bytes live in, and the two HTTP endpoints.
+//!
+//! - `POST /attachments?conversationId=…&name=…` with the file as the raw request body and
+//!   the caller's token (the conversation's widget session, or an operator who may work it)
+//!   stores the file and answers `201` with its id; `sendMessage` / `replyToConversation`
+//!   then carry it with `attachmentIds`. The type is read from the file's first bytes (the
+//!   `Content-Type` a client sends is ignored) and checked, with the size, against the
+//!   inbox's settings.
+//! - `GET /attachments/{id}` returns the file to the conversation's contact and its
+//!   operators (moderators: only when assigned), as a download (`Content-Disposition:
+//!   attachment`, `nosniff`), never rendered inline on our origin.
+//!
+//! Refusals are JSON `{"code": "...", "message": "..."}` with the same codes as GraphQL.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use switchboard_commands::handler::{system_clock, ConversationHandler};
+use switchboard_commands::log::EventLog;
+use switchboard_domain::attachment::{AttachmentRefused, AttachmentType};
+use switchboard_domain::conversation::{Conversation, ConversationState};
+use switchboard_domain::event::AttachmentRef;
+use switchboard_domain::operator::{conversation_scope, ConversationScope};
+use switchboard_domain::values::short_text;
+use switchboard_projections::inboxes::read as inboxes;
+use uuid::Uuid;
+
+use crate::auth::{Authentication, Viewer, CONVERSATION_ROLES};
+use crate::error::ApiError;
+use crate::http::HttpState;
+
+/// Where attachment bytes are kept. The default is a local directory; an object store fits
+/// behind the same two calls.
+pub trait AttachmentStore: Send + Sync + 'static {
+    /// Stores the bytes under `id`; when it returns `Ok`, they are durable.
+    fn put(&self, id: Uuid, bytes: Bytes) -> BoxFuture<'_, std::io::Result<()>>;
+    /// The bytes stored under `id`, if any.
+    fn get(&self, id: Uuid) -> BoxFuture<'_, std::io::Result<Option<Bytes>>>;
+}
+
+/// Files in a directory, `<root>/<first two hex digits>/<id>`, each written to a temporary
+/// name, synced and renamed, so a crash never leaves a half-written file under a real id.
+pub struct LocalDirectory {
+    root: PathBuf,
+}
+
+impl LocalDirectory {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn path(&self, id: Uuid) -> PathBuf {
+        let name = id.simple().to_string();
+        self.root.join(&name[..2]).join(name)
+    }
+}
+
+impl AttachmentStore for LocalDirectory {
+    fn put(&self, id: Uuid, bytes: Bytes) -> BoxFuture<'_, std::io::Result<()>> {
+        Box::pin(async move {
+            let path = self.path(id);
+            let dir = path.parent().expect("a stored file has a directory");
+            tokio::fs::create_dir_all(dir).await?;
+            let partial = path.with_extension("partial");
+            let mut file = tokio::fs::File::create(&partial).await?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await?;
+            file.sync_all().await?;
+            tokio::fs::rename(&partial, &path).await
+        })
+    }
+
+    fn get(&self, id: Uuid) -> BoxFuture<'_, std::io::Result<Option<Bytes>>> {
+        Box::pin(async move {
+            match tokio::fs::read(self.path(id)).await {
+                Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(err) => Err(err),
+            }
+        })
+    }
+}
+
+pub type SharedStore = Arc<dyn AttachmentStore>;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadQuery {
+    conversation_id: Uuid,
+    name: Option<String>,
+}
+
+/// An uploaded file, as `POST /attachments` answers.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Uploaded {
+    id: Uuid,
+    name: String,
+    content_type: &'static str,
+    size: u64,
+    sha256: String,
+}
+
+pub async fn upload(
+    State(state): State<HttpState>,
+    query: Result<Query<UploadQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return refusal(ApiError::InvalidArgument {
+            argument: "conversationId",
+            reason: "POST /attachments?conversationId=<uuid>&name=<file name>".into(),
+        });
+    };
+    let body = match body {
+        Ok(body) => body,
+        // Larger than any inbox allows: the server's own limit stopped reading it.
+        Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refusal(ApiError::AttachmentRefused(AttachmentRefused::TooLarge {
+                size: state.max_upload_bytes as u64 + 1,
+                limit: state.max_upload_bytes as u64,
+            }))
+        }
+        Err(err) => {
+            return refusal(ApiError::InvalidArgument {
+                argument: "body",
+                reason: err.body_text(),
+            })
+        }
+    };
+    match store_upload(&state, &query, &headers, body).await {
+        Ok(uploaded) => (StatusCode::CREATED, Json(uploaded)).into_response(),
+        Err(err) => refusal(err),
+    }
+}
+
+async fn store_upload(
+    state: &HttpState,
+    query: &UploadQuery,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Uploaded, ApiError> {
+    let auth = authentication(state, headers);
+    let conversation_id = query.conversation_id;
+    auth.require_conversation_reader(conversation_id)?;
+    // Analysts and auditors read; they do not write into conversations.
+    if let Ok(Viewer::Operator { .. }) = &auth.0 {
+        auth.require_operator(CONVERSATION_ROLES)?;
+    }
+    let conversation = from_log(state, conversation_id)
+        .await?
+        .ok_or(ApiError::ConversationNotFound(conversation_id))?;
+    check_moderator_sees(&auth, &conversation)?;
+    let policy = inboxes::settings(&state.pool, conversation.inbox_id)
+        .await?
+        .map(|settings| settings.attachments)
+        .unwrap_or_default();
+    if body.is_empty() {
+        return Err(ApiError::AttachmentRefused(AttachmentRefused::Empty));
+    }
+    let kind = AttachmentType::sniff(&body)
+        .ok_or(ApiError::AttachmentRefused(AttachmentRefused::UnknownType))?;
+    let size = body.len() as u64;
+    policy
+        .check(kind, size)
+        .map_err(ApiError::AttachmentRefused)?;
+    let name = file_name(query.name.as_deref(), kind)?;
+    let sha256 = hex::encode(Sha256::digest(&body));
+    let id = Uuid::now_v7();
+    let (uploader_kind, uploader_id) = match &auth.0 {
+        Ok(Viewer::Operator { id, .. }) => ("operator", Some(*id)),
+        Ok(Viewer::WidgetSession { contact_id, .. }) => ("contact", Some(*contact_id)),
+        _ => ("unknown", None),
+    };
+    state
+        .attachments
+        .put(id, body)
+        .await
+        .map_err(ApiError::internal)?;
+    sqlx::query(
+        "insert into attachments (attachment_id, conversation_id, uploader_kind, uploader_id,
+                                  name, content_type, size, sha256, uploaded_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, now())",
+    )
+    .bind(id)
+    .bind(conversation_id)
+    .bind(uploader_kind)
+    .bind(uploader_id)
+    .bind(&name)
+    .bind(kind.as_str())
+    .bind(size as i64)
+    .bind(&sha256)
+    .execute(&state.pool)
+    .await?;
+    Ok(Uploaded {
+        id,
+        name,
+        content_type: kind.as_str(),
+        size,
+        sha256,
+    })
+}
+
+/// A file name safe to store and to put in a header: the last path segment, no quotes or
+/// control characters; `attachment.<ext>` when none is given.
+fn file_name(raw: Option<&str>, kind: AttachmentType) -> Result<String, ApiError> {
+    let last = raw
+        .map(|r| r.rsplit(['/', '\\']).next().unwrap_or(r))
+        .map(|r| r.replace(['"', ';'], "_"));
+    let name = short_text("name", last.as_deref())?;
+    Ok(name.unwrap_or_else(|| {
+        let ext = match kind {
+            AttachmentType::Jpeg => "jpg",
+            AttachmentType::Png => "png",
+            AttachmentType::Gif => "gif",
+            AttachmentType::Webp => "webp",
+            AttachmentType::Pdf => "pdf",
+        };
+        format!("attachment.{ext}")
+    }))
+}
+
+pub async fn download(
+    State(state): State<HttpState>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Response {
+    match find_download(&state, id, &headers).await {
+        Ok((attachment, bytes)) => {
+            let ascii: String = attachment
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let encoded: String = attachment
+                .name
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            let disposition =
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+            let mut response = bytes.into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&attachment.content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            );
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                h.insert(header::CONTENT_DISPOSITION, value);
+            }
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            );
+            response
+        }
+        Err(err) => refusal(err),
+    }
+}
+
+async fn find_download(
+    state: &HttpState,
+    id: Uuid,
+    headers: &HeaderMap,
+) -> Result<(AttachmentRef, Bytes), ApiError> {
+    let auth = authentication(state, headers);
+    // Anonymous callers learn nothing, not even whether the id exists.
+    if matches!(auth.0, Ok(Viewer::Anonymous)) {
+        return Err(ApiError::Unauthenticated(
+            "an operator or widget session token is required".into(),
+        ));
+    }
+    let found = attachment(&state.pool, id)
+        .await?
+        .ok_or(ApiError::AttachmentNotFound(id))?;
+    let (conversation_id, attachment) = found;
+    // Another conversation's session gets "not found", not "forbidden": ids are not probes.
+    auth.require_conversation_reader(conversation_id)
+        .map_err(|err| match err {
+            ApiError::Forbidden(_) => ApiError::AttachmentNotFound(id),
+            other => other,
+        })?;
+    let conversation = from_log(state, conversation_id)
+        .await?
+        .ok_or(ApiError::AttachmentNotFound(id))?;
+    check_moderator_sees(&auth, &conversation)?;
+    let bytes = state
+        .attachments
+        .get(id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal(format!("attachment {id} is missing from the store")))?;
+    Ok((attachment, bytes))
+}
+
+/// An uploaded attachment and its conversation.
+pub async fn attachment(
+    pool: &sqlx::PgPool,
+    id: Uuid,
+) -> Result<Option<(Uuid, AttachmentRef)>, sqlx::Error> {
+    let row: Option<(Uuid, String, String, i64, String)> = sqlx::query_as(
+        "select conversation_id, name, content_type, size, sha256 from attachments
+         where attachment_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(
+        row.map(|(conversation_id, name, content_type, size, sha256)| {
+            (
+                conversation_id,
+                AttachmentRef {
+                    attachment_id: id,
+                    name,
+                    content_type,
+                    size: size as u64,
+                    sha256,
+                },
+            )
+        }),
+    )
+}
+
+/// The attachments a message in `conversation_id` names: each must have been uploaded to
+/// that conversation (ATTACHMENT_NOT_FOUND otherwise, for other conversations' files too).
+pub async fn for_message(
+    pool: &sqlx::PgPool,
+    conversation_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<AttachmentRef>, ApiError> {
+    let mut refs = Vec::with_capacity(ids.len());
+    for &id in ids {
+        match attachment(pool, id).await? {
+            Some((owner, attachment)) if owner == conversation_id => refs.push(attachment),
+            _ => return Err(ApiError::AttachmentNotFound(id)),
+        }
+    }
+    Ok(refs)
+}
+
+/// The conversation as the log has it now: a visitor who just started it can attach at once,
+/// before the projections have it.
+async fn from_log(
+    state: &HttpState,
+    conversation_id: Uuid,
+) -> Result<Option<ConversationState>, ApiError> {
+    let handler = ConversationHandler::new(EventLog::new(state.pool.clone()), system_clock());
+    match handler.state(conversation_id).await? {
+        Conversation::Started(started) => Ok(Some(started)),
+        Conversation::NotStarted => Ok(None),
+    }
+}
+
+/// Moderators only reach the conversations assigned to them (OPS-1).
+fn check_moderator_sees(
+    auth: &Authentication,
+    conversation: &ConversationState,
+) -> Result<(), ApiError> {
+    if let Ok(Viewer::Operator { id, roles }) = &auth.0 {
+        if conversation_scope(roles) == ConversationScope::AssignedOnly
+            && conversation.assignee != Some(*id)
+        {
+            return Err(ApiError::NotAssignee {
+                conversation_id: conversation.id,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    Authentication(state.auth.viewer_from_header(header))
+}
+
+/// An [`ApiError`] as an HTTP response: its status and `{"code", "message"}`.
+pub fn refusal(err: ApiError) -> Response {
+    let status = match &err {
+        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden(_) | ApiError::NotAssignee { .. } => StatusCode::FORBIDDEN,
+        ApiError::ConversationNotFound(_) | ApiError::AttachmentNotFound(_) => {
+            StatusCode::NOT_FOUND
+        }
+        ApiError::AttachmentRefused(AttachmentRefused::TooLarge { .. }) => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        ApiError::AttachmentRefused(
+            AttachmentRefused::UnknownType | AttachmentRefused::TypeNotAllowed(_),
+        ) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (
+        status,
+        Json(serde_json::json!({ "code": err.code(), "message": err.to_string() })),
+    )
+        .into_response()
+}
