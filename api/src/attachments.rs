@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -109,11 +109,12 @@ struct Uploaded {
     sha256: String,
 }
 
+/// The body is read only after the caller and the conversation check out, and never past
+/// the inbox's limit: an anonymous or oversized upload costs no memory.
 pub async fn upload(
     State(state): State<HttpState>,
     query: Result<Query<UploadQuery>, QueryRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
     let Ok(Query(query)) = query else {
         return refusal(ApiError::InvalidArgument {
@@ -121,23 +122,7 @@ pub async fn upload(
             reason: "POST /attachments?conversationId=<uuid>&name=<file name>".into(),
         });
     };
-    let body = match body {
-        Ok(body) => body,
-        // Larger than any inbox allows: the server's own limit stopped reading it.
-        Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refusal(ApiError::AttachmentRefused(AttachmentRefused::TooLarge {
-                size: state.max_upload_bytes as u64 + 1,
-                limit: state.max_upload_bytes as u64,
-            }))
-        }
-        Err(err) => {
-            return refusal(ApiError::InvalidArgument {
-                argument: "body",
-                reason: err.body_text(),
-            })
-        }
-    };
-    match store_upload(&state, &query, &headers, body).await {
+    match store_upload(&state, &query, request).await {
         Ok(uploaded) => (StatusCode::CREATED, Json(uploaded)).into_response(),
         Err(err) => refusal(err),
     }
@@ -146,10 +131,9 @@ pub async fn upload(
 async fn store_upload(
     state: &HttpState,
     query: &UploadQuery,
-    headers: &HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Uploaded, ApiError> {
-    let auth = authentication(state, headers);
+    let auth = authentication(state, request.headers());
     let conversation_id = query.conversation_id;
     auth.require_conversation_reader(conversation_id)?;
     // Analysts and auditors read; they do not write into conversations.
@@ -164,6 +148,15 @@ async fn store_upload(
         .await?
         .map(|settings| settings.attachments)
         .unwrap_or_default();
+    let limit = policy.max_bytes.min(state.max_upload_bytes as u64);
+    let body = axum::body::to_bytes(request.into_body(), limit as usize)
+        .await
+        .map_err(|_| {
+            ApiError::AttachmentRefused(AttachmentRefused::TooLarge {
+                size: limit + 1,
+                limit,
+            })
+        })?;
     if body.is_empty() {
         return Err(ApiError::AttachmentRefused(AttachmentRefused::Empty));
     }
@@ -306,6 +299,10 @@ async fn find_download(
             ApiError::Forbidden(_) => ApiError::AttachmentNotFound(id),
             other => other,
         })?;
+    // Operators who work conversations; analysts and auditors do not read their files.
+    if let Ok(Viewer::Operator { .. }) = &auth.0 {
+        auth.require_operator(CONVERSATION_ROLES)?;
+    }
     let conversation = from_log(state, conversation_id)
         .await?
         .ok_or(ApiError::AttachmentNotFound(id))?;

@@ -91,6 +91,11 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_REGION_HEADER")]
     pub region_header: Option<String>,
 
+    /// A local MaxMind DB file (GeoIP2 / GeoLite2 City or Country) that gives the visitor's
+    /// region from their address when the region header does not (INBOX-2).
+    #[arg(long, env = "SWITCHBOARD_GEOIP_DB")]
+    pub geoip_db: Option<std::path::PathBuf>,
+
     /// The directory attachments are stored in (CONV-7); created on first upload.
     #[arg(
         long,
@@ -164,6 +169,14 @@ impl fmt::Display for Settings {
             f,
             "region_header={}",
             self.region_header.as_deref().unwrap_or("(none)")
+        )?;
+        writeln!(
+            f,
+            "geoip_db={}",
+            self.geoip_db
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(none)".into())
         )?;
         writeln!(f, "attachments_dir={}", self.attachments_dir.display())?;
         writeln!(f, "max_upload_bytes={}", self.max_upload_bytes)?;

@@ -114,15 +114,18 @@ impl Dispatcher {
             }
             self.resign();
         }
-        let mut conn = pool.acquire().await?.detach();
+        // A pooled connection for the try; it leaves the pool only with the lock, so a
+        // standby does not open a new session every pass.
+        let mut conn = pool.acquire().await?;
         let locked: bool =
             sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended($1, 0))")
                 .bind(LOCK)
-                .fetch_one(&mut conn)
+                .fetch_one(&mut *conn)
                 .await?;
         if !locked {
             return Ok(false);
         }
+        let mut conn = conn.detach();
         self.recent = recent_assignments(&mut conn).await?;
         tracing::info!(
             recent = self.recent.len(),
@@ -178,7 +181,10 @@ impl Dispatcher {
         };
         let mut acted = 0;
 
-        for queued in conversations::queue(pool, PER_PASS).await? {
+        // Only branches someone could take a conversation of: a branch nobody serves must not
+        // fill the page and starve the others.
+        let served = served_branches(&candidates, &inbox_settings);
+        for queued in conversations::queue(pool, &served, PER_PASS).await? {
             if self.recent.contains_key(&queued.conversation_id) {
                 continue;
             }
@@ -217,7 +223,8 @@ impl Dispatcher {
             .min()
             .unwrap_or(switchboard_domain::inbox::DEFAULT_ESCALATION_SECS);
         let before = now - TimeDelta::seconds(i64::from(shortest));
-        for unopened in conversations::unopened_assignments(pool, before, PER_PASS).await? {
+        for unopened in conversations::unopened_assignments(pool, before, &served, PER_PASS).await?
+        {
             if self.recent.contains_key(&unopened.conversation_id) {
                 continue;
             }
@@ -290,7 +297,7 @@ impl Dispatcher {
             return Ok(());
         }
         let ids: Vec<Uuid> = self.recent.keys().copied().collect();
-        for (conversation_id, position) in conversations::assignment_positions(pool, &ids).await? {
+        for (conversation_id, position) in conversations::projected_versions(pool, &ids).await? {
             if self
                 .recent
                 .get(&conversation_id)
@@ -301,6 +308,27 @@ impl Dispatcher {
         }
         Ok(())
     }
+}
+
+/// The branches with an online candidate below the smallest capacity any inbox allows or
+/// their own: where a pass can possibly assign something.
+fn served_branches(
+    candidates: &[Candidate],
+    inboxes: &HashMap<Uuid, (Option<Uuid>, InboxSettings)>,
+) -> Vec<Option<Uuid>> {
+    let largest_default = inboxes
+        .values()
+        .map(|(_, s)| s.default_capacity)
+        .max()
+        .unwrap_or(switchboard_domain::inbox::DEFAULT_CAPACITY);
+    let mut branches: Vec<Option<Uuid>> = candidates
+        .iter()
+        .filter(|c| c.load < i64::from(c.capacity.unwrap_or(largest_default)))
+        .map(|c| c.branch_id)
+        .collect();
+    branches.sort();
+    branches.dedup();
+    branches
 }
 
 /// The candidate to give a conversation of `branch` to, if any: online in that branch, below

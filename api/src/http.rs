@@ -12,7 +12,7 @@ use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::attachments::{self, LocalDirectory, SharedStore};
 use crate::auth::{Auth, Authentication};
+use crate::geoip::GeoIp;
 use crate::graphql::{AppSchema, ClientIp, VisitorRegion};
 
 /// Largest request body accepted, in bytes.
@@ -39,6 +40,8 @@ pub struct HttpState {
     pub kafka_topic: String,
     /// Where the trusted proxy puts the visitor's region (INBOX-2), if it does.
     pub region_header: Option<header::HeaderName>,
+    /// The local GeoIP database, when configured (INBOX-2).
+    pub geoip: Option<Arc<GeoIp>>,
     /// Where attachment bytes live (CONV-7).
     pub attachments: SharedStore,
     /// The largest upload the server reads at all; each inbox sets its own, smaller limit.
@@ -63,9 +66,16 @@ impl HttpState {
             kafka_probe: Arc::new(kafka_probe),
             kafka_topic: kafka_topic.to_owned(),
             region_header: None,
+            geoip: None,
             attachments: Arc::new(LocalDirectory::new("var/attachments")),
             max_upload_bytes: switchboard_domain::attachment::MAX_ATTACHMENT_BYTES as usize,
         })
+    }
+
+    /// Reads visitors' regions from this GeoIP database when the header does not give one.
+    pub fn with_geoip(mut self, geoip: Option<GeoIp>) -> Self {
+        self.geoip = geoip.map(Arc::new);
+        self
     }
 
     /// Keeps attachments in `store`, reading uploads of at most `max_upload_bytes`.
@@ -86,10 +96,10 @@ impl HttpState {
 }
 
 pub fn router(state: HttpState) -> Router {
+    // Uploads read their body themselves, after authentication, up to the inbox's limit.
     let uploads = Router::new()
         .route("/attachments", post(attachments::upload))
-        .route("/attachments/{id}", get(attachments::download))
-        .layer(DefaultBodyLimit::max(state.max_upload_bytes));
+        .route("/attachments/{id}", get(attachments::download));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
@@ -114,7 +124,8 @@ async fn graphql_post(
         .as_ref()
         .and_then(|name| headers.get(name))
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(str::to_owned)
+        .or_else(|| state.geoip.as_ref()?.region(peer.ip()));
     let request = request
         .into_inner()
         .data(authentication)

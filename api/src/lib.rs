@@ -22,6 +22,7 @@ pub mod changes;
 pub mod config;
 pub mod dispatcher;
 pub mod error;
+pub mod geoip;
 pub mod graphql;
 pub mod http;
 pub mod runtime;

@@ -25,6 +25,7 @@ use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::operators::OperatorsProjection;
 
 use crate::attachments::LocalDirectory;
+use crate::geoip::GeoIp;
 use switchboard_projections::runner::{run_projection, RunnerSettings};
 use switchboard_projections::{LogReader, Projection};
 use tokio::task::JoinSet;
@@ -253,6 +254,17 @@ pub async fn start(
         .with_attachments(
             Arc::new(LocalDirectory::new(&settings.attachments_dir)),
             settings.max_upload_bytes,
+        )
+        .with_geoip(
+            settings
+                .geoip_db
+                .as_deref()
+                .map(|path| {
+                    GeoIp::open(path).with_context(|| {
+                        format!("could not read the GeoIP database {}", path.display())
+                    })
+                })
+                .transpose()?,
         );
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await

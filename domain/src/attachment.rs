@@ -96,7 +96,7 @@ pub enum AttachmentRefused {
     TypeNotAllowed(AttachmentType),
     #[error("the file is not one of the accepted types (JPEG, PNG, GIF, WebP, PDF)")]
     UnknownType,
-    #[error("the file has {size} bytes; this inbox accepts up to {limit}")]
+    #[error("the file is larger than this inbox accepts ({limit} bytes)")]
     TooLarge { size: u64, limit: u64 },
     #[error("the file is empty")]
     Empty,

@@ -404,6 +404,34 @@ pub enum ConversationCommand {
 }
 
 impl ConversationCommand {
+    /// When the command was sent.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            ConversationCommand::Start(c) => c.at,
+            ConversationCommand::PostMessage(c) => c.at,
+            ConversationCommand::AddInternalNote(c) => c.at,
+            ConversationCommand::ChangeStatus(c) => c.at,
+            ConversationCommand::SetPriority(c) => c.at,
+            ConversationCommand::Tag(c) => c.at,
+            ConversationCommand::Untag(c) => c.at,
+            ConversationCommand::Assign(c) => c.at,
+            ConversationCommand::Unassign(c) => c.at,
+            ConversationCommand::Rate(c) => c.at,
+            ConversationCommand::MarkRead(c) => c.at,
+            ConversationCommand::CloseForInactivity(c) => c.at,
+            ConversationCommand::CloseForRetention(c) => c.at,
+            ConversationCommand::RequestCallback(c) => c.at,
+            ConversationCommand::ScheduleCallback(c) => c.at,
+            ConversationCommand::SettleCallback(c) => c.at,
+            ConversationCommand::RaisePriorityForWait(c) => c.at,
+            ConversationCommand::AutoAssign(c) => c.at,
+            ConversationCommand::Escalate(c) => c.at,
+            ConversationCommand::Open(c) => c.at,
+            ConversationCommand::Transfer(c) => c.at,
+            ConversationCommand::SendAutoReply(c) => c.at,
+        }
+    }
+
     /// The stream the command is about.
     pub fn conversation_id(&self) -> Uuid {
         match self {
@@ -571,6 +599,26 @@ pub fn initial_state() -> Conversation {
 /// An empty list means the command asks for what already is (a status it has, a tag it
 /// carries, the assignee it has).
 pub fn decide(
+    state: &Conversation,
+    command: &ConversationCommand,
+    actor: &Actor,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    let mut events = decide_command(state, command, actor)?;
+    // OPS-3: whatever the assignee does in their conversation (reply, note, take it), they
+    // have seen it: that opens their assignment too.
+    if !events.is_empty() && actor.kind == ActorKind::Operator {
+        let mut after = state.clone();
+        for event in &events {
+            after = evolve(after, event);
+        }
+        if let Conversation::Started(after) = &after {
+            events.extend(opened(after, actor, command.at()));
+        }
+    }
+    Ok(events)
+}
+
+fn decide_command(
     state: &Conversation,
     command: &ConversationCommand,
     actor: &Actor,
@@ -1779,7 +1827,11 @@ mod tests {
         let reply = post(SenderKind::Operator, Some(MODERATOR));
         assert_eq!(decide(&unassigned, &reply, &moderator), not_theirs);
         assert_eq!(decide(&someone_elses, &reply, &moderator), not_theirs);
-        assert_eq!(decide(&theirs, &reply, &moderator).unwrap().len(), 2);
+        assert_eq!(
+            decide(&theirs, &reply, &moderator).unwrap().len(),
+            3,
+            "message, status, opened"
+        );
         assert_eq!(
             decide(&unassigned, &assign(MODERATOR), &moderator),
             not_theirs
@@ -2433,6 +2485,30 @@ mod tests {
             ),
             Err(DomainError::NotPermitted("only the scheduler"))
         );
+    }
+
+    #[test]
+    fn whatever_the_assignee_does_opens_it() {
+        let moderator = Actor::operator(MODERATOR, vec![Role::Moderator]);
+        let assigned = Conversation::Started(state_after(&[start_routed(), assign(MODERATOR)]));
+        let reply = post(SenderKind::Operator, Some(MODERATOR));
+        let events = decide(&assigned, &reply, &moderator).unwrap();
+        assert_eq!(
+            events.last(),
+            Some(&DomainEvent::ConversationOpened(ConversationOpened {
+                conversation_id: CONVERSATION,
+                operator_id: MODERATOR,
+                opened_at: at(),
+            }))
+        );
+        // Taking it is seeing it; someone else's action is not the assignee's view.
+        let admin = Actor::operator(ADMIN, vec![Role::Admin]);
+        let queued = Conversation::Started(state_after(&[start_routed()]));
+        let take = decide(&queued, &assign(ADMIN), &admin).unwrap();
+        assert_eq!(take.len(), 2);
+        assert!(matches!(take[1], DomainEvent::ConversationOpened(_)));
+        let by_other = decide(&assigned, &set(ConversationStatus::Resolved), &admin).unwrap();
+        assert_eq!(by_other.len(), 1);
     }
 
     #[test]

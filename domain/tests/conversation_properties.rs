@@ -389,9 +389,11 @@ proptest! {
                         prop_assert!(ids_in_thread.insert(r.message_id), "message id reused");
                     }
                     DomainEvent::ConversationOpened(o) => {
-                        prop_assert_eq!(Some(o.operator_id), before.assignee);
-                        prop_assert_eq!(actor.id, before.assignee, "someone else's view opened it");
-                        prop_assert!(!before.opened, "opened twice");
+                        // Only the assignee opens, once per assignment (taking it included).
+                        prop_assert_eq!(Some(o.operator_id), actor.id, "someone else's view opened it");
+                        let Conversation::Started(now) = &state else { unreachable!() };
+                        prop_assert_eq!(now.assignee, Some(o.operator_id));
+                        prop_assert!(!now.opened, "opened twice");
                     }
                     _ => {}
                 }

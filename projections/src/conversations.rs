@@ -781,22 +781,38 @@ pub mod read {
         pub queued_since_position: i32,
     }
 
-    /// The unassigned queue, oldest entry first: conversations without an assignee that are
-    /// neither resolved nor closed (OPS-2).
-    pub async fn queue(pool: &PgPool, limit: i64) -> Result<Vec<QueuedRow>, sqlx::Error> {
+    /// The unassigned queue of these branches (`None`: head office's), oldest entry first:
+    /// conversations without an assignee that are neither resolved nor closed (OPS-2).
+    pub async fn queue(
+        pool: &PgPool,
+        branches: &[Option<Uuid>],
+        limit: i64,
+    ) -> Result<Vec<QueuedRow>, sqlx::Error> {
+        let (ids, head_office) = branch_filter(branches);
         sqlx::query_as(
             "select conversation_id, inbox_id, branch_id, queued_since_position
              from inbox_conversations
              where assignee_id is null and status not in ($1, $2)
                and queued_since_position is not null
+               and (branch_id = any($4) or (branch_id is null and $5))
              order by queued_at, conversation_id
              limit $3",
         )
         .bind(ConversationStatus::Resolved.as_str())
         .bind(ConversationStatus::Closed.as_str())
         .bind(limit)
+        .bind(ids)
+        .bind(head_office)
         .fetch_all(pool)
         .await
+    }
+
+    /// A branch list as SQL parameters: the ids, and whether head office (`None`) is in.
+    fn branch_filter(branches: &[Option<Uuid>]) -> (Vec<Uuid>, bool) {
+        (
+            branches.iter().flatten().copied().collect(),
+            branches.contains(&None),
+        )
     }
 
     /// An assignment its assignee has not opened yet (OPS-3).
@@ -814,14 +830,17 @@ pub mod read {
     pub async fn unopened_assignments(
         pool: &PgPool,
         assigned_before: DateTime<Utc>,
+        branches: &[Option<Uuid>],
         limit: i64,
     ) -> Result<Vec<UnopenedRow>, sqlx::Error> {
+        let (ids, head_office) = branch_filter(branches);
         sqlx::query_as(
             "select conversation_id, inbox_id, branch_id, assignee_id, assignment_position,
                     assigned_at
              from inbox_conversations
              where assignee_id is not null and opened_at is null and assigned_at < $1
                and assignment_position is not null and status not in ($2, $3)
+               and (branch_id = any($5) or (branch_id is null and $6))
              order by assigned_at
              limit $4",
         )
@@ -829,21 +848,21 @@ pub mod read {
         .bind(ConversationStatus::Resolved.as_str())
         .bind(ConversationStatus::Closed.as_str())
         .bind(limit)
+        .bind(ids)
+        .bind(head_office)
         .fetch_all(pool)
         .await
     }
 
-    /// Where the projection has each of these conversations' assignment: the position of the
-    /// last (un)assignment it applied. The dispatcher compares it with its own recent writes.
-    pub async fn assignment_positions(
+    /// How far this projection has applied each of these conversations' streams: the
+    /// dispatcher forgets its own writes once they are in.
+    pub async fn projected_versions(
         pool: &PgPool,
         conversation_ids: &[Uuid],
     ) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
         sqlx::query_as(
-            "select conversation_id,
-                    greatest(coalesce(assignment_position, 0), coalesce(queued_since_position, 0))
-             from inbox_conversations
-             where conversation_id = any($1)",
+            "select stream_id, version from projection_stream_positions
+             where projection = 'conversations' and stream_id = any($1)",
         )
         .bind(conversation_ids)
         .fetch_all(pool)

@@ -60,6 +60,7 @@ pub fn test_settings() -> Settings {
         typing_ttl_ms: 1000,
         default_phone_region: Some("UA".into()),
         region_header: Some(REGION_HEADER.into()),
+        geoip_db: None,
         attachments_dir: std::env::temp_dir().join(format!("switchboard-test-{unique}")),
         max_upload_bytes: 1024 * 1024,
         // Long enough that no other test's conversation closes under it.

@@ -693,3 +693,72 @@ async fn inbox_5_auto_reply_once(_options: PgPoolOptions, connect: PgConnectOpti
     assert_eq!(sent, 1);
     server.stop().await;
 }
+
+/// A GeoIP database (MaxMind DB format) placing `network` in `country`, optionally in a
+/// subdivision of it.
+fn geoip_db(networks: &[(&str, &str, Option<&str>)]) -> Vec<u8> {
+    let mut writer = mmdb_writer::Writer::new("GeoIP2-City");
+    for (network, country, subdivision) in networks {
+        let mut record = json!({ "country": { "iso_code": country } });
+        if let Some(subdivision) = subdivision {
+            record["subdivisions"] = json!([{ "iso_code": subdivision }]);
+        }
+        writer
+            .insert(network.parse::<ipnet::IpNet>().unwrap(), &record)
+            .unwrap();
+    }
+    writer.to_bytes().unwrap()
+}
+
+#[test]
+fn inbox_2_region_from_a_geoip_file() {
+    let db = switchboard_api::geoip::GeoIp::from_bytes(geoip_db(&[
+        ("81.30.0.0/16", "UA", Some("30")),
+        ("81.31.0.0/16", "UA", None),
+    ]))
+    .unwrap();
+    let cases = [
+        ("81.30.1.2", Some("UA-30")),
+        ("81.31.200.1", Some("UA")),
+        ("8.8.8.8", None),
+        ("2001:db8::1", None),
+    ];
+    for (ip, region) in cases {
+        assert_eq!(db.region(ip.parse().unwrap()).as_deref(), region, "{ip}");
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn inbox_2_routes_by_geoip_when_no_header(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_for(connect).await;
+    let mut settings = test_settings();
+    // The tests' client is 127.0.0.1: the database puts it in Kyiv.
+    let file = std::env::temp_dir().join(format!("switchboard-geoip-{}.mmdb", Uuid::now_v7()));
+    std::fs::write(&file, geoip_db(&[("127.0.0.0/8", "UA", Some("30"))])).unwrap();
+    settings.geoip_db = Some(file.clone());
+    let server = TestServer::start(&settings, pool.clone(), ALL).await;
+    let admin = operator_token();
+    let (kyiv, poland, fallback) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let global = inbox(
+        &server,
+        &admin,
+        None,
+        json!({
+            "routingRules": [{ "region": "UA-30", "branchId": kyiv }, { "region": "PL", "branchId": poland }],
+            "defaultBranchId": fallback,
+        }),
+    )
+    .await;
+    let by_address = start_in(&server, &global, None).await;
+    let c = details_when(&server, &admin, &by_address, |_| true).await;
+    assert_eq!(c["branchId"], json!(kyiv));
+    // The trusted proxy's header, when present, wins over the address.
+    let by_header = start_in(&server, &global, Some("PL")).await;
+    let c = details_when(&server, &admin, &by_header, |_| true).await;
+    assert_eq!(c["branchId"], json!(poland));
+    server.stop().await;
+    std::fs::remove_file(file).ok();
+}

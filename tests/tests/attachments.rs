@@ -110,6 +110,8 @@ async fn conv_7_attachments_upload_send_download(
         refused.json::<Value>().await.unwrap()["code"],
         "NOT_ASSIGNEE"
     );
+    let analyst = switchboard_tests::token_with_roles(vec![Role::Analyst]);
+    assert_eq!(download(&server, Some(&analyst), url).await.status(), 403);
 
     // Another conversation cannot send this conversation's file.
     let stolen = server

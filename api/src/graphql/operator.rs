@@ -339,6 +339,9 @@ impl OperatorMutation {
         conversation_id: Uuid,
         operator_id: Uuid,
     ) -> async_graphql::Result<ConversationChange> {
+        ctx.data::<Authentication>()?
+            .require_operator(CONVERSATION_ROLES)
+            .gql()?;
         let operator_branch_id = operator_branch(ctx, operator_id).await?;
         operator_change(ctx, conversation_id, |_| {
             ConversationCommand::Assign(AssignConversation {
@@ -402,6 +405,9 @@ impl OperatorMutation {
         branch_id: Option<Uuid>,
         #[graphql(default = false)] head_office: bool,
     ) -> async_graphql::Result<ConversationChange> {
+        ctx.data::<Authentication>()?
+            .require_operator(CONVERSATION_ROLES)
+            .gql()?;
         let to = match (operator_id, branch_id, head_office) {
             (Some(operator_id), None, false) => TransferTarget::Operator {
                 operator_id,
