@@ -400,6 +400,8 @@ proptest! {
                 state = evolve(state, event);
             }
             let Conversation::Started(after) = &state else { unreachable!() };
+            // Versions are contiguous: each recorded event takes the next one.
+            prop_assert_eq!(after.version, before.version + events.len() as i32);
             // The assignee always works the conversation's branch.
             if let Some(assignee) = after.assignee {
                 prop_assert!(

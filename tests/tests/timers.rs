@@ -176,3 +176,40 @@ async fn time_1_inactivity_timeout_per_inbox(_options: PgPoolOptions, connect: P
     );
     server.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_9_operator_answer_ends_the_wait_and_the_raises(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_for(connect).await;
+    let mut settings = test_settings();
+    settings.priority_raise_secs = 3;
+    let server = TestServer::start(&settings, pool.clone(), ALL).await;
+    let operator = server.operator_token();
+    let c = start(&server, json!({ "message": "hello? anyone?" })).await;
+    let id = c.conversation_id.as_str();
+    conversation_when(&server, &operator, id, |c| c["priority"] == "HIGH").await;
+    // An operator answers: the wait is over, so the priority stays where it is.
+    server
+        .graphql_ok(
+            switchboard_tests::calls::REPLY,
+            json!({ "input": { "conversationId": id, "body": "Here!" } }),
+            Some(&operator),
+        )
+        .await;
+    // Two more intervals: without the answer it would have gone urgent by now.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let view = conversation_when(&server, &operator, id, |_| true).await;
+    assert_eq!(view["priority"], "HIGH");
+    let raises: i64 = sqlx::query_scalar(
+        "select count(*) from events
+         where stream_id = $1::uuid and event_type = 'PriorityRaisedForWait'",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(raises, 1);
+    server.stop().await;
+}
