@@ -29,7 +29,6 @@ use switchboard_commands::log::EventLog;
 use switchboard_domain::attachment::{AttachmentRefused, AttachmentType};
 use switchboard_domain::conversation::{Conversation, ConversationState};
 use switchboard_domain::event::AttachmentRef;
-use switchboard_domain::operator::{conversation_scope, ConversationScope};
 use switchboard_domain::values::short_text;
 use switchboard_projections::inboxes::read as inboxes;
 use uuid::Uuid;
@@ -143,7 +142,7 @@ async fn store_upload(
     let conversation = from_log(state, conversation_id)
         .await?
         .ok_or(ApiError::ConversationNotFound(conversation_id))?;
-    check_moderator_sees(&auth, &conversation)?;
+    auth.require_assigned_if_moderator(conversation.id, conversation.assignee)?;
     let policy = inboxes::settings(&state.pool, conversation.inbox_id)
         .await?
         .map(|settings| settings.attachments)
@@ -306,7 +305,7 @@ async fn find_download(
     let conversation = from_log(state, conversation_id)
         .await?
         .ok_or(ApiError::AttachmentNotFound(id))?;
-    check_moderator_sees(&auth, &conversation)?;
+    auth.require_assigned_if_moderator(conversation.id, conversation.assignee)?;
     let bytes = state
         .attachments
         .get(id)
@@ -372,23 +371,6 @@ async fn from_log(
         Conversation::Started(started) => Ok(Some(started)),
         Conversation::NotStarted => Ok(None),
     }
-}
-
-/// Moderators only reach the conversations assigned to them (OPS-1).
-fn check_moderator_sees(
-    auth: &Authentication,
-    conversation: &ConversationState,
-) -> Result<(), ApiError> {
-    if let Ok(Viewer::Operator { id, roles }) = &auth.0 {
-        if conversation_scope(roles) == ConversationScope::AssignedOnly
-            && conversation.assignee != Some(*id)
-        {
-            return Err(ApiError::NotAssignee {
-                conversation_id: conversation.id,
-            });
-        }
-    }
-    Ok(())
 }
 
 fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {

@@ -265,6 +265,22 @@ impl Authentication {
     /// May the viewer read this conversation, and as whom? Any operator may for now
     /// (moderators will be limited to their assignments with OPS-1) and sees internal notes; a
     /// widget session reads only its own conversation, as the contact.
+    /// Moderators reach only the conversations assigned to them (OPS-1); anyone else passes
+    /// (what else they may do is checked elsewhere). `assignee` as the caller's source knows it.
+    pub fn require_assigned_if_moderator(
+        &self,
+        conversation_id: Uuid,
+        assignee: Option<Uuid>,
+    ) -> Result<(), ApiError> {
+        if let Ok(Viewer::Operator { id, roles }) = &self.0 {
+            if conversation_scope(roles) == ConversationScope::AssignedOnly && assignee != Some(*id)
+            {
+                return Err(ApiError::NotAssignee { conversation_id });
+            }
+        }
+        Ok(())
+    }
+
     pub fn require_conversation_reader(&self, conversation_id: Uuid) -> Result<Audience, ApiError> {
         match self.viewer()? {
             Viewer::Operator { .. } => Ok(Audience::Operators),

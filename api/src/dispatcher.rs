@@ -31,14 +31,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgConnection, PgPool};
-use switchboard_commands::handler::{CommandMeta, ConversationHandler};
+use switchboard_commands::handler::ConversationHandler;
 use switchboard_domain::conversation::{AutoAssign, ConversationCommand, Escalate};
 use switchboard_domain::inbox::InboxSettings;
-use switchboard_domain::Actor;
 use switchboard_projections::conversations::read as conversations;
 use switchboard_projections::inboxes::read as inboxes;
 use switchboard_projections::operators::read as operators;
 use uuid::Uuid;
+
+use crate::scheduler::issue_for_deadline;
 
 /// How far back a new leader looks in the log for assignments the projection may not show.
 pub const TAKEOVER_WINDOW: i64 = 10_000;
@@ -349,32 +350,19 @@ fn choose(
         .map(|(i, _)| i)
 }
 
-/// Issues a dispatcher command with an id derived from what it acts on; the stream version
-/// of the assignment it recorded, if it recorded one.
+/// Issues a dispatcher command (the scheduler's deadline-derived ids); the stream version of
+/// the assignment it recorded, if it recorded one.
 async fn issue(
     handler: &ConversationHandler,
     conversation_id: Uuid,
     deadline: &str,
     command: &ConversationCommand,
 ) -> Option<i32> {
-    let meta = CommandMeta {
-        command_id: Uuid::new_v5(&conversation_id, deadline.as_bytes()),
-        actor: Actor::system(),
-        correlation_id: None,
-        ip: None,
-    };
-    match handler.handle(&meta, command).await {
-        Ok(handled) if !handled.duplicate => handled
-            .recorded
-            .iter()
-            .find(|e| e.event_type == "ConversationAssigned")
-            .map(|e| e.stream_version),
-        Ok(_) => None,
-        Err(err) => {
-            tracing::warn!(%conversation_id, error = %err, "dispatch command failed");
-            None
-        }
-    }
+    issue_for_deadline(handler, conversation_id, deadline, command)
+        .await?
+        .iter()
+        .find(|e| e.event_type == "ConversationAssigned")
+        .map(|e| e.stream_version)
 }
 
 /// Assignments among the log's last [`TAKEOVER_WINDOW`] events, the latest per conversation.

@@ -19,6 +19,7 @@ use switchboard_commands::handler::{Clock, CommandMeta, ConversationHandler};
 use switchboard_domain::conversation::{
     CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait, SendAutoReply,
 };
+use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::inbox::InboxSettings;
 use switchboard_domain::Actor;
 use switchboard_projections::conversations::read;
@@ -153,6 +154,23 @@ async fn issue(
     deadline: &str,
     command: &ConversationCommand,
 ) -> usize {
+    usize::from(
+        issue_for_deadline(handler, conversation_id, deadline, command)
+            .await
+            .is_some(),
+    )
+}
+
+/// Issues `command` as the system, with an id derived from the conversation and the
+/// `deadline` it acts on (the scheduler's and the dispatcher's rule: the same deadline acted
+/// on twice, by a retry or a second scheduler, is recorded once). The events it recorded now;
+/// `None` when it recorded nothing, was a repeat, or failed (logged).
+pub(crate) async fn issue_for_deadline(
+    handler: &ConversationHandler,
+    conversation_id: Uuid,
+    deadline: &str,
+    command: &ConversationCommand,
+) -> Option<Vec<RecordedEvent>> {
     let meta = CommandMeta {
         command_id: Uuid::new_v5(&conversation_id, deadline.as_bytes()),
         actor: Actor::system(),
@@ -160,11 +178,11 @@ async fn issue(
         ip: None,
     };
     match handler.handle(&meta, command).await {
-        Ok(handled) if !handled.events.is_empty() && !handled.duplicate => 1,
-        Ok(_) => 0,
+        Ok(handled) if !handled.events.is_empty() && !handled.duplicate => Some(handled.recorded),
+        Ok(_) => None,
         Err(err) => {
-            tracing::warn!(%conversation_id, error = %err, "scheduled command failed");
-            0
+            tracing::warn!(%conversation_id, %deadline, error = %err, "scheduled command failed");
+            None
         }
     }
 }

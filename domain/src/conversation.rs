@@ -605,14 +605,28 @@ pub fn decide(
 ) -> Result<Vec<DomainEvent>, DomainError> {
     let mut events = decide_command(state, command, actor)?;
     // OPS-3: whatever the assignee does in their conversation (reply, note, take it), they
-    // have seen it: that opens their assignment too.
-    if !events.is_empty() && actor.kind == ActorKind::Operator {
-        let mut after = state.clone();
+    // have seen it: that opens their assignment too. Only the assignment matters here, so
+    // it is followed through the new events rather than folding a copy of the state.
+    if let (Conversation::Started(started), ActorKind::Operator) = (state, actor.kind) {
+        let (mut assignee, mut opened) = (started.assignee, started.opened);
         for event in &events {
-            after = evolve(after, event);
+            match event {
+                DomainEvent::ConversationAssigned(e) => {
+                    (assignee, opened) = (Some(e.operator_id), false)
+                }
+                DomainEvent::ConversationUnassigned(_) => (assignee, opened) = (None, false),
+                DomainEvent::ConversationOpened(_) => opened = true,
+                _ => {}
+            }
         }
-        if let Conversation::Started(after) = &after {
-            events.extend(opened(after, actor, command.at()));
+        if let Some(operator_id) =
+            assignee.filter(|id| !events.is_empty() && !opened && actor.id == Some(*id))
+        {
+            events.push(DomainEvent::ConversationOpened(ConversationOpened {
+                conversation_id: started.id,
+                operator_id,
+                opened_at: command.at(),
+            }));
         }
     }
     Ok(events)

@@ -8,7 +8,7 @@ use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::event::{
     AutoReplySent, Channel, ConversationStarted, ConversationStatusChanged, InternalNoteAdded,
-    MessagePosted, SenderKind,
+    MessagePosted, Sender, SenderKind,
 };
 use switchboard_domain::DomainEvent;
 
@@ -337,16 +337,19 @@ async fn started(
     })
 }
 
-async fn posted(
+/// A message joins the thread and becomes the inbox row's last message. `auto_reply` marks
+/// the inbox's automatic answer (INBOX-5).
+async fn add_to_thread(
     tx: &mut PgConnection,
     e: &MessagePosted,
     stream_version: i32,
-) -> Result<Change, ProjectionError> {
+    auto_reply: bool,
+) -> Result<(), ProjectionError> {
     sqlx::query(
         "insert into thread_messages
             (message_id, conversation_id, stream_version, sender_kind, sender_id, channel, body,
-             posted_at, attachments)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             posted_at, attachments, auto_reply)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(e.message_id)
     .bind(e.conversation_id)
@@ -357,13 +360,15 @@ async fn posted(
     .bind(&e.body)
     .bind(e.posted_at)
     .bind(sqlx::types::Json(&e.attachments))
+    .bind(auto_reply)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
         "update inbox_conversations
          set last_message_id = $2, last_message_body = $3, last_message_sender = $4,
              last_activity_at = greatest(last_activity_at, $5),
-             message_count = message_count + 1
+             message_count = message_count + 1,
+             auto_replied = auto_replied or $6
          where conversation_id = $1",
     )
     .bind(e.conversation_id)
@@ -371,8 +376,18 @@ async fn posted(
     .bind(&e.body)
     .bind(e.sender.kind.as_str())
     .bind(e.posted_at)
+    .bind(auto_reply)
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+async fn posted(
+    tx: &mut PgConnection,
+    e: &MessagePosted,
+    stream_version: i32,
+) -> Result<Change, ProjectionError> {
+    add_to_thread(tx, e, stream_version, false).await?;
     // The contact's oldest unanswered message starts a wait; an operator's answer ends it.
     match e.sender.kind {
         SenderKind::Contact => {
@@ -418,36 +433,19 @@ async fn auto_reply_sent(
     e: &AutoReplySent,
     stream_version: i32,
 ) -> Result<Change, ProjectionError> {
-    sqlx::query(
-        "insert into thread_messages
-            (message_id, conversation_id, stream_version, sender_kind, sender_id, channel, body,
-             posted_at, auto_reply)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, true)",
-    )
-    .bind(e.message_id)
-    .bind(e.conversation_id)
-    .bind(stream_version)
-    .bind(SenderKind::Operator.as_str())
-    .bind(e.operator_id)
-    .bind(Channel::Web.as_str())
-    .bind(&e.body)
-    .bind(e.sent_at)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "update inbox_conversations
-         set last_message_id = $2, last_message_body = $3, last_message_sender = $4,
-             last_activity_at = greatest(last_activity_at, $5),
-             message_count = message_count + 1, auto_replied = true
-         where conversation_id = $1",
-    )
-    .bind(e.conversation_id)
-    .bind(e.message_id)
-    .bind(&e.body)
-    .bind(SenderKind::Operator.as_str())
-    .bind(e.sent_at)
-    .execute(&mut *tx)
-    .await?;
+    let message = MessagePosted {
+        conversation_id: e.conversation_id,
+        message_id: e.message_id,
+        sender: Sender {
+            kind: SenderKind::Operator,
+            id: Some(e.operator_id),
+        },
+        channel: Channel::Web,
+        body: e.body.clone(),
+        posted_at: e.sent_at,
+        attachments: Vec::new(),
+    };
+    add_to_thread(tx, &message, stream_version, true).await?;
     Ok(Change::MessagePosted {
         conversation_id: e.conversation_id,
         message_id: e.message_id,

@@ -19,7 +19,7 @@ use switchboard_projections::conversations::read::{self, Audience, InboxCursor};
 use switchboard_projections::Change;
 use uuid::Uuid;
 
-use crate::auth::{Authentication, Role, Viewer, CONVERSATION_ROLES};
+use crate::auth::{Authentication, Role, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::{page_size, Conversation, ConversationStatus, Message, Priority};
@@ -642,16 +642,7 @@ pub enum InboxTab {
 
 /// Moderators see only conversations assigned to them (OPS-1); everyone else passes.
 pub fn check_moderator_sees(auth: &Authentication, row: &read::InboxRow) -> Result<(), ApiError> {
-    if let Ok(Viewer::Operator { id, roles }) = &auth.0 {
-        if conversation_scope(roles) == ConversationScope::AssignedOnly
-            && row.assignee_id != Some(*id)
-        {
-            return Err(ApiError::NotAssignee {
-                conversation_id: row.conversation_id,
-            });
-        }
-    }
-    Ok(())
+    auth.require_assigned_if_moderator(row.conversation_id, row.assignee_id)
 }
 
 #[derive(Default)]
