@@ -142,17 +142,24 @@ impl Projection for ConversationsProjection {
                 .await?;
                 let query = sqlx::query(
                     "update inbox_conversations
-                     set contact_read_position = greatest(contact_read_position, $2)
+                     set contact_read_position = greatest(contact_read_position, $2),
+                         contact_unread = (
+                             select count(*) from thread_messages m
+                             where m.conversation_id = $1 and m.sender_kind <> $3
+                               and not m.internal
+                               and m.stream_version > greatest(contact_read_position, $2))
                      where conversation_id = $1",
                 )
                 .bind(e.conversation_id)
-                .bind(e.up_to_position);
+                .bind(e.up_to_position)
+                .bind(SenderKind::Contact.as_str());
                 updated(tx, query, e.conversation_id).await
             }
             Ok(DomainEvent::ConversationReadByOperator(e)) => {
                 sqlx::query(
-                    "insert into operator_read_markers (conversation_id, operator_id, position, read_at)
-                     values ($1, $2, $3, $4)
+                    "insert into operator_read_markers
+                        (conversation_id, operator_id, position, read_at, unread)
+                     values ($1, $2, $3, $4, 0)
                      on conflict (conversation_id, operator_id) do update
                      set position = greatest(operator_read_markers.position, excluded.position),
                          read_at = excluded.read_at",
@@ -161,6 +168,19 @@ impl Projection for ConversationsProjection {
                 .bind(e.operator_id)
                 .bind(e.up_to_position)
                 .bind(e.read_at)
+                .execute(&mut *tx)
+                .await?;
+                // PROJ-2: what the operator has not read yet is what the contact wrote since.
+                sqlx::query(
+                    "update operator_read_markers r
+                     set unread = (select count(*) from thread_messages m
+                                   where m.conversation_id = r.conversation_id
+                                     and m.sender_kind = $3 and m.stream_version > r.position)
+                     where r.conversation_id = $1 and r.operator_id = $2",
+                )
+                .bind(e.conversation_id)
+                .bind(e.operator_id)
+                .bind(SenderKind::Contact.as_str())
                 .execute(&mut *tx)
                 .await?;
                 // An operator reading marks the contact's messages read.
@@ -368,7 +388,9 @@ async fn add_to_thread(
          set last_message_id = $2, last_message_body = $3, last_message_sender = $4,
              last_activity_at = greatest(last_activity_at, $5),
              message_count = message_count + 1,
-             auto_replied = auto_replied or $6
+             auto_replied = auto_replied or $6,
+             inbound_count = inbound_count + case when $7 then 1 else 0 end,
+             contact_unread = contact_unread + case when $7 then 0 else 1 end
          where conversation_id = $1",
     )
     .bind(e.conversation_id)
@@ -377,8 +399,21 @@ async fn add_to_thread(
     .bind(e.sender.kind.as_str())
     .bind(e.posted_at)
     .bind(auto_reply)
+    .bind(e.sender.kind == SenderKind::Contact)
     .execute(&mut *tx)
     .await?;
+    // PROJ-2: a contact's message is unread for every operator who has read the conversation
+    // before (the others count all of `inbound_count`).
+    if e.sender.kind == SenderKind::Contact {
+        sqlx::query(
+            "update operator_read_markers set unread = unread + 1
+             where conversation_id = $1 and position < $2",
+        )
+        .bind(e.conversation_id)
+        .bind(stream_version)
+        .execute(&mut *tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -457,7 +492,8 @@ async fn auto_reply_sent(
 /// Queries over the conversations projection's tables.
 pub mod read {
     use super::*;
-    use sqlx::{FromRow, PgPool};
+    use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+    use switchboard_domain::event::{Priority, Source};
     use uuid::Uuid;
 
     /// One row of the inbox list.
@@ -492,6 +528,10 @@ pub mod read {
         pub transferable: bool,
         pub assigned_at: Option<DateTime<Utc>>,
         pub opened_at: Option<DateTime<Utc>>,
+        /// The contact's messages in all (PROJ-2).
+        pub inbound_count: i32,
+        /// Messages sent to the contact since their last-read marker (PROJ-2).
+        pub contact_unread: i32,
     }
 
     /// One message of a thread.
@@ -529,11 +569,12 @@ pub mod read {
         pub conversation_id: Uuid,
     }
 
-    const INBOX_COLUMNS: &str = "conversation_id, inbox_id, source, status, subject, contact_id, \
-        contact_name, contact_email, contact_phone, started_at, last_message_id, \
-        last_message_body, last_message_sender, last_activity_at, message_count, priority, tags, \
-        resolved_at, closed_at, reopen_count, assignee_id, rating_scale, rating_score, \
-        rating_comment, rated_at, branch_id, transferable, assigned_at, opened_at";
+    const INBOX_COLUMNS: &str = "c.conversation_id, c.inbox_id, c.source, c.status, c.subject, \
+        c.contact_id, c.contact_name, c.contact_email, c.contact_phone, c.started_at, \
+        c.last_message_id, c.last_message_body, c.last_message_sender, c.last_activity_at, \
+        c.message_count, c.priority, c.tags, c.resolved_at, c.closed_at, c.reopen_count, \
+        c.assignee_id, c.rating_scale, c.rating_score, c.rating_comment, c.rated_at, c.branch_id, \
+        c.transferable, c.assigned_at, c.opened_at, c.inbound_count, c.contact_unread";
 
     /// The inbox's tabs (PROJ-1).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -547,43 +588,261 @@ pub mod read {
         Closed,
     }
 
+    /// Which conversations an inbox list shows (PROJ-1). Every filter that is not empty must
+    /// hold; within one filter any of the values will do (tags: all of them).
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct InboxFilter {
+        pub statuses: Vec<ConversationStatus>,
+        pub priorities: Vec<Priority>,
+        pub inbox_ids: Vec<Uuid>,
+        /// Branches; `None` stands for head office.
+        pub branches: Vec<Option<Uuid>>,
+        pub assignee_ids: Vec<Uuid>,
+        pub sources: Vec<Source>,
+        /// Conversations that carry every one of these tags.
+        pub tags: Vec<String>,
+        pub search: Option<SearchText>,
+    }
+
+    /// A search over the contact's name, e-mail and phone and the thread's text (PROJ-1): the
+    /// words of what the operator typed, each matched as a word prefix somewhere in the
+    /// conversation (the contact's details or any message), all of them required; or its
+    /// digits, matched anywhere in the contact's phone number.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SearchText {
+        /// `to_tsquery` expressions built only from letters and digits: `word:*`.
+        words: Vec<String>,
+        /// Three or more digits, or empty.
+        digits: String,
+    }
+
+    impl SearchText {
+        /// The longest search text accepted, in characters.
+        pub const MAX_CHARS: usize = 200;
+        /// Words beyond this many are ignored.
+        const MAX_WORDS: usize = 8;
+
+        /// `None` when `text` has no letters or digits to search for.
+        pub fn parse(text: &str) -> Option<Self> {
+            let words: Vec<String> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(Self::MAX_WORDS)
+                .map(|w| format!("{}:*", w.to_lowercase()))
+                .collect();
+            if words.is_empty() {
+                return None;
+            }
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            Some(Self {
+                words,
+                digits: if digits.len() >= 3 {
+                    digits
+                } else {
+                    String::new()
+                },
+            })
+        }
+
+        /// The query texts handed to `to_tsquery`, one per word.
+        pub fn words(&self) -> &[String] {
+            &self.words
+        }
+
+        /// The digits matched within phone numbers; empty when fewer than three were typed.
+        pub fn phone_digits(&self) -> &str {
+            &self.digits
+        }
+    }
+
     /// Which inbox rows to list, for whom.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct InboxQuery {
         pub tab: InboxTab,
         pub viewer: Uuid,
         /// Moderators see only what is assigned to them (OPS-1).
         pub assigned_only: bool,
+        pub filter: InboxFilter,
+    }
+
+    /// An inbox row with what is unread in it for the viewer (PROJ-2).
+    #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+    pub struct InboxEntry {
+        #[sqlx(flatten)]
+        pub row: InboxRow,
+        /// The contact's messages since the viewer's last-read marker (all of them if they
+        /// never read the conversation).
+        pub viewer_unread: i32,
+    }
+
+    /// The select of an inbox list for `query`, up to its `where` conditions.
+    fn inbox_select(query: &InboxQuery) -> QueryBuilder<'_, Postgres> {
+        let mut sql = QueryBuilder::new(format!(
+            "select {INBOX_COLUMNS}, coalesce(r.unread, c.inbound_count) as viewer_unread
+             from inbox_conversations c
+             left join operator_read_markers r
+               on r.conversation_id = c.conversation_id and r.operator_id = "
+        ));
+        sql.push_bind(query.viewer);
+        sql.push(" where true");
+        if query.assigned_only || query.tab == InboxTab::Mine {
+            sql.push(" and c.assignee_id = ").push_bind(query.viewer);
+        }
+        match query.tab {
+            InboxTab::All | InboxTab::Mine => {}
+            InboxTab::Open => {
+                sql.push(" and c.assignee_id is null and c.status <> ")
+                    .push_bind(ConversationStatus::Closed.as_str());
+            }
+            InboxTab::Closed => {
+                sql.push(" and c.status = ")
+                    .push_bind(ConversationStatus::Closed.as_str());
+            }
+        }
+        let f = &query.filter;
+        if !f.statuses.is_empty() {
+            let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+            sql.push(" and c.status = any(")
+                .push_bind(statuses)
+                .push(")");
+        }
+        if !f.priorities.is_empty() {
+            let priorities: Vec<&str> = f.priorities.iter().map(|p| p.as_str()).collect();
+            sql.push(" and c.priority = any(")
+                .push_bind(priorities)
+                .push(")");
+        }
+        if !f.inbox_ids.is_empty() {
+            sql.push(" and c.inbox_id = any(")
+                .push_bind(&f.inbox_ids)
+                .push(")");
+        }
+        if !f.branches.is_empty() {
+            let ids: Vec<Uuid> = f.branches.iter().flatten().copied().collect();
+            let head_office = f.branches.contains(&None);
+            sql.push(" and (c.branch_id = any(").push_bind(ids);
+            sql.push(") or (").push_bind(head_office);
+            sql.push(" and c.branch_id is null))");
+        }
+        if !f.assignee_ids.is_empty() {
+            sql.push(" and c.assignee_id = any(")
+                .push_bind(&f.assignee_ids)
+                .push(")");
+        }
+        if !f.sources.is_empty() {
+            let sources: Vec<&str> = f.sources.iter().map(|s| s.as_str()).collect();
+            sql.push(" and c.source = any(")
+                .push_bind(sources)
+                .push(")");
+        }
+        if !f.tags.is_empty() {
+            sql.push(" and c.tags @> ").push_bind(&f.tags);
+        }
+        if let Some(search) = &f.search {
+            // Under each configuration the word is normalised as the vectors were.
+            let tsquery = |sql: &mut QueryBuilder<'_, Postgres>, word: &String| {
+                sql.push("(to_tsquery('simple', ")
+                    .push_bind(word.clone())
+                    .push(") || to_tsquery('russian', ")
+                    .push_bind(word.clone())
+                    .push(") || to_tsquery('english', ")
+                    .push_bind(word.clone())
+                    .push("))");
+            };
+            sql.push(" and ((true");
+            for word in &search.words {
+                sql.push(" and (c.contact_search @@ ");
+                tsquery(&mut sql, word);
+                sql.push(
+                    " or exists (select 1 from thread_messages m
+                                 where m.conversation_id = c.conversation_id and m.search @@ ",
+                );
+                tsquery(&mut sql, word);
+                sql.push("))");
+            }
+            sql.push(")");
+            if !search.digits.is_empty() {
+                sql.push(" or strpos(c.contact_phone_digits, ")
+                    .push_bind(search.digits.clone())
+                    .push(") > 0");
+            }
+            sql.push(")");
+        }
+        sql
     }
 
     /// Up to `limit` conversations, most recently active first, after `after`.
     pub async fn inbox_page(
         pool: &PgPool,
-        query: InboxQuery,
+        query: &InboxQuery,
         after: Option<InboxCursor>,
         limit: i64,
-    ) -> Result<Vec<InboxRow>, sqlx::Error> {
-        let sql = format!(
-            "select {INBOX_COLUMNS} from inbox_conversations
-             where ($1::timestamptz is null or (last_activity_at, conversation_id) < ($1, $2))
-               and ($4::uuid is null or assignee_id = $4)
-               and (not $5 or (assignee_id is null and status <> $7))
-               and (not $6 or status = $7)
-             order by last_activity_at desc, conversation_id desc
-             limit $3"
-        );
-        let only_assignee =
-            (query.assigned_only || query.tab == InboxTab::Mine).then_some(query.viewer);
-        sqlx::query_as(&sql)
-            .bind(after.map(|c| c.last_activity_at))
-            .bind(after.map(|c| c.conversation_id))
-            .bind(limit)
-            .bind(only_assignee)
-            .bind(query.tab == InboxTab::Open)
-            .bind(query.tab == InboxTab::Closed)
-            .bind(ConversationStatus::Closed.as_str())
-            .fetch_all(pool)
-            .await
+    ) -> Result<Vec<InboxEntry>, sqlx::Error> {
+        let mut sql = inbox_select(query);
+        if let Some(after) = after {
+            sql.push(" and (c.last_activity_at, c.conversation_id) < (")
+                .push_bind(after.last_activity_at)
+                .push(", ")
+                .push_bind(after.conversation_id)
+                .push(")");
+        }
+        sql.push(" order by c.last_activity_at desc, c.conversation_id desc limit ")
+            .push_bind(limit);
+        sql.build_query_as().fetch_all(pool).await
+    }
+
+    /// One conversation, if `query` lists it: what a live inbox pushes after a change.
+    pub async fn inbox_entry(
+        pool: &PgPool,
+        query: &InboxQuery,
+        conversation_id: Uuid,
+    ) -> Result<Option<InboxEntry>, sqlx::Error> {
+        let mut sql = inbox_select(query);
+        sql.push(" and c.conversation_id = ")
+            .push_bind(conversation_id);
+        sql.build_query_as().fetch_optional(pool).await
+    }
+
+    /// What `operator` has not read (PROJ-2): per conversation assigned to them and not
+    /// closed, the contact's messages since their last-read marker; only conversations with
+    /// something unread, most recently active first.
+    pub async fn unread_of_assignee(
+        pool: &PgPool,
+        operator: Uuid,
+    ) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
+        sqlx::query_as(
+            "select c.conversation_id, coalesce(r.unread, c.inbound_count)
+             from inbox_conversations c
+             left join operator_read_markers r
+               on r.conversation_id = c.conversation_id and r.operator_id = $1
+             where c.assignee_id = $1 and c.status <> $2
+               and coalesce(r.unread, c.inbound_count) > 0
+             order by c.last_activity_at desc, c.conversation_id desc",
+        )
+        .bind(operator)
+        .bind(ConversationStatus::Closed.as_str())
+        .fetch_all(pool)
+        .await
+    }
+
+    /// The contact's messages in `conversation_id` that `operator` has not read (PROJ-2).
+    pub async fn unread_for_operator(
+        pool: &PgPool,
+        operator: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<i32, sqlx::Error> {
+        let unread: Option<i32> = sqlx::query_scalar(
+            "select coalesce(r.unread, c.inbound_count)
+             from inbox_conversations c
+             left join operator_read_markers r
+               on r.conversation_id = c.conversation_id and r.operator_id = $1
+             where c.conversation_id = $2",
+        )
+        .bind(operator)
+        .bind(conversation_id)
+        .fetch_optional(pool)
+        .await?;
+        Ok(unread.unwrap_or(0))
     }
 
     pub async fn conversation(
@@ -591,7 +850,7 @@ pub mod read {
         conversation_id: Uuid,
     ) -> Result<Option<InboxRow>, sqlx::Error> {
         let sql =
-            format!("select {INBOX_COLUMNS} from inbox_conversations where conversation_id = $1");
+            format!("select {INBOX_COLUMNS} from inbox_conversations c where conversation_id = $1");
         sqlx::query_as(&sql)
             .bind(conversation_id)
             .fetch_optional(pool)
@@ -887,5 +1146,38 @@ pub mod read {
         .bind(limit)
         .fetch_all(pool)
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read::SearchText;
+
+    #[test]
+    fn search_text_keeps_words_as_prefixes_and_drops_everything_else() {
+        let search = SearchText::parse("  Иван  O'Brien & (x) | !  ").expect("has words");
+        assert_eq!(search.words(), ["иван:*", "o:*", "brien:*", "x:*"]);
+    }
+
+    #[test]
+    fn search_text_without_words_is_nothing_to_search() {
+        assert_eq!(SearchText::parse(""), None);
+        assert_eq!(SearchText::parse(" &|!():*' "), None);
+    }
+
+    #[test]
+    fn search_text_keeps_at_most_eight_words() {
+        let search = SearchText::parse("a b c d e f g h i j").expect("has words");
+        assert_eq!(
+            search.words(),
+            ["a:*", "b:*", "c:*", "d:*", "e:*", "f:*", "g:*", "h:*"]
+        );
+    }
+
+    #[test]
+    fn digits_of_a_phone_number_are_searched_together() {
+        let search = SearchText::parse("+380 (44) 123").expect("has words");
+        assert_eq!(search.words(), ["380:*", "44:*", "123:*"]);
+        assert_eq!(search.phone_digits(), "38044123");
     }
 }

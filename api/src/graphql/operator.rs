@@ -22,7 +22,9 @@ use uuid::Uuid;
 use crate::auth::{Authentication, Role, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::types::{page_size, Conversation, ConversationStatus, Message, Priority};
+use crate::graphql::types::{
+    page_size, Conversation, ConversationStatus, Message, Priority, Source,
+};
 use crate::graphql::{AppContext, ClientIp};
 
 /// Inbox cursors are `<last activity in µs since the epoch>.<conversation id>`.
@@ -51,25 +53,22 @@ pub struct OperatorQuery;
 
 #[Object]
 impl OperatorQuery {
-    /// Conversations, most recently active first: all the viewer may see, or one tab (Mine,
-    /// the unassigned Open queue, Closed). Moderators see only their own.
+    /// Conversations, most recently active first (PROJ-1): all the viewer may see, or one tab
+    /// (Mine, the unassigned Open queue, Closed), narrowed by `filter`. Moderators see only
+    /// their own.
     async fn inbox(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
         #[graphql(default_with = "InboxTab::All")] tab: InboxTab,
+        filter: Option<InboxFilter>,
     ) -> async_graphql::Result<Connection<String, Conversation>> {
-        let (viewer, roles) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
-        let query = read::InboxQuery {
-            tab: tab.into(),
-            viewer,
-            assigned_only: conversation_scope(roles) == ConversationScope::AssignedOnly,
-        };
+        let query = inbox_query(ctx, tab, filter.unwrap_or_default()).gql()?;
         let app = ctx.data::<AppContext>()?;
         let limit = page_size(first, 20).gql()?;
         let cursor = after.as_deref().map(decode_cursor).transpose().gql()?;
-        let mut rows = read::inbox_page(&app.pool, query, cursor, limit + 1)
+        let mut rows = read::inbox_page(&app.pool, &query, cursor, limit + 1)
             .await
             .gql()?;
         let has_next = rows.len() as i64 > limit;
@@ -80,6 +79,15 @@ impl OperatorQuery {
             Edge::new(encode_cursor(&node), node)
         }));
         Ok(connection)
+    }
+
+    /// What the viewer has not read in the conversations assigned to them (PROJ-2): the badge
+    /// total, and each conversation with something unread, most recently active first.
+    async fn unread_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<UnreadCounts> {
+        let (viewer, _) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let app = ctx.data::<AppContext>()?;
+        let rows = read::unread_of_assignee(&app.pool, viewer).await.gql()?;
+        Ok(UnreadCounts::from_rows(rows))
     }
 
     /// Call-back requests, oldest first (CALL-2); admins and managers.
@@ -630,6 +638,137 @@ impl From<read::CallbackRow> for Callback {
     }
 }
 
+/// Narrows an inbox list (PROJ-1). Every field given must hold; within a list any value will
+/// do, except `tags`, which must all be on the conversation.
+#[derive(Debug, Default, InputObject)]
+pub struct InboxFilter {
+    #[graphql(default)]
+    pub statuses: Vec<ConversationStatus>,
+    #[graphql(default)]
+    pub priorities: Vec<Priority>,
+    #[graphql(default)]
+    pub inbox_ids: Vec<Uuid>,
+    /// Conversations of these branches.
+    #[graphql(default)]
+    pub branch_ids: Vec<Uuid>,
+    /// Also (or, without `branchIds`, only) the head office's conversations.
+    #[graphql(default)]
+    pub head_office: bool,
+    #[graphql(default)]
+    pub assignee_ids: Vec<Uuid>,
+    #[graphql(default)]
+    pub sources: Vec<Source>,
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    /// Words to find in the contact's name, e-mail or phone, or in any message: each word
+    /// matches word beginnings, in Russian and English word forms too; all words must match.
+    /// Digits also match anywhere in the phone number. At most 200 characters.
+    pub search: Option<String>,
+}
+
+impl InboxFilter {
+    fn into_read(self) -> Result<read::InboxFilter, ApiError> {
+        let mut branches: Vec<Option<Uuid>> = self.branch_ids.into_iter().map(Some).collect();
+        if self.head_office {
+            branches.push(None);
+        }
+        let search =
+            match self.search {
+                None => None,
+                Some(text) if text.chars().count() > read::SearchText::MAX_CHARS => {
+                    return Err(ApiError::InvalidArgument {
+                        argument: "search",
+                        reason: format!(
+                            "at most {} characters are searched",
+                            read::SearchText::MAX_CHARS
+                        ),
+                    })
+                }
+                Some(text) => Some(read::SearchText::parse(&text).ok_or_else(|| {
+                    ApiError::InvalidArgument {
+                        argument: "search",
+                        reason: "has no letters or digits to search for".into(),
+                    }
+                })?),
+            };
+        Ok(read::InboxFilter {
+            statuses: self.statuses.into_iter().map(Into::into).collect(),
+            priorities: self.priorities.into_iter().map(Into::into).collect(),
+            inbox_ids: self.inbox_ids,
+            branches,
+            assignee_ids: self.assignee_ids,
+            sources: self.sources.into_iter().map(Into::into).collect(),
+            tags: self
+                .tags
+                .iter()
+                .map(|tag| Tag::parse(tag).map(|tag| tag.as_str().to_owned()))
+                .collect::<Result<_, _>>()?,
+            search,
+        })
+    }
+}
+
+/// The inbox list the viewing operator asked for.
+fn inbox_query(
+    ctx: &Context<'_>,
+    tab: InboxTab,
+    filter: InboxFilter,
+) -> Result<read::InboxQuery, ApiError> {
+    let (viewer, roles) = ctx
+        .data::<Authentication>()
+        .map_err(|_| ApiError::Unauthenticated("no credentials".into()))?
+        .require_operator(&[])?;
+    Ok(read::InboxQuery {
+        tab: tab.into(),
+        viewer,
+        assigned_only: conversation_scope(roles) == ConversationScope::AssignedOnly,
+        filter: filter.into_read()?,
+    })
+}
+
+/// What an operator has not read (PROJ-2).
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct UnreadCounts {
+    /// The badge: all unread messages in the conversations assigned to the viewer that are
+    /// not closed.
+    pub total: i32,
+    pub conversations: Vec<ConversationUnread>,
+}
+
+impl UnreadCounts {
+    fn from_rows(rows: Vec<(Uuid, i32)>) -> Self {
+        Self {
+            total: rows.iter().map(|(_, unread)| unread).sum(),
+            conversations: rows
+                .into_iter()
+                .map(|(conversation_id, unread)| ConversationUnread {
+                    conversation_id,
+                    unread,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct ConversationUnread {
+    pub conversation_id: Uuid,
+    pub unread: i32,
+}
+
+/// A change of an unread counter (PROJ-2).
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct UnreadChange {
+    /// The conversation whose count changed; null on the first message of a subscription,
+    /// which gives the total as it stands.
+    pub conversation_id: Option<Uuid>,
+    /// Its unread count now (0 once read, or once it is no longer the viewer's).
+    pub unread: i32,
+    /// The viewer's badge total now: for an operator, over the conversations assigned to them
+    /// that are not closed; for a widget session, its conversation's.
+    pub total: i32,
+}
+
 /// The inbox's tabs (PROJ-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "read::InboxTab")]
@@ -650,13 +789,15 @@ pub struct OperatorSubscription;
 
 #[Subscription]
 impl OperatorSubscription {
-    /// A conversation, each time it starts or changes (new message, …). Operators only.
+    /// A conversation, each time it starts or changes (new message, …), if the inbox list
+    /// of `tab` and `filter` shows it (PROJ-1). Operators only; moderators get their own.
     async fn inbox_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(default_with = "InboxTab::All")] tab: InboxTab,
+        filter: Option<InboxFilter>,
     ) -> async_graphql::Result<impl Stream<Item = Conversation>> {
-        let (viewer, roles) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
-        let assigned_only = conversation_scope(roles) == ConversationScope::AssignedOnly;
+        let query = inbox_query(ctx, tab, filter.unwrap_or_default()).gql()?;
         let app = ctx.data::<AppContext>()?.clone();
         let mut events = app.feed.subscribe();
         Ok(async_stream::stream! {
@@ -665,14 +806,96 @@ impl OperatorSubscription {
                 // row up to date, and clients refetch the list on reconnect.
                 let FeedEvent::Changed(change) = event else { continue };
                 let Some(conversation_id) = change.conversation_id() else { continue };
-                match read::conversation(&app.pool, conversation_id).await {
-                    Ok(Some(row)) if !assigned_only || row.assignee_id == Some(viewer) => {
-                        yield Conversation::from(row)
-                    }
-                    Ok(Some(_)) => {}
+                match read::inbox_entry(&app.pool, &query, conversation_id).await {
+                    Ok(Some(entry)) => yield Conversation::from(entry),
                     Ok(None) => {}
                     Err(err) => tracing::warn!(error = %err, "inbox subscription read failed"),
                 }
+            }
+        })
+    }
+
+    /// Unread counters as they change (PROJ-2): first the total as it stands, then one
+    /// message per conversation whose count changed. For an operator, the conversations
+    /// assigned to them; for a widget session, its own conversation's messages not yet read
+    /// by the contact.
+    async fn unread_changed(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = UnreadChange>> {
+        let auth = ctx.data::<Authentication>()?;
+        let viewer = match auth.require_operator(&[]) {
+            Ok((operator, _)) => UnreadViewer::Operator(operator),
+            Err(_) => UnreadViewer::Contact(auth.require_any_widget_session().gql()?),
+        };
+        let app = ctx.data::<AppContext>()?.clone();
+        // Subscribe first, then read where we stand: nothing committed in between is missed.
+        let mut events = app.feed.subscribe();
+        let mut shown = viewer.counts(&app).await.gql()?;
+        Ok(async_stream::stream! {
+            yield UnreadChange {
+                conversation_id: None,
+                unread: 0,
+                total: shown.values().sum(),
+            };
+            while let Some(event) = next_event(&mut events).await {
+                match &event {
+                    FeedEvent::Resync => {}
+                    FeedEvent::Changed(change) if change.conversation_id().is_some() => {}
+                    FeedEvent::Changed(_) | FeedEvent::Typing(_) => continue,
+                }
+                let now = match viewer.counts(&app).await {
+                    Ok(now) => now,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "unread subscription read failed");
+                        continue;
+                    }
+                };
+                let total = now.values().sum();
+                let changed: Vec<(Uuid, i32)> = shown
+                    .keys()
+                    .chain(now.keys())
+                    .copied()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .map(|id| (id, now.get(&id).copied().unwrap_or(0)))
+                    .filter(|(id, unread)| shown.get(id).copied().unwrap_or(0) != *unread)
+                    .collect();
+                shown = now;
+                for (conversation_id, unread) in changed {
+                    yield UnreadChange { conversation_id: Some(conversation_id), unread, total };
+                }
+            }
+        })
+    }
+}
+
+/// Whose unread counters a subscription follows.
+#[derive(Debug, Clone, Copy)]
+enum UnreadViewer {
+    Operator(Uuid),
+    /// A widget session, by its conversation.
+    Contact(Uuid),
+}
+
+impl UnreadViewer {
+    /// The non-zero counts as they stand, by conversation.
+    async fn counts(
+        self,
+        app: &AppContext,
+    ) -> Result<std::collections::HashMap<Uuid, i32>, ApiError> {
+        Ok(match self {
+            UnreadViewer::Operator(operator) => read::unread_of_assignee(&app.pool, operator)
+                .await?
+                .into_iter()
+                .collect(),
+            UnreadViewer::Contact(conversation_id) => {
+                read::conversation(&app.pool, conversation_id)
+                    .await?
+                    .filter(|row| row.contact_unread > 0)
+                    .map(|row| (conversation_id, row.contact_unread))
+                    .into_iter()
+                    .collect()
             }
         })
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use switchboard_commands::handler::Handled;
 use switchboard_domain as domain;
 use switchboard_domain::event::{DomainEvent, InternalNoteAdded, MessagePosted};
-use switchboard_projections::conversations::read::{self, InboxRow, MessageRow};
+use switchboard_projections::conversations::read::{self, InboxEntry, InboxRow, MessageRow};
 use uuid::Uuid;
 
 use crate::auth::Authentication;
@@ -261,6 +261,12 @@ pub struct Conversation {
     pub assigned_at: Option<DateTime<Utc>>,
     /// When the current assignee first opened it (OPS-3); null while unopened.
     pub opened_at: Option<DateTime<Utc>>,
+    /// The viewing operator's unread count, when the query that loaded the row computed it.
+    #[graphql(skip)]
+    pub viewer_unread: Option<i32>,
+    /// Messages sent to the contact that they have not read (PROJ-2).
+    #[graphql(skip)]
+    pub contact_unread: i32,
 }
 
 #[derive(Debug, Clone, SimpleObject)]
@@ -324,6 +330,8 @@ impl From<InboxRow> for Conversation {
             transferable: row.transferable,
             assigned_at: row.assigned_at,
             opened_at: row.opened_at,
+            viewer_unread: None,
+            contact_unread: row.contact_unread,
             rating: match (row.rating_scale, row.rating_score, row.rated_at) {
                 (Some(scale), Some(score), Some(rated_at)) => Some(Rating {
                     scale: stored(
@@ -337,6 +345,15 @@ impl From<InboxRow> for Conversation {
                 }),
                 _ => None,
             },
+        }
+    }
+}
+
+impl From<InboxEntry> for Conversation {
+    fn from(entry: InboxEntry) -> Self {
+        Self {
+            viewer_unread: Some(entry.viewer_unread),
+            ..Conversation::from(entry.row)
         }
     }
 }
@@ -357,6 +374,26 @@ pub fn page_size(first: Option<i32>, default: i32) -> Result<i64, ApiError> {
 
 #[ComplexObject]
 impl Conversation {
+    /// What is unread in it for whoever asks (PROJ-2). For an operator: the contact's
+    /// messages after their last-read marker (all of them if they never read it). For the
+    /// contact: the messages sent to them (operators', system, bot) after theirs.
+    async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let auth = ctx.data::<Authentication>()?;
+        match auth.require_conversation_reader(self.id).gql()? {
+            read::Audience::Contact => Ok(self.contact_unread),
+            read::Audience::Operators => match self.viewer_unread {
+                Some(unread) => Ok(unread),
+                None => {
+                    let (viewer, _) = auth.require_operator(&[]).gql()?;
+                    let app = ctx.data::<AppContext>()?;
+                    Ok(read::unread_for_operator(&app.pool, viewer, self.id)
+                        .await
+                        .gql()?)
+                }
+            },
+        }
+    }
+
     /// The thread, oldest first. `after` is the cursor (position) of the last message seen.
     async fn messages(
         &self,

@@ -1,0 +1,635 @@
+//! The read side's projections end to end (SPEC PROJ-1..4): each projection's rules through
+//! GraphQL after a scripted scenario, live updates over graphql-transport-ws, and redelivery.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use switchboard_api::auth::Role;
+use switchboard_api::runtime::Component;
+use switchboard_commands::tail::{read_committed_after, TailPosition};
+use switchboard_domain::envelope::RecordedEvent;
+use switchboard_projections::conversations::ConversationsProjection;
+use switchboard_projections::inboxes::InboxesProjection;
+use switchboard_projections::operators::OperatorsProjection;
+use switchboard_projections::runner::apply_batch;
+use switchboard_projections::LogReader;
+use switchboard_tests::calls::{create_inbox, error_extensions, start, Started, REPLY, SEND};
+use switchboard_tests::{eventually, pool_for, test_settings, TestServer, WsClient};
+
+const ALL: &[Component] = &[Component::Api, Component::Relay, Component::Projections];
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn server(connect: PgConnectOptions) -> TestServer {
+    TestServer::start(&test_settings(), pool_for(connect).await, ALL).await
+}
+
+const INBOX: &str = "query($tab: InboxTab!, $filter: InboxFilter, $first: Int, $after: String) {
+  inbox(tab: $tab, filter: $filter, first: $first, after: $after) {
+    nodes { id unreadCount } pageInfo { hasNextPage endCursor } } }";
+
+/// The ids an inbox query lists, in order.
+async fn listed(server: &TestServer, token: &str, tab: &str, filter: Value) -> Vec<String> {
+    let data = server
+        .graphql_ok(
+            INBOX,
+            json!({ "tab": tab, "filter": filter, "first": 50 }),
+            Some(token),
+        )
+        .await;
+    ids(&data["inbox"]["nodes"])
+}
+
+fn ids(nodes: &Value) -> Vec<String> {
+    nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn call(server: &TestServer, token: &str, query: &str, variables: Value) -> Value {
+    server.graphql_ok(query, variables, Some(token)).await
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn proj_1_inbox_filters_search_and_pages(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let server = server(connect).await;
+    let admin = server.operator_token();
+    let (_, support) = create_inbox(&server, &admin, "Support").await;
+    let (sales_id, sales) = create_inbox(&server, &admin, "Sales").await;
+    let (moderator_id, moderator) = server
+        .register_operator("Mo", vec![Role::Moderator], None, None)
+        .await;
+
+    let ivan = start(
+        &server,
+        json!({ "widgetToken": support, "name": "Иван Петров", "email": "ivan.petrov@example.com",
+                "phone": "044 123 45 67", "message": "Хочу вернуть заказ" }),
+    )
+    .await;
+    let john = start(
+        &server,
+        json!({ "widgetToken": support, "name": "John Smith", "email": "js@example.org",
+                "message": "My parcels are delayed" }),
+    )
+    .await;
+    let olga = start(
+        &server,
+        json!({ "widgetToken": sales, "name": "Olga", "message": "Price list, please" }),
+    )
+    .await;
+    let (i, j, o) = (
+        ivan.conversation_id.as_str(),
+        john.conversation_id.as_str(),
+        olga.conversation_id.as_str(),
+    );
+    call(
+        &server,
+        &admin,
+        "mutation($id: UUID!) { tagConversation(conversationId: $id, tag: \"vip\") { changed } }",
+        json!({ "id": j }),
+    )
+    .await;
+    call(
+        &server,
+        &admin,
+        "mutation($id: UUID!) { setConversationPriority(conversationId: $id, priority: URGENT) { changed } }",
+        json!({ "id": i }),
+    )
+    .await;
+    call(
+        &server,
+        &admin,
+        "mutation($id: UUID!, $op: UUID!) { assignConversation(conversationId: $id, operatorId: $op) { changed } }",
+        json!({ "id": o, "op": moderator_id }),
+    )
+    .await;
+    call(
+        &server,
+        &admin,
+        "mutation($id: UUID!) { changeConversationStatus(conversationId: $id, status: RESOLVED) { changed } }",
+        json!({ "id": j }),
+    )
+    .await;
+    // A later message in Ivan's thread: search reaches every message, not only the first.
+    call(
+        &server,
+        &ivan.session,
+        SEND,
+        json!({ "input": { "conversationId": i, "body": "Номер посылки 7788" } }),
+    )
+    .await;
+
+    // Wait until the projection has all of it: Ivan's second message is the last event.
+    eventually(WAIT, || async {
+        let found = listed(&server, &admin, "ALL", json!({ "search": "посылки" })).await;
+        (found == [i]).then_some(())
+    })
+    .await;
+
+    let all = listed(&server, &admin, "ALL", json!({})).await;
+    assert_eq!(all, [i, o, j], "most recently active first");
+
+    let cases: Vec<(&str, &str, Value, Vec<&str>)> = vec![
+        (
+            "russian word form",
+            "ALL",
+            json!({ "search": "заказы" }),
+            vec![i],
+        ),
+        (
+            "english stem",
+            "ALL",
+            json!({ "search": "parcel" }),
+            vec![j],
+        ),
+        ("name prefix", "ALL", json!({ "search": "Петр" }), vec![i]),
+        ("e-mail part", "ALL", json!({ "search": "petrov" }), vec![i]),
+        (
+            "whole e-mail",
+            "ALL",
+            json!({ "search": "js@example.org" }),
+            vec![j],
+        ),
+        ("phone digits", "ALL", json!({ "search": "45 67" }), vec![i]),
+        (
+            "all words must match",
+            "ALL",
+            json!({ "search": "john delayed" }),
+            vec![j],
+        ),
+        ("no match", "ALL", json!({ "search": "refund" }), vec![]),
+        (
+            "status",
+            "ALL",
+            json!({ "statuses": ["RESOLVED"] }),
+            vec![j],
+        ),
+        (
+            "statuses",
+            "ALL",
+            json!({ "statuses": ["RESOLVED", "OPEN"] }),
+            vec![i, o, j],
+        ),
+        (
+            "priority",
+            "ALL",
+            json!({ "priorities": ["URGENT"] }),
+            vec![i],
+        ),
+        ("inbox", "ALL", json!({ "inboxIds": [sales_id] }), vec![o]),
+        ("tag", "ALL", json!({ "tags": ["VIP"] }), vec![j]),
+        (
+            "tags all required",
+            "ALL",
+            json!({ "tags": ["vip", "billing"] }),
+            vec![],
+        ),
+        (
+            "assignee",
+            "ALL",
+            json!({ "assigneeIds": [moderator_id] }),
+            vec![o],
+        ),
+        (
+            "head office",
+            "ALL",
+            json!({ "headOffice": true }),
+            vec![i, o, j],
+        ),
+        (
+            "other branch",
+            "ALL",
+            json!({ "branchIds": [moderator_id] }),
+            vec![],
+        ),
+        ("source", "ALL", json!({ "sources": ["TELEGRAM"] }), vec![]),
+        (
+            "open tab and search",
+            "OPEN",
+            json!({ "search": "parcel" }),
+            vec![j],
+        ),
+        ("mine tab", "MINE", json!({}), vec![]),
+        (
+            "filters combine",
+            "ALL",
+            json!({ "inboxIds": [sales_id], "search": "price" }),
+            vec![o],
+        ),
+    ];
+    for (name, tab, filter, expected) in cases {
+        assert_eq!(
+            listed(&server, &admin, tab, filter).await,
+            expected,
+            "{name}"
+        );
+    }
+    // A moderator's list is theirs only, whatever the filter asks.
+    assert_eq!(listed(&server, &moderator, "ALL", json!({})).await, [o]);
+    assert_eq!(
+        listed(&server, &moderator, "ALL", json!({ "search": "заказ" })).await,
+        Vec::<String>::new()
+    );
+
+    // Pages of one, following the cursor, under a filter.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let data = call(
+            &server,
+            &admin,
+            INBOX,
+            json!({ "tab": "ALL", "filter": { "inboxIds": [] , "statuses": ["OPEN"] }, "first": 1, "after": after }),
+        )
+        .await;
+        seen.extend(ids(&data["inbox"]["nodes"]));
+        if data["inbox"]["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = data["inbox"]["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    assert_eq!(seen, [i, o]);
+
+    for (search, code) in [
+        ("!!! ???", "INVALID_ARGUMENT"),
+        (&*"x".repeat(201), "INVALID_ARGUMENT"),
+    ] {
+        let refused = server
+            .graphql(
+                INBOX,
+                json!({ "tab": "ALL", "filter": { "search": search } }),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(error_extensions(&refused)["code"], code, "{search}");
+    }
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn proj_1_inbox_subscription_pushes_what_the_filter_shows(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server(connect).await;
+    let admin = server.operator_token();
+    let (_, token) = create_inbox(&server, &admin, "Support").await;
+    let plain = start(&server, json!({ "widgetToken": token, "message": "hi" })).await;
+    let vip = start(&server, json!({ "widgetToken": token, "message": "hi" })).await;
+    call(
+        &server,
+        &admin,
+        "mutation($id: UUID!) { tagConversation(conversationId: $id, tag: \"vip\") { changed } }",
+        json!({ "id": vip.conversation_id }),
+    )
+    .await;
+    // The tag is projected before we listen.
+    eventually(WAIT, || async {
+        let found = listed(&server, &admin, "ALL", json!({ "tags": ["vip"] })).await;
+        (found == [vip.conversation_id.clone()]).then_some(())
+    })
+    .await;
+
+    let mut ws = WsClient::connect(&server.ws_url(), Some(&admin))
+        .await
+        .unwrap();
+    let id = ws
+        .subscribe(
+            "subscription { inboxChanged(filter: { tags: [\"vip\"] }) { id lastMessage { body } unreadCount } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    let write = |c: &Started, body: &'static str| {
+        let (server, session, id) = (&server, c.session.clone(), c.conversation_id.clone());
+        async move {
+            call(
+                server,
+                &session,
+                SEND,
+                json!({ "input": { "conversationId": id, "body": body } }),
+            )
+            .await
+        }
+    };
+    write(&plain, "not for this list").await;
+    write(&vip, "for this list").await;
+    let pushed = ws.next_data(&id, WAIT).await.unwrap();
+    assert_eq!(
+        pushed["inboxChanged"],
+        json!({ "id": vip.conversation_id, "lastMessage": { "body": "for this list" }, "unreadCount": 2 }),
+        "the plain conversation's message, written first, was not pushed"
+    );
+    server.stop().await;
+}
+
+const UNREAD: &str = "{ unreadCounts { total conversations { conversationId unread } } }";
+
+#[sqlx::test(migrations = "../migrations")]
+async fn proj_2_unread_counters_for_operators_and_the_contact(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server(connect).await;
+    let admin = server.operator_token();
+    let (agent_id, agent) = server
+        .register_operator("Agent", vec![Role::Manager], None, None)
+        .await;
+    let a = start(&server, json!({ "message": "first" })).await;
+    let b = start(&server, json!({ "message": "other" })).await;
+    for c in [&a, &b] {
+        call(
+            &server,
+            &admin,
+            "mutation($id: UUID!, $op: UUID!) { assignConversation(conversationId: $id, operatorId: $op) { changed } }",
+            json!({ "id": c.conversation_id, "op": agent_id }),
+        )
+        .await;
+    }
+    let unread_counts =
+        || async { call(&server, &agent, UNREAD, json!({})).await["unreadCounts"].clone() };
+    let expect_counts = |expected: Value| {
+        let unread_counts = &unread_counts;
+        async move {
+            eventually(WAIT, || async {
+                let now = unread_counts().await;
+                (now == expected).then_some(())
+            })
+            .await
+        }
+    };
+    expect_counts(json!({ "total": 2, "conversations": [
+        { "conversationId": b.conversation_id, "unread": 1 },
+        { "conversationId": a.conversation_id, "unread": 1 },
+    ]}))
+    .await;
+
+    let mut ws = WsClient::connect(&server.ws_url(), Some(&agent))
+        .await
+        .unwrap();
+    let sub = ws
+        .subscribe(
+            "subscription { unreadChanged { conversationId unread total } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next_data(&sub, WAIT).await.unwrap()["unreadChanged"],
+        json!({ "conversationId": null, "unread": 0, "total": 2 })
+    );
+
+    // Each contact message is one change of the count.
+    for (body, unread, total) in [("second", 2, 3), ("third", 3, 4)] {
+        call(
+            &server,
+            &a.session,
+            SEND,
+            json!({ "input": { "conversationId": a.conversation_id, "body": body } }),
+        )
+        .await;
+        assert_eq!(
+            ws.next_data(&sub, WAIT).await.unwrap()["unreadChanged"],
+            json!({ "conversationId": a.conversation_id, "unread": unread, "total": total })
+        );
+    }
+
+    call(
+        &server,
+        &agent,
+        "mutation($id: UUID!) { markConversationRead(conversationId: $id) { changed } }",
+        json!({ "id": a.conversation_id }),
+    )
+    .await;
+    assert_eq!(
+        ws.next_data(&sub, WAIT).await.unwrap()["unreadChanged"],
+        json!({ "conversationId": a.conversation_id, "unread": 0, "total": 1 })
+    );
+    expect_counts(json!({ "total": 1, "conversations": [
+        { "conversationId": b.conversation_id, "unread": 1 },
+    ]}))
+    .await;
+
+    // Another operator never read it: every contact message is unread for them.
+    let per_viewer = |token: String| {
+        let server = &server;
+        let id = a.conversation_id.clone();
+        async move {
+            call(
+                server,
+                &token,
+                "query($id: UUID!) { conversation(id: $id) { unreadCount } }",
+                json!({ "id": id }),
+            )
+            .await["conversation"]["unreadCount"]
+                .clone()
+        }
+    };
+    assert_eq!(per_viewer(admin.clone()).await, 3);
+    assert_eq!(per_viewer(agent.clone()).await, 0);
+    // The same count in the inbox list, computed with the page.
+    let listed_unread = call(&server, &agent, INBOX, json!({ "tab": "MINE" })).await;
+    assert_eq!(
+        listed_unread["inbox"]["nodes"],
+        json!([
+            { "id": a.conversation_id, "unreadCount": 0 },
+            { "id": b.conversation_id, "unreadCount": 1 },
+        ])
+    );
+
+    // The contact's side: the agent's replies are unread until the widget marks them read.
+    let mut reply_ids = Vec::new();
+    for body in ["Hello", "How can I help?"] {
+        let reply = call(
+            &server,
+            &agent,
+            REPLY,
+            json!({ "input": { "conversationId": a.conversation_id, "body": body } }),
+        )
+        .await;
+        reply_ids.push(reply["replyToConversation"]["id"].clone());
+    }
+    let contact_unread = |expected: i64| {
+        let (server, session) = (&server, a.session.clone());
+        async move {
+            eventually(WAIT, || async {
+                let data = call(
+                    server,
+                    &session,
+                    "{ myConversation { unreadCount } }",
+                    json!({}),
+                )
+                .await;
+                (data["myConversation"]["unreadCount"] == expected).then_some(())
+            })
+            .await
+        }
+    };
+    contact_unread(2).await;
+    let mut widget = WsClient::connect(&server.ws_url(), Some(&a.session))
+        .await
+        .unwrap();
+    let widget_sub = widget
+        .subscribe(
+            "subscription { unreadChanged { conversationId unread total } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        widget.next_data(&widget_sub, WAIT).await.unwrap()["unreadChanged"],
+        json!({ "conversationId": null, "unread": 0, "total": 2 })
+    );
+    call(
+        &server,
+        &a.session,
+        "mutation($input: MarkReadInput!) { markRead(input: $input) { changed } }",
+        json!({ "input": { "conversationId": a.conversation_id, "upToMessageId": reply_ids[0] } }),
+    )
+    .await;
+    assert_eq!(
+        widget.next_data(&widget_sub, WAIT).await.unwrap()["unreadChanged"],
+        json!({ "conversationId": a.conversation_id, "unread": 1, "total": 1 })
+    );
+    contact_unread(1).await;
+    // Replies are not inbound: the agent's own count did not move.
+    assert_eq!(per_viewer(agent.clone()).await, 0);
+    server.stop().await;
+}
+
+/// Every event of the log, in commit order.
+async fn whole_log(pool: &sqlx::PgPool) -> Vec<RecordedEvent> {
+    let mut events = Vec::new();
+    let mut position = TailPosition::START;
+    loop {
+        let batch = read_committed_after(pool, position, 1000).await.unwrap();
+        let Some(last) = batch.last() else {
+            return events;
+        };
+        position = TailPosition::after(last);
+        events.extend(batch.into_iter().map(|logged| logged.event));
+    }
+}
+
+/// The log itself, for gap filling (never needed here: the batch holds every event).
+struct Log(sqlx::PgPool);
+
+impl LogReader for Log {
+    fn read_stream(
+        &self,
+        stream_id: uuid::Uuid,
+        after_version: i32,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>> {
+        Box::pin(async move {
+            Ok(whole_log(&self.0)
+                .await
+                .into_iter()
+                .filter(|e| e.stream_id == stream_id && e.stream_version > after_version)
+                .collect())
+        })
+    }
+}
+
+/// Every row of the read tables, as JSON, in a fixed order.
+async fn read_tables(pool: &sqlx::PgPool) -> Value {
+    let mut tables = serde_json::Map::new();
+    for (table, order) in [
+        ("inbox_conversations", "conversation_id"),
+        ("thread_messages", "message_id"),
+        ("operator_read_markers", "conversation_id, operator_id"),
+        ("callbacks", "callback_id"),
+        ("inboxes", "inbox_id"),
+        ("operators", "operator_id"),
+        ("projection_stream_positions", "projection, stream_id"),
+        ("projection_dead_letters", "projection, event_id"),
+    ] {
+        let rows: Vec<Value> = sqlx::query_scalar(&format!(
+            "select to_jsonb(t) - 'search' - 'contact_search' from {table} t order by {order}"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        tables.insert(table.into(), Value::Array(rows));
+    }
+    Value::Object(tables)
+}
+
+/// Kafka delivers at least once: the same batch again, or each event twice in one batch,
+/// leaves every projection's tables exactly as they were.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let server = server(connect).await;
+    let admin = server.operator_token();
+    let (agent_id, agent) = server
+        .register_operator("Agent", vec![Role::Manager], None, None)
+        .await;
+    let c = start(&server, json!({ "name": "Ann", "message": "hello" })).await;
+    call(
+        &server,
+        &admin,
+        "mutation($id: UUID!, $op: UUID!) { assignConversation(conversationId: $id, operatorId: $op) { changed } }",
+        json!({ "id": c.conversation_id, "op": agent_id }),
+    )
+    .await;
+    call(
+        &server,
+        &agent,
+        REPLY,
+        json!({ "input": { "conversationId": c.conversation_id, "body": "Hi Ann" } }),
+    )
+    .await;
+    call(
+        &server,
+        &agent,
+        "mutation($id: UUID!) { markConversationRead(conversationId: $id) { changed } }",
+        json!({ "id": c.conversation_id }),
+    )
+    .await;
+    call(
+        &server,
+        &c.session,
+        SEND,
+        json!({ "input": { "conversationId": c.conversation_id, "body": "thanks" } }),
+    )
+    .await;
+    let pool = server.pool.clone();
+    let events = whole_log(&pool).await;
+    // Wait until the live projections have applied the whole log, then stop them.
+    eventually(WAIT, || async {
+        let behind: i64 = sqlx::query_scalar(
+            "select count(*) from (select stream_id, max(stream_version) v from events group by stream_id) e
+             where (select count(*) from projection_stream_positions p
+                    where p.stream_id = e.stream_id and p.version = e.v) < 3",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        (behind == 0).then_some(())
+    })
+    .await;
+    server.stop().await;
+    let before = read_tables(&pool).await;
+    assert_eq!(before["thread_messages"].as_array().unwrap().len(), 3);
+
+    let log = Log(pool.clone());
+    let twice: Vec<RecordedEvent> = events.iter().flat_map(|e| [e.clone(), e.clone()]).collect();
+    for batch in [&events, &twice] {
+        apply_batch(&pool, &ConversationsProjection, &log, batch)
+            .await
+            .unwrap();
+        apply_batch(&pool, &InboxesProjection, &log, batch)
+            .await
+            .unwrap();
+        apply_batch(&pool, &OperatorsProjection, &log, batch)
+            .await
+            .unwrap();
+        assert_eq!(read_tables(&pool).await, before);
+    }
+}
