@@ -23,6 +23,7 @@ use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::operators::OperatorsProjection;
+use switchboard_projections::sla::SlaProjection;
 
 use crate::attachments::LocalDirectory;
 use crate::geoip::GeoIp;
@@ -206,6 +207,14 @@ pub async fn start(
             settings,
             &reader,
             OperatorsProjection,
+        );
+        spawn_projection(
+            &mut tasks,
+            &pool,
+            &shutdown,
+            settings,
+            &reader,
+            SlaProjection,
         );
     }
     if components.contains(&Component::Scheduler) {

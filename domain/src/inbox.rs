@@ -88,6 +88,49 @@ pub struct InboxSettings {
     /// Resolved for this long closes a conversation (TIME-2); `None`: the service's.
     #[serde(default)]
     pub retention_secs: Option<u32>,
+    /// Service-level targets the SLA metrics measure against (PROJ-3).
+    #[serde(default)]
+    pub sla: SlaPolicy,
+}
+
+/// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never breached.
+/// With `business_hours_only`, times and targets run only while the inbox's working hours are
+/// open (INBOX-3): a message left on Friday evening waits from Monday's opening.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaPolicy {
+    /// From the conversation's start to the first operator message.
+    #[serde(default)]
+    pub first_response_secs: Option<u32>,
+    /// From the contact's oldest unanswered message to the operator's next reply.
+    #[serde(default)]
+    pub next_response_secs: Option<u32>,
+    /// From the conversation's start to each resolution.
+    #[serde(default)]
+    pub resolution_secs: Option<u32>,
+    #[serde(default)]
+    pub business_hours_only: bool,
+}
+
+impl SlaPolicy {
+    pub fn new(
+        first_response_secs: Option<u32>,
+        next_response_secs: Option<u32>,
+        resolution_secs: Option<u32>,
+        business_hours_only: bool,
+    ) -> Result<Self, InvalidInput> {
+        if [first_response_secs, next_response_secs, resolution_secs].contains(&Some(0)) {
+            return Err(InvalidInput::Malformed {
+                field: "sla",
+                expected: "targets in seconds above 0",
+            });
+        }
+        Ok(Self {
+            first_response_secs,
+            next_response_secs,
+            resolution_secs,
+            business_hours_only,
+        })
+    }
 }
 
 fn default_escalation_secs() -> u32 {
@@ -154,7 +197,14 @@ impl InboxSettings {
             attachments: AttachmentPolicy::default(),
             inactivity_timeout_secs: None,
             retention_secs: None,
+            sla: SlaPolicy::default(),
         })
+    }
+
+    /// The service-level targets (PROJ-3).
+    pub fn with_sla(mut self, sla: SlaPolicy) -> Self {
+        self.sla = sla;
+        self
     }
 
     /// The widget's banners (INBOX-3, INBOX-4) and the auto-reply (INBOX-5).

@@ -11,6 +11,7 @@
 //! - [`runner`]: the Kafka consumer loop that feeds a projection.
 //! - [`conversations`]: the inbox list and conversation threads, with the queries that read them.
 //! - [`inboxes`]: inboxes (INBOX-1) and the widget-token lookup.
+//! - [`sla`]: response and resolution times against each inbox's SLA policy (PROJ-3).
 //! - [`Projection`], [`LogReader`], [`Change`]: what a projection implements, what it needs,
 //!   what it announces.
 
@@ -27,6 +28,7 @@ pub mod conversations;
 pub mod inboxes;
 pub mod operators;
 pub mod runner;
+pub mod sla;
 
 /// The PostgreSQL channel on which projections announce committed changes.
 pub const CHANGES_CHANNEL: &str = "switchboard_changes";

@@ -15,6 +15,7 @@ use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::runner::apply_batch;
+use switchboard_projections::sla::SlaProjection;
 use switchboard_projections::LogReader;
 use switchboard_tests::calls::{create_inbox, error_extensions, start, Started, REPLY, SEND};
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer, WsClient};
@@ -547,6 +548,10 @@ async fn read_tables(pool: &sqlx::PgPool) -> Value {
         ("callbacks", "callback_id"),
         ("inboxes", "inbox_id"),
         ("operators", "operator_id"),
+        ("sla_inboxes", "inbox_id"),
+        ("sla_conversations", "conversation_id"),
+        ("sla_responses", "conversation_id, position"),
+        ("sla_resolutions", "conversation_id, position"),
         ("projection_stream_positions", "projection, stream_id"),
         ("projection_dead_letters", "projection, event_id"),
     ] {
@@ -606,7 +611,7 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
         let behind: i64 = sqlx::query_scalar(
             "select count(*) from (select stream_id, max(stream_version) v from events group by stream_id) e
              where (select count(*) from projection_stream_positions p
-                    where p.stream_id = e.stream_id and p.version = e.v) < 3",
+                    where p.stream_id = e.stream_id and p.version = e.v) < 4",
         )
         .fetch_one(&pool)
         .await
@@ -617,6 +622,7 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
     server.stop().await;
     let before = read_tables(&pool).await;
     assert_eq!(before["thread_messages"].as_array().unwrap().len(), 3);
+    assert_eq!(before["sla_responses"].as_array().unwrap().len(), 1);
 
     let log = Log(pool.clone());
     let twice: Vec<RecordedEvent> = events.iter().flat_map(|e| [e.clone(), e.clone()]).collect();
@@ -628,6 +634,9 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
             .await
             .unwrap();
         apply_batch(&pool, &OperatorsProjection, &log, batch)
+            .await
+            .unwrap();
+        apply_batch(&pool, &SlaProjection, &log, batch)
             .await
             .unwrap();
         assert_eq!(read_tables(&pool).await, before);

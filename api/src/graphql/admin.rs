@@ -58,6 +58,34 @@ pub struct Inbox {
     pub inactivity_timeout_secs: Option<u32>,
     /// The inbox's own retention period (TIME-2); null: the service's.
     pub retention_secs: Option<u32>,
+    /// Service-level targets (PROJ-3).
+    pub sla: SlaPolicy,
+}
+
+/// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never
+/// breached. With `businessHoursOnly`, times and targets run only within working hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, SimpleObject, InputObject)]
+#[graphql(input_name = "SlaPolicyInput")]
+pub struct SlaPolicy {
+    /// From the conversation's start to the first operator message.
+    pub first_response_secs: Option<u32>,
+    /// From the contact's oldest unanswered message to the operator's next reply.
+    pub next_response_secs: Option<u32>,
+    /// From the conversation's start to each resolution.
+    pub resolution_secs: Option<u32>,
+    #[graphql(default)]
+    pub business_hours_only: bool,
+}
+
+impl From<switchboard_domain::inbox::SlaPolicy> for SlaPolicy {
+    fn from(p: switchboard_domain::inbox::SlaPolicy) -> Self {
+        Self {
+            first_response_secs: p.first_response_secs,
+            next_response_secs: p.next_response_secs,
+            resolution_secs: p.resolution_secs,
+            business_hours_only: p.business_hours_only,
+        }
+    }
 }
 
 /// The file types attachments may have (CONV-7), told from the file's bytes.
@@ -112,6 +140,7 @@ impl From<InboxRow> for Inbox {
                 .collect(),
             inactivity_timeout_secs: settings.inactivity_timeout_secs,
             retention_secs: settings.retention_secs,
+            sla: settings.sla.into(),
         }
     }
 }
@@ -264,6 +293,8 @@ pub struct InboxSettingsInput {
     pub inactivity_timeout_secs: Option<i32>,
     /// Resolved for this long closes a conversation (TIME-2); omit for the service's.
     pub retention_secs: Option<i32>,
+    /// Service-level targets (PROJ-3); omit for none.
+    pub sla: Option<SlaPolicy>,
 }
 
 impl InboxSettingsInput {
@@ -307,7 +338,16 @@ impl InboxSettingsInput {
             self.inactivity_timeout_secs
                 .map(|s| u32::try_from(s).unwrap_or(0)),
             self.retention_secs.map(|s| u32::try_from(s).unwrap_or(0)),
-        )?)
+        )?
+        .with_sla(match self.sla {
+            None => switchboard_domain::inbox::SlaPolicy::default(),
+            Some(sla) => switchboard_domain::inbox::SlaPolicy::new(
+                sla.first_response_secs,
+                sla.next_response_secs,
+                sla.resolution_secs,
+                sla.business_hours_only,
+            )?,
+        }))
     }
 }
 

@@ -12,6 +12,7 @@ use crate::changes::ChangeFeed;
 
 pub mod admin;
 pub mod operator;
+pub mod sla;
 pub mod team;
 pub mod types;
 pub mod typing;
@@ -47,6 +48,7 @@ pub struct QueryRoot(
     widget::WidgetQuery,
     admin::AdminQuery,
     team::TeamQuery,
+    sla::SlaQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -374,6 +374,17 @@ pub fn page_size(first: Option<i32>, default: i32) -> Result<i64, ApiError> {
 
 #[ComplexObject]
 impl Conversation {
+    /// Its SLA figures (PROJ-3): due times, responses, resolutions and breaches. Operators
+    /// only; null until the SLA projection has the conversation.
+    async fn sla(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::sla::ConversationSla>> {
+        crate::graphql::sla::conversation_sla(ctx, self.id)
+            .await
+            .gql()
+    }
+
     /// What is unread in it for whoever asks (PROJ-2). For an operator: the contact's
     /// messages after their last-read marker (all of them if they never read it). For the
     /// contact: the messages sent to them (operators', system, bot) after theirs.
