@@ -88,6 +88,15 @@ enum ReplayCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Rebuilds a projection from the log into shadow tables and swaps them in atomically,
+    /// while the service keeps running; prints progress on standard error.
+    Rebuild {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// conversations, inboxes, operators or sla.
+        #[arg(long)]
+        projection: String,
+    },
 }
 
 #[tokio::main]
@@ -139,6 +148,44 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{token}");
             Ok(())
+        }
+        Command::Replay {
+            command:
+                ReplayCommand::Rebuild {
+                    database,
+                    projection,
+                },
+        } => {
+            let pool = connect_pool(&database).await?;
+            let mut last_report = std::time::Instant::now();
+            let report = switchboard_api::runtime::rebuild_projection(&pool, &projection, |p| {
+                if last_report.elapsed() >= Duration::from_secs(1) || p.applied >= p.total {
+                    last_report = std::time::Instant::now();
+                    eprintln!(
+                        "{projection}: {}/{} events, {:.0} events/s",
+                        p.applied,
+                        p.total,
+                        p.events_per_second()
+                    );
+                }
+            })
+            .await;
+            match report {
+                None => anyhow::bail!(
+                    "no projection called `{projection}`; one of: {}",
+                    switchboard_api::runtime::REBUILDABLE.join(", ")
+                ),
+                Some(report) => {
+                    let report = report.context("rebuilding")?;
+                    eprintln!(
+                        "{projection} rebuilt from {} events in {:.1} s ({} applied during the swap)",
+                        report.events,
+                        report.elapsed.as_secs_f64(),
+                        report.caught_up_at_swap
+                    );
+                    Ok(())
+                }
+            }
         }
         Command::Replay {
             command: ReplayCommand::Verify { database },

@@ -107,7 +107,7 @@ impl Running {
 }
 
 /// Reads streams for the projections' gap filling, from the log of `switchboard_commands`.
-struct EventLogReader(EventLog);
+pub struct EventLogReader(pub EventLog);
 
 impl LogReader for EventLogReader {
     fn read_stream(
@@ -125,6 +125,29 @@ impl LogReader for EventLogReader {
                 .collect())
         })
     }
+}
+
+/// The projections a rebuild can name (AUD-5).
+pub const REBUILDABLE: &[&str] = &["conversations", "inboxes", "operators", "sla"];
+
+/// Rebuilds the projection called `name` from the log into shadow tables and swaps them in
+/// while the service runs (see [`switchboard_replay::rebuild`]). `None` for an unknown name.
+pub async fn rebuild_projection(
+    pool: &PgPool,
+    name: &str,
+    progress: impl FnMut(switchboard_replay::rebuild::Progress),
+) -> Option<
+    Result<switchboard_replay::rebuild::RebuildReport, switchboard_replay::rebuild::RebuildError>,
+> {
+    use switchboard_replay::rebuild::rebuild;
+    let log = EventLogReader(EventLog::new(pool.clone()));
+    Some(match name {
+        "conversations" => rebuild(pool, &ConversationsProjection, &log, progress).await,
+        "inboxes" => rebuild(pool, &InboxesProjection, &log, progress).await,
+        "operators" => rebuild(pool, &OperatorsProjection, &log, progress).await,
+        "sla" => rebuild(pool, &SlaProjection, &log, progress).await,
+        _ => return None,
+    })
 }
 
 /// Runs `projection` in its own consumer group, `<prefix>-<name>`.

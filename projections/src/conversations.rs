@@ -21,6 +21,15 @@ impl Projection for ConversationsProjection {
         "conversations"
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "inbox_conversations",
+            "thread_messages",
+            "operator_read_markers",
+            "callbacks",
+        ]
+    }
+
     async fn apply(
         &self,
         tx: &mut PgConnection,

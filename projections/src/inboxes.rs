@@ -14,6 +14,10 @@ impl Projection for InboxesProjection {
         "inboxes"
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["inboxes"]
+    }
+
     async fn apply(
         &self,
         tx: &mut PgConnection,

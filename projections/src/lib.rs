@@ -117,6 +117,11 @@ pub trait Projection: Send + Sync + 'static {
     /// Names the projection's progress rows and its consumer group.
     fn name(&self) -> &'static str;
 
+    /// The tables the projection owns: it alone writes them, and a rebuild (AUD-5) replaces
+    /// them whole. Its rows in `projection_stream_positions` and `projection_dead_letters`
+    /// go with them.
+    fn tables(&self) -> &'static [&'static str];
+
     /// Applies one event inside the caller's transaction. Events arrive once each, in stream
     /// order.
     fn apply<'a>(

@@ -17,6 +17,10 @@ impl Projection for OperatorsProjection {
         "operators"
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["operators"]
+    }
+
     async fn apply(
         &self,
         tx: &mut PgConnection,

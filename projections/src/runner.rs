@@ -232,6 +232,22 @@ pub async fn apply_batch<P: Projection + ?Sized>(
     Ok(())
 }
 
+/// Applies `events` in order inside the caller's transaction, each unless already applied,
+/// without announcing anything: for a rebuild (AUD-5), whose tables nobody reads until they
+/// are swapped in.
+pub async fn apply_quietly_in<P: Projection + ?Sized>(
+    tx: &mut PgConnection,
+    projection: &P,
+    log: &dyn LogReader,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
+    let mut changes = Vec::new();
+    for event in events {
+        apply_in(tx, projection, log, event, &mut changes).await?;
+    }
+    Ok(())
+}
+
 async fn apply_in<P: Projection + ?Sized>(
     tx: &mut PgConnection,
     projection: &P,

@@ -49,6 +49,15 @@ impl Projection for SlaProjection {
         "sla"
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "sla_inboxes",
+            "sla_conversations",
+            "sla_responses",
+            "sla_resolutions",
+        ]
+    }
+
     async fn apply(
         &self,
         tx: &mut PgConnection,

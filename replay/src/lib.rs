@@ -1,11 +1,15 @@
 //! Tools for auditors and operators that read the log as history.
 //!
 //! Today: [`verify_chains`] (AUD-2), which recomputes every event's hash from its content and
-//! its predecessor's hash and names the first event where a chain breaks. Export,
-//! state-at-time and projection rebuilds come with their issues.
+//! its predecessor's hash and names the first event where a chain breaks; and
+//! [`rebuild::rebuild`] (AUD-5), which rebuilds a projection from the log into shadow tables
+//! and swaps them in while the service runs. Export and state-at-time come with their issues.
 //!
 //! # Architecture invariant
-//! Read-only: nothing here writes to the log.
+//! Read-only on the log: nothing here writes to it. A rebuild writes only the rebuilt
+//! projection's tables.
+
+pub mod rebuild;
 
 use sqlx::PgPool;
 use switchboard_commands::hash::{event_hash, HashedFields};
