@@ -134,11 +134,47 @@ pub struct Settings {
     /// How often the relay reads the log when no notification woke it, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_RELAY_POLL_MS", default_value_t = 500)]
     pub relay_poll_ms: u64,
+
+    /// The unit of the webhook retry schedule, in milliseconds: retries come 1, 4, 20, 60, 120,
+    /// 360, 720 and 1440 units after a failed attempt, ±20 % (PROJ-4; 30 s: about a day).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_WEBHOOK_BACKOFF_UNIT_MS",
+        default_value_t = 30_000
+    )]
+    pub webhook_backoff_unit_ms: u64,
+
+    /// How long a webhook receiver has to answer, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+
+    /// How often the webhook worker looks for due deliveries when no notification woke it, in
+    /// milliseconds.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_POLL_MS", default_value_t = 1000)]
+    pub webhook_poll_ms: u64,
+
+    /// Dead-lettered deliveries in a row that switch a webhook endpoint off (0: never).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_WEBHOOK_DISABLE_AFTER_DEAD",
+        default_value_t = 5
+    )]
+    pub webhook_disable_after_dead: u32,
 }
 
 impl Settings {
     pub fn relay_poll_interval(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
+    }
+
+    /// The delivery worker's settings (PROJ-4).
+    pub fn webhooks(&self) -> crate::webhooks::WebhookSettings {
+        crate::webhooks::WebhookSettings {
+            poll: Duration::from_millis(self.webhook_poll_ms),
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+            backoff_unit: Duration::from_millis(self.webhook_backoff_unit_ms),
+            disable_after_dead: self.webhook_disable_after_dead,
+        }
     }
 }
 
@@ -184,7 +220,19 @@ impl fmt::Display for Settings {
         writeln!(f, "retention_secs={}", self.retention_secs)?;
         writeln!(f, "priority_raise_secs={}", self.priority_raise_secs)?;
         writeln!(f, "scheduler_tick_ms={}", self.scheduler_tick_ms)?;
-        write!(f, "relay_poll_ms={}", self.relay_poll_ms)
+        writeln!(f, "relay_poll_ms={}", self.relay_poll_ms)?;
+        writeln!(
+            f,
+            "webhook_backoff_unit_ms={}",
+            self.webhook_backoff_unit_ms
+        )?;
+        writeln!(f, "webhook_timeout_ms={}", self.webhook_timeout_ms)?;
+        writeln!(f, "webhook_poll_ms={}", self.webhook_poll_ms)?;
+        write!(
+            f,
+            "webhook_disable_after_dead={}",
+            self.webhook_disable_after_dead
+        )
     }
 }
 

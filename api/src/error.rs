@@ -92,6 +92,20 @@ pub enum ApiError {
     AttachmentNotFound(Uuid),
     #[error("a message carries at most {max} attachments, not {count}")]
     TooManyAttachments { count: usize, max: usize },
+    /// No webhook endpoint has this id (PROJ-4).
+    #[error("webhook endpoint {0} does not exist")]
+    WebhookEndpointNotFound(Uuid),
+    #[error("webhook endpoint {0} already exists")]
+    WebhookEndpointAlreadyExists(Uuid),
+    /// No webhook delivery has this id.
+    #[error("webhook delivery {0} does not exist")]
+    WebhookDeliveryNotFound(Uuid),
+    /// Only delivered or dead-lettered deliveries are redelivered; a pending one is still
+    /// being tried.
+    #[error(
+        "webhook delivery {0} is still pending; it is redelivered only once delivered or dead"
+    )]
+    WebhookDeliveryPending(Uuid),
     /// The id the client supplied for idempotency was used for another command.
     #[error("the id {0} was already used for a different request")]
     IdempotencyKeyReused(Uuid),
@@ -146,6 +160,10 @@ impl ApiError {
             ApiError::IllegalTransition { .. } => "ILLEGAL_TRANSITION",
             ApiError::ConversationClosed(_) => "CONVERSATION_CLOSED",
             ApiError::NotAssignee { .. } => "NOT_ASSIGNEE",
+            ApiError::WebhookEndpointNotFound(_) => "WEBHOOK_ENDPOINT_NOT_FOUND",
+            ApiError::WebhookEndpointAlreadyExists(_) => "WEBHOOK_ENDPOINT_ALREADY_EXISTS",
+            ApiError::WebhookDeliveryNotFound(_) => "WEBHOOK_DELIVERY_NOT_FOUND",
+            ApiError::WebhookDeliveryPending(_) => "WEBHOOK_DELIVERY_PENDING",
             ApiError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
             ApiError::Contended => "CONFLICT",
             ApiError::Internal => "INTERNAL",
@@ -227,6 +245,12 @@ impl From<CommandError> for ApiError {
             }
             CommandError::Domain(DomainError::TooManyAttachments { count, max }) => {
                 ApiError::TooManyAttachments { count, max }
+            }
+            CommandError::Domain(DomainError::WebhookEndpointNotFound(id)) => {
+                ApiError::WebhookEndpointNotFound(id)
+            }
+            CommandError::Domain(DomainError::WebhookEndpointAlreadyExists(id)) => {
+                ApiError::WebhookEndpointAlreadyExists(id)
             }
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),

@@ -1,7 +1,8 @@
 //! The HTTP surface: `/graphql` (POST for queries and mutations; GET serves GraphiQL, or
 //! upgrades to a graphql-transport-ws / graphql-ws WebSocket for subscriptions), `/healthz`
-//! (the process is up), `/readyz` (PostgreSQL and Kafka answer), and `/attachments` (upload
-//! and download, see [`crate::attachments`]).
+//! (the process is up), `/readyz` (PostgreSQL and Kafka answer), `/metrics` (Prometheus:
+//! each projection's lag), and `/attachments` (upload and download, see
+//! [`crate::attachments`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(uploads)
         .with_state(state)
@@ -187,6 +189,29 @@ fn authorization_of(payload: &serde_json::Value) -> Option<&str> {
                 })
         })?;
     value.as_str()
+}
+
+/// Prometheus text format. For now each projection's lag (PROJ-1..4): the events of the log
+/// it has yet to apply.
+async fn metrics(State(state): State<HttpState>) -> Response {
+    match switchboard_projections::lag(&state.pool, crate::runtime::PROJECTIONS).await {
+        Ok(lags) => {
+            let mut text = String::from(
+                "# HELP switchboard_projection_lag_events Events in the log a projection has yet to apply.\n\
+                 # TYPE switchboard_projection_lag_events gauge\n",
+            );
+            for (projection, lag) in lags {
+                text.push_str(&format!(
+                    "switchboard_projection_lag_events{{projection=\"{projection}\"}} {lag}\n"
+                ));
+            }
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "metrics query failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<serde_json::Value>) {

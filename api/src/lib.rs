@@ -15,6 +15,8 @@
 //! - [`scheduler`]: deadlines (inactivity, retention, waits, auto-replies) turned into system
 //!   commands; [`dispatcher`]: auto-assignment and escalation.
 //! - [`attachments`]: the attachment store and the upload and download endpoints.
+//! - [`webhooks`]: the webhook delivery worker (signing, retries, dead letters, disabling)
+//!   and the webhook secrets (PROJ-4).
 
 pub mod attachments;
 pub mod auth;
@@ -27,3 +29,4 @@ pub mod graphql;
 pub mod http;
 pub mod runtime;
 pub mod scheduler;
+pub mod webhooks;

@@ -13,7 +13,7 @@ use clap::ValueEnum;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use switchboard_commands::handler::{
-    system_clock, ConversationHandler, InboxHandler, OperatorHandler,
+    system_clock, ConversationHandler, InboxHandler, OperatorHandler, WebhookEndpointHandler,
 };
 use switchboard_commands::kafka::{ensure_topic, idempotent_producer, KafkaSettings};
 use switchboard_commands::log::EventLog;
@@ -24,6 +24,7 @@ use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::sla::SlaProjection;
+use switchboard_projections::webhooks::WebhooksProjection;
 
 use crate::attachments::LocalDirectory;
 use crate::geoip::GeoIp;
@@ -39,6 +40,7 @@ use crate::config::{DatabaseArgs, Settings};
 use crate::graphql::{build_schema, AppContext};
 use crate::http::{router, HttpState};
 use crate::scheduler::{run_scheduler, SchedulerSettings};
+use crate::webhooks::run_webhook_worker;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Component {
@@ -126,6 +128,9 @@ impl LogReader for EventLogReader {
         })
     }
 }
+
+/// Every projection this service runs, by name.
+pub const PROJECTIONS: &[&str] = &["conversations", "inboxes", "operators", "sla", "webhooks"];
 
 /// The projections a rebuild can name (AUD-5).
 pub const REBUILDABLE: &[&str] = &["conversations", "inboxes", "operators", "sla"];
@@ -239,6 +244,22 @@ pub async fn start(
             &reader,
             SlaProjection,
         );
+        spawn_projection(
+            &mut tasks,
+            &pool,
+            &shutdown,
+            settings,
+            &reader,
+            WebhooksProjection,
+        );
+        // The webhook deliveries the projection above inserts are sent by the projections'
+        // processes; several of them share the queue safely (see `crate::webhooks`).
+        let handler = WebhookEndpointHandler::new(EventLog::new(pool.clone()), system_clock());
+        let (pool, token, webhooks) = (pool.clone(), shutdown.clone(), settings.webhooks());
+        tasks.spawn(async move {
+            run_webhook_worker(pool, handler, webhooks, token).await;
+            Ok(())
+        });
     }
     if components.contains(&Component::Scheduler) {
         let handler = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
@@ -268,6 +289,10 @@ pub async fn start(
             handler: ConversationHandler::new(EventLog::new(pool.clone()), system_clock()),
             inbox_handler: InboxHandler::new(EventLog::new(pool.clone()), system_clock()),
             operator_handler: OperatorHandler::new(EventLog::new(pool.clone()), system_clock()),
+            webhook_handler: WebhookEndpointHandler::new(
+                EventLog::new(pool.clone()),
+                system_clock(),
+            ),
             auth: auth.clone(),
             feed,
             max_body_chars: settings.max_body_chars,

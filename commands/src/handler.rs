@@ -19,6 +19,7 @@ use switchboard_domain::decider::Decider;
 use switchboard_domain::envelope::{Actor, EventMetadata, RecordedEvent};
 use switchboard_domain::inbox::InboxDecider;
 use switchboard_domain::operator::OperatorDecider;
+use switchboard_domain::webhook::WebhookEndpointDecider;
 use switchboard_domain::{DomainError, DomainEvent, EventDecodeError};
 use thiserror::Error;
 use uuid::Uuid;
@@ -115,6 +116,9 @@ pub type InboxHandler = CommandHandler<InboxDecider>;
 
 /// Handles operator commands (OPS-2).
 pub type OperatorHandler = CommandHandler<OperatorDecider>;
+
+/// Handles webhook endpoint commands (PROJ-4).
+pub type WebhookEndpointHandler = CommandHandler<WebhookEndpointDecider>;
 
 impl<D: Decider> CommandHandler<D> {
     pub fn new(log: EventLog, clock: Clock) -> Self {

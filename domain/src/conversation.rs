@@ -560,6 +560,12 @@ pub enum DomainError {
     /// Only conversations of a global inbox move between branches (OPS-4).
     #[error("conversation {0} belongs to a branch inbox; it cannot be transferred")]
     NotTransferable(Uuid),
+    /// There is no webhook endpoint with this id (PROJ-4).
+    #[error("webhook endpoint {0} does not exist")]
+    WebhookEndpointNotFound(Uuid),
+    /// A webhook endpoint with this id was already registered.
+    #[error("webhook endpoint {0} already exists")]
+    WebhookEndpointAlreadyExists(Uuid),
 }
 
 /// The conversation aggregate, for the generic command handler.
@@ -1460,7 +1466,12 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         | DomainEvent::InboxDeactivated(_)
         | DomainEvent::OperatorRegistered(_)
         | DomainEvent::OperatorProfileChanged(_)
-        | DomainEvent::OperatorStatusChanged(_) => {}
+        | DomainEvent::OperatorStatusChanged(_)
+        | DomainEvent::WebhookEndpointRegistered(_)
+        | DomainEvent::WebhookEndpointChanged(_)
+        | DomainEvent::WebhookEndpointDisabled(_)
+        | DomainEvent::WebhookEndpointEnabled(_)
+        | DomainEvent::WebhookSecretRotated(_) => {}
     }
     Conversation::Started(started)
 }

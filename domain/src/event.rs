@@ -459,6 +459,51 @@ pub struct CallbackSettled {
     pub settled_at: DateTime<Utc>,
 }
 
+/// An admin registered a webhook endpoint for an inbox (PROJ-4). It starts enabled. Its signing
+/// secret is not here: secrets live outside the log, so they can be rotated and deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpointRegistered {
+    pub endpoint_id: Uuid,
+    pub inbox_id: Uuid,
+    pub url: String,
+    pub event_types: Vec<crate::webhook::WebhookEventType>,
+    pub registered_at: DateTime<Utc>,
+}
+
+/// An admin changed a webhook endpoint's URL or event types (the whole set, as it now is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpointChanged {
+    pub endpoint_id: Uuid,
+    pub url: String,
+    pub event_types: Vec<crate::webhook::WebhookEventType>,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A webhook endpoint was switched off, by an admin or because its deliveries kept failing.
+/// It gets no new deliveries; its pending ones wait until it is enabled again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpointDisabled {
+    pub endpoint_id: Uuid,
+    pub reason: crate::webhook::DisableReason,
+    /// In words, e.g. how many deliveries failed in a row.
+    pub detail: Option<String>,
+    pub disabled_at: DateTime<Utc>,
+}
+
+/// An admin switched a webhook endpoint on again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpointEnabled {
+    pub endpoint_id: Uuid,
+    pub enabled_at: DateTime<Utc>,
+}
+
+/// An admin replaced a webhook endpoint's signing secret. Only the fact is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSecretRotated {
+    pub endpoint_id: Uuid,
+    pub rotated_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -489,6 +534,11 @@ pub enum DomainEvent {
     OperatorRegistered(OperatorRegistered),
     OperatorProfileChanged(OperatorProfileChanged),
     OperatorStatusChanged(OperatorStatusChanged),
+    WebhookEndpointRegistered(WebhookEndpointRegistered),
+    WebhookEndpointChanged(WebhookEndpointChanged),
+    WebhookEndpointDisabled(WebhookEndpointDisabled),
+    WebhookEndpointEnabled(WebhookEndpointEnabled),
+    WebhookSecretRotated(WebhookSecretRotated),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -573,6 +623,11 @@ event_catalogue! {
     OperatorRegistered => version 1,
     OperatorProfileChanged => version 1,
     OperatorStatusChanged => version 1,
+    WebhookEndpointRegistered => version 1,
+    WebhookEndpointChanged => version 1,
+    WebhookEndpointDisabled => version 1,
+    WebhookEndpointEnabled => version 1,
+    WebhookSecretRotated => version 1,
 }
 
 /// Brings an older payload up to the next version of its type, repeatedly, until it is
@@ -862,6 +917,36 @@ mod tests {
                 from: crate::operator::OperatorStatus::Offline,
                 to: crate::operator::OperatorStatus::Online,
                 changed_at: at(),
+            }),
+            DomainEvent::WebhookEndpointRegistered(WebhookEndpointRegistered {
+                endpoint_id: Uuid::from_u128(12),
+                inbox_id: Uuid::from_u128(2),
+                url: "https://crm.example.com/hooks".into(),
+                event_types: vec![
+                    crate::webhook::WebhookEventType::ConversationCreated,
+                    crate::webhook::WebhookEventType::MessageIn,
+                ],
+                registered_at: at(),
+            }),
+            DomainEvent::WebhookEndpointChanged(WebhookEndpointChanged {
+                endpoint_id: Uuid::from_u128(12),
+                url: "https://crm.example.com/hooks/v2".into(),
+                event_types: vec![crate::webhook::WebhookEventType::ConversationClosed],
+                changed_at: at(),
+            }),
+            DomainEvent::WebhookEndpointDisabled(WebhookEndpointDisabled {
+                endpoint_id: Uuid::from_u128(12),
+                reason: crate::webhook::DisableReason::Failing,
+                detail: Some("5 deliveries in a row were dead-lettered".into()),
+                disabled_at: at(),
+            }),
+            DomainEvent::WebhookEndpointEnabled(WebhookEndpointEnabled {
+                endpoint_id: Uuid::from_u128(12),
+                enabled_at: at(),
+            }),
+            DomainEvent::WebhookSecretRotated(WebhookSecretRotated {
+                endpoint_id: Uuid::from_u128(12),
+                rotated_at: at(),
             }),
         ]
     }

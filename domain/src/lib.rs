@@ -20,6 +20,8 @@
 //! - [`hours`]: working hours per weekday in a time zone, with holidays (INBOX-3). chrono-tz
 //!   supplies the IANA time-zone database: hand-kept offsets would be wrong at the next
 //!   daylight-saving change.
+//! - [`webhook`]: webhook endpoints (PROJ-4): the endpoint aggregate, the webhook event
+//!   types, how events map to them and the body integrators receive.
 //! - [`values`]: validated value objects ([`values::MessageBody`], …): a value of these types
 //!   has already passed its checks.
 
@@ -35,6 +37,7 @@ pub mod hours;
 pub mod inbox;
 pub mod operator;
 pub mod values;
+pub mod webhook;
 
 pub use conversation::{Conversation, ConversationCommand, DomainError};
 pub use envelope::{Actor, ActorKind, EventMetadata};

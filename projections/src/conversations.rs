@@ -261,7 +261,12 @@ impl Projection for ConversationsProjection {
                 | DomainEvent::InboxDeactivated(_)
                 | DomainEvent::OperatorRegistered(_)
                 | DomainEvent::OperatorProfileChanged(_)
-                | DomainEvent::OperatorStatusChanged(_),
+                | DomainEvent::OperatorStatusChanged(_)
+                | DomainEvent::WebhookEndpointRegistered(_)
+                | DomainEvent::WebhookEndpointChanged(_)
+                | DomainEvent::WebhookEndpointDisabled(_)
+                | DomainEvent::WebhookEndpointEnabled(_)
+                | DomainEvent::WebhookSecretRotated(_),
             ) => Ok(Applied::Ignored),
             Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }

@@ -12,6 +12,7 @@
 //! - [`conversations`]: the inbox list and conversation threads, with the queries that read them.
 //! - [`inboxes`]: inboxes (INBOX-1) and the widget-token lookup.
 //! - [`sla`]: response and resolution times against each inbox's SLA policy (PROJ-3).
+//! - [`webhooks`]: which events become webhook deliveries (PROJ-4), and the ordering rule.
 //! - [`Projection`], [`LogReader`], [`Change`]: what a projection implements, what it needs,
 //!   what it announces.
 
@@ -29,6 +30,7 @@ pub mod inboxes;
 pub mod operators;
 pub mod runner;
 pub mod sla;
+pub mod webhooks;
 
 /// The PostgreSQL channel on which projections announce committed changes.
 pub const CHANGES_CHANNEL: &str = "switchboard_changes";
@@ -129,6 +131,29 @@ pub trait Projection: Send + Sync + 'static {
         tx: &'a mut PgConnection,
         event: &'a RecordedEvent,
     ) -> impl Future<Output = Result<Applied, ProjectionError>> + Send + 'a;
+}
+
+/// How many events of the log each of `projections` has yet to apply (its lag), by name.
+/// Counts per stream, against the log's heads: exact, and a full pass over the log's
+/// stream index, so meant for a metrics scrape, not a hot path.
+pub async fn lag(
+    pool: &sqlx::PgPool,
+    projections: &[&str],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "with heads as (select stream_id, max(stream_version) as version
+                        from events group by stream_id)
+         select p.name, coalesce(sum(h.version - coalesce(s.version, 0)), 0)::int8
+         from unnest($1::text[]) as p(name)
+         left join heads h on true
+         left join projection_stream_positions s
+           on s.projection = p.name and s.stream_id = h.stream_id
+         group by p.name
+         order by p.name",
+    )
+    .bind(projections)
+    .fetch_all(pool)
+    .await
 }
 
 /// Reads a stream from the event log, to fill a gap Kafka left (after a broker lost its

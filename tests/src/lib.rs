@@ -69,6 +69,11 @@ pub fn test_settings() -> Settings {
         priority_raise_secs: 3600,
         scheduler_tick_ms: 100,
         relay_poll_ms: 200,
+        // The webhook retry schedule in milliseconds instead of half-minutes.
+        webhook_backoff_unit_ms: 1,
+        webhook_timeout_ms: 2000,
+        webhook_poll_ms: 50,
+        webhook_disable_after_dead: 5,
     }
 }
 

@@ -16,6 +16,7 @@ use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::runner::apply_batch;
 use switchboard_projections::sla::SlaProjection;
+use switchboard_projections::webhooks::WebhooksProjection;
 use switchboard_projections::LogReader;
 use switchboard_tests::calls::{create_inbox, error_extensions, start, Started, REPLY, SEND};
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer, WsClient};
@@ -552,6 +553,9 @@ async fn read_tables(pool: &sqlx::PgPool) -> Value {
         ("sla_conversations", "conversation_id"),
         ("sla_responses", "conversation_id, position"),
         ("sla_resolutions", "conversation_id, position"),
+        ("webhook_endpoints", "endpoint_id"),
+        ("webhook_conversations", "conversation_id"),
+        ("webhook_deliveries", "delivery_id"),
         ("projection_stream_positions", "projection, stream_id"),
         ("projection_dead_letters", "projection, event_id"),
     ] {
@@ -611,7 +615,7 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
         let behind: i64 = sqlx::query_scalar(
             "select count(*) from (select stream_id, max(stream_version) v from events group by stream_id) e
              where (select count(*) from projection_stream_positions p
-                    where p.stream_id = e.stream_id and p.version = e.v) < 4",
+                    where p.stream_id = e.stream_id and p.version = e.v) < 5",
         )
         .fetch_one(&pool)
         .await
@@ -637,6 +641,9 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
             .await
             .unwrap();
         apply_batch(&pool, &SlaProjection, &log, batch)
+            .await
+            .unwrap();
+        apply_batch(&pool, &WebhooksProjection, &log, batch)
             .await
             .unwrap();
         assert_eq!(read_tables(&pool).await, before);
@@ -712,7 +719,7 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
         let behind: i64 = sqlx::query_scalar(
             "select count(*) from (select stream_id, max(stream_version) v from events group by stream_id) e
              where (select count(*) from projection_stream_positions p
-                    where p.stream_id = e.stream_id and p.version = e.v) < 4",
+                    where p.stream_id = e.stream_id and p.version = e.v) < 5",
         )
         .fetch_one(&pool)
         .await
@@ -772,5 +779,41 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
     })
     .await;
     eventually(WAIT, caught_up).await;
+
+    // Each projection's lag is a metric: none now; one event once a position goes back.
+    let lags = || async {
+        let text = server
+            .http
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("switchboard_projection_lag_events{"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let lag_lines = |sla: i64| {
+        ["conversations", "inboxes", "operators", "sla", "webhooks"]
+            .iter()
+            .map(|p| {
+                let lag = if *p == "sla" { sla } else { 0 };
+                format!("switchboard_projection_lag_events{{projection=\"{p}\"}} {lag}")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lags().await, lag_lines(0));
+    sqlx::query(
+        "update projection_stream_positions set version = version - 1
+         where projection = 'sla' and stream_id = $1::uuid",
+    )
+    .bind(&a.conversation_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(lags().await, lag_lines(1));
     server.stop().await;
 }

@@ -1,11 +1,14 @@
 //! The GraphQL schema, split by the user it serves: [`widget`] (website visitors),
-//! [`operator`] (the operator UI), [`team`] (operators and their status) and [`admin`]
-//! (inboxes). Each module contributes its part of Query, Mutation and
-//! Subscription; they are merged here. Shared object types live in [`types`].
+//! [`operator`] (the operator UI), [`team`] (operators and their status), [`admin`]
+//! (inboxes) and [`webhooks`] (webhook endpoints and deliveries). Each module contributes its
+//! part of Query, Mutation and Subscription; they are merged here. Shared object types live in
+//! [`types`].
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 use sqlx::PgPool;
-use switchboard_commands::handler::{ConversationHandler, InboxHandler, OperatorHandler};
+use switchboard_commands::handler::{
+    ConversationHandler, InboxHandler, OperatorHandler, WebhookEndpointHandler,
+};
 
 use crate::auth::Auth;
 use crate::changes::ChangeFeed;
@@ -16,6 +19,7 @@ pub mod sla;
 pub mod team;
 pub mod types;
 pub mod typing;
+pub mod webhooks;
 pub mod widget;
 
 /// What every resolver may use. Put into the schema once, at start-up.
@@ -25,6 +29,7 @@ pub struct AppContext {
     pub handler: ConversationHandler,
     pub inbox_handler: InboxHandler,
     pub operator_handler: OperatorHandler,
+    pub webhook_handler: WebhookEndpointHandler,
     pub auth: Auth,
     pub feed: ChangeFeed,
     pub max_body_chars: usize,
@@ -49,6 +54,7 @@ pub struct QueryRoot(
     admin::AdminQuery,
     team::TeamQuery,
     sla::SlaQuery,
+    webhooks::WebhooksQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -61,6 +67,7 @@ pub struct MutationRoot(
     operator::OperatorMutation,
     admin::AdminMutation,
     team::TeamMutation,
+    webhooks::WebhooksMutation,
 );
 
 #[derive(MergedSubscription, Default)]
