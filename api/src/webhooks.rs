@@ -482,8 +482,13 @@ async fn record(
             settings.disable_after_dead, delivery.delivery_id
         );
         let meta = CommandMeta {
-            // Derived from the delivery that tipped it: a retry of this write disables once.
-            command_id: Uuid::new_v5(&delivery.delivery_id, b"webhook-endpoint-disabled"),
+            // Derived from the delivery that tipped it and its attempt count: a retry of this
+            // write disables once, and the same delivery tipping it again after a redelivery
+            // (the endpoint re-enabled meanwhile) disables again.
+            command_id: Uuid::new_v5(
+                &delivery.delivery_id,
+                format!("webhook-endpoint-disabled/{}", delivery.total_attempts).as_bytes(),
+            ),
             actor: Actor::system(),
             correlation_id: None,
             ip: None,

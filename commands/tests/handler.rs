@@ -38,6 +38,7 @@ fn start(conversation_id: Uuid, contact: Uuid) -> ConversationCommand {
         callback: None,
         branch_id: None,
         routing: None,
+        sla: None,
         at: Utc::now(),
     })
 }

@@ -144,6 +144,8 @@ pub struct StartConversation {
     pub branch_id: Option<Uuid>,
     /// How routing chose the branch; `Some` exactly when the inbox is global.
     pub routing: Option<Routing>,
+    /// The inbox's SLA policy and working hours now (PROJ-3), recorded with the start.
+    pub sla: Option<crate::inbox::SlaTerms>,
     pub at: DateTime<Utc>,
 }
 
@@ -1257,6 +1259,7 @@ fn start_events(start: &StartConversation) -> Vec<DomainEvent> {
         started_at: start.at,
         branch_id: start.branch_id,
         routing: start.routing.clone(),
+        sla: start.sla.clone(),
     })];
     if let Some(first) = &start.first_message {
         events.push(DomainEvent::MessagePosted(MessagePosted {
@@ -1537,6 +1540,7 @@ mod tests {
             callback: None,
             branch_id: None,
             routing: None,
+            sla: None,
             at: at(),
         })
     }

@@ -184,6 +184,10 @@ pub struct ConversationStarted {
     /// can be transferred to another branch (OPS-4).
     #[serde(default)]
     pub routing: Option<Routing>,
+    /// The inbox's SLA policy and working hours at the start (PROJ-3); absent in events
+    /// recorded before they were carried (the SLA projection then uses the inbox's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<crate::inbox::SlaTerms>,
 }
 
 /// A message was added to a conversation's thread.
@@ -739,6 +743,10 @@ mod tests {
                 routing: Some(Routing {
                     region: Some("UA-30".into()),
                     routed_by: RoutedBy::Rule,
+                }),
+                sla: Some(crate::inbox::SlaTerms {
+                    policy: crate::inbox::SlaPolicy::new(Some(600), Some(300), None, true).unwrap(),
+                    working_hours: crate::hours::WorkingHours::default(),
                 }),
             }),
             DomainEvent::MessagePosted(MessagePosted {

@@ -111,6 +111,25 @@ pub struct SlaPolicy {
     pub business_hours_only: bool,
 }
 
+/// What a conversation is measured by (PROJ-3): its inbox's SLA policy and working hours when
+/// it started. Recorded in its `ConversationStarted`, so later changes to the inbox do not
+/// move its goalposts, and a rebuild measures it exactly as the live projection did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaTerms {
+    pub policy: SlaPolicy,
+    pub working_hours: WorkingHours,
+}
+
+impl InboxSettings {
+    /// The terms a conversation starting now in this inbox is measured by.
+    pub fn sla_terms(&self) -> SlaTerms {
+        SlaTerms {
+            policy: self.sla,
+            working_hours: self.working_hours.clone(),
+        }
+    }
+}
+
 impl SlaPolicy {
     pub fn new(
         first_response_secs: Option<u32>,

@@ -810,6 +810,7 @@ mod tests {
             started_at: at(),
             branch_id: Some(Uuid::from_u128(7)),
             routing: None,
+            sla: None,
         });
         let s = ConversationSnapshot::evolve(None, &message(SenderKind::Contact));
         assert_eq!(s, None);

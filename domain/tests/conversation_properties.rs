@@ -259,6 +259,7 @@ fn start() -> ConversationCommand {
             region: Some("UA-30".into()),
             routed_by: RoutedBy::Rule,
         }),
+        sla: None,
         at: at(),
     })
 }

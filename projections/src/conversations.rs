@@ -620,13 +620,17 @@ pub mod read {
 
     /// A search over the contact's name, e-mail and phone and the thread's text (PROJ-1): the
     /// words of what the operator typed, each matched as a word prefix somewhere in the
-    /// conversation (the contact's details or any message), all of them required; or its
-    /// digits, matched anywhere in the contact's phone number.
+    /// conversation (the contact's details or any message), all of them required; a word of
+    /// three or more digits also matches anywhere in the contact's phone number. Text that
+    /// looks like a phone number (digits, spaces, `+ - ( ) .` only) also matches by all its
+    /// digits together.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct SearchText {
         /// `to_tsquery` expressions built only from letters and digits: `word:*`.
         words: Vec<String>,
-        /// Three or more digits, or empty.
+        /// For each word: itself when it is three or more digits, else empty.
+        word_digits: Vec<String>,
+        /// The digits of a phone-like text (three or more), or empty.
         digits: String,
     }
 
@@ -638,19 +642,35 @@ pub mod read {
 
         /// `None` when `text` has no letters or digits to search for.
         pub fn parse(text: &str) -> Option<Self> {
-            let words: Vec<String> = text
+            let raw: Vec<&str> = text
                 .split(|c: char| !c.is_alphanumeric())
                 .filter(|w| !w.is_empty())
                 .take(Self::MAX_WORDS)
-                .map(|w| format!("{}:*", w.to_lowercase()))
                 .collect();
-            if words.is_empty() {
+            if raw.is_empty() {
                 return None;
             }
+            let numeric = |w: &str| w.len() >= 3 && w.chars().all(|c| c.is_ascii_digit());
+            let phone_like = text
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
             let digits: String = text.chars().filter(char::is_ascii_digit).collect();
             Some(Self {
-                words,
-                digits: if digits.len() >= 3 {
+                words: raw
+                    .iter()
+                    .map(|w| format!("{}:*", w.to_lowercase()))
+                    .collect(),
+                word_digits: raw
+                    .iter()
+                    .map(|w| {
+                        if numeric(w) {
+                            w.to_string()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect(),
+                digits: if phone_like && digits.len() >= 3 {
                     digits
                 } else {
                     String::new()
@@ -663,7 +683,7 @@ pub mod read {
             &self.words
         }
 
-        /// The digits matched within phone numbers; empty when fewer than three were typed.
+        /// The digits of a phone-like search, matched within phone numbers; empty otherwise.
         pub fn phone_digits(&self) -> &str {
             &self.digits
         }
@@ -764,7 +784,7 @@ pub mod read {
                     .push("))");
             };
             sql.push(" and ((true");
-            for word in &search.words {
+            for (word, digits) in search.words.iter().zip(&search.word_digits) {
                 sql.push(" and (c.contact_search @@ ");
                 tsquery(&mut sql, word);
                 sql.push(
@@ -772,7 +792,13 @@ pub mod read {
                                  where m.conversation_id = c.conversation_id and m.search @@ ",
                 );
                 tsquery(&mut sql, word);
-                sql.push("))");
+                sql.push(")");
+                if !digits.is_empty() {
+                    sql.push(" or strpos(c.contact_phone_digits, ")
+                        .push_bind(digits.clone())
+                        .push(") > 0");
+                }
+                sql.push(")");
             }
             sql.push(")");
             if !search.digits.is_empty() {
@@ -837,6 +863,28 @@ pub mod read {
         .bind(ConversationStatus::Closed.as_str())
         .fetch_all(pool)
         .await
+    }
+
+    /// The contact's messages in `conversation_id` that `operator` has not read, if it is
+    /// assigned to them and not closed; else 0 (PROJ-2: one entry of [`unread_of_assignee`]).
+    pub async fn unread_of_assignee_in(
+        pool: &PgPool,
+        operator: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<i32, sqlx::Error> {
+        let unread: Option<i32> = sqlx::query_scalar(
+            "select coalesce(r.unread, c.inbound_count)
+             from inbox_conversations c
+             left join operator_read_markers r
+               on r.conversation_id = c.conversation_id and r.operator_id = $1
+             where c.conversation_id = $2 and c.assignee_id = $1 and c.status <> $3",
+        )
+        .bind(operator)
+        .bind(conversation_id)
+        .bind(ConversationStatus::Closed.as_str())
+        .fetch_optional(pool)
+        .await?;
+        Ok(unread.unwrap_or(0))
     }
 
     /// The contact's messages in `conversation_id` that `operator` has not read (PROJ-2).
@@ -1193,5 +1241,12 @@ mod tests {
         let search = SearchText::parse("+380 (44) 123").expect("has words");
         assert_eq!(search.words(), ["380:*", "44:*", "123:*"]);
         assert_eq!(search.phone_digits(), "38044123");
+    }
+
+    #[test]
+    fn words_with_digits_are_no_phone_number() {
+        let search = SearchText::parse("Иван 380").expect("has words");
+        assert_eq!(search.phone_digits(), "");
+        assert_eq!(search.words(), ["иван:*", "380:*"]);
     }
 }

@@ -180,7 +180,7 @@ async fn dead_letter(
     reason: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    insert_dead_letter(&mut tx, projection, event, reason).await?;
+    // Positions before dead letters, the order every writer (and a rebuild's swap) takes them.
     sqlx::query(
         "insert into projection_stream_positions (projection, stream_id, version)
          values ($1, $2, $3)
@@ -192,6 +192,7 @@ async fn dead_letter(
     .bind(event.stream_version)
     .execute(&mut *tx)
     .await?;
+    insert_dead_letter(&mut tx, projection, event, reason).await?;
     tx.commit().await
 }
 
@@ -221,29 +222,35 @@ pub async fn apply_batch<P: Projection + ?Sized>(
     for event in events {
         apply_in(&mut tx, projection, log, event, &mut changes).await?;
     }
-    for change in changes {
-        sqlx::query("select pg_notify($1, $2)")
-            .bind(CHANGES_CHANNEL)
-            .bind(serde_json::to_string(&change).expect("changes serialize"))
-            .execute(&mut *tx)
-            .await?;
-    }
+    announce_in(&mut tx, &changes).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Applies `events` in order inside the caller's transaction, each unless already applied,
-/// without announcing anything: for a rebuild (AUD-5), whose tables nobody reads until they
-/// are swapped in.
+/// and returns what changed without announcing it: for a rebuild (AUD-5), whose tables nobody
+/// reads until they are swapped in (the swap announces what it applied itself).
 pub async fn apply_quietly_in<P: Projection + ?Sized>(
     tx: &mut PgConnection,
     projection: &P,
     log: &dyn LogReader,
     events: &[RecordedEvent],
-) -> Result<(), ProjectionError> {
+) -> Result<Vec<Change>, ProjectionError> {
     let mut changes = Vec::new();
     for event in events {
         apply_in(tx, projection, log, event, &mut changes).await?;
+    }
+    Ok(changes)
+}
+
+/// Announces `changes` to API nodes when `tx` commits.
+pub async fn announce_in(tx: &mut PgConnection, changes: &[Change]) -> Result<(), sqlx::Error> {
+    for change in changes {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(serde_json::to_string(change).expect("changes serialize"))
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

@@ -23,11 +23,11 @@
 //!   target on the SLA clock) is kept with it. Waits still running past their deadline are
 //!   breaches too ([`read::ConversationSla::breaches`]) until they end.
 //!
-//! # Ordering
-//! The policy a conversation runs under is read from `sla_inboxes` when its start is applied.
-//! Inbox and conversation events travel on different partitions, so a policy changed at the
-//! moment a conversation starts may or may not apply to it; a rebuild from the log applies
-//! them in the log's order.
+//! # Which policy
+//! A conversation runs under the SLA terms (policy and working hours) recorded in its
+//! `ConversationStarted`: the inbox's when it started, so a rebuild measures it exactly as the
+//! live projection did. Starts recorded before the terms were carried fall back to the
+//! inbox's policy as this projection knows it (`sla_inboxes`) when the start is applied.
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -74,16 +74,28 @@ impl Projection for SlaProjection {
                 inbox_settings(tx, e.inbox_id, &e.settings).await?
             }
             Ok(DomainEvent::ConversationStarted(e)) => {
-                let (policy, hours): (Json<SlaPolicy>, Json<WorkingHours>) = sqlx::query_as(
-                    "select policy, working_hours from sla_inboxes where inbox_id = $1",
-                )
-                .bind(e.inbox_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .unwrap_or_default();
-                let clock = Clock {
-                    policy: policy.0,
-                    hours: hours.0,
+                let clock = match e.sla {
+                    Some(terms) => Clock {
+                        policy: terms.policy,
+                        hours: terms.working_hours,
+                    },
+                    // Recorded before starts carried their terms: the inbox's, as this
+                    // projection knows it.
+                    None => {
+                        let (policy, hours): (Json<SlaPolicy>, Json<WorkingHours>) =
+                            sqlx::query_as(
+                                "select policy, working_hours from sla_inboxes
+                                 where inbox_id = $1",
+                            )
+                            .bind(e.inbox_id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .unwrap_or_default();
+                        Clock {
+                            policy: policy.0,
+                            hours: hours.0,
+                        }
+                    }
                 };
                 sqlx::query(
                     "insert into sla_conversations

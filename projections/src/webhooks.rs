@@ -82,6 +82,14 @@ impl Projection for WebhooksProjection {
         );
         match decoded {
             Ok(DomainEvent::WebhookEndpointRegistered(e)) => {
+                // See `conversation_event`: exclusive, so the catch-up below sees every
+                // conversation event of the inbox committed before it.
+                sqlx::query(
+                    "select pg_advisory_xact_lock(hashtext('switchboard webhooks ' || $1::text))",
+                )
+                .bind(e.inbox_id)
+                .execute(&mut *tx)
+                .await?;
                 let types: Vec<&str> = e.event_types.iter().map(|t| t.as_str()).collect();
                 sqlx::query(
                     "insert into webhook_endpoints (endpoint_id, inbox_id, url, event_types,
@@ -225,6 +233,16 @@ async fn conversation_event(
     if !deliverable {
         return Ok(0);
     }
+    // Shared with other conversation events, exclusive against a registration in the same
+    // inbox: two consumers on different partitions (two processes, or a rebalance) cannot
+    // each miss the other's uncommitted half, since the later one reads after the earlier
+    // one's commit.
+    sqlx::query(
+        "select pg_advisory_xact_lock_shared(hashtext('switchboard webhooks ' || $1::text))",
+    )
+    .bind(snapshot.inbox_id)
+    .execute(&mut *tx)
+    .await?;
     let endpoints = sqlx::query(
         "select endpoint_id, event_types from webhook_endpoints
          where inbox_id = $1 and enabled and registered_position < $2",

@@ -12,24 +12,35 @@
 //!    writes, and the live tables; apply to the shadow what was committed since the replay
 //!    read and whatever the live projection applied beyond it; replace the projection's
 //!    positions and dead letters with the shadow's; move the live tables out and the shadow
-//!    tables in (`alter table … set schema`, which is instant). Live writers wait for the
-//!    locks for the length of the swap, then carry on against the new tables with the new
-//!    positions: events the shadow already has are skipped as redeliveries.
+//!    tables in (`alter table … set schema`, which is instant); announce what the catch-up
+//!    applied, as the live projection would have. Every projection's writers, and the readers
+//!    of the rebuilt tables, wait for the length of the swap (typically milliseconds), then
+//!    carry on against the new tables with the new positions: events the shadow already has
+//!    are skipped as redeliveries. The swap waits at most [`LOCK_TIMEOUT`] for its locks (a
+//!    long report query holds them off) and tries again, so it never queues the whole API
+//!    behind a slow reader for long.
 //!
 //! Readers never see a half-built table: before the commit they read the old tables, after
-//! it the new ones.
+//! it the new ones. One rebuild of a projection runs at a time (a session advisory lock).
 
 use std::time::{Duration, Instant};
 
 use sqlx::{PgConnection, PgPool};
 use switchboard_commands::tail::{read_committed_after, TailPosition};
 use switchboard_domain::envelope::RecordedEvent;
-use switchboard_projections::runner::apply_quietly_in;
+use switchboard_projections::runner::{announce_in, apply_quietly_in};
 use switchboard_projections::{LogReader, Projection, ProjectionError};
 use thiserror::Error;
 
-/// Events applied per shadow transaction.
-const BATCH: i64 = 2_000;
+/// Events applied per shadow transaction: small, because an open transaction holds back the
+/// relay's commit-order tail until it ends.
+const BATCH: i64 = 500;
+
+/// How long the swap waits for its locks before it lets go and tries again.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often the swap tries.
+const SWAP_ATTEMPTS: u32 = 30;
 
 /// The bookkeeping tables every projection shares, rebuilt for its own rows.
 const SHARED: [&str; 2] = ["projection_stream_positions", "projection_dead_letters"];
@@ -44,6 +55,8 @@ pub enum RebuildError {
     BadName(String),
     #[error("the shadow copy of {table} has an index the live table lacks: {definition}")]
     UnmatchedIndex { table: String, definition: String },
+    #[error("a rebuild of {0} is already running")]
+    AlreadyRunning(String),
 }
 
 /// Where a rebuild stands, for progress reports.
@@ -79,9 +92,34 @@ pub async fn rebuild<P: Projection>(
     log: &dyn LogReader,
     mut progress: impl FnMut(Progress),
 ) -> Result<RebuildReport, RebuildError> {
-    let started = Instant::now();
     let name = projection.name();
     identifier(name)?;
+    // Held on a connection of its own for the whole rebuild, released however it ends.
+    let mut guard = pool.acquire().await?;
+    let key = format!("switchboard rebuild {name}");
+    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock(hashtext($1))")
+        .bind(&key)
+        .fetch_one(&mut *guard)
+        .await?;
+    if !locked {
+        return Err(RebuildError::AlreadyRunning(name.to_owned()));
+    }
+    let result = rebuild_locked(pool, projection, log, &mut progress).await;
+    sqlx::query("select pg_advisory_unlock(hashtext($1))")
+        .bind(&key)
+        .execute(&mut *guard)
+        .await?;
+    result
+}
+
+async fn rebuild_locked<P: Projection>(
+    pool: &PgPool,
+    projection: &P,
+    log: &dyn LogReader,
+    progress: &mut impl FnMut(Progress),
+) -> Result<RebuildReport, RebuildError> {
+    let started = Instant::now();
+    let name = projection.name();
     let shadow = format!("rebuild_{name}");
     let live: String = sqlx::query_scalar("select current_schema()")
         .fetch_one(pool)
@@ -104,6 +142,7 @@ pub async fn rebuild<P: Projection>(
         }
         let mut tx = pool.begin().await?;
         shadow_first(&mut tx, &shadow, &live).await?;
+        // Nothing reads the shadow tables yet: what changed is nobody's news.
         apply_quietly_in(&mut tx, projection, log, &batch).await?;
         tx.commit().await?;
         applied += batch.len() as u64;
@@ -114,7 +153,25 @@ pub async fn rebuild<P: Projection>(
         });
     }
 
-    let caught_up = swap(pool, projection, log, &live, &shadow, &tables, position).await?;
+    let mut attempt = 1;
+    let caught_up = loop {
+        match swap(pool, projection, log, &live, &shadow, &tables, position).await {
+            Err(RebuildError::Storage(sqlx::Error::Database(db)))
+                if attempt < SWAP_ATTEMPTS
+                    // lock_not_available (our lock timeout), deadlock_detected
+                    && matches!(db.code().as_deref(), Some("55P03" | "40P01")) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => break other?,
+        }
+    };
+    for table in &tables {
+        sqlx::query(&format!("analyze {live}.{table}"))
+            .execute(pool)
+            .await?;
+    }
     progress(Progress {
         applied: applied + caught_up,
         total: total as u64,
@@ -238,8 +295,14 @@ async fn swap<P: Projection>(
 ) -> Result<u64, RebuildError> {
     let name = projection.name();
     let mut tx = pool.begin().await?;
+    sqlx::query(&format!(
+        "set local lock_timeout = {}",
+        LOCK_TIMEOUT.as_millis()
+    ))
+    .execute(&mut *tx)
+    .await?;
     // Positions first: a live projection takes its position row before it touches its
-    // tables, so this order cannot deadlock with one.
+    // tables or its dead letters, so this order cannot deadlock with one.
     sqlx::query(&format!(
         "lock table {live}.projection_stream_positions, {live}.projection_dead_letters
          in exclusive mode"
@@ -257,13 +320,14 @@ async fn swap<P: Projection>(
 
     // What was committed since the replay read it.
     let mut caught_up = 0u64;
+    let mut changes = Vec::new();
     loop {
         let batch = read_events(pool, &mut position).await?;
         if batch.is_empty() {
             break;
         }
         caught_up += batch.len() as u64;
-        apply_quietly_in(&mut tx, projection, log, &batch).await?;
+        changes.extend(apply_quietly_in(&mut tx, projection, log, &batch).await?);
     }
     // What the live projection applied beyond that (an event committed behind a long
     // transaction reaches Kafka before the commit-order read sees it): the shadow must not
@@ -286,8 +350,11 @@ async fn swap<P: Projection>(
             .filter(|e| e.stream_version <= live_version)
             .collect();
         caught_up += missing.len() as u64;
-        apply_quietly_in(&mut tx, projection, log, &missing).await?;
+        changes.extend(apply_quietly_in(&mut tx, projection, log, &missing).await?);
     }
+    // The live projection will skip these events as already applied: tell the API nodes now
+    // (delivered when the swap commits).
+    announce_in(&mut tx, &changes).await?;
 
     for table in SHARED {
         sqlx::query(&format!("delete from {live}.{table} where projection = $1"))

@@ -371,6 +371,7 @@ async fn relay_and_projection_restarted_mid_stream_end_with_exactly_1000_message
                 callback: None,
                 branch_id: None,
                 routing: None,
+                sla: None,
                 at: chrono::Utc::now(),
             }),
         )

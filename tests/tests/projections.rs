@@ -53,6 +53,27 @@ fn ids(nodes: &Value) -> Vec<String> {
         .collect()
 }
 
+const ASSIGN: &str = "mutation($id: UUID!, $op: UUID!) {
+  assignConversation(conversationId: $id, operatorId: $op) { changed } }";
+const TAG_VIP: &str =
+    "mutation($id: UUID!) { tagConversation(conversationId: $id, tag: \"vip\") { changed } }";
+const MARK_READ: &str =
+    "mutation($id: UUID!) { markConversationRead(conversationId: $id) { changed } }";
+
+/// Has every projection applied every stream of the log to its head?
+async fn all_caught_up(pool: &sqlx::PgPool) -> bool {
+    let behind: i64 = sqlx::query_scalar(
+        "select count(*) from (select stream_id, max(stream_version) v from events group by stream_id) e
+         where (select count(*) from projection_stream_positions p
+                where p.stream_id = e.stream_id and p.version = e.v) < $1",
+    )
+    .bind(switchboard_api::runtime::PROJECTIONS.len() as i64)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    behind == 0
+}
+
 async fn call(server: &TestServer, token: &str, query: &str, variables: Value) -> Value {
     server.graphql_ok(query, variables, Some(token)).await
 }
@@ -89,13 +110,7 @@ async fn proj_1_inbox_filters_search_and_pages(_o: PgPoolOptions, connect: PgCon
         john.conversation_id.as_str(),
         olga.conversation_id.as_str(),
     );
-    call(
-        &server,
-        &admin,
-        "mutation($id: UUID!) { tagConversation(conversationId: $id, tag: \"vip\") { changed } }",
-        json!({ "id": j }),
-    )
-    .await;
+    call(&server, &admin, TAG_VIP, json!({ "id": j })).await;
     call(
         &server,
         &admin,
@@ -106,7 +121,7 @@ async fn proj_1_inbox_filters_search_and_pages(_o: PgPoolOptions, connect: PgCon
     call(
         &server,
         &admin,
-        "mutation($id: UUID!, $op: UUID!) { assignConversation(conversationId: $id, operatorId: $op) { changed } }",
+        ASSIGN,
         json!({ "id": o, "op": moderator_id }),
     )
     .await;
@@ -158,6 +173,18 @@ async fn proj_1_inbox_filters_search_and_pages(_o: PgPoolOptions, connect: PgCon
             vec![j],
         ),
         ("phone digits", "ALL", json!({ "search": "45 67" }), vec![i]),
+        (
+            "a number among words",
+            "ALL",
+            json!({ "search": "Петров 4567" }),
+            vec![i],
+        ),
+        (
+            "words and a number",
+            "ALL",
+            json!({ "search": "John 4567" }),
+            vec![],
+        ),
         (
             "all words must match",
             "ALL",
@@ -288,7 +315,7 @@ async fn proj_1_inbox_subscription_pushes_what_the_filter_shows(
     call(
         &server,
         &admin,
-        "mutation($id: UUID!) { tagConversation(conversationId: $id, tag: \"vip\") { changed } }",
+        TAG_VIP,
         json!({ "id": vip.conversation_id }),
     )
     .await;
@@ -350,7 +377,7 @@ async fn proj_2_unread_counters_for_operators_and_the_contact(
         call(
             &server,
             &admin,
-            "mutation($id: UUID!, $op: UUID!) { assignConversation(conversationId: $id, operatorId: $op) { changed } }",
+            ASSIGN,
             json!({ "id": c.conversation_id, "op": agent_id }),
         )
         .await;
@@ -406,7 +433,7 @@ async fn proj_2_unread_counters_for_operators_and_the_contact(
     call(
         &server,
         &agent,
-        "mutation($id: UUID!) { markConversationRead(conversationId: $id) { changed } }",
+        MARK_READ,
         json!({ "id": a.conversation_id }),
     )
     .await;
@@ -583,7 +610,7 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
     call(
         &server,
         &admin,
-        "mutation($id: UUID!, $op: UUID!) { assignConversation(conversationId: $id, operatorId: $op) { changed } }",
+        ASSIGN,
         json!({ "id": c.conversation_id, "op": agent_id }),
     )
     .await;
@@ -597,7 +624,7 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
     call(
         &server,
         &agent,
-        "mutation($id: UUID!) { markConversationRead(conversationId: $id) { changed } }",
+        MARK_READ,
         json!({ "id": c.conversation_id }),
     )
     .await;
@@ -611,18 +638,7 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
     let pool = server.pool.clone();
     let events = whole_log(&pool).await;
     // Wait until the live projections have applied the whole log, then stop them.
-    eventually(WAIT, || async {
-        let behind: i64 = sqlx::query_scalar(
-            "select count(*) from (select stream_id, max(stream_version) v from events group by stream_id) e
-             where (select count(*) from projection_stream_positions p
-                    where p.stream_id = e.stream_id and p.version = e.v) < 5",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        (behind == 0).then_some(())
-    })
-    .await;
+    eventually(WAIT, || async { all_caught_up(&pool).await.then_some(()) }).await;
     server.stop().await;
     let before = read_tables(&pool).await;
     assert_eq!(before["thread_messages"].as_array().unwrap().len(), 3);
@@ -682,7 +698,7 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
     call(
         &server,
         &admin,
-        "mutation($id: UUID!, $op: UUID!) { assignConversation(conversationId: $id, operatorId: $op) { changed } }",
+        ASSIGN,
         json!({ "id": a.conversation_id, "op": agent_id }),
     )
     .await;
@@ -693,13 +709,7 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
         json!({ "input": { "conversationId": a.conversation_id, "body": "Hi Ann" } }),
     )
     .await;
-    call(
-        &server,
-        &admin,
-        "mutation($id: UUID!) { tagConversation(conversationId: $id, tag: \"vip\") { changed } }",
-        json!({ "id": b.conversation_id }),
-    )
-    .await;
+    call(&server, &admin, TAG_VIP, json!({ "id": b.conversation_id })).await;
     call(
         &server,
         &agent,
@@ -715,17 +725,7 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
     )
     .await;
     let pool = server.pool.clone();
-    let caught_up = || async {
-        let behind: i64 = sqlx::query_scalar(
-            "select count(*) from (select stream_id, max(stream_version) v from events group by stream_id) e
-             where (select count(*) from projection_stream_positions p
-                    where p.stream_id = e.stream_id and p.version = e.v) < 5",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        (behind == 0).then_some(())
-    };
+    let caught_up = || async { all_caught_up(&pool).await.then_some(()) };
     eventually(WAIT, caught_up).await;
     let live = read_tables(&pool).await;
     let indexes = index_names(&pool).await;
@@ -758,6 +758,25 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
     }
     assert_eq!(read_tables(&pool).await, live);
     assert_eq!(index_names(&pool).await, indexes);
+
+    // One rebuild of a projection at a time.
+    let mut other = pool.acquire().await.unwrap();
+    sqlx::query("select pg_advisory_lock(hashtext('switchboard rebuild sla'))")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let refused = switchboard_api::runtime::rebuild_projection(&pool, "sla", |_| {})
+        .await
+        .expect("a known projection");
+    assert!(
+        matches!(refused, Err(switchboard_replay::rebuild::RebuildError::AlreadyRunning(ref p)) if p == "sla"),
+        "{refused:?}"
+    );
+    sqlx::query("select pg_advisory_unlock_all()")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    drop(other);
     let schemas: Vec<String> =
         sqlx::query_scalar("select nspname::text from pg_namespace where nspname like 'rebuild_%'")
             .fetch_all(&pool)

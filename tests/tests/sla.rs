@@ -20,7 +20,7 @@ use switchboard_domain::event::{
     SenderKind, Source, StatusTrigger,
 };
 use switchboard_domain::hours::WorkingHours;
-use switchboard_domain::inbox::{InboxSettings, RatingScale, SlaPolicy};
+use switchboard_domain::inbox::{InboxSettings, RatingScale, SlaPolicy, SlaTerms};
 use switchboard_projections::runner::apply_batch;
 use switchboard_projections::sla::read::{self, Breach, Dimension, Metric, ReportQuery};
 use switchboard_projections::sla::SlaProjection;
@@ -79,7 +79,14 @@ impl Script {
         );
     }
 
-    fn start(&mut self, conversation_id: Uuid, inbox_id: Uuid, when: DateTime<Utc>) {
+    /// A start with the SLA terms it carries (`None`: recorded before starts carried them).
+    fn start(
+        &mut self,
+        conversation_id: Uuid,
+        inbox_id: Uuid,
+        sla: Option<SlaTerms>,
+        when: DateTime<Utc>,
+    ) {
         self.push(
             conversation_id,
             DomainEvent::ConversationStarted(ConversationStarted {
@@ -96,6 +103,7 @@ impl Script {
                 started_at: when,
                 branch_id: None,
                 routing: None,
+                sla,
             }),
             when,
         );
@@ -196,6 +204,13 @@ fn office_hours() -> WorkingHours {
         .unwrap()
 }
 
+fn office_terms() -> SlaTerms {
+    SlaTerms {
+        policy: SlaPolicy::new(Some(1800), Some(600), Some(7200), true).unwrap(),
+        working_hours: office_hours(),
+    }
+}
+
 struct Scenario {
     wall_inbox: Uuid,
     office_inbox: Uuid,
@@ -220,14 +235,11 @@ fn scenario() -> Scenario {
         SlaPolicy::new(Some(600), Some(300), Some(3600), false).unwrap(),
     );
     // Business hours: first response 30 min, next 10 min, resolution 2 h.
-    s.inbox(
-        office_inbox,
-        office_hours(),
-        SlaPolicy::new(Some(1800), Some(600), Some(7200), true).unwrap(),
-    );
+    let terms = office_terms();
+    s.inbox(office_inbox, terms.working_hours, terms.policy);
 
     // c1, wall clock, Monday 2 November.
-    s.start(c1, wall_inbox, at(2026, 11, 2, 10, 0));
+    s.start(c1, wall_inbox, None, at(2026, 11, 2, 10, 0));
     s.assign(c1, x, at(2026, 11, 2, 10, 1));
     s.message(c1, SenderKind::Operator, Some(x), at(2026, 11, 2, 10, 4)); // FRT 240 s
     s.message(c1, SenderKind::Contact, None, at(2026, 11, 2, 10, 10)); // a wait starts
@@ -252,7 +264,13 @@ fn scenario() -> Scenario {
     s.rate(c1, RatingScale::Csat, 4, at(2026, 11, 2, 11, 31));
 
     // c2, business hours: Friday 13 November 17:45 Kyiv (15:45 UTC).
-    s.start(c2, office_inbox, at(2026, 11, 13, 15, 45));
+    // Its start carries the terms; the others take the inbox's from the projection.
+    s.start(
+        c2,
+        office_inbox,
+        Some(office_terms()),
+        at(2026, 11, 13, 15, 45),
+    );
     s.assign(c2, y, at(2026, 11, 13, 15, 46));
     // Monday 09:20 Kyiv: 15 min on Friday + 20 min on Monday = 2100 s > 1800; the deadline
     // (30 open minutes) fell on Monday 09:15 Kyiv, 07:15 UTC.
@@ -264,7 +282,7 @@ fn scenario() -> Scenario {
     s.rate(c2, RatingScale::Nps, 9, at(2026, 11, 16, 8, 1));
 
     // c3, business hours, Monday 16 November 10:30 Kyiv; never answered.
-    s.start(c3, office_inbox, at(2026, 11, 16, 8, 30));
+    s.start(c3, office_inbox, None, at(2026, 11, 16, 8, 30));
     s.rate(c3, RatingScale::Nps, 8, at(2026, 11, 16, 9, 0));
 
     Scenario {
@@ -571,17 +589,20 @@ async fn proj_3_sla_report_and_conversation_figures_over_graphql(
             Some(&admin),
         )
         .await;
-    // The SLA projection has the policy before the conversation starts.
+    // Both the SLA projection (the policy) and the inboxes projection (the rating scale the
+    // API checks) have the new settings before the conversation starts.
     eventually(WAIT, || async {
-        let policy: Option<Value> =
-            sqlx::query_scalar("select policy from sla_inboxes where inbox_id = $1::uuid")
-                .bind(&inbox_id)
-                .fetch_optional(&server.pool)
-                .await
-                .unwrap();
-        policy
-            .filter(|p| p["first_response_secs"] == 3600)
-            .map(|_| ())
+        let (policy, rating): (Option<Value>, Option<String>) = sqlx::query_as(
+            "select (select policy from sla_inboxes where inbox_id = $1::uuid),
+                    (select settings ->> 'rating' from inboxes where inbox_id = $1::uuid)",
+        )
+        .bind(&inbox_id)
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+        (policy.is_some_and(|p| p["first_response_secs"] == 3600)
+            && rating.as_deref() == Some("csat"))
+        .then_some(())
     })
     .await;
     let (agent_id, agent) = server

@@ -833,6 +833,7 @@ async fn proj_4_ordering_by_log_position_whatever_kafka_brings_first(pool: sqlx:
             started_at: now,
             branch_id: None,
             routing: None,
+            sla: None,
         }),
     )
     .await;

@@ -839,12 +839,27 @@ impl OperatorSubscription {
                 total: shown.values().sum(),
             };
             while let Some(event) = next_event(&mut events).await {
-                match &event {
-                    FeedEvent::Resync => {}
-                    FeedEvent::Changed(change) if change.conversation_id().is_some() => {}
-                    FeedEvent::Changed(_) | FeedEvent::Typing(_) => continue,
-                }
-                let now = match viewer.counts(&app).await {
+                // One conversation changed: re-read its count alone (a widget session only
+                // cares about its own). Changes may have been missed: re-read them all.
+                let now = match &event {
+                    FeedEvent::Resync => viewer.counts(&app).await,
+                    FeedEvent::Changed(change) => match change.conversation_id() {
+                        Some(id) if viewer.follows(id) => {
+                            viewer.count_in(&app, id).await.map(|unread| {
+                                let mut now = shown.clone();
+                                if unread > 0 {
+                                    now.insert(id, unread);
+                                } else {
+                                    now.remove(&id);
+                                }
+                                now
+                            })
+                        }
+                        _ => continue,
+                    },
+                    FeedEvent::Typing(_) => continue,
+                };
+                let now = match now {
                     Ok(now) => now,
                     Err(err) => {
                         tracing::warn!(error = %err, "unread subscription read failed");
@@ -879,6 +894,26 @@ enum UnreadViewer {
 }
 
 impl UnreadViewer {
+    /// Can a change of `conversation_id` move this viewer's counts?
+    fn follows(self, conversation_id: Uuid) -> bool {
+        match self {
+            UnreadViewer::Operator(_) => true,
+            UnreadViewer::Contact(own) => own == conversation_id,
+        }
+    }
+
+    /// The count of one conversation as it stands (0: nothing unread, or not the viewer's).
+    async fn count_in(self, app: &AppContext, conversation_id: Uuid) -> Result<i32, ApiError> {
+        Ok(match self {
+            UnreadViewer::Operator(operator) => {
+                read::unread_of_assignee_in(&app.pool, operator, conversation_id).await?
+            }
+            UnreadViewer::Contact(_) => read::conversation(&app.pool, conversation_id)
+                .await?
+                .map_or(0, |row| row.contact_unread),
+        })
+    }
+
     /// The non-zero counts as they stand, by conversation.
     async fn counts(
         self,

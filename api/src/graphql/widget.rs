@@ -10,7 +10,7 @@ use switchboard_domain::conversation::{
     RequestCallback, StartConversation,
 };
 use switchboard_domain::event::{self, Consent, Contact, DomainEvent, Sender};
-use switchboard_domain::inbox::RatingScale;
+use switchboard_domain::inbox::{RatingScale, SlaTerms};
 use switchboard_domain::values::{short_text, InvalidInput, MessageBody, Phone};
 use switchboard_domain::Actor;
 use uuid::Uuid;
@@ -26,22 +26,45 @@ use switchboard_projections::inboxes::read as inboxes;
 use switchboard_projections::operators::read as operators;
 
 /// The inbox a widget token opens, if it is active (SEC-1, INBOX-1).
+/// Where a new conversation of `inbox` goes and what it is measured by.
+struct Placement {
+    branch_id: Option<Uuid>,
+    routing: Option<event::Routing>,
+    sla: SlaTerms,
+}
+
 /// Where a new conversation of `inbox` goes (INBOX-2): a branch inbox's branch, or for a
-/// global inbox the branch its routing rules give for the visitor's region.
-async fn route(
-    ctx: &Context<'_>,
-    inbox: &inboxes::InboxRow,
-) -> Result<(Option<Uuid>, Option<event::Routing>), ApiError> {
-    if inbox.branch_id.is_some() {
-        return Ok((inbox.branch_id, None));
-    }
+/// global inbox the branch its routing rules give for the visitor's region; and the inbox's
+/// SLA terms it will be measured by (PROJ-3).
+async fn place(ctx: &Context<'_>, inbox: &inboxes::InboxRow) -> Result<Placement, ApiError> {
     let app = ctx.data_unchecked::<AppContext>();
     let settings = inboxes::settings(&app.pool, inbox.inbox_id)
         .await?
         .ok_or(ApiError::InboxNotFound(inbox.inbox_id))?;
+    let sla = settings.sla_terms();
+    if inbox.branch_id.is_some() {
+        return Ok(Placement {
+            branch_id: inbox.branch_id,
+            routing: None,
+            sla,
+        });
+    }
     let region = ctx.data_opt::<VisitorRegion>().and_then(|r| r.0.as_deref());
-    let (branch, routing) = settings.route(region);
-    Ok((branch, Some(routing)))
+    let (branch_id, routing) = settings.route(region);
+    Ok(Placement {
+        branch_id,
+        routing: Some(routing),
+        sla,
+    })
+}
+
+/// Where a new conversation of `inbox` would go (INBOX-2).
+async fn route(
+    ctx: &Context<'_>,
+    inbox: &inboxes::InboxRow,
+) -> Result<(Option<Uuid>, Option<event::Routing>), ApiError> {
+    let placement = place(ctx, inbox).await?;
+    Ok((placement.branch_id, placement.routing))
 }
 
 async fn active_inbox(app: &AppContext, widget_token: &str) -> Result<inboxes::InboxRow, ApiError> {
@@ -150,7 +173,7 @@ impl WidgetMutation {
             email: short_text("email", input.email.as_deref()).gql()?,
             phone: short_text("phone", input.phone.as_deref()).gql()?,
         };
-        let (branch_id, routing) = route(ctx, &inbox).await.gql()?;
+        let placement = place(ctx, &inbox).await.gql()?;
         let command = ConversationCommand::Start(StartConversation {
             conversation_id,
             inbox_id: inbox.inbox_id,
@@ -159,8 +182,9 @@ impl WidgetMutation {
             subject: short_text("subject", input.subject.as_deref()).gql()?,
             first_message,
             callback: None,
-            branch_id,
-            routing,
+            branch_id: placement.branch_id,
+            routing: placement.routing,
+            sla: Some(placement.sla),
             at: Utc::now(),
         });
         let meta = CommandMeta {
@@ -472,7 +496,7 @@ impl WidgetCallbackMutation {
             email: None,
             phone: Some(phone.as_str().to_owned()),
         };
-        let (branch_id, routing) = route(ctx, &inbox).await.gql()?;
+        let placement = place(ctx, &inbox).await.gql()?;
         let command = ConversationCommand::Start(StartConversation {
             conversation_id,
             inbox_id: inbox.inbox_id,
@@ -481,8 +505,9 @@ impl WidgetCallbackMutation {
             subject: None,
             first_message: None,
             callback: Some(request),
-            branch_id,
-            routing,
+            branch_id: placement.branch_id,
+            routing: placement.routing,
+            sla: Some(placement.sla),
             at: now,
         });
         let meta = CommandMeta {
