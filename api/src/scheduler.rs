@@ -1,7 +1,8 @@
 //! The scheduler (TIME-1, TIME-2, TIME-3 with CONV-9 and OPS-3): finds conversations whose
 //! deadline passed, from the conversations projection, and issues the due commands as the
-//! system: close the idle, close the long resolved, raise the priority of long waits, send the
-//! inbox's auto-reply (INBOX-5). Each pass also runs the [`Dispatcher`] (auto-assignment and
+//! system: close the idle, close the long resolved, raise the priority of long waits, record
+//! SLA breaches as they happen (PROJ-3, from the SLA projection), send the inbox's auto-reply
+//! (INBOX-5). Each pass also runs the [`Dispatcher`] (auto-assignment and
 //! escalation, OPS-2/3), which acts only in the one scheduler holding its lock.
 //!
 //! Safe to run more than once, and to crash at any point: a command's id is derived from the
@@ -17,13 +18,16 @@ use chrono::TimeDelta;
 use sqlx::PgPool;
 use switchboard_commands::handler::{Clock, CommandMeta, ConversationHandler};
 use switchboard_domain::conversation::{
-    CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait, SendAutoReply,
+    CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait,
+    RecordSlaBreach, SendAutoReply,
 };
 use switchboard_domain::envelope::RecordedEvent;
+use switchboard_domain::event::SlaMetric;
 use switchboard_domain::inbox::InboxSettings;
 use switchboard_domain::Actor;
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
+use switchboard_projections::sla::read as sla;
 
 use crate::dispatcher::Dispatcher;
 use tokio_util::sync::CancellationToken;
@@ -126,6 +130,21 @@ pub async fn tick(
             at: now,
         });
         let deadline = format!("raise:{waiting_since_position}:{step}");
+        acted += issue(handler, conversation_id, &deadline, &command).await;
+    }
+    for (conversation_id, metric, deadline) in sla::due_breaches(pool, now, PER_TICK).await? {
+        let metric = match metric {
+            sla::Metric::FirstResponse => SlaMetric::FirstResponse,
+            sla::Metric::NextResponse => SlaMetric::NextResponse,
+            sla::Metric::Resolution => SlaMetric::Resolution,
+        };
+        let command = ConversationCommand::RecordSlaBreach(RecordSlaBreach {
+            conversation_id,
+            metric,
+            deadline,
+            at: now,
+        });
+        let deadline = format!("sla:{}:{}", metric.as_str(), deadline.timestamp_micros());
         acted += issue(handler, conversation_id, &deadline, &command).await;
     }
     for (conversation_id, inbox_id) in read::due_for_auto_reply(pool, PER_TICK).await? {

@@ -366,6 +366,17 @@ pub struct RaisePriorityForWait {
     pub at: DateTime<Utc>,
 }
 
+/// The scheduler saw an SLA deadline pass with its wait still running (PROJ-3), from the SLA
+/// projection. The SLA clock is not part of the conversation's state, so the decider takes
+/// the observation as it is; the command's id, derived from the deadline, records it once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSlaBreach {
+    pub conversation_id: Uuid,
+    pub metric: crate::event::SlaMetric,
+    pub deadline: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
 /// A reader (the contact, or the operator who sends it) has read the thread up to a message,
 /// or all of it (CONV-5). Markers only move forward.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,6 +409,7 @@ pub enum ConversationCommand {
     ScheduleCallback(ScheduleCallback),
     SettleCallback(SettleCallback),
     RaisePriorityForWait(RaisePriorityForWait),
+    RecordSlaBreach(RecordSlaBreach),
     AutoAssign(AutoAssign),
     Escalate(Escalate),
     Open(OpenConversation),
@@ -426,6 +438,7 @@ impl ConversationCommand {
             ConversationCommand::ScheduleCallback(c) => c.at,
             ConversationCommand::SettleCallback(c) => c.at,
             ConversationCommand::RaisePriorityForWait(c) => c.at,
+            ConversationCommand::RecordSlaBreach(c) => c.at,
             ConversationCommand::AutoAssign(c) => c.at,
             ConversationCommand::Escalate(c) => c.at,
             ConversationCommand::Open(c) => c.at,
@@ -454,6 +467,7 @@ impl ConversationCommand {
             ConversationCommand::ScheduleCallback(c) => c.conversation_id,
             ConversationCommand::SettleCallback(c) => c.conversation_id,
             ConversationCommand::RaisePriorityForWait(c) => c.conversation_id,
+            ConversationCommand::RecordSlaBreach(c) => c.conversation_id,
             ConversationCommand::AutoAssign(c) => c.conversation_id,
             ConversationCommand::Escalate(c) => c.conversation_id,
             ConversationCommand::Open(c) => c.conversation_id,
@@ -689,6 +703,7 @@ fn decide_command(
         ConversationCommand::CloseForInactivity(_)
             | ConversationCommand::CloseForRetention(_)
             | ConversationCommand::RaisePriorityForWait(_)
+            | ConversationCommand::RecordSlaBreach(_)
             | ConversationCommand::AutoAssign(_)
             | ConversationCommand::Escalate(_)
             | ConversationCommand::SendAutoReply(_)
@@ -821,6 +836,14 @@ fn decide_command(
                     raised_at: raise.at,
                 },
             )])
+        }
+        ConversationCommand::RecordSlaBreach(breach) => {
+            Ok(vec![DomainEvent::SlaBreached(crate::event::SlaBreached {
+                conversation_id: started.id,
+                metric: breach.metric,
+                deadline: breach.deadline,
+                detected_at: breach.at,
+            })])
         }
         ConversationCommand::RequestCallback(request) => {
             if actor.kind != ActorKind::Contact || actor.id != Some(started.contact_id) {
@@ -1474,7 +1497,9 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         | DomainEvent::WebhookEndpointChanged(_)
         | DomainEvent::WebhookEndpointDisabled(_)
         | DomainEvent::WebhookEndpointEnabled(_)
-        | DomainEvent::WebhookSecretRotated(_) => {}
+        | DomainEvent::WebhookSecretRotated(_)
+        // The SLA clock lives in its projection; a breach changes nothing here.
+        | DomainEvent::SlaBreached(_) => {}
     }
     Conversation::Started(started)
 }
@@ -2323,6 +2348,34 @@ mod tests {
                 &Actor::operator(ADMIN, vec![Role::Admin])
             ),
             Err(DomainError::NotPermitted("only the scheduler"))
+        );
+    }
+
+    #[test]
+    fn the_scheduler_records_a_missed_sla_deadline() {
+        let breach = ConversationCommand::RecordSlaBreach(RecordSlaBreach {
+            conversation_id: CONVERSATION,
+            metric: crate::event::SlaMetric::NextResponse,
+            deadline: at() - chrono::Duration::minutes(5),
+            at: at(),
+        });
+        let state = Conversation::Started(state_after(&[start(Some("hello?"))]));
+        assert_eq!(
+            decide(&state, &breach, &Actor::system()),
+            Ok(vec![DomainEvent::SlaBreached(crate::event::SlaBreached {
+                conversation_id: CONVERSATION,
+                metric: crate::event::SlaMetric::NextResponse,
+                deadline: at() - chrono::Duration::minutes(5),
+                detected_at: at(),
+            })])
+        );
+        assert_eq!(
+            decide(&state, &breach, &Actor::operator(ADMIN, vec![Role::Admin])),
+            Err(DomainError::NotPermitted("only the scheduler"))
+        );
+        assert_eq!(
+            decide(&Conversation::NotStarted, &breach, &Actor::system()),
+            Err(DomainError::ConversationNotFound(CONVERSATION))
         );
     }
 

@@ -250,6 +250,25 @@ pub struct PriorityChanged {
     pub changed_at: DateTime<Utc>,
 }
 
+text_enum! {
+    /// Which SLA target a breach missed (PROJ-3).
+    pub enum SlaMetric {
+        FirstResponse = "first_response",
+        NextResponse = "next_response",
+        Resolution = "resolution",
+    }
+}
+
+/// A deadline of the conversation's SLA passed with its wait still running (PROJ-3): the
+/// scheduler records it when it sees it, once per deadline. `deadline` is the one missed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaBreached {
+    pub conversation_id: Uuid,
+    pub metric: SlaMetric,
+    pub deadline: DateTime<Utc>,
+    pub detected_at: DateTime<Utc>,
+}
+
 /// The contact waited too long for an answer, so the priority went up a step (CONV-9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriorityRaisedForWait {
@@ -532,6 +551,7 @@ pub enum DomainEvent {
     CallbackScheduled(CallbackScheduled),
     CallbackSettled(CallbackSettled),
     PriorityRaisedForWait(PriorityRaisedForWait),
+    SlaBreached(SlaBreached),
     ConversationOpened(ConversationOpened),
     ConversationTransferred(ConversationTransferred),
     AutoReplySent(AutoReplySent),
@@ -621,6 +641,7 @@ event_catalogue! {
     CallbackScheduled => version 1,
     CallbackSettled => version 1,
     PriorityRaisedForWait => version 1,
+    SlaBreached => version 1,
     ConversationOpened => version 1,
     ConversationTransferred => version 1,
     AutoReplySent => version 1,
@@ -891,6 +912,12 @@ mod tests {
                 waiting_since_position: 2,
                 step: 1,
                 raised_at: at(),
+            }),
+            DomainEvent::SlaBreached(SlaBreached {
+                conversation_id,
+                metric: SlaMetric::FirstResponse,
+                deadline: at(),
+                detected_at: at(),
             }),
             DomainEvent::ConversationOpened(ConversationOpened {
                 conversation_id,

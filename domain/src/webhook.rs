@@ -51,6 +51,8 @@ text_enum! {
         ConversationRated = "conversation.rated",
         /// The contact asked to be called back (`CallbackRequested`).
         CallbackRequested = "callback.requested",
+        /// An SLA deadline passed with the wait still running (`SlaBreached`, PROJ-3).
+        SlaBreached = "conversation.sla_breached",
     }
 }
 
@@ -337,6 +339,7 @@ pub fn webhook_event_types(event: &DomainEvent) -> Vec<WebhookEventType> {
         DomainEvent::ConversationAssigned(_) => vec![W::ConversationAssigned],
         DomainEvent::ConversationRated(_) => vec![W::ConversationRated],
         DomainEvent::CallbackRequested(_) => vec![W::CallbackRequested],
+        DomainEvent::SlaBreached(_) => vec![W::SlaBreached],
         _ => Vec::new(),
     }
 }
@@ -488,6 +491,14 @@ pub fn webhook_body(
                 "window_from": e.window_from,
                 "window_to": e.window_to,
                 "requested_at": e.requested_at,
+            }),
+        ),
+        DomainEvent::SlaBreached(e) => (
+            "sla_breach",
+            json!({
+                "metric": e.metric.as_str(),
+                "deadline": e.deadline,
+                "detected_at": e.detected_at,
             }),
         ),
         _ => return body,

@@ -266,7 +266,8 @@ impl Projection for ConversationsProjection {
                 | DomainEvent::WebhookEndpointChanged(_)
                 | DomainEvent::WebhookEndpointDisabled(_)
                 | DomainEvent::WebhookEndpointEnabled(_)
-                | DomainEvent::WebhookSecretRotated(_),
+                | DomainEvent::WebhookSecretRotated(_)
+                | DomainEvent::SlaBreached(_),
             ) => Ok(Applied::Ignored),
             Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }

@@ -21,7 +21,9 @@
 //! - **Reopen**: back to open from resolved or closed.
 //! - **Breach**: a figure above the policy's target for it; the deadline it missed (start +
 //!   target on the SLA clock) is kept with it. Waits still running past their deadline are
-//!   breaches too ([`read::ConversationSla::breaches`]) until they end.
+//!   breaches too ([`read::ConversationSla::breaches`]) until they end; the scheduler reads
+//!   them ([`read::due_breaches`]) and records each as an `SlaBreached` event, kept here in
+//!   `sla_breaches`.
 //!
 //! # Which policy
 //! A conversation runs under the SLA terms (policy and working hours) recorded in its
@@ -55,6 +57,7 @@ impl Projection for SlaProjection {
             "sla_conversations",
             "sla_responses",
             "sla_resolutions",
+            "sla_breaches",
         ]
     }
 
@@ -157,6 +160,21 @@ impl Projection for SlaProjection {
                 .bind(e.to.as_str())
                 .bind(ends_wait)
                 .bind(reopened)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(DomainEvent::SlaBreached(e)) => {
+                sqlx::query(
+                    "insert into sla_breaches
+                        (conversation_id, metric, deadline, detected_at, position)
+                     values ($1, $2, $3, $4, $5)
+                     on conflict do nothing",
+                )
+                .bind(e.conversation_id)
+                .bind(e.metric.as_str())
+                .bind(e.deadline)
+                .bind(e.detected_at)
+                .bind(event.stream_version)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -540,6 +558,54 @@ pub mod read {
             breaches.sort_by_key(|b| (b.deadline, b.metric));
             breaches
         }
+    }
+
+    /// Waits past their deadline at `now` whose breach is not recorded yet (PROJ-3), oldest
+    /// deadline first: a first response not given, a next response not given while the
+    /// contact waits, a resolution not reached while neither resolved nor closed (and never
+    /// resolved before). What the scheduler records as `SlaBreached`.
+    pub async fn due_breaches(
+        pool: &PgPool,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, Metric, DateTime<Utc>)>, sqlx::Error> {
+        let rows: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "select * from (
+                select conversation_id, 'first_response' as metric, first_response_due as due
+                from sla_conversations
+                where first_response_at is null and first_response_due < $1
+                  and status not in ('resolved', 'closed')
+                union all
+                select conversation_id, 'next_response', next_response_due
+                from sla_conversations where next_response_due < $1
+                union all
+                select c.conversation_id, 'resolution', c.resolution_due
+                from sla_conversations c
+                where c.resolution_due < $1 and c.status not in ('resolved', 'closed')
+                  and not exists (select 1 from sla_resolutions r
+                                  where r.conversation_id = c.conversation_id)
+             ) due
+             where not exists (select 1 from sla_breaches b
+                               where b.conversation_id = due.conversation_id
+                                 and b.metric = due.metric and b.deadline = due.due)
+             order by due
+             limit $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, metric, due)| {
+                let metric = match metric.as_str() {
+                    "first_response" => Metric::FirstResponse,
+                    "next_response" => Metric::NextResponse,
+                    _ => Metric::Resolution,
+                };
+                (id, metric, due)
+            })
+            .collect())
     }
 
     /// The SLA figures of a conversation, if the projection has it.

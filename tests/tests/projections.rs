@@ -580,6 +580,7 @@ async fn read_tables(pool: &sqlx::PgPool) -> Value {
         ("sla_conversations", "conversation_id"),
         ("sla_responses", "conversation_id, position"),
         ("sla_resolutions", "conversation_id, position"),
+        ("sla_breaches", "conversation_id, metric, deadline"),
         ("webhook_endpoints", "endpoint_id"),
         ("webhook_conversations", "conversation_id"),
         ("webhook_deliveries", "delivery_id"),

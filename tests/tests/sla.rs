@@ -760,3 +760,122 @@ async fn proj_3_sla_report_and_conversation_figures_over_graphql(
 async fn token_for(_server: &TestServer, role: Role) -> String {
     switchboard_tests::token_with_roles(vec![role])
 }
+
+/// A deadline that passes with the wait still running becomes an `SlaBreached` event in the
+/// log, once, recorded by the scheduler (and so reaches Kafka and webhooks); the late
+/// response is then counted as breached.
+#[sqlx::test(migrations = "../migrations")]
+async fn proj_3_a_missed_deadline_is_recorded_in_the_log_once(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    const WITH_SCHEDULER: &[Component] = &[
+        Component::Api,
+        Component::Relay,
+        Component::Projections,
+        Component::Scheduler,
+    ];
+    let server = TestServer::start(&test_settings(), pool_for(connect).await, WITH_SCHEDULER).await;
+    let admin = server.operator_token();
+    let (inbox_id, token) = create_inbox(&server, &admin, "Support").await;
+    server
+        .graphql_ok(
+            "mutation($id: UUID!, $settings: InboxSettingsInput!) {
+               updateInbox(inboxId: $id, settings: $settings) { changed } }",
+            json!({ "id": inbox_id, "settings": { "title": "Support",
+                     "sla": { "firstResponseSecs": 1 } } }),
+            Some(&admin),
+        )
+        .await;
+    // The API takes the terms a start records from the inboxes projection.
+    eventually(WAIT, || async {
+        let target: Option<String> = sqlx::query_scalar(
+            "select settings -> 'sla' ->> 'first_response_secs' from inboxes where inbox_id = $1::uuid",
+        )
+        .bind(&inbox_id)
+        .fetch_optional(&server.pool)
+        .await
+        .unwrap()
+        .flatten();
+        (target.as_deref() == Some("1")).then_some(())
+    })
+    .await;
+    let c = start(
+        &server,
+        json!({ "widgetToken": token, "message": "hello?" }),
+    )
+    .await;
+    let breaches = || async {
+        sqlx::query_as::<_, (Value, Value)>(
+            "select b.payload, s.payload from events b
+             join events s on s.stream_id = b.stream_id and s.event_type = 'ConversationStarted'
+             where b.stream_id = $1::uuid and b.event_type = 'SlaBreached'",
+        )
+        .bind(&c.conversation_id)
+        .fetch_all(&server.pool)
+        .await
+        .unwrap()
+    };
+    let (breach, started) = eventually(WAIT, || async { breaches().await.pop() }).await;
+    assert_eq!(breach["metric"], "first_response");
+    let parse = |v: &Value| DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    // The start to the nanosecond; the deadline went through PostgreSQL (microseconds).
+    assert_eq!(
+        parse(&breach["deadline"]).timestamp_micros()
+            - parse(&started["started_at"]).timestamp_micros(),
+        1_000_000
+    );
+    assert_eq!(started["sla"]["policy"]["first_response_secs"], 1);
+    // Many scheduler ticks later (100 ms each), still one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(breaches().await.len(), 1);
+
+    let (_, agent) = server
+        .register_operator("Agent", vec![Role::Manager], None, None)
+        .await;
+    server
+        .graphql_ok(
+            "mutation($id: UUID!) { takeConversation(conversationId: $id) { changed } }",
+            json!({ "id": c.conversation_id }),
+            Some(&agent),
+        )
+        .await;
+    server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": c.conversation_id, "body": "Sorry!" } }),
+            Some(&agent),
+        )
+        .await;
+    let sla = eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(
+                "query($id: UUID!) { conversation(id: $id) { sla {
+                   responses { kind breached } breaches { metric deadline metAt } } } }",
+                json!({ "id": c.conversation_id }),
+                Some(&admin),
+            )
+            .await;
+        let sla = data["conversation"]["sla"].clone();
+        (sla["responses"].as_array().is_some_and(|r| r.len() == 1)).then_some(sla)
+    })
+    .await;
+    assert_eq!(
+        sla["responses"],
+        json!([{ "kind": "FIRST", "breached": true }])
+    );
+    assert_eq!(sla["breaches"][0]["metric"], "FIRST_RESPONSE");
+    assert_eq!(
+        parse(&sla["breaches"][0]["deadline"]),
+        parse(&breach["deadline"])
+    );
+    assert!(!sla["breaches"][0]["metAt"].is_null());
+    let recorded: i64 =
+        sqlx::query_scalar("select count(*) from sla_breaches where conversation_id = $1::uuid")
+            .bind(&c.conversation_id)
+            .fetch_one(&server.pool)
+            .await
+            .unwrap();
+    assert_eq!(recorded, 1);
+    server.stop().await;
+}

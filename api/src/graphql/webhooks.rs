@@ -44,6 +44,8 @@ pub enum WebhookEventType {
     ConversationRated,
     /// `callback.requested`
     CallbackRequested,
+    /// `conversation.sla_breached`: an SLA deadline passed with the wait still running.
+    SlaBreached,
 }
 
 /// Why an endpoint is switched off.
