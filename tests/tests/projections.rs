@@ -533,6 +533,37 @@ async fn proj_2_unread_counters_for_operators_and_the_contact(
     server.stop().await;
 }
 
+/// Two conversations with a little of everything the projections keep: an assignment, a
+/// reply, a read marker, a tag, a resolve, more messages. Returns them (Ann's, Bob's).
+async fn play_a_history(server: &TestServer) -> (Started, Started) {
+    let admin = server.operator_token();
+    let (agent_id, agent) = server
+        .register_operator("Agent", vec![Role::Manager], None, None)
+        .await;
+    let a = start(
+        server,
+        json!({ "name": "Ann", "phone": "044 123 45 67", "message": "hello" }),
+    )
+    .await;
+    let b = start(server, json!({ "name": "Bob", "message": "a question" })).await;
+    let (ann, bob) = (a.conversation_id.as_str(), b.conversation_id.as_str());
+    call(server, &admin, ASSIGN, json!({ "id": ann, "op": agent_id })).await;
+    let reply = json!({ "input": { "conversationId": ann, "body": "Hi Ann" } });
+    call(server, &agent, REPLY, reply).await;
+    call(server, &agent, MARK_READ, json!({ "id": ann })).await;
+    call(server, &admin, TAG_VIP, json!({ "id": bob })).await;
+    call(
+        server,
+        &agent,
+        "mutation($id: UUID!) { changeConversationStatus(conversationId: $id, status: RESOLVED) { changed } }",
+        json!({ "id": ann }),
+    )
+    .await;
+    let more = json!({ "input": { "conversationId": bob, "body": "anyone?" } });
+    call(server, &b.session, SEND, more).await;
+    (a, b)
+}
+
 /// Every event of the log, in commit order.
 async fn whole_log(pool: &sqlx::PgPool) -> Vec<RecordedEvent> {
     let mut events = Vec::new();
@@ -603,46 +634,14 @@ async fn read_tables(pool: &sqlx::PgPool) -> Value {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: PgConnectOptions) {
     let server = server(connect).await;
-    let admin = server.operator_token();
-    let (agent_id, agent) = server
-        .register_operator("Agent", vec![Role::Manager], None, None)
-        .await;
-    let c = start(&server, json!({ "name": "Ann", "message": "hello" })).await;
-    call(
-        &server,
-        &admin,
-        ASSIGN,
-        json!({ "id": c.conversation_id, "op": agent_id }),
-    )
-    .await;
-    call(
-        &server,
-        &agent,
-        REPLY,
-        json!({ "input": { "conversationId": c.conversation_id, "body": "Hi Ann" } }),
-    )
-    .await;
-    call(
-        &server,
-        &agent,
-        MARK_READ,
-        json!({ "id": c.conversation_id }),
-    )
-    .await;
-    call(
-        &server,
-        &c.session,
-        SEND,
-        json!({ "input": { "conversationId": c.conversation_id, "body": "thanks" } }),
-    )
-    .await;
+    play_a_history(&server).await;
     let pool = server.pool.clone();
     let events = whole_log(&pool).await;
     // Wait until the live projections have applied the whole log, then stop them.
     eventually(WAIT, || async { all_caught_up(&pool).await.then_some(()) }).await;
     server.stop().await;
     let before = read_tables(&pool).await;
-    assert_eq!(before["thread_messages"].as_array().unwrap().len(), 3);
+    assert_eq!(before["thread_messages"].as_array().unwrap().len(), 4);
     assert_eq!(before["sla_responses"].as_array().unwrap().len(), 1);
 
     let log = Log(pool.clone());
@@ -687,44 +686,7 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
 ) {
     let server = server(connect).await;
     let admin = server.operator_token();
-    let (agent_id, agent) = server
-        .register_operator("Agent", vec![Role::Manager], None, None)
-        .await;
-    let a = start(
-        &server,
-        json!({ "name": "Ann", "phone": "044 123 45 67", "message": "hello" }),
-    )
-    .await;
-    let b = start(&server, json!({ "name": "Bob", "message": "a question" })).await;
-    call(
-        &server,
-        &admin,
-        ASSIGN,
-        json!({ "id": a.conversation_id, "op": agent_id }),
-    )
-    .await;
-    call(
-        &server,
-        &agent,
-        REPLY,
-        json!({ "input": { "conversationId": a.conversation_id, "body": "Hi Ann" } }),
-    )
-    .await;
-    call(&server, &admin, TAG_VIP, json!({ "id": b.conversation_id })).await;
-    call(
-        &server,
-        &agent,
-        "mutation($id: UUID!) { changeConversationStatus(conversationId: $id, status: RESOLVED) { changed } }",
-        json!({ "id": a.conversation_id }),
-    )
-    .await;
-    call(
-        &server,
-        &b.session,
-        SEND,
-        json!({ "input": { "conversationId": b.conversation_id, "body": "anyone?" } }),
-    )
-    .await;
+    let (a, b) = play_a_history(&server).await;
     let pool = server.pool.clone();
     let caught_up = || async { all_caught_up(&pool).await.then_some(()) };
     eventually(WAIT, caught_up).await;
