@@ -866,43 +866,36 @@ pub mod read {
         .await
     }
 
-    /// The contact's messages in `conversation_id` that `operator` has not read, if it is
-    /// assigned to them and not closed; else 0 (PROJ-2: one entry of [`unread_of_assignee`]).
-    pub async fn unread_of_assignee_in(
-        pool: &PgPool,
-        operator: Uuid,
-        conversation_id: Uuid,
-    ) -> Result<i32, sqlx::Error> {
-        let unread: Option<i32> = sqlx::query_scalar(
-            "select coalesce(r.unread, c.inbound_count)
-             from inbox_conversations c
-             left join operator_read_markers r
-               on r.conversation_id = c.conversation_id and r.operator_id = $1
-             where c.conversation_id = $2 and c.assignee_id = $1 and c.status <> $3",
-        )
-        .bind(operator)
-        .bind(conversation_id)
-        .bind(ConversationStatus::Closed.as_str())
-        .fetch_optional(pool)
-        .await?;
-        Ok(unread.unwrap_or(0))
+    /// Whose unread count of one conversation is asked for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum UnreadScope {
+        /// Whatever the conversation's assignee or status.
+        Any,
+        /// 0 unless it is assigned to the operator and not closed: one entry of
+        /// [`unread_of_assignee`], the badge.
+        Badge,
     }
 
-    /// The contact's messages in `conversation_id` that `operator` has not read (PROJ-2).
+    /// The contact's messages in `conversation_id` that `operator` has not read (PROJ-2),
+    /// within `scope`; 0 for a conversation the projection does not have.
     pub async fn unread_for_operator(
         pool: &PgPool,
         operator: Uuid,
         conversation_id: Uuid,
+        scope: UnreadScope,
     ) -> Result<i32, sqlx::Error> {
         let unread: Option<i32> = sqlx::query_scalar(
             "select coalesce(r.unread, c.inbound_count)
              from inbox_conversations c
              left join operator_read_markers r
                on r.conversation_id = c.conversation_id and r.operator_id = $1
-             where c.conversation_id = $2",
+             where c.conversation_id = $2
+               and (not $3 or (c.assignee_id = $1 and c.status <> $4))",
         )
         .bind(operator)
         .bind(conversation_id)
+        .bind(scope == UnreadScope::Badge)
+        .bind(ConversationStatus::Closed.as_str())
         .fetch_optional(pool)
         .await?;
         Ok(unread.unwrap_or(0))

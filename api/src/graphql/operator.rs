@@ -906,7 +906,13 @@ impl UnreadViewer {
     async fn count_in(self, app: &AppContext, conversation_id: Uuid) -> Result<i32, ApiError> {
         Ok(match self {
             UnreadViewer::Operator(operator) => {
-                read::unread_of_assignee_in(&app.pool, operator, conversation_id).await?
+                read::unread_for_operator(
+                    &app.pool,
+                    operator,
+                    conversation_id,
+                    read::UnreadScope::Badge,
+                )
+                .await?
             }
             UnreadViewer::Contact(_) => read::conversation(&app.pool, conversation_id)
                 .await?

@@ -397,9 +397,14 @@ impl Conversation {
                 None => {
                     let (viewer, _) = auth.require_operator(&[]).gql()?;
                     let app = ctx.data::<AppContext>()?;
-                    Ok(read::unread_for_operator(&app.pool, viewer, self.id)
-                        .await
-                        .gql()?)
+                    Ok(read::unread_for_operator(
+                        &app.pool,
+                        viewer,
+                        self.id,
+                        read::UnreadScope::Any,
+                    )
+                    .await
+                    .gql()?)
                 }
             },
         }
