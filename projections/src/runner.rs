@@ -44,6 +44,11 @@ pub async fn run_projection<P: Projection>(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
+        // An event should reach the projection in milliseconds, not at the end of a fetch
+        // that waits for more (librdkafka's default wait is 500 ms; brokers such as Tansu
+        // hold a fetch that long even when data arrives). Idle, this is a few fetches a
+        // second per partition.
+        .set("fetch.wait.max.ms", "10")
         .create()?;
     consumer.subscribe(&[&settings.topic])?;
     tracing::info!(projection = projection.name(), topic = %settings.topic, group = %settings.group_id, "projection is consuming");
