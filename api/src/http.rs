@@ -136,6 +136,13 @@ async fn graphql_post(
     state.schema.execute(request).await.into()
 }
 
+/// The initial read buffer of a subscription's WebSocket.
+const WS_READ_BUFFER: usize = 4 * 1024;
+
+/// The largest message a client may send over a subscription's WebSocket (a `subscribe` with
+/// its query and variables).
+const WS_MAX_MESSAGE: usize = 256 * 1024;
+
 async fn graphql_get(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -155,6 +162,13 @@ async fn graphql_get(
     let auth = state.auth.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // tungstenite's defaults (128 KiB read and write buffers per socket, 64 MiB messages)
+        // are sized for bulk transfer; a subscription's frames are a few hundred bytes. These
+        // keep an open subscription at a few KiB (BENCHMARKS.md, subscriptions). The buffers
+        // still grow for a larger frame, up to the message limit.
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| async move {
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {

@@ -29,4 +29,5 @@ pub mod graphql;
 pub mod http;
 pub mod runtime;
 pub mod scheduler;
+pub mod shared_reads;
 pub mod webhooks;

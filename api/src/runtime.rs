@@ -183,6 +183,12 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    // One log and one handler per aggregate for the whole process: the handlers' stream
+    // caches then see every command this node records, and a burst of appends wakes the log's
+    // tailers once.
+    let log = EventLog::new(pool.clone());
+    let conversations = ConversationHandler::new(log.clone(), system_clock());
+    let webhook_endpoints = WebhookEndpointHandler::new(log.clone(), system_clock());
     let kafka = KafkaSettings {
         brokers: settings.kafka_brokers.clone(),
         topic: settings.kafka_topic.clone(),
@@ -254,7 +260,7 @@ pub async fn start(
         );
         // The webhook deliveries the projection above inserts are sent by the projections'
         // processes; several of them share the queue safely (see `crate::webhooks`).
-        let handler = WebhookEndpointHandler::new(EventLog::new(pool.clone()), system_clock());
+        let handler = webhook_endpoints.clone();
         let (pool, token, webhooks) = (pool.clone(), shutdown.clone(), settings.webhooks());
         tasks.spawn(async move {
             run_webhook_worker(pool, handler, webhooks, token).await;
@@ -262,7 +268,7 @@ pub async fn start(
         });
     }
     if components.contains(&Component::Scheduler) {
-        let handler = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
+        let handler = conversations.clone();
         let scheduler = SchedulerSettings {
             tick: Duration::from_millis(settings.scheduler_tick_ms),
             inactivity: Duration::from_secs(settings.inactivity_secs),
@@ -286,15 +292,13 @@ pub async fn start(
             .context("listening for projection changes")?;
         let context = AppContext {
             pool: pool.clone(),
-            handler: ConversationHandler::new(EventLog::new(pool.clone()), system_clock()),
-            inbox_handler: InboxHandler::new(EventLog::new(pool.clone()), system_clock()),
-            operator_handler: OperatorHandler::new(EventLog::new(pool.clone()), system_clock()),
-            webhook_handler: WebhookEndpointHandler::new(
-                EventLog::new(pool.clone()),
-                system_clock(),
-            ),
+            handler: conversations.clone(),
+            inbox_handler: InboxHandler::new(log.clone(), system_clock()),
+            operator_handler: OperatorHandler::new(log.clone(), system_clock()),
+            webhook_handler: webhook_endpoints.clone(),
             auth: auth.clone(),
             feed,
+            message_reads: Default::default(),
             max_body_chars: settings.max_body_chars,
             typing_ttl: Duration::from_millis(settings.typing_ttl_ms),
             default_phone_region: settings.default_phone_region.clone(),

@@ -7,8 +7,16 @@
 //! command recorded twice would collide on `events.event_id`. Before deciding, the handler
 //! looks for its first event id in the loaded stream; if it is there, the command already
 //! happened and its recorded events are returned with `duplicate: true`.
+//!
+//! Stream cache: after a command, the handler keeps the stream's folded state and head, so
+//! the next command on that stream decides without reading the stream: one round trip (the
+//! append) instead of two. The append's guard checks the head, so a stale entry (another
+//! node appended) costs a conflict and a fresh read, never a wrong decision. A cached
+//! decision that does not end in an append (a refusal, nothing to do, a duplicate event id)
+//! is taken again from the log, where a repeated command is recognised as such.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -90,21 +98,62 @@ pub fn system_clock() -> Clock {
 }
 
 /// Handles the commands of one aggregate type, `D`.
-pub struct CommandHandler<D> {
+pub struct CommandHandler<D: Decider> {
     log: EventLog,
     clock: Clock,
     max_attempts: u32,
+    cache: Arc<StreamCache<D::State>>,
     decider: PhantomData<fn() -> D>,
 }
 
-impl<D> Clone for CommandHandler<D> {
+impl<D: Decider> Clone for CommandHandler<D> {
     fn clone(&self) -> Self {
         Self {
             log: self.log.clone(),
             clock: self.clock.clone(),
             max_attempts: self.max_attempts,
+            cache: self.cache.clone(),
             decider: PhantomData,
         }
+    }
+}
+
+/// How many streams a handler remembers. A conversation's state is a few hundred bytes plus
+/// its message ids, so this is some megabytes at most.
+const CACHED_STREAMS: usize = 10_000;
+
+/// Streams' folded states and heads, as the last command on this node left them.
+struct StreamCache<S> {
+    streams: Mutex<HashMap<Uuid, (StreamHead, S)>>,
+}
+
+impl<S> StreamCache<S> {
+    fn new() -> Self {
+        Self {
+            streams: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes the stream's entry out: while a command works on it, a concurrent command on
+    /// the same stream reads the log (and one of the two meets a conflict).
+    fn take(&self, stream_id: Uuid) -> Option<(StreamHead, S)> {
+        self.lock().remove(&stream_id)
+    }
+
+    fn put(&self, stream_id: Uuid, head: StreamHead, state: S) {
+        let mut streams = self.lock();
+        if streams.len() >= CACHED_STREAMS && !streams.contains_key(&stream_id) {
+            // Any entry will do: a miss costs one read.
+            if let Some(evicted) = streams.keys().next().copied() {
+                streams.remove(&evicted);
+            }
+        }
+        streams.insert(stream_id, (head, state));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (StreamHead, S)>> {
+        // A panic while holding the lock leaves a map that is still whole.
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -126,6 +175,7 @@ impl<D: Decider> CommandHandler<D> {
             log,
             clock,
             max_attempts: 8,
+            cache: Arc::new(StreamCache::new()),
             decider: PhantomData,
         }
     }
@@ -154,6 +204,20 @@ impl<D: Decider> CommandHandler<D> {
         command: &D::Command,
     ) -> Result<Handled, CommandError> {
         let stream_id = D::stream_id(command);
+        if let Some((head, state)) = self.cache.take(stream_id) {
+            if let Ok(events) = D::decide(&state, command, &meta.actor) {
+                if !events.is_empty() {
+                    if let Ok(recorded) = self.append(meta, stream_id, &head, &events).await {
+                        self.remember(stream_id, state, &events, &recorded);
+                        return Ok(Handled {
+                            events,
+                            recorded: recorded.into_iter().map(|e| e.event).collect(),
+                            duplicate: false,
+                        });
+                    }
+                }
+            }
+        }
         let first_event_id = event_id_for(meta.command_id, 0);
         for attempt in 1..=self.max_attempts {
             let logged = self.log.read_stream(stream_id, 0).await?;
@@ -172,6 +236,7 @@ impl<D: Decider> CommandHandler<D> {
             let head = logged.last().map(LoggedEvent::head).unwrap_or_default();
             let events = D::decide(&state, command, &meta.actor)?;
             if events.is_empty() {
+                self.cache.put(stream_id, head, state);
                 return Ok(Handled {
                     events,
                     recorded: Vec::new(),
@@ -180,11 +245,12 @@ impl<D: Decider> CommandHandler<D> {
             }
             match self.append(meta, stream_id, &head, &events).await {
                 Ok(recorded) => {
+                    self.remember(stream_id, state, &events, &recorded);
                     return Ok(Handled {
                         events,
                         recorded: recorded.into_iter().map(|e| e.event).collect(),
                         duplicate: false,
-                    })
+                    });
                 }
                 Err(AppendError::VersionConflict { .. }) => {
                     // Someone else appended; back off a little so a crowd does not collide
@@ -206,6 +272,23 @@ impl<D: Decider> CommandHandler<D> {
             stream_id,
             attempts: self.max_attempts,
         })
+    }
+
+    /// Keeps the stream's state after `events`, recorded as `recorded`, for its next command.
+    fn remember(
+        &self,
+        stream_id: Uuid,
+        state: D::State,
+        events: &[DomainEvent],
+        recorded: &[LoggedEvent],
+    ) {
+        let Some(head) = recorded.last().map(LoggedEvent::head) else {
+            return;
+        };
+        let state = events
+            .iter()
+            .fold(state, |state, event| D::evolve(state, event));
+        self.cache.put(stream_id, head, state);
     }
 
     async fn append(

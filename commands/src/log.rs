@@ -4,6 +4,14 @@
 //! stream's head is exactly what the caller decided on (version and hash), and the unique
 //! `(stream_id, stream_version)` constraint catches a concurrent writer that got there first.
 //! Either way the caller gets [`AppendError::VersionConflict`] and retries against fresh state.
+//!
+//! After a commit, [`EventLog`] wakes the log's tailers with `NOTIFY switchboard_events` from a
+//! transaction that writes nothing, coalescing a burst of appends into one notification. Not
+//! inside the appending transaction: PostgreSQL serialises the commits of notifying
+//! transactions, flush included, which would cost the log its group commit (migration 0018).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::Value;
@@ -13,6 +21,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::hash::{event_hash, HashedFields};
+use crate::tail::EVENTS_CHANNEL;
 
 /// The last event of a stream as the appender saw it: what an append builds on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -100,11 +109,45 @@ pub(crate) fn decode_row(row: &sqlx::postgres::PgRow) -> Result<LoggedEvent, sql
 #[derive(Debug, Clone)]
 pub struct EventLog {
     pool: PgPool,
+    wake: Arc<Wake>,
+}
+
+/// Wakes the log's tailers after appends, one notification for a burst of them.
+#[derive(Debug, Default)]
+struct Wake {
+    /// A notification is on its way and has not been sent yet: an append that finds it set
+    /// is covered by it.
+    pending: AtomicBool,
 }
 
 impl EventLog {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            wake: Arc::default(),
+        }
+    }
+
+    /// Tells the log's tailers (relay, tests) that events were committed. [`EventLog::append`]
+    /// does this itself; callers of [`append_on`] call it after their commit. Returns at once:
+    /// the notification goes out from a task, and appends made before it is sent share it.
+    /// A lost one only delays the tailers until their next poll.
+    pub fn notify_appended(&self) {
+        if self.wake.pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (pool, wake) = (self.pool.clone(), self.wake.clone());
+        tokio::spawn(async move {
+            // Cleared before sending: an append committed after this point sends its own.
+            wake.pending.store(false, Ordering::Release);
+            if let Err(err) = sqlx::query("select pg_notify($1, '')")
+                .bind(EVENTS_CHANNEL)
+                .execute(&pool)
+                .await
+            {
+                tracing::debug!(error = %err, "could not wake the log's tailers; they will poll");
+            }
+        });
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -126,7 +169,11 @@ impl EventLog {
         recorded_at: DateTime<Utc>,
     ) -> Result<Vec<LoggedEvent>, AppendError> {
         let mut conn = self.pool.acquire().await?;
-        append_on(&mut conn, stream_id, stream_type, head, events, recorded_at).await
+        let recorded =
+            append_on(&mut conn, stream_id, stream_type, head, events, recorded_at).await?;
+        drop(conn);
+        self.notify_appended();
+        Ok(recorded)
     }
 
     /// The events of one stream after `after_version` (0 = from the start), in version order.
@@ -184,6 +231,29 @@ impl EventLog {
     }
 }
 
+/// The columns of the events an append wrote, event by event in version order.
+type Written = (Uuid, String, i16, Value, Value, Option<Vec<u8>>, Vec<u8>);
+
+fn events_written(
+    event_ids: Vec<Uuid>,
+    event_types: Vec<String>,
+    schema_versions: Vec<i16>,
+    payloads: Vec<Value>,
+    metadatas: Vec<Value>,
+    prev_hashes: Vec<Option<Vec<u8>>>,
+    hashes: Vec<Vec<u8>>,
+) -> impl Iterator<Item = Written> {
+    event_ids
+        .into_iter()
+        .zip(event_types)
+        .zip(schema_versions)
+        .zip(payloads)
+        .zip(metadatas)
+        .zip(prev_hashes)
+        .zip(hashes)
+        .map(|((((((id, ty), v), p), m), ph), h)| (id, ty, v, p, m, ph, h))
+}
+
 /// PostgreSQL names the offending key in the error's detail: `Key (event_id)=(…) already exists.`
 fn duplicate_id_in(message: &str, candidates: &[Uuid]) -> Option<Uuid> {
     candidates
@@ -193,7 +263,9 @@ fn duplicate_id_in(message: &str, candidates: &[Uuid]) -> Option<Uuid> {
 }
 
 /// [`EventLog::append`] on a connection the caller holds, possibly inside a transaction the
-/// caller commits. The caller's transaction must not have written anything before this call:
+/// caller commits; after the commit, the caller wakes the tailers with
+/// [`EventLog::notify_appended`]. The caller's transaction must not have written anything
+/// before this call:
 /// its transaction id has to be taken here, after the state it decided on was read, or the
 /// commit-order tail could deliver this stream's events out of version order.
 pub async fn append_on(
@@ -246,8 +318,7 @@ pub async fn append_on(
 
     // The guard makes the insert a no-op unless event `head.version` is the one the caller
     // decided on; the unique constraint settles races between appenders that both pass it.
-    let sql = format!(
-        "insert into events (stream_id, stream_type, stream_version, event_id, event_type,
+    let sql = "insert into events (stream_id, stream_type, stream_version, event_id, event_type,
                              schema_version, payload, metadata, recorded_at, prev_hash, hash)
          select $1, $2, e.version, e.event_id, e.event_type, e.schema_version, e.payload,
                 e.metadata, $3, e.prev_hash, e.hash
@@ -259,9 +330,9 @@ pub async fn append_on(
             or exists (select 1 from events
                        where stream_id = $1 and stream_version = $12 and hash = $13)
          order by e.version
-         returning {EVENT_COLUMNS}"
-    );
-    let result = sqlx::query(&sql)
+         returning stream_version, global_position,
+                   transaction_id::text::bigint as transaction_id";
+    let result = sqlx::query(sql)
         .bind(stream_id)
         .bind(stream_type)
         .bind(recorded_at)
@@ -301,7 +372,48 @@ pub async fn append_on(
             expected: head.version,
         });
     }
-    let mut recorded: Vec<LoggedEvent> = rows.iter().map(decode_row).collect::<Result<_, _>>()?;
-    recorded.sort_by_key(|e| e.event.stream_version);
+    // Only what the database chose comes back; the rest is what was just written.
+    let mut assigned: Vec<(i32, i64, i64)> = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("stream_version")?,
+                row.try_get("global_position")?,
+                row.try_get("transaction_id")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    assigned.sort_unstable();
+    let recorded = assigned
+        .into_iter()
+        .zip(events_written(
+            event_ids,
+            event_types,
+            schema_versions,
+            payloads,
+            metadatas,
+            prev_hashes,
+            hashes,
+        ))
+        .map(
+            |((stream_version, global_position, transaction_id), written)| LoggedEvent {
+                event: RecordedEvent {
+                    global_position,
+                    stream_id,
+                    stream_type: stream_type.to_owned(),
+                    stream_version,
+                    event_id: written.0,
+                    event_type: written.1,
+                    schema_version: written.2,
+                    payload: written.3,
+                    metadata: written.4,
+                    recorded_at,
+                },
+                transaction_id,
+                prev_hash: written.5,
+                hash: written.6,
+            },
+        )
+        .collect();
     Ok(recorded)
 }

@@ -175,3 +175,46 @@ async fn concurrent_posts_to_one_conversation_all_land_after_retries(pool: PgPoo
     assert_eq!(versions, (1..=9).collect::<Vec<_>>());
     assert_eq!(posted.len(), 8);
 }
+
+/// The stream cache (one per handler, as on two nodes) never decides on a stale state: the
+/// other node's append makes the cached head a conflict, and the command is decided again on
+/// the log. A repeat of an earlier command is still recognised, though the cached state, which
+/// has moved on, would refuse it.
+#[sqlx::test(migrations = "../migrations")]
+async fn two_nodes_caching_one_stream_stay_in_version_order(pool: PgPool) {
+    let node_a = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
+    let node_b = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
+    let (conversation, contact) = (Uuid::now_v7(), Uuid::now_v7());
+    let start_id = Uuid::now_v7();
+    let started = node_a
+        .handle(&meta(start_id, contact), &start(conversation, contact))
+        .await
+        .unwrap();
+    for n in 0..6 {
+        let node = if n % 2 == 0 { &node_b } else { &node_a };
+        let id = Uuid::now_v7();
+        let posted = node
+            .handle(
+                &meta(id, contact),
+                &post(conversation, contact, id, &format!("m{n}")),
+            )
+            .await
+            .unwrap();
+        assert!(!posted.duplicate);
+        assert_eq!(posted.recorded[0].stream_version, n + 2);
+    }
+    let repeat = node_a
+        .handle(&meta(start_id, contact), &start(conversation, contact))
+        .await
+        .unwrap();
+    assert!(repeat.duplicate);
+    assert_eq!(repeat.recorded, started.recorded);
+    let versions: Vec<i32> = sqlx::query_scalar(
+        "select stream_version from events where stream_id = $1 order by stream_version",
+    )
+    .bind(conversation)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(versions, (1..=7).collect::<Vec<_>>());
+}

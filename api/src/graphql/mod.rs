@@ -32,6 +32,8 @@ pub struct AppContext {
     pub webhook_handler: WebhookEndpointHandler,
     pub auth: Auth,
     pub feed: ChangeFeed,
+    /// Message reads shared by the subscriptions one change wakes.
+    pub message_reads: crate::shared_reads::MessageReads,
     pub max_body_chars: usize,
     /// How long a typing indicator stays on without renewal (CONV-6).
     pub typing_ttl: std::time::Duration,

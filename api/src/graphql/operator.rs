@@ -956,12 +956,25 @@ pub async fn message_stream(
         Some(position) => position,
         None => read::latest_message_position(&app.pool, conversation_id).await?,
     };
-    let pool = app.pool.clone();
+    let (pool, reads) = (app.pool.clone(), app.message_reads.clone());
     Ok(async_stream::stream! {
         let mut pending = after_position.is_some();
+        // The version of the change that woke us, when one did: subscribers woken by the
+        // same change share one read (see `crate::shared_reads`).
+        let mut woken_by: Option<i32> = None;
         loop {
             if pending {
-                match read::messages(&pool, conversation_id, audience, position, 200).await {
+                let rows = match woken_by.take() {
+                    Some(version) => reads
+                        .messages(&pool, conversation_id, audience, position, 200, version)
+                        .await
+                        .map(|rows| rows.to_vec())
+                        .map_err(|err| err.to_string()),
+                    None => read::messages(&pool, conversation_id, audience, position, 200)
+                        .await
+                        .map_err(|err| err.to_string()),
+                };
+                match rows {
                     Ok(rows) => {
                         let more = rows.len() == 200;
                         for row in rows {
@@ -976,11 +989,18 @@ pub async fn message_stream(
             }
             match next_event(&mut events).await {
                 None => break,
-                Some(FeedEvent::Resync) => pending = true,
+                Some(FeedEvent::Resync) => {
+                    pending = true;
+                    woken_by = None;
+                }
                 Some(FeedEvent::Changed(Change::MessagePosted { conversation_id: id, stream_version, internal, .. }))
                     if id == conversation_id
                         && stream_version > position
-                        && (audience == Audience::Operators || !internal) => pending = true,
+                        && (audience == Audience::Operators || !internal) => {
+                    // Two wake-ups before a read: a fresh read, to be sure of both.
+                    woken_by = if pending { None } else { Some(stream_version) };
+                    pending = true;
+                }
                 Some(FeedEvent::Changed(_) | FeedEvent::Typing(_)) => {}
             }
         }
