@@ -16,6 +16,25 @@ use crate::{Applied, Change, Projection, ProjectionError};
 
 pub struct ConversationsProjection;
 
+/// Other aggregates' event types, which [`ConversationsProjection`] ignores (the last arm of
+/// its `apply`).
+const IGNORED: &[&str] = &[
+    "InboxCreated",
+    "InboxSettingsChanged",
+    "WidgetTokenRotated",
+    "InboxActivated",
+    "InboxDeactivated",
+    "OperatorRegistered",
+    "OperatorProfileChanged",
+    "OperatorStatusChanged",
+    "WebhookEndpointRegistered",
+    "WebhookEndpointChanged",
+    "WebhookEndpointDisabled",
+    "WebhookEndpointEnabled",
+    "WebhookSecretRotated",
+    "SlaBreached",
+];
+
 impl Projection for ConversationsProjection {
     fn name(&self) -> &'static str {
         "conversations"
@@ -28,6 +47,10 @@ impl Projection for ConversationsProjection {
             "operator_read_markers",
             "callbacks",
         ]
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        !IGNORED.contains(&event_type)
     }
 
     async fn apply(
@@ -138,66 +161,54 @@ impl Projection for ConversationsProjection {
             }
             Ok(DomainEvent::ConversationReadByContact(e)) => {
                 // The contact reads what was sent to them: operator, system and bot messages.
-                sqlx::query(
-                    "update thread_messages set read_at = coalesce(read_at, $3)
-                     where conversation_id = $1 and stream_version <= $2
-                       and sender_kind <> $4 and not internal",
-                )
-                .bind(e.conversation_id)
-                .bind(e.up_to_position)
-                .bind(e.read_at)
-                .bind(SenderKind::Contact.as_str())
-                .execute(&mut *tx)
-                .await?;
+                // (The count reads no `read_at`: it is the same before or after the marking.)
                 let query = sqlx::query(
-                    "update inbox_conversations
+                    "with marked as (
+                         update thread_messages set read_at = coalesce(read_at, $3)
+                         where conversation_id = $1 and stream_version <= $2
+                           and sender_kind <> $4 and not internal
+                     )
+                     update inbox_conversations
                      set contact_read_position = greatest(contact_read_position, $2),
                          contact_unread = (
                              select count(*) from thread_messages m
-                             where m.conversation_id = $1 and m.sender_kind <> $3
+                             where m.conversation_id = $1 and m.sender_kind <> $4
                                and not m.internal
                                and m.stream_version > greatest(contact_read_position, $2))
                      where conversation_id = $1",
                 )
                 .bind(e.conversation_id)
                 .bind(e.up_to_position)
+                .bind(e.read_at)
                 .bind(SenderKind::Contact.as_str());
                 updated(tx, query, e.conversation_id).await
             }
             Ok(DomainEvent::ConversationReadByOperator(e)) => {
-                sqlx::query(
-                    "insert into operator_read_markers
+                // The operator's marker moves on; PROJ-2: what they have not read yet is what
+                // the contact wrote since. An operator reading marks the contact's messages
+                // read (the count reads no `read_at`).
+                let query = sqlx::query(
+                    "with marked as (
+                         update thread_messages set read_at = coalesce(read_at, $4)
+                         where conversation_id = $1 and stream_version <= $3
+                           and sender_kind = $5
+                     )
+                     insert into operator_read_markers
                         (conversation_id, operator_id, position, read_at, unread)
-                     values ($1, $2, $3, $4, 0)
+                     values ($1, $2, $3, $4,
+                             (select count(*) from thread_messages m
+                              where m.conversation_id = $1 and m.sender_kind = $5
+                                and m.stream_version > $3))
                      on conflict (conversation_id, operator_id) do update
                      set position = greatest(operator_read_markers.position, excluded.position),
-                         read_at = excluded.read_at",
+                         read_at = excluded.read_at,
+                         unread = (select count(*) from thread_messages m
+                                   where m.conversation_id = $1 and m.sender_kind = $5
+                                     and m.stream_version > greatest(
+                                         operator_read_markers.position, excluded.position))",
                 )
                 .bind(e.conversation_id)
                 .bind(e.operator_id)
-                .bind(e.up_to_position)
-                .bind(e.read_at)
-                .execute(&mut *tx)
-                .await?;
-                // PROJ-2: what the operator has not read yet is what the contact wrote since.
-                sqlx::query(
-                    "update operator_read_markers r
-                     set unread = (select count(*) from thread_messages m
-                                   where m.conversation_id = r.conversation_id
-                                     and m.sender_kind = $3 and m.stream_version > r.position)
-                     where r.conversation_id = $1 and r.operator_id = $2",
-                )
-                .bind(e.conversation_id)
-                .bind(e.operator_id)
-                .bind(SenderKind::Contact.as_str())
-                .execute(&mut *tx)
-                .await?;
-                // An operator reading marks the contact's messages read.
-                let query = sqlx::query(
-                    "update thread_messages set read_at = coalesce(read_at, $3)
-                     where conversation_id = $1 and stream_version <= $2 and sender_kind = $4",
-                )
-                .bind(e.conversation_id)
                 .bind(e.up_to_position)
                 .bind(e.read_at)
                 .bind(SenderKind::Contact.as_str());
@@ -372,19 +383,60 @@ async fn started(
     })
 }
 
-/// A message joins the thread and becomes the inbox row's last message. `auto_reply` marks
-/// the inbox's automatic answer (INBOX-5).
+/// What a message does to the contact's wait for an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// The contact's oldest unanswered message starts a wait.
+    Starts,
+    /// An operator's answer ends it.
+    Ends,
+    Unchanged,
+}
+
+/// A message joins the thread and becomes the inbox row's last message, in one statement.
+/// `auto_reply` marks the inbox's automatic answer (INBOX-5).
 async fn add_to_thread(
     tx: &mut PgConnection,
     e: &MessagePosted,
     stream_version: i32,
     auto_reply: bool,
+    wait: Wait,
 ) -> Result<(), ProjectionError> {
+    // One statement: its parts see the same rows and touch different ones (each
+    // `inbox_conversations` expression reads only columns no other sets), so it does what
+    // running them one after another would.
     sqlx::query(
-        "insert into thread_messages
-            (message_id, conversation_id, stream_version, sender_kind, sender_id, channel, body,
-             posted_at, attachments, auto_reply)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "with message as (
+             insert into thread_messages
+                 (message_id, conversation_id, stream_version, sender_kind, sender_id, channel,
+                  body, posted_at, attachments, auto_reply)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ),
+         -- PROJ-2: a contact's message is unread for every operator who has read the
+         -- conversation before (the others count all of `inbound_count`).
+         markers as (
+             update operator_read_markers set unread = unread + 1
+             where $11 and conversation_id = $2 and position < $3
+         )
+         update inbox_conversations
+         set last_message_id = $1, last_message_body = $7, last_message_sender = $4,
+             last_activity_at = greatest(last_activity_at, $8),
+             message_count = message_count + 1,
+             auto_replied = auto_replied or $10,
+             inbound_count = inbound_count + case when $11 then 1 else 0 end,
+             contact_unread = contact_unread + case when $11 then 0 else 1 end,
+             has_inbound = has_inbound or $12,
+             has_outbound = has_outbound or $13,
+             wait_raises = case when $12 and waiting_since is null then 0
+                                when $13 then 0
+                                else wait_raises end,
+             waiting_since = case when $12 then coalesce(waiting_since, $8)
+                                  when $13 then null
+                                  else waiting_since end,
+             waiting_since_position = case when $12 then coalesce(waiting_since_position, $3)
+                                           when $13 then null
+                                           else waiting_since_position end
+         where conversation_id = $2",
     )
     .bind(e.message_id)
     .bind(e.conversation_id)
@@ -396,39 +448,11 @@ async fn add_to_thread(
     .bind(e.posted_at)
     .bind(sqlx::types::Json(&e.attachments))
     .bind(auto_reply)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "update inbox_conversations
-         set last_message_id = $2, last_message_body = $3, last_message_sender = $4,
-             last_activity_at = greatest(last_activity_at, $5),
-             message_count = message_count + 1,
-             auto_replied = auto_replied or $6,
-             inbound_count = inbound_count + case when $7 then 1 else 0 end,
-             contact_unread = contact_unread + case when $7 then 0 else 1 end
-         where conversation_id = $1",
-    )
-    .bind(e.conversation_id)
-    .bind(e.message_id)
-    .bind(&e.body)
-    .bind(e.sender.kind.as_str())
-    .bind(e.posted_at)
-    .bind(auto_reply)
     .bind(e.sender.kind == SenderKind::Contact)
+    .bind(wait == Wait::Starts)
+    .bind(wait == Wait::Ends)
     .execute(&mut *tx)
     .await?;
-    // PROJ-2: a contact's message is unread for every operator who has read the conversation
-    // before (the others count all of `inbound_count`).
-    if e.sender.kind == SenderKind::Contact {
-        sqlx::query(
-            "update operator_read_markers set unread = unread + 1
-             where conversation_id = $1 and position < $2",
-        )
-        .bind(e.conversation_id)
-        .bind(stream_version)
-        .execute(&mut *tx)
-        .await?;
-    }
     Ok(())
 }
 
@@ -437,37 +461,12 @@ async fn posted(
     e: &MessagePosted,
     stream_version: i32,
 ) -> Result<Change, ProjectionError> {
-    add_to_thread(tx, e, stream_version, false).await?;
-    // The contact's oldest unanswered message starts a wait; an operator's answer ends it.
-    match e.sender.kind {
-        SenderKind::Contact => {
-            sqlx::query(
-                "update inbox_conversations
-                 set has_inbound = true,
-                     wait_raises = case when waiting_since is null then 0 else wait_raises end,
-                     waiting_since = coalesce(waiting_since, $2),
-                     waiting_since_position = coalesce(waiting_since_position, $3)
-                 where conversation_id = $1",
-            )
-            .bind(e.conversation_id)
-            .bind(e.posted_at)
-            .bind(stream_version)
-            .execute(&mut *tx)
-            .await?;
-        }
-        SenderKind::Operator => {
-            sqlx::query(
-                "update inbox_conversations
-                 set has_outbound = true,
-                     waiting_since = null, waiting_since_position = null, wait_raises = 0
-                 where conversation_id = $1",
-            )
-            .bind(e.conversation_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        SenderKind::System | SenderKind::Bot => {}
-    }
+    let wait = match e.sender.kind {
+        SenderKind::Contact => Wait::Starts,
+        SenderKind::Operator => Wait::Ends,
+        SenderKind::System | SenderKind::Bot => Wait::Unchanged,
+    };
+    add_to_thread(tx, e, stream_version, false, wait).await?;
     Ok(Change::MessagePosted {
         conversation_id: e.conversation_id,
         message_id: e.message_id,
@@ -495,7 +494,7 @@ async fn auto_reply_sent(
         posted_at: e.sent_at,
         attachments: Vec::new(),
     };
-    add_to_thread(tx, &message, stream_version, true).await?;
+    add_to_thread(tx, &message, stream_version, true, Wait::Unchanged).await?;
     Ok(Change::MessagePosted {
         conversation_id: e.conversation_id,
         message_id: e.message_id,
@@ -1208,6 +1207,14 @@ pub mod read {
 #[cfg(test)]
 mod tests {
     use super::read::SearchText;
+    use switchboard_domain::DomainEvent;
+
+    #[test]
+    fn the_ignored_types_are_event_types() {
+        for event_type in super::IGNORED {
+            assert!(DomainEvent::TYPES.contains(event_type), "{event_type}");
+        }
+    }
 
     #[test]
     fn search_text_keeps_words_as_prefixes_and_drops_everything_else() {

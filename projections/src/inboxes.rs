@@ -9,6 +9,15 @@ use crate::{Applied, Change, Projection, ProjectionError};
 
 pub struct InboxesProjection;
 
+/// The event types [`InboxesProjection`] applies.
+const HANDLED: &[&str] = &[
+    "InboxCreated",
+    "InboxSettingsChanged",
+    "WidgetTokenRotated",
+    "InboxActivated",
+    "InboxDeactivated",
+];
+
 impl Projection for InboxesProjection {
     fn name(&self) -> &'static str {
         "inboxes"
@@ -16,6 +25,10 @@ impl Projection for InboxesProjection {
 
     fn tables(&self) -> &'static [&'static str] {
         &["inboxes"]
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        HANDLED.contains(&event_type)
     }
 
     async fn apply(
@@ -191,5 +204,18 @@ pub mod read {
         ))
         .fetch_all(pool)
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::DomainEvent;
+
+    #[test]
+    fn the_handled_types_are_event_types() {
+        // A misspelt name would leave the events of its type unapplied.
+        for event_type in super::HANDLED {
+            assert!(DomainEvent::TYPES.contains(event_type), "{event_type}");
+        }
     }
 }

@@ -124,8 +124,25 @@ pub trait Projection: Send + Sync + 'static {
     /// go with them.
     fn tables(&self) -> &'static [&'static str];
 
-    /// Applies one event inside the caller's transaction. Events arrive once each, in stream
-    /// order.
+    /// Whether [`Projection::apply`] does anything with events of `event_type`. False
+    /// promises that `apply` returns [`Applied::Ignored`], without touching the database, for
+    /// every event of that type that decodes: the runner then only moves the stream's
+    /// position past it (an event that does not decode, of an unknown type for one, still
+    /// goes to `apply`, to be dead-lettered). By default, every type.
+    fn handles(&self, _event_type: &str) -> bool {
+        true
+    }
+
+    /// Whether applying an event of `event_type` reads this projection's progress
+    /// (`projection_stream_positions`). The runner writes a batch's progress once, at its
+    /// end; before such an event it writes what the batch applied so far, so the read sees
+    /// every earlier event as applied. By default, no type.
+    fn reads_progress(&self, _event_type: &str) -> bool {
+        false
+    }
+
+    /// Applies one event inside the caller's transaction. Events of the types it
+    /// [handles](Projection::handles) arrive once each, in stream order.
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,

@@ -12,6 +12,14 @@ use crate::{Applied, Change, Projection, ProjectionError};
 
 pub struct OperatorsProjection;
 
+/// The event types [`OperatorsProjection`] applies.
+const HANDLED: &[&str] = &[
+    "OperatorRegistered",
+    "OperatorProfileChanged",
+    "OperatorStatusChanged",
+    "ConversationAssigned",
+];
+
 impl Projection for OperatorsProjection {
     fn name(&self) -> &'static str {
         "operators"
@@ -19,6 +27,10 @@ impl Projection for OperatorsProjection {
 
     fn tables(&self) -> &'static [&'static str] {
         &["operators"]
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        HANDLED.contains(&event_type)
     }
 
     async fn apply(
@@ -181,5 +193,18 @@ pub mod read {
         ))
         .fetch_all(pool)
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::DomainEvent;
+
+    #[test]
+    fn the_handled_types_are_event_types() {
+        // A misspelt name would leave the events of its type unapplied.
+        for event_type in super::HANDLED {
+            assert!(DomainEvent::TYPES.contains(event_type), "{event_type}");
+        }
     }
 }

@@ -36,7 +36,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::envelope::RecordedEvent;
-use switchboard_domain::event::{MessagePosted, SenderKind};
+use switchboard_domain::event::{ConversationStatusChanged, MessagePosted, SenderKind};
 use switchboard_domain::hours::WorkingHours;
 use switchboard_domain::inbox::{InboxSettings, SlaPolicy};
 use switchboard_domain::DomainEvent;
@@ -45,6 +45,20 @@ use uuid::Uuid;
 use crate::{Applied, Projection, ProjectionError};
 
 pub struct SlaProjection;
+
+/// The event types [`SlaProjection`] applies; `apply` ignores the others.
+const HANDLED: &[&str] = &[
+    "InboxCreated",
+    "InboxSettingsChanged",
+    "ConversationStarted",
+    "MessagePosted",
+    "ConversationStatusChanged",
+    "SlaBreached",
+    "ConversationAssigned",
+    "ConversationUnassigned",
+    "ConversationTransferred",
+    "ConversationRated",
+];
 
 impl Projection for SlaProjection {
     fn name(&self) -> &'static str {
@@ -59,6 +73,10 @@ impl Projection for SlaProjection {
             "sla_resolutions",
             "sla_breaches",
         ]
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        HANDLED.contains(&event_type)
     }
 
     async fn apply(
@@ -121,47 +139,7 @@ impl Projection for SlaProjection {
             }
             Ok(DomainEvent::MessagePosted(e)) => posted(tx, &e, event.stream_version).await?,
             Ok(DomainEvent::ConversationStatusChanged(e)) => {
-                use ConversationStatus::{Closed, Open, Resolved};
-                let Some(state) = State::load(tx, e.conversation_id).await? else {
-                    return Ok(Applied::Ignored);
-                };
-                if e.to == Resolved {
-                    let seconds = state.clock.seconds(state.started_at, e.changed_at);
-                    sqlx::query(
-                        "insert into sla_resolutions
-                            (conversation_id, position, inbox_id, branch_id, operator_id,
-                             resolved_at, seconds, deadline, breached)
-                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                         on conflict do nothing",
-                    )
-                    .bind(e.conversation_id)
-                    .bind(event.stream_version)
-                    .bind(state.inbox_id)
-                    .bind(state.branch_id)
-                    .bind(state.assignee_id)
-                    .bind(e.changed_at)
-                    .bind(seconds)
-                    .bind(state.resolution_due)
-                    .bind(breached(seconds, state.clock.policy.resolution_secs))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let ends_wait = matches!(e.to, Resolved | Closed);
-                let reopened = e.to == Open && matches!(e.from, Resolved | Closed);
-                sqlx::query(
-                    "update sla_conversations
-                     set status = $2,
-                         waiting_since = case when $3 then null else waiting_since end,
-                         next_response_due = case when $3 then null else next_response_due end,
-                         reopen_count = reopen_count + case when $4 then 1 else 0 end
-                     where conversation_id = $1",
-                )
-                .bind(e.conversation_id)
-                .bind(e.to.as_str())
-                .bind(ends_wait)
-                .bind(reopened)
-                .execute(&mut *tx)
-                .await?;
+                status_changed(tx, &e, event.stream_version).await?
             }
             Ok(DomainEvent::SlaBreached(e)) => {
                 sqlx::query(
@@ -245,12 +223,73 @@ async fn inbox_settings(
     Ok(())
 }
 
+/// The status moves on; a resolve or close ends the wait running, and a resolve is measured.
+async fn status_changed(
+    tx: &mut PgConnection,
+    e: &ConversationStatusChanged,
+    stream_version: i32,
+) -> Result<(), ProjectionError> {
+    use ConversationStatus::{Closed, Open, Resolved};
+    let status = "update sla_conversations
+                  set status = $2,
+                      waiting_since = case when $3 then null else waiting_since end,
+                      next_response_due = case when $3 then null else next_response_due end,
+                      reopen_count = reopen_count + case when $4 then 1 else 0 end
+                  where conversation_id = $1";
+    let ends_wait = matches!(e.to, Resolved | Closed);
+    let reopened = e.to == Open && matches!(e.from, Resolved | Closed);
+    if e.to != Resolved {
+        // Without the conversation's row (its start was never applied) this changes nothing.
+        sqlx::query(status)
+            .bind(e.conversation_id)
+            .bind(e.to.as_str())
+            .bind(ends_wait)
+            .bind(reopened)
+            .execute(&mut *tx)
+            .await?;
+        return Ok(());
+    }
+    let Some(state) = State::load(tx, e.conversation_id).await? else {
+        return Ok(());
+    };
+    let seconds = state.clock.seconds(state.started_at, e.changed_at);
+    // The resolution and the status in one statement (they touch different tables).
+    sqlx::query(&format!(
+        "with resolution as (
+             insert into sla_resolutions
+                (conversation_id, position, inbox_id, branch_id, operator_id, resolved_at,
+                 seconds, deadline, breached)
+             values ($1, $5, $6, $7, $8, $9, $10, $11, $12)
+             on conflict do nothing
+         )
+         {status}"
+    ))
+    .bind(e.conversation_id)
+    .bind(e.to.as_str())
+    .bind(ends_wait)
+    .bind(reopened)
+    .bind(stream_version)
+    .bind(state.inbox_id)
+    .bind(state.branch_id)
+    .bind(state.assignee_id)
+    .bind(e.changed_at)
+    .bind(seconds)
+    .bind(state.resolution_due)
+    .bind(breached(seconds, state.clock.policy.resolution_secs))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// A contact's message may start a wait; an operator's ends the one running.
 async fn posted(
     tx: &mut PgConnection,
     e: &MessagePosted,
     stream_version: i32,
 ) -> Result<(), ProjectionError> {
+    if matches!(e.sender.kind, SenderKind::System | SenderKind::Bot) {
+        return Ok(()); // neither waits nor answers
+    }
     let Some(state) = State::load(tx, e.conversation_id).await? else {
         return Ok(());
     };
@@ -291,12 +330,19 @@ async fn posted(
                 },
             };
             let seconds = state.clock.seconds(waited_from, e.posted_at);
+            // The response and the end of the wait in one statement (different tables).
             sqlx::query(
-                "insert into sla_responses
-                    (conversation_id, position, kind, inbox_id, branch_id, operator_id,
-                     waited_from, responded_at, seconds, deadline, breached)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 on conflict do nothing",
+                "with response as (
+                     insert into sla_responses
+                        (conversation_id, position, kind, inbox_id, branch_id, operator_id,
+                         waited_from, responded_at, seconds, deadline, breached)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     on conflict do nothing
+                 )
+                 update sla_conversations
+                 set first_response_at = coalesce(first_response_at, $8),
+                     waiting_since = null, next_response_due = null
+                 where conversation_id = $1",
             )
             .bind(e.conversation_id)
             .bind(stream_version)
@@ -309,16 +355,6 @@ async fn posted(
             .bind(seconds)
             .bind(deadline)
             .bind(breached(seconds, target))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "update sla_conversations
-                 set first_response_at = coalesce(first_response_at, $2),
-                     waiting_since = null, next_response_due = null
-                 where conversation_id = $1",
-            )
-            .bind(e.conversation_id)
-            .bind(e.posted_at)
             .execute(&mut *tx)
             .await?;
         }
@@ -894,6 +930,19 @@ pub mod read {
                 p90_secs: self.p90_secs,
                 breaches: self.breaches,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::DomainEvent;
+
+    #[test]
+    fn the_handled_types_are_event_types() {
+        // A misspelt name would leave the events of its type unapplied.
+        for event_type in super::HANDLED {
+            assert!(DomainEvent::TYPES.contains(event_type), "{event_type}");
         }
     }
 }

@@ -56,6 +56,25 @@ const SNAPSHOT_EVENTS: &[&str] = &[
     "ConversationTransferred",
 ];
 
+/// The event types [`WebhooksProjection`] applies: the endpoints' own, the snapshot events,
+/// and every type [`webhook_event_types`] can deliver. `apply` ignores the others.
+const HANDLED: &[&str] = &[
+    "WebhookEndpointRegistered",
+    "WebhookEndpointChanged",
+    "WebhookEndpointDisabled",
+    "WebhookEndpointEnabled",
+    "WebhookSecretRotated",
+    "ConversationStarted",
+    "ConversationStatusChanged",
+    "ConversationTransferred",
+    "MessagePosted",
+    "AutoReplySent",
+    "ConversationAssigned",
+    "ConversationRated",
+    "CallbackRequested",
+    "SlaBreached",
+];
+
 pub struct WebhooksProjection;
 
 impl Projection for WebhooksProjection {
@@ -68,6 +87,15 @@ impl Projection for WebhooksProjection {
     /// twice.
     fn tables(&self) -> &'static [&'static str] {
         &["webhook_endpoints", "webhook_conversations"]
+    }
+
+    fn handles(&self, event_type: &str) -> bool {
+        HANDLED.contains(&event_type)
+    }
+
+    /// A registration's catch-up reads how far each conversation was applied.
+    fn reads_progress(&self, event_type: &str) -> bool {
+        event_type == "WebhookEndpointRegistered"
     }
 
     async fn apply(
@@ -441,5 +469,18 @@ pub mod read {
             .bind(endpoint_id)
             .fetch_optional(pool)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::DomainEvent;
+
+    #[test]
+    fn the_handled_types_are_event_types() {
+        // A misspelt name would leave the events of its type unapplied.
+        for event_type in super::HANDLED {
+            assert!(DomainEvent::TYPES.contains(event_type), "{event_type}");
+        }
     }
 }
