@@ -18,8 +18,11 @@ use crate::report::{latency_summary, summary, table};
 use crate::server::Server;
 use crate::{db, Options};
 
-const SUBSCRIBE: &str =
-    "subscription($id: UUID!) { messagePosted(conversationId: $id) { id body } }";
+/// From the first message on: subscribing races the first sends, and a subscription without
+/// `afterPosition` starts at whatever the thread holds when it registers.
+const SUBSCRIBE: &str = "subscription($id: UUID!, $after: Int) {
+  messagePosted(conversationId: $id, afterPosition: $after) { id body }
+}";
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     let (rates, seconds, conversations): (&[u64], u64, usize) = if options.quick {
@@ -36,9 +39,13 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         sessions.push(server.conversation(&widget, i).await?);
     }
     let mut client = WsClient::connect(&server.ws_url, Some(&server.admin)).await?;
-    for (conversation_id, _) in &sessions {
+    let sessions = Arc::new(sessions);
+    for started in sessions.iter() {
         client
-            .subscribe(SUBSCRIBE, json!({ "id": conversation_id }))
+            .subscribe(
+                SUBSCRIBE,
+                json!({ "id": started.conversation_id, "after": started.first_position }),
+            )
             .await?;
     }
     // Received bodies with when they arrived, from one reader task.
@@ -58,9 +65,13 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         })
     };
     // Warm-up: every subscription delivers before anything is measured.
-    for (i, (conversation_id, session)) in sessions.iter().enumerate() {
+    for (i, started) in sessions.iter().enumerate() {
         server
-            .send(session, conversation_id, &format!("warm-up {i}"))
+            .send(
+                &started.session,
+                &started.conversation_id,
+                &format!("warm-up {i}"),
+            )
             .await?;
     }
     wait_for(
@@ -82,7 +93,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             let (server, sessions) = (server.clone(), sessions.clone());
             sends.spawn(async move {
                 tokio::time::sleep_until(due).await;
-                let (conversation_id, session) = &sessions[i as usize % sessions.len()];
+                let started = &sessions[i as usize % sessions.len()];
+                let (conversation_id, session) = (&started.conversation_id, &started.session);
                 let body = format!("rate {rate} message {i}");
                 server.send(session, conversation_id, &body).await?;
                 anyhow::Ok((body, due))

@@ -214,7 +214,7 @@ async fn fill(url: &str, target: u64) -> anyhow::Result<u64> {
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     let (target, repeats) = if options.quick {
-        (20_000, 1)
+        (5_000, 1)
     } else {
         (options.rebuild_events, options.repeats)
     };

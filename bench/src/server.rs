@@ -16,6 +16,16 @@ use crate::Options;
 /// The secret the child signs tokens with; the bench issues tokens with the same one.
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123456789";
 
+/// A conversation a widget started.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub conversation_id: String,
+    /// The widget session's token.
+    pub session: String,
+    /// The position of its first message: a subscription from there misses nothing.
+    pub first_position: i64,
+}
+
 pub struct Server {
     child: Child,
     pub base: String,
@@ -185,15 +195,12 @@ impl Server {
         }
     }
 
-    /// Starts a conversation in the inbox of `widget_token`: its id and session token.
-    pub async fn conversation(
-        &self,
-        widget_token: &str,
-        i: usize,
-    ) -> anyhow::Result<(String, String)> {
+    /// Starts a conversation in the inbox of `widget_token`: its id, the session token and the
+    /// position of its first message.
+    pub async fn conversation(&self, widget_token: &str, i: usize) -> anyhow::Result<Started> {
         let data = self
             .graphql(
-                "mutation($input: StartConversationInput!) { startConversation(input: $input) { conversationId sessionToken } }",
+                "mutation($input: StartConversationInput!) { startConversation(input: $input) { conversationId sessionToken message { position } } }",
                 json!({ "input": {
                     "widgetToken": widget_token,
                     "name": format!("Visitor {i}"),
@@ -204,16 +211,19 @@ impl Server {
             )
             .await?;
         let started = &data["startConversation"];
-        Ok((
-            started["conversationId"]
+        Ok(Started {
+            conversation_id: started["conversationId"]
                 .as_str()
                 .context("no conversation id")?
                 .to_owned(),
-            started["sessionToken"]
+            session: started["sessionToken"]
                 .as_str()
                 .context("no session token")?
                 .to_owned(),
-        ))
+            first_position: started["message"]["position"]
+                .as_i64()
+                .context("no first message")?,
+        })
     }
 
     /// The widget session `session` sends `body`; the message's id.

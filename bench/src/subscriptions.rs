@@ -83,7 +83,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         } else {
             1 + i % (conversations.len() - 1)
         };
-        let conversation_id = conversations[target].0.clone();
+        let conversation_id = conversations[target].conversation_id.clone();
         let (ws_url, token) = (server.ws_url.clone(), server.admin.clone());
         let (gate, ready_tx, arrivals_tx) = (gate.clone(), ready_tx.clone(), arrivals_tx.clone());
         holders.spawn(async move {
@@ -136,7 +136,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let per_subscription_kib = (after_kib.saturating_sub(before_kib)) as f64 / opened.max(1) as f64;
 
     // Fan-out: each message reaches every one of the first `fan_out` subscriptions.
-    let (conversation_id, session) = conversations[0].clone();
+    let (conversation_id, session) = (
+        conversations[0].conversation_id.clone(),
+        conversations[0].session.clone(),
+    );
     let mut latencies = Vec::new();
     let mut missing = 0;
     for round_no in 0..rounds {
