@@ -9,7 +9,7 @@ SECRET_FILE := .run/jwt-secret
 # operator (whom the README registers once).
 ADMIN_ID_FILE := .run/admin-id
 
-.PHONY: run test services stop token lint
+.PHONY: run test bench services stop token lint
 
 ## make run: services up, migrations applied, the service on http://127.0.0.1:8080/graphql
 run: $(SECRET_FILE)
@@ -19,10 +19,21 @@ run: $(SECRET_FILE)
 	./target/release/switchboard migrate; \
 	exec ./target/release/switchboard serve
 
-## make test: services up, then the whole suite against real PostgreSQL and Kafka
+## make test: services up, then the whole suite against real PostgreSQL and Kafka, and every
+## benchmark scenario in its seconds-long --quick form so the bench cannot rot (debug build:
+## its figures mean nothing; BENCHMARKS.md's come from `make bench`)
 test:
 	eval "$$($(SERVICES) up)"; \
-	cargo test --workspace --locked
+	cargo test --workspace --locked; \
+	cargo build --locked --bin switchboard --bin bench; \
+	./target/debug/bench --quick
+
+## make bench: the benchmarks of BENCHMARKS.md (release build); BENCH_ARGS picks scenarios and
+## sizes, e.g. make bench BENCH_ARGS="commands --repeats 5"
+bench:
+	eval "$$($(SERVICES) up)"; \
+	cargo build --release --locked --bin switchboard --bin bench; \
+	./target/release/bench $(BENCH_ARGS)
 
 ## make token: an admin operator token for the local service (see README)
 token: $(SECRET_FILE) $(ADMIN_ID_FILE)
