@@ -27,12 +27,46 @@ use crate::{db, peer, Options};
 pub const FOLLOW_UPS: usize = 9;
 
 /// A message body of about the length chat messages have.
-fn body(i: usize) -> MessageBody {
+pub fn body(i: usize) -> MessageBody {
     MessageBody::parse(
         &format!("Hello, I ordered a kettle last week and it has not arrived yet ({i})"),
         4000,
     )
     .expect("a valid body")
+}
+
+/// A visitor starts conversation `conversation_id` in `inbox_id` with a first message: the
+/// command both the commands and the rebuild scenarios begin a conversation with.
+pub fn start(
+    conversation_id: Uuid,
+    contact_id: Uuid,
+    inbox_id: Uuid,
+    phone: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ConversationCommand {
+    ConversationCommand::Start(StartConversation {
+        conversation_id,
+        inbox_id,
+        source: Source::Web,
+        contact: Contact {
+            id: contact_id,
+            name: Some("Olena Kovalenko".into()),
+            email: Some("olena@example.com".into()),
+            phone,
+        },
+        subject: None,
+        first_message: Some(FirstMessage {
+            message_id: Uuid::now_v7(),
+            channel: Channel::Web,
+            body: body(0),
+            attachments: Vec::new(),
+        }),
+        callback: None,
+        branch_id: None,
+        routing: None,
+        sla: None,
+        at,
+    })
 }
 
 /// What one run of one implementation did.
@@ -65,29 +99,13 @@ async fn ours(url: &str, writers: usize, duration: Duration) -> anyhow::Result<R
             while Instant::now() < deadline {
                 let conversation_id = Uuid::now_v7();
                 let contact_id = Uuid::now_v7();
-                let start = ConversationCommand::Start(StartConversation {
+                let start = start(
                     conversation_id,
+                    contact_id,
                     inbox_id,
-                    source: Source::Web,
-                    contact: Contact {
-                        id: contact_id,
-                        name: Some("Olena Kovalenko".into()),
-                        email: Some("olena@example.com".into()),
-                        phone: None,
-                    },
-                    subject: None,
-                    first_message: Some(FirstMessage {
-                        message_id: Uuid::now_v7(),
-                        channel: Channel::Web,
-                        body: body(0),
-                        attachments: Vec::new(),
-                    }),
-                    callback: None,
-                    branch_id: None,
-                    routing: None,
-                    sla: None,
-                    at: chrono::Utc::now(),
-                });
+                    None,
+                    chrono::Utc::now(),
+                );
                 let meta = meta_of(Actor::contact(contact_id));
                 let handled = handler.handle(&meta, &start).await?;
                 events.fetch_add(handled.recorded.len() as u64, Ordering::Relaxed);

@@ -1,5 +1,5 @@
 //! Scenario 3, rebuild: a log of a million events (conversations as they really go: started,
-//! assigned, a dozen messages each way, read, resolved), then every rebuildable projection
+//! assigned, seven messages each way, read, resolved), then every rebuildable projection
 //! rebuilt from it with `switchboard replay rebuild`'s own code; events/s for each.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,12 +13,11 @@ use switchboard_commands::handler::event_id_for;
 use switchboard_commands::log::{append_on, NewEvent, StreamHead};
 use switchboard_domain::conversation::{
     decide, evolve, initial_state, AssignConversation, ChangeStatus, ConversationCommand,
-    ConversationStatus, FirstMessage, MarkRead, PostMessage, StartConversation,
+    ConversationStatus, MarkRead, PostMessage,
 };
 use switchboard_domain::envelope::{Actor, EventMetadata};
-use switchboard_domain::event::{Channel, Contact, Sender, SenderKind, Source};
+use switchboard_domain::event::{Channel, Sender, SenderKind};
 use switchboard_domain::operator::Role;
-use switchboard_domain::values::MessageBody;
 use uuid::Uuid;
 
 use crate::report::{median, round, summary, table};
@@ -38,40 +37,18 @@ pub fn conversation_history(
     let contact_id = Uuid::now_v7();
     let contact = Actor::contact(contact_id);
     let admin = Actor::operator(operator, vec![Role::Admin]);
-    let body = |i: usize| {
-        MessageBody::parse(
-            &format!("Where is my order number {i}? It was due on Monday."),
-            4000,
-        )
-        .expect("a valid body")
-    };
+    let body = crate::commands::body;
     let minute = |n: usize| at + TimeDelta::minutes(n as i64);
     let mut script = vec![
         (
             contact.clone(),
-            ConversationCommand::Start(StartConversation {
+            crate::commands::start(
                 conversation_id,
+                contact_id,
                 inbox_id,
-                source: Source::Web,
-                contact: Contact {
-                    id: contact_id,
-                    name: Some("Olena Kovalenko".into()),
-                    email: Some("olena@example.com".into()),
-                    phone: Some("+380441234567".into()),
-                },
-                subject: None,
-                first_message: Some(FirstMessage {
-                    message_id: Uuid::now_v7(),
-                    channel: Channel::Web,
-                    body: body(0),
-                    attachments: Vec::new(),
-                }),
-                callback: None,
-                branch_id: None,
-                routing: None,
-                sla: None,
+                Some("+380441234567".into()),
                 at,
-            }),
+            ),
         ),
         (
             admin.clone(),

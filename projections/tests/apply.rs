@@ -1,9 +1,6 @@
 //! The projection's apply step against a real PostgreSQL: redeliveries change nothing, gaps are
 //! filled from the log, unreadable events are dead-lettered instead of stalling the stream.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use chrono::Utc;
 use serde_json::json;
 use sqlx::PgPool;
@@ -11,27 +8,10 @@ use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::read;
 use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::runner::apply_event;
-use switchboard_projections::LogReader;
 use uuid::Uuid;
 
-/// A log of fixed events, standing in for the event log (tested in `commands`).
-struct FixedLog(Vec<RecordedEvent>);
-
-impl LogReader for FixedLog {
-    fn read_stream(
-        &self,
-        stream_id: Uuid,
-        after_version: i32,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>> {
-        let events = self
-            .0
-            .iter()
-            .filter(|e| e.stream_id == stream_id && e.stream_version > after_version)
-            .cloned()
-            .collect();
-        Box::pin(async move { Ok(events) })
-    }
-}
+mod common;
+use common::FixedLog;
 
 fn recorded(
     stream: Uuid,

@@ -3,9 +3,6 @@
 //! event still applies exactly once, and a registration's catch-up still sees every event the
 //! batch applied before it.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use chrono::Utc;
 use serde_json::json;
 use sqlx::PgPool;
@@ -20,27 +17,11 @@ use switchboard_projections::conversations::{read, ConversationsProjection};
 use switchboard_projections::inboxes::InboxesProjection;
 use switchboard_projections::runner::apply_batch;
 use switchboard_projections::webhooks::WebhooksProjection;
-use switchboard_projections::{LogReader, ProjectionError};
+use switchboard_projections::ProjectionError;
 use uuid::Uuid;
 
-/// A log of fixed events, standing in for the event log (tested in `commands`).
-struct FixedLog(Vec<RecordedEvent>);
-
-impl LogReader for FixedLog {
-    fn read_stream(
-        &self,
-        stream_id: Uuid,
-        after_version: i32,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>> {
-        let events = self
-            .0
-            .iter()
-            .filter(|e| e.stream_id == stream_id && e.stream_version > after_version)
-            .cloned()
-            .collect();
-        Box::pin(async move { Ok(events) })
-    }
-}
+mod common;
+use common::FixedLog;
 
 fn started(conversation: Uuid, inbox: Uuid) -> DomainEvent {
     DomainEvent::ConversationStarted(ConversationStarted {
