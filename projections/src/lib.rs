@@ -182,3 +182,24 @@ pub trait LogReader: Send + Sync + 'static {
         after_version: i32,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::DomainEvent;
+
+    #[test]
+    fn the_listed_event_types_exist() {
+        // A misspelt name in a projection's list would leave the events of its type unapplied.
+        let lists = [
+            crate::conversations::IGNORED,
+            crate::inboxes::HANDLED,
+            crate::operators::HANDLED,
+            crate::sla::HANDLED,
+            crate::webhooks::HANDLED,
+            crate::webhooks::SNAPSHOT_EVENTS,
+        ];
+        for event_type in lists.into_iter().flatten() {
+            assert!(DomainEvent::TYPES.contains(event_type), "{event_type}");
+        }
+    }
+}
