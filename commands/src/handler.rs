@@ -119,8 +119,9 @@ impl<D: Decider> Clone for CommandHandler<D> {
 }
 
 /// How many streams a handler remembers. A conversation's state is a few hundred bytes plus
-/// its message ids, so this is some megabytes at most.
-const CACHED_STREAMS: usize = 10_000;
+/// about 40 bytes per message, so a few megabytes for typical conversations; a node with many
+/// very long threads holds more, up to this many of them.
+const CACHED_STREAMS: usize = 4_096;
 
 /// Streams' folded states and heads, as the last command on this node left them.
 struct StreamCache<S> {
