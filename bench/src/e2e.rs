@@ -155,9 +155,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         "e2e",
         json!({ "seconds": seconds, "conversations": conversations, "results": results }),
     );
+    let troubled = results
+        .iter()
+        .any(|r| r["failed"] != json!(0) || r["lost"] != json!(0));
     Arc::into_inner(server)
         .context("a send still holds the server")?
-        .stop()
+        .stop(troubled)
         .await?;
     db::drop(&options.database_url, name).await?;
     Ok(())

@@ -246,7 +246,9 @@ impl Server {
             .to_owned())
     }
 
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// Stops the server and deletes its log, unless `keep_log` (a scenario saw failures),
+    /// whose path it then prints.
+    pub async fn stop(mut self, keep_log: bool) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
             // SIGTERM: the service shuts down cleanly, committing its consumers' offsets.
             let _ = Command::new("kill").arg(pid.to_string()).status().await;
@@ -257,7 +259,11 @@ impl Server {
         {
             self.child.kill().await?;
         }
-        let _ = std::fs::remove_file(&self.log_path);
+        if keep_log {
+            eprintln!("the server's log: {}", self.log_path.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log_path);
+        }
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ pub async fn idle(options: &Options) -> anyhow::Result<()> {
         let server = Server::start(options, &url).await?;
         tokio::time::sleep(Duration::from_secs(if options.quick { 1 } else { 5 })).await;
         samples.push(server.rss_kib()? as f64 / 1024.0);
-        server.stop().await?;
+        server.stop(false).await?;
     }
     let median = crate::report::median(&samples);
     table(
@@ -194,7 +194,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         }),
     );
     holders.abort_all();
-    server.stop().await?;
+    server.stop(failed > 0 || missing > 0).await?;
     db::drop(&options.database_url, name).await?;
     Ok(())
 }
