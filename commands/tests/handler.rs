@@ -65,6 +65,17 @@ async fn count_events(pool: &PgPool) -> i64 {
         .unwrap()
 }
 
+/// The versions a stream has in the log, in order.
+async fn stream_versions(pool: &PgPool, stream_id: Uuid) -> Vec<i32> {
+    sqlx::query_scalar(
+        "select stream_version from events where stream_id = $1 order by stream_version",
+    )
+    .bind(stream_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn the_same_command_id_twice_records_one_set_of_events(pool: PgPool) {
     let handler = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
@@ -165,13 +176,7 @@ async fn concurrent_posts_to_one_conversation_all_land_after_retries(pool: PgPoo
     for task in tasks {
         posted.insert(task.await.unwrap().unwrap());
     }
-    let versions: Vec<i32> = sqlx::query_scalar(
-        "select stream_version from events where stream_id = $1 order by stream_version",
-    )
-    .bind(conversation)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let versions = stream_versions(&pool, conversation).await;
     assert_eq!(versions, (1..=9).collect::<Vec<_>>());
     assert_eq!(posted.len(), 8);
 }
@@ -209,12 +214,6 @@ async fn two_nodes_caching_one_stream_stay_in_version_order(pool: PgPool) {
         .unwrap();
     assert!(repeat.duplicate);
     assert_eq!(repeat.recorded, started.recorded);
-    let versions: Vec<i32> = sqlx::query_scalar(
-        "select stream_version from events where stream_id = $1 order by stream_version",
-    )
-    .bind(conversation)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let versions = stream_versions(&pool, conversation).await;
     assert_eq!(versions, (1..=7).collect::<Vec<_>>());
 }
