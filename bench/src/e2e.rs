@@ -97,15 +97,18 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
                 let (conversation_id, session) = (&started.conversation_id, &started.session);
                 let body = format!("rate {rate} message {i}");
                 server.send(session, conversation_id, &body).await?;
-                anyhow::Ok((body, due))
+                anyhow::Ok((body, due, Instant::now()))
             });
         }
         let mut due_of = HashMap::new();
+        // Due → acknowledged: the HTTP request, the command and its append (the first hop).
+        let mut acked_after = Vec::with_capacity(total as usize);
         let mut failed = 0u64;
         while let Some(joined) = sends.join_next().await {
             match joined? {
-                Ok((body, due)) => {
-                    due_of.insert(body, due);
+                Ok((body, due, acked)) => {
+                    acked_after.push((acked - due).as_secs_f64() * 1e3);
+                    due_of.insert(body, (due, acked));
                 }
                 Err(err) => {
                     failed += 1;
@@ -117,17 +120,24 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         }
         let _ = wait_for(&received, due_of.keys().cloned(), Duration::from_secs(30)).await;
         let arrivals = received.lock().unwrap();
-        let mut latencies: Vec<f64> = due_of
+        // Due → on the operator's socket, and acknowledged → on the socket (the relay, Kafka,
+        // the projection, the change notification and the subscription's read and write).
+        let (mut latencies, mut after_ack): (Vec<f64>, Vec<f64>) = due_of
             .iter()
-            .filter_map(|(body, due)| {
-                arrivals
-                    .get(body)
-                    .map(|at| (*at - *due).as_secs_f64() * 1e3)
+            .filter_map(|(body, (due, acked))| {
+                arrivals.get(body).map(|at| {
+                    (
+                        (*at - *due).as_secs_f64() * 1e3,
+                        at.saturating_duration_since(*acked).as_secs_f64() * 1e3,
+                    )
+                })
             })
-            .collect();
+            .unzip();
         drop(arrivals);
         let lost = due_of.len() - latencies.len();
         let figures = latency_summary(&mut latencies);
+        let acked = latency_summary(&mut acked_after);
+        let delivered = latency_summary(&mut after_ack);
         rows.push(vec![
             rate.to_string(),
             total.to_string(),
@@ -137,8 +147,14 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             figures["p90_ms"].to_string(),
             figures["p99_ms"].to_string(),
             figures["max_ms"].to_string(),
+            acked["p50_ms"].to_string(),
+            acked["p99_ms"].to_string(),
+            delivered["p50_ms"].to_string(),
+            delivered["p99_ms"].to_string(),
         ]);
         let mut result = figures;
+        result["acknowledged"] = acked;
+        result["acknowledged_to_delivered"] = delivered;
         result["rate_per_s"] = json!(rate);
         result["sent"] = json!(total);
         result["failed"] = json!(failed);
@@ -148,7 +164,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     reader.abort();
     table(
         &format!("end to end: widget HTTP send → operator subscription, {seconds}s per rate, {conversations} conversations"),
-        &["msg/s", "sent", "failed", "lost", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+        &[
+            "msg/s", "sent", "failed", "lost", "p50 ms", "p90 ms", "p99 ms", "max ms",
+            "ack p50", "ack p99", "ack→sub p50", "ack→sub p99",
+        ],
         &rows,
     );
     summary(

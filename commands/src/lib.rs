@@ -2,9 +2,10 @@
 //! conversation invariants, and the relay that publishes the log to Kafka.
 //!
 //! # Architecture invariant
-//! The only way anything is written to `events` is [`log::EventLog::append`], one `INSERT`
-//! statement per append, with no write before it in its transaction: that is what keeps the
-//! commit-order tail ([`tail`]) in per-stream order. All SQL that touches `events` lives in
+//! The only way anything is written to `events` is [`log::EventLog::append`] (or
+//! [`log::append_on`]): one `INSERT` statement per append or per group of appends of distinct
+//! streams, with no write before it in its transaction: that is what keeps the commit-order
+//! tail ([`tail`]) in per-stream order. All SQL that touches `events` lives in
 //! [`log`] and [`tail`].
 //!
 //! # API boundary

@@ -1,7 +1,9 @@
 //! The event log over sqlx: append with an expected version, read a stream.
 //!
-//! An append is one `INSERT … SELECT FROM unnest(…)` statement. It inserts nothing unless the
-//! stream's head is exactly what the caller decided on (version and hash), and the unique
+//! An append is written by one `INSERT … SELECT FROM unnest(…)` statement, alone or with the
+//! appends of other streams that wait at the same moment (group commit: one transaction, one
+//! WAL flush for all of them, see `GroupAppender`). It inserts nothing unless the stream's head
+//! is exactly what the caller decided on (version and hash), and the unique
 //! `(stream_id, stream_version)` constraint catches a concurrent writer that got there first.
 //! Either way the caller gets [`AppendError::VersionConflict`] and retries against fresh state.
 //!
@@ -10,14 +12,16 @@
 //! inside the appending transaction: PostgreSQL serialises the commits of notifying
 //! transactions, flush included, which would cost the log its group commit (migration 0018).
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
 use switchboard_domain::envelope::RecordedEvent;
 use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::hash::{event_hash, HashedFields};
@@ -110,6 +114,7 @@ pub(crate) fn decode_row(row: &sqlx::postgres::PgRow) -> Result<LoggedEvent, sql
 pub struct EventLog {
     pool: PgPool,
     wake: Arc<Wake>,
+    appender: Arc<GroupAppender>,
 }
 
 /// Wakes the log's tailers after appends, one notification for a burst of them.
@@ -120,11 +125,21 @@ struct Wake {
     pending: AtomicBool,
 }
 
+/// How many group commits an [`EventLog`] has in flight at once by default.
+pub const DEFAULT_APPEND_LANES: usize = 2;
+
 impl EventLog {
     pub fn new(pool: PgPool) -> Self {
+        Self::with_lanes(pool, DEFAULT_APPEND_LANES)
+    }
+
+    /// A log whose appends share commits in up to `lanes` groups in flight at once (see
+    /// [`EventLog::append`]). Clones share the groups.
+    pub fn with_lanes(pool: PgPool, lanes: usize) -> Self {
         Self {
             pool,
             wake: Arc::default(),
+            appender: Arc::new(GroupAppender::new(lanes)),
         }
     }
 
@@ -154,12 +169,15 @@ impl EventLog {
         &self.pool
     }
 
-    /// Appends `events` after `head` in one statement and returns them as recorded.
+    /// Appends `events` after `head` and returns them as recorded.
     ///
     /// Guarantees: all events or none; versions `head.version + 1 ..`; each event's hash
     /// chained to its predecessor. Fails with [`AppendError::VersionConflict`] when the
     /// stream's head is not `head`, and [`AppendError::DuplicateEvent`] when an event id is
     /// already recorded (in this stream or another).
+    ///
+    /// Appends of other streams waiting at the same moment share the statement and its commit
+    /// (group commit, see `GroupAppender`); each keeps its own guard and its own outcome.
     pub async fn append(
         &self,
         stream_id: Uuid,
@@ -168,10 +186,8 @@ impl EventLog {
         events: Vec<NewEvent>,
         recorded_at: DateTime<Utc>,
     ) -> Result<Vec<LoggedEvent>, AppendError> {
-        let mut conn = self.pool.acquire().await?;
-        let recorded =
-            append_on(&mut conn, stream_id, stream_type, head, events, recorded_at).await?;
-        drop(conn);
+        let prepared = Prepared::new(stream_id, stream_type, head, events, recorded_at)?;
+        let recorded = self.appender.append(&self.pool, prepared).await?;
         self.notify_appended();
         Ok(recorded)
     }
@@ -231,10 +247,13 @@ impl EventLog {
     }
 }
 
-/// The columns of the events an append wrote, event by event in version order.
-type Written = (Uuid, String, i16, Value, Value, Option<Vec<u8>>, Vec<u8>);
-
-fn events_written(
+/// One append, hashed and laid out as the columns it will write, before it is sent.
+struct Prepared {
+    stream_id: Uuid,
+    stream_type: String,
+    head: StreamHead,
+    recorded_at: DateTime<Utc>,
+    versions: Vec<i32>,
     event_ids: Vec<Uuid>,
     event_types: Vec<String>,
     schema_versions: Vec<i16>,
@@ -242,24 +261,151 @@ fn events_written(
     metadatas: Vec<Value>,
     prev_hashes: Vec<Option<Vec<u8>>>,
     hashes: Vec<Vec<u8>>,
-) -> impl Iterator<Item = Written> {
-    event_ids
-        .into_iter()
-        .zip(event_types)
-        .zip(schema_versions)
-        .zip(payloads)
-        .zip(metadatas)
-        .zip(prev_hashes)
-        .zip(hashes)
-        .map(|((((((id, ty), v), p), m), ph), h)| (id, ty, v, p, m, ph, h))
 }
 
-/// PostgreSQL names the offending key in the error's detail: `Key (event_id)=(…) already exists.`
-fn duplicate_id_in(message: &str, candidates: &[Uuid]) -> Option<Uuid> {
-    candidates
-        .iter()
-        .copied()
-        .find(|id| message.contains(&id.to_string()))
+impl Prepared {
+    /// Numbers and chains `events` after `head`.
+    fn new(
+        stream_id: Uuid,
+        stream_type: &str,
+        head: &StreamHead,
+        events: Vec<NewEvent>,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<Self, AppendError> {
+        if events.is_empty() {
+            return Err(AppendError::Empty);
+        }
+        // PostgreSQL keeps microseconds; hash what it will store.
+        let recorded_at = recorded_at.trunc_subsecs(6);
+        let n = events.len();
+        let mut prepared = Prepared {
+            stream_id,
+            stream_type: stream_type.to_owned(),
+            head: head.clone(),
+            recorded_at,
+            versions: Vec::with_capacity(n),
+            event_ids: Vec::with_capacity(n),
+            event_types: Vec::with_capacity(n),
+            schema_versions: Vec::with_capacity(n),
+            payloads: Vec::with_capacity(n),
+            metadatas: Vec::with_capacity(n),
+            prev_hashes: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+        };
+        let mut prev = head.hash.clone();
+        for (i, e) in events.into_iter().enumerate() {
+            let version = head.version + 1 + i as i32;
+            let hash = event_hash(
+                prev.as_deref(),
+                &HashedFields {
+                    stream_id,
+                    stream_type,
+                    stream_version: version,
+                    event_id: e.event_id,
+                    event_type: &e.event_type,
+                    schema_version: e.schema_version,
+                    payload: &e.payload,
+                    metadata: &e.metadata,
+                    recorded_at,
+                },
+            )
+            .to_vec();
+            prepared.versions.push(version);
+            prepared.event_ids.push(e.event_id);
+            prepared.event_types.push(e.event_type);
+            prepared.schema_versions.push(e.schema_version);
+            prepared.payloads.push(e.payload);
+            prepared.metadatas.push(e.metadata);
+            prepared.prev_hashes.push(prev.replace(hash.clone()));
+            prepared.hashes.push(hash);
+        }
+        Ok(prepared)
+    }
+
+    fn conflict(&self) -> AppendError {
+        AppendError::VersionConflict {
+            stream_id: self.stream_id,
+            expected: self.head.version,
+        }
+    }
+
+    /// What a failed insert means for this append: a conflict, a repeated event id, or a
+    /// storage failure.
+    fn failure(&self, err: sqlx::Error) -> AppendError {
+        match err {
+            sqlx::Error::Database(db) if db.constraint() == Some("events_stream_version_key") => {
+                self.conflict()
+            }
+            sqlx::Error::Database(db) if db.constraint() == Some("events_event_id_key") => {
+                let detail = db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .and_then(|e| e.detail())
+                    .unwrap_or_default();
+                // PostgreSQL names the offending key: `Key (event_id)=(…) already exists.`
+                let duplicate = self
+                    .event_ids
+                    .iter()
+                    .copied()
+                    .find(|id| detail.contains(&id.to_string()))
+                    .unwrap_or(self.event_ids[0]);
+                AppendError::DuplicateEvent(duplicate)
+            }
+            other => other.into(),
+        }
+    }
+
+    /// The events as recorded, given what the database assigned to each: `(stream_version,
+    /// global_position, transaction_id)`, one per event in any order.
+    fn recorded(self, mut assigned: Vec<(i32, i64, i64)>) -> Vec<LoggedEvent> {
+        assigned.sort_unstable();
+        let Prepared {
+            stream_id,
+            stream_type,
+            recorded_at,
+            event_ids,
+            event_types,
+            schema_versions,
+            payloads,
+            metadatas,
+            prev_hashes,
+            hashes,
+            ..
+        } = self;
+        assigned
+            .into_iter()
+            .zip(event_ids)
+            .zip(event_types)
+            .zip(schema_versions)
+            .zip(payloads)
+            .zip(metadatas)
+            .zip(prev_hashes.into_iter().zip(hashes))
+            .map(
+                |(
+                    (((((assigned, event_id), event_type), schema_version), payload), metadata),
+                    (prev_hash, hash),
+                )| {
+                    let (stream_version, global_position, transaction_id) = assigned;
+                    LoggedEvent {
+                        event: RecordedEvent {
+                            global_position,
+                            stream_id,
+                            stream_type: stream_type.clone(),
+                            stream_version,
+                            event_id,
+                            event_type,
+                            schema_version,
+                            payload,
+                            metadata,
+                            recorded_at,
+                        },
+                        transaction_id,
+                        prev_hash,
+                        hash,
+                    }
+                },
+            )
+            .collect()
+    }
 }
 
 /// [`EventLog::append`] on a connection the caller holds, possibly inside a transaction the
@@ -276,46 +422,14 @@ pub async fn append_on(
     events: Vec<NewEvent>,
     recorded_at: DateTime<Utc>,
 ) -> Result<Vec<LoggedEvent>, AppendError> {
-    if events.is_empty() {
-        return Err(AppendError::Empty);
-    }
-    // PostgreSQL keeps microseconds; hash what it will store.
-    let recorded_at = recorded_at.trunc_subsecs(6);
-    let n = events.len();
-    let mut versions = Vec::with_capacity(n);
-    let mut event_ids = Vec::with_capacity(n);
-    let mut event_types = Vec::with_capacity(n);
-    let mut schema_versions = Vec::with_capacity(n);
-    let mut prev_hashes: Vec<Option<Vec<u8>>> = Vec::with_capacity(n);
-    let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(n);
-    let mut prev = head.hash.clone();
-    for (i, e) in events.iter().enumerate() {
-        let version = head.version + 1 + i as i32;
-        let hash = event_hash(
-            prev.as_deref(),
-            &HashedFields {
-                stream_id,
-                stream_type,
-                stream_version: version,
-                event_id: e.event_id,
-                event_type: &e.event_type,
-                schema_version: e.schema_version,
-                payload: &e.payload,
-                metadata: &e.metadata,
-                recorded_at,
-            },
-        )
-        .to_vec();
-        versions.push(version);
-        event_ids.push(e.event_id);
-        event_types.push(e.event_type.clone());
-        schema_versions.push(e.schema_version);
-        prev_hashes.push(prev.replace(hash.clone()));
-        hashes.push(hash);
-    }
-    let (payloads, metadatas): (Vec<Value>, Vec<Value>) =
-        events.into_iter().map(|e| (e.payload, e.metadata)).unzip();
+    let prepared = Prepared::new(stream_id, stream_type, head, events, recorded_at)?;
+    append_prepared(conn, prepared).await
+}
 
+async fn append_prepared(
+    conn: &mut PgConnection,
+    prepared: Prepared,
+) -> Result<Vec<LoggedEvent>, AppendError> {
     // The guard makes the insert a no-op unless event `head.version` is the one the caller
     // decided on; the unique constraint settles races between appenders that both pass it.
     let sql = "insert into events (stream_id, stream_type, stream_version, event_id, event_type,
@@ -333,47 +447,30 @@ pub async fn append_on(
          returning stream_version, global_position,
                    transaction_id::text::bigint as transaction_id";
     let result = sqlx::query(sql)
-        .bind(stream_id)
-        .bind(stream_type)
-        .bind(recorded_at)
-        .bind(&versions)
-        .bind(&event_ids)
-        .bind(&event_types)
-        .bind(&schema_versions)
-        .bind(&payloads)
-        .bind(&metadatas)
-        .bind(&prev_hashes)
-        .bind(&hashes)
-        .bind(head.version)
-        .bind(head.hash.as_deref())
+        .bind(prepared.stream_id)
+        .bind(&prepared.stream_type)
+        .bind(prepared.recorded_at)
+        .bind(&prepared.versions)
+        .bind(&prepared.event_ids)
+        .bind(&prepared.event_types)
+        .bind(&prepared.schema_versions)
+        .bind(&prepared.payloads)
+        .bind(&prepared.metadatas)
+        .bind(&prepared.prev_hashes)
+        .bind(&prepared.hashes)
+        .bind(prepared.head.version)
+        .bind(prepared.head.hash.as_deref())
         .fetch_all(&mut *conn)
         .await;
     let rows = match result {
         Ok(rows) => rows,
-        Err(sqlx::Error::Database(db)) if db.constraint() == Some("events_stream_version_key") => {
-            return Err(AppendError::VersionConflict {
-                stream_id,
-                expected: head.version,
-            })
-        }
-        Err(sqlx::Error::Database(db)) if db.constraint() == Some("events_event_id_key") => {
-            let detail = db
-                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                .and_then(|e| e.detail())
-                .unwrap_or_default();
-            let duplicate = duplicate_id_in(detail, &event_ids).unwrap_or(event_ids[0]);
-            return Err(AppendError::DuplicateEvent(duplicate));
-        }
-        Err(other) => return Err(other.into()),
+        Err(err) => return Err(prepared.failure(err)),
     };
     if rows.is_empty() {
-        return Err(AppendError::VersionConflict {
-            stream_id,
-            expected: head.version,
-        });
+        return Err(prepared.conflict());
     }
     // Only what the database chose comes back; the rest is what was just written.
-    let mut assigned: Vec<(i32, i64, i64)> = rows
+    let assigned = rows
         .iter()
         .map(|row| {
             Ok((
@@ -383,37 +480,292 @@ pub async fn append_on(
             ))
         })
         .collect::<Result<_, sqlx::Error>>()?;
-    assigned.sort_unstable();
-    let recorded = assigned
-        .into_iter()
-        .zip(events_written(
-            event_ids,
-            event_types,
-            schema_versions,
-            payloads,
-            metadatas,
-            prev_hashes,
-            hashes,
-        ))
-        .map(
-            |((stream_version, global_position, transaction_id), written)| LoggedEvent {
-                event: RecordedEvent {
-                    global_position,
-                    stream_id,
-                    stream_type: stream_type.to_owned(),
-                    stream_version,
-                    event_id: written.0,
-                    event_type: written.1,
-                    schema_version: written.2,
-                    payload: written.3,
-                    metadata: written.4,
-                    recorded_at,
-                },
-                transaction_id,
-                prev_hash: written.5,
-                hash: written.6,
-            },
-        )
-        .collect();
-    Ok(recorded)
+    Ok(prepared.recorded(assigned))
+}
+
+/// What [`EventLog::append`] hands to the group appender, and where the answer goes.
+struct Pending {
+    prepared: Prepared,
+    reply: oneshot::Sender<Result<Vec<LoggedEvent>, AppendError>>,
+}
+
+/// The most appends one group commit carries.
+const MAX_GROUP: usize = 128;
+
+/// Group commit for appends (issue 5). Appends that wait at the same moment are written by
+/// one statement in one transaction: one commit, one WAL flush, for all of them.
+///
+/// Each append keeps its own guard, evaluated per stream in the statement, so one stream's
+/// conflict does not fail the others: its rows are simply not inserted and it gets
+/// [`AppendError::VersionConflict`]. A group never holds two appends of one stream (the second
+/// waits for the next group), and rows go in in stream order, so two groups in flight cannot
+/// deadlock on each other's unique keys. Anything that fails the whole statement (two nodes
+/// racing past the same guard, a repeated event id, a lost connection) sends every append of
+/// the group again on its own, through the one-append path and its exact errors.
+///
+/// Each of the `lanes` tasks takes whatever is waiting when it is free, so a lone append goes
+/// out at once and a crowd shares commits; with more than one lane, one group's statement runs
+/// while another's commit is flushed.
+#[derive(Debug)]
+struct GroupAppender {
+    sender: OnceLock<mpsc::UnboundedSender<Pending>>,
+    lanes: usize,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("stream_id", &self.prepared.stream_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupAppender {
+    fn new(lanes: usize) -> Self {
+        Self {
+            sender: OnceLock::new(),
+            lanes: lanes.max(1),
+        }
+    }
+
+    /// Appends `prepared` in the next group; starts the lanes on first use.
+    async fn append(
+        &self,
+        pool: &PgPool,
+        prepared: Prepared,
+    ) -> Result<Vec<LoggedEvent>, AppendError> {
+        let sender = self.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+            for _ in 0..self.lanes {
+                tokio::spawn(run_lane(pool.clone(), receiver.clone()));
+            }
+            sender
+        });
+        let (reply, answer) = oneshot::channel();
+        let stopped = || AppendError::Storage(sqlx::Error::PoolClosed);
+        sender
+            .send(Pending { prepared, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// One lane of the group appender: takes every append waiting (up to [`MAX_GROUP`], one per
+/// stream), writes them as one group, answers each, and again until every [`EventLog`] that
+/// could send one is gone.
+async fn run_lane(
+    pool: PgPool,
+    receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>>,
+) {
+    // Appends of a stream that already had one in the group, for the next group.
+    let mut held: VecDeque<Pending> = VecDeque::new();
+    loop {
+        let mut group: Vec<Pending> = Vec::new();
+        let mut streams = HashSet::new();
+        let mut take =
+            |pending: Pending, group: &mut Vec<Pending>, held: &mut VecDeque<Pending>| {
+                if group.len() < MAX_GROUP && streams.insert(pending.prepared.stream_id) {
+                    group.push(pending);
+                } else {
+                    held.push_back(pending);
+                }
+            };
+        for pending in std::mem::take(&mut held) {
+            take(pending, &mut group, &mut held);
+        }
+        // With appends in hand, never wait for the receiver: another lane may hold it while it
+        // waits for new appends, which may never come.
+        let receiver = if group.is_empty() {
+            let mut receiver = receiver.lock().await;
+            match receiver.recv().await {
+                Some(pending) => take(pending, &mut group, &mut held),
+                None => return,
+            }
+            Some(receiver)
+        } else {
+            receiver.try_lock().ok()
+        };
+        if let Some(mut receiver) = receiver {
+            while group.len() < MAX_GROUP {
+                match receiver.try_recv() {
+                    Ok(pending) => take(pending, &mut group, &mut held),
+                    Err(_) => break,
+                }
+            }
+        }
+        write_group(&pool, group).await;
+    }
+}
+
+/// Writes a group and answers every append in it.
+async fn write_group(pool: &PgPool, mut group: Vec<Pending>) {
+    if group.len() == 1 {
+        let Some(Pending { prepared, reply }) = group.pop() else {
+            return;
+        };
+        let result = match pool.acquire().await {
+            Ok(mut conn) => append_prepared(&mut conn, prepared).await,
+            Err(err) => Err(err.into()),
+        };
+        // The caller may have given up waiting; the append stands either way.
+        let _ = reply.send(result);
+        return;
+    }
+    group.sort_by_key(|pending| pending.prepared.stream_id);
+    match insert_group(pool, &group).await {
+        Ok(mut assigned) => {
+            for Pending { prepared, reply } in group {
+                let result = match assigned.remove(&prepared.stream_id) {
+                    Some(rows) => Ok(prepared.recorded(rows)),
+                    None => Err(prepared.conflict()),
+                };
+                let _ = reply.send(result);
+            }
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, appends = group.len(), "group append failed; appending one by one");
+            for Pending { prepared, reply } in group {
+                let result = match pool.acquire().await {
+                    Ok(mut conn) => append_prepared(&mut conn, prepared).await,
+                    Err(err) => Err(err.into()),
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+/// What the database assigned to a group's events, by stream: `(stream_version,
+/// global_position, transaction_id)`. A stream whose guard failed has no entry.
+type Assigned = HashMap<Uuid, Vec<(i32, i64, i64)>>;
+
+/// One statement for the whole group, every append with its own guard: the head it was
+/// decided on is there, and nothing after it is.
+async fn insert_group(pool: &PgPool, group: &[Pending]) -> Result<Assigned, sqlx::Error> {
+    let rows: usize = group.iter().map(|p| p.prepared.versions.len()).sum();
+    let mut columns = GroupColumns::with_capacity(rows);
+    for Pending { prepared, .. } in group {
+        columns.push(prepared);
+    }
+    let sql = "insert into events (stream_id, stream_type, stream_version, event_id, event_type,
+                             schema_version, payload, metadata, recorded_at, prev_hash, hash)
+         select e.stream_id, e.stream_type, e.version, e.event_id, e.event_type,
+                e.schema_version, e.payload, e.metadata, e.recorded_at, e.prev_hash, e.hash
+         from unnest($1::uuid[], $2::text[], $3::int[], $4::uuid[], $5::text[],
+                     $6::smallint[], $7::jsonb[], $8::jsonb[], $9::timestamptz[],
+                     $10::bytea[], $11::bytea[], $12::int[], $13::bytea[])
+              as e(stream_id, stream_type, version, event_id, event_type, schema_version,
+                   payload, metadata, recorded_at, prev_hash, hash, head_version, head_hash)
+         where (e.head_version = 0
+                or exists (select 1 from events h
+                           where h.stream_id = e.stream_id
+                             and h.stream_version = e.head_version
+                             and h.hash = e.head_hash))
+           and not exists (select 1 from events n
+                           where n.stream_id = e.stream_id
+                             and n.stream_version = e.head_version + 1)
+         order by e.stream_id, e.version
+         returning stream_id, stream_version, global_position,
+                   transaction_id::text::bigint as transaction_id";
+    let GroupColumns {
+        stream_ids,
+        stream_types,
+        versions,
+        event_ids,
+        event_types,
+        schema_versions,
+        payloads,
+        metadatas,
+        recorded_ats,
+        prev_hashes,
+        hashes,
+        head_versions,
+        head_hashes,
+    } = columns;
+    let rows = sqlx::query(sql)
+        .bind(stream_ids)
+        .bind(stream_types)
+        .bind(versions)
+        .bind(event_ids)
+        .bind(event_types)
+        .bind(schema_versions)
+        .bind(payloads)
+        .bind(metadatas)
+        .bind(recorded_ats)
+        .bind(prev_hashes)
+        .bind(hashes)
+        .bind(head_versions)
+        .bind(head_hashes)
+        .fetch_all(pool)
+        .await?;
+    let mut assigned = Assigned::new();
+    for row in &rows {
+        assigned
+            .entry(row.try_get("stream_id")?)
+            .or_default()
+            .push((
+                row.try_get("stream_version")?,
+                row.try_get("global_position")?,
+                row.try_get("transaction_id")?,
+            ));
+    }
+    Ok(assigned)
+}
+
+/// A group's rows as the column arrays `insert_group` binds, borrowed from the appends (which
+/// keep them to answer with).
+#[derive(Default)]
+struct GroupColumns<'a> {
+    stream_ids: Vec<Uuid>,
+    stream_types: Vec<&'a str>,
+    versions: Vec<i32>,
+    event_ids: Vec<Uuid>,
+    event_types: Vec<&'a str>,
+    schema_versions: Vec<i16>,
+    payloads: Vec<&'a Value>,
+    metadatas: Vec<&'a Value>,
+    recorded_ats: Vec<DateTime<Utc>>,
+    prev_hashes: Vec<Option<&'a [u8]>>,
+    hashes: Vec<&'a [u8]>,
+    head_versions: Vec<i32>,
+    head_hashes: Vec<Option<&'a [u8]>>,
+}
+
+impl<'a> GroupColumns<'a> {
+    fn with_capacity(rows: usize) -> Self {
+        Self {
+            stream_ids: Vec::with_capacity(rows),
+            stream_types: Vec::with_capacity(rows),
+            versions: Vec::with_capacity(rows),
+            event_ids: Vec::with_capacity(rows),
+            event_types: Vec::with_capacity(rows),
+            schema_versions: Vec::with_capacity(rows),
+            payloads: Vec::with_capacity(rows),
+            metadatas: Vec::with_capacity(rows),
+            recorded_ats: Vec::with_capacity(rows),
+            prev_hashes: Vec::with_capacity(rows),
+            hashes: Vec::with_capacity(rows),
+            head_versions: Vec::with_capacity(rows),
+            head_hashes: Vec::with_capacity(rows),
+        }
+    }
+
+    fn push(&mut self, p: &'a Prepared) {
+        for i in 0..p.versions.len() {
+            self.stream_ids.push(p.stream_id);
+            self.stream_types.push(&p.stream_type);
+            self.versions.push(p.versions[i]);
+            self.event_ids.push(p.event_ids[i]);
+            self.event_types.push(&p.event_types[i]);
+            self.schema_versions.push(p.schema_versions[i]);
+            self.payloads.push(&p.payloads[i]);
+            self.metadatas.push(&p.metadatas[i]);
+            self.recorded_ats.push(p.recorded_at);
+            self.prev_hashes.push(p.prev_hashes[i].as_deref());
+            self.hashes.push(&p.hashes[i]);
+            self.head_versions.push(p.head.version);
+            self.head_hashes.push(p.head.hash.as_deref());
+        }
+    }
 }

@@ -373,3 +373,144 @@ async fn sixteen_writers_append_100k_events_and_the_tail_delivers_each_once_in_o
     let seen = tailer.await.unwrap();
     assert_exactly_once_in_stream_order(&seen, &appended);
 }
+
+/// Starts every append (stream, head, events) at the same moment and returns their outcomes
+/// in the same order.
+async fn append_together(
+    log: &EventLog,
+    appends: Vec<(Uuid, StreamHead, Vec<NewEvent>)>,
+) -> Vec<Result<Vec<LoggedEvent>, AppendError>> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(appends.len()));
+    let tasks: Vec<_> = appends
+        .into_iter()
+        .map(|(stream, head, events)| {
+            let (log, barrier) = (log.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                log.append(stream, "test", &head, events, Utc::now()).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn appends_waiting_together_share_commits_and_a_stale_head_fails_only_its_own(
+    options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let log = EventLog::new(big_pool(options, connect).await);
+    // Two streams with history: one appended at its true head, one at a stale head.
+    let mut heads = Vec::new();
+    for _ in 0..2 {
+        let stream = Uuid::now_v7();
+        let recorded = log
+            .append(
+                stream,
+                "test",
+                &StreamHead::default(),
+                vec![new_event(0), new_event(1)],
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        heads.push((stream, recorded[0].head(), recorded[1].head()));
+    }
+    let (current, _, current_head) = heads[0].clone();
+    let (stale, stale_head, _) = heads[1].clone();
+    // And the stale one again, appended as if it were new.
+    let taken = heads[1].0;
+
+    let mut appends: Vec<(Uuid, StreamHead, Vec<NewEvent>)> = (0..40)
+        .map(|i| {
+            (
+                Uuid::now_v7(),
+                StreamHead::default(),
+                vec![new_event(i), new_event(i + 100)],
+            )
+        })
+        .collect();
+    appends.push((current, current_head.clone(), vec![new_event(2)]));
+    appends.push((stale, stale_head.clone(), vec![new_event(2)]));
+    appends.push((taken, StreamHead::default(), vec![new_event(2)]));
+    let outcomes = append_together(&log, appends.clone()).await;
+
+    let mut transactions = HashSet::new();
+    for ((stream, head, events), outcome) in appends.iter().zip(&outcomes).take(41) {
+        let recorded = outcome.as_ref().expect("a good append succeeds");
+        let versions: Vec<i32> = recorded.iter().map(|e| e.event.stream_version).collect();
+        let expected: Vec<i32> = (1..=events.len() as i32)
+            .map(|v| v + head.version)
+            .collect();
+        assert_eq!(versions, expected, "stream {stream}");
+        let ids: Vec<Uuid> = recorded.iter().map(|e| e.event.event_id).collect();
+        let sent: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        assert_eq!(ids, sent);
+        assert_eq!(recorded[0].prev_hash, head.hash, "chained to its own head");
+        transactions.extend(recorded.iter().map(|e| e.transaction_id));
+        // What the append answered is what the log holds.
+        assert_eq!(
+            log.read_stream(*stream, head.version).await.unwrap(),
+            *recorded
+        );
+    }
+    assert!(
+        transactions.len() < 41,
+        "41 appends waiting together took {} commits",
+        transactions.len()
+    );
+    assert!(matches!(
+        outcomes[41],
+        Err(AppendError::VersionConflict { stream_id, expected: 1 }) if stream_id == stale
+    ));
+    assert!(matches!(
+        outcomes[42],
+        Err(AppendError::VersionConflict { stream_id, expected: 0 }) if stream_id == taken
+    ));
+    assert_eq!(log.head(stale).await.unwrap().version, 2, "nothing written");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_repeated_event_id_in_a_group_fails_only_its_own_append(
+    options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let log = EventLog::new(big_pool(options, connect).await);
+    let recorded = log
+        .append(
+            Uuid::now_v7(),
+            "test",
+            &StreamHead::default(),
+            vec![new_event(0)],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let used = recorded[0].event.event_id;
+    let mut appends: Vec<(Uuid, StreamHead, Vec<NewEvent>)> = (0..20)
+        .map(|i| (Uuid::now_v7(), StreamHead::default(), vec![new_event(i)]))
+        .collect();
+    let mut repeated = new_event(99);
+    repeated.event_id = used;
+    appends.push((
+        Uuid::now_v7(),
+        StreamHead::default(),
+        vec![new_event(98), repeated],
+    ));
+    let outcomes = append_together(&log, appends.clone()).await;
+    for ((stream, _, events), outcome) in appends.iter().zip(&outcomes).take(20) {
+        let recorded = outcome.as_ref().expect("a good append succeeds");
+        assert_eq!(recorded[0].event.event_id, events[0].event_id);
+        assert_eq!(log.head(*stream).await.unwrap().version, 1);
+    }
+    assert!(matches!(outcomes[20], Err(AppendError::DuplicateEvent(id)) if id == used));
+    assert_eq!(
+        log.head(appends[20].0).await.unwrap().version,
+        0,
+        "nothing written"
+    );
+}

@@ -244,15 +244,24 @@ pub async fn apply_quietly_in<P: Projection + ?Sized>(
     apply_all_in(tx, projection, log, events).await
 }
 
-/// Announces `changes` to API nodes when `tx` commits.
+/// Announces `changes` to API nodes when `tx` commits, in order, with one statement.
 pub async fn announce_in(tx: &mut PgConnection, changes: &[Change]) -> Result<(), sqlx::Error> {
-    for change in changes {
-        sqlx::query("select pg_notify($1, $2)")
-            .bind(CHANGES_CHANNEL)
-            .bind(serde_json::to_string(change).expect("changes serialize"))
-            .execute(&mut *tx)
-            .await?;
+    if changes.is_empty() {
+        return Ok(());
     }
+    let payloads: Vec<String> = changes
+        .iter()
+        .map(|change| serde_json::to_string(change).expect("changes serialize"))
+        .collect();
+    sqlx::query(
+        "select pg_notify($1, c.payload)
+         from unnest($2::text[]) with ordinality as c(payload, n)
+         order by c.n",
+    )
+    .bind(CHANGES_CHANNEL)
+    .bind(&payloads)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

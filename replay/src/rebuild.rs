@@ -8,6 +8,8 @@
 //!    the projection's own code, one transaction per batch, with the shadow schema first on
 //!    the transaction's `search_path` (so the projection's unqualified table names resolve to
 //!    the shadow). The live projection goes on consuming Kafka into the live tables meanwhile.
+//!    The shadow's text-search and tag indexes (GIN, GiST) are left out while it fills and
+//!    built once at the end, which is far cheaper than maintaining them row by row.
 //! 3. **Swap**, in one transaction: lock the positions tables against every projection's
 //!    writes, and the live tables; apply to the shadow what was committed since the replay
 //!    read and whatever the live projection applied beyond it; replace the projection's
@@ -129,6 +131,7 @@ async fn rebuild_locked<P: Projection>(
         identifier(table)?;
     }
     create_shadow(pool, &live, &shadow, &tables).await?;
+    let deferred = defer_bulk_indexes(pool, &shadow, &tables).await?;
 
     let total: i64 = sqlx::query_scalar("select count(*) from events")
         .fetch_one(pool)
@@ -142,6 +145,11 @@ async fn rebuild_locked<P: Projection>(
         }
         let mut tx = pool.begin().await?;
         shadow_first(&mut tx, &shadow, &live).await?;
+        // A batch lost in a crash is replayed by the next rebuild, which starts afresh: no
+        // need to wait for each commit's WAL flush.
+        sqlx::query("set local synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
         // Nothing reads the shadow tables yet: what changed is nobody's news.
         apply_quietly_in(&mut tx, projection, log, &batch).await?;
         tx.commit().await?;
@@ -151,6 +159,10 @@ async fn rebuild_locked<P: Projection>(
             total: total as u64,
             elapsed: started.elapsed(),
         });
+    }
+
+    for create in &deferred {
+        sqlx::query(create).execute(pool).await?;
     }
 
     let mut attempt = 1;
@@ -281,6 +293,39 @@ async fn create_shadow(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Drops the shadow tables' search indexes (GIN and GiST: text search, tags) and returns the
+/// statements that build them again. Maintaining such an index row by row costs far more than
+/// building it once over the finished table, and a projection never reads through them while
+/// it applies events (its lookups go by key). B-tree indexes stay: those lookups use them.
+async fn defer_bulk_indexes(
+    pool: &PgPool,
+    shadow: &str,
+    tables: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let indexes: Vec<(String, String, String)> = sqlx::query_as(
+        "select tablename, indexname, regexp_replace(indexdef, '^.* USING ', '')
+         from pg_indexes
+         where schemaname = $1 and tablename = any($2)
+           and indexdef not like 'CREATE UNIQUE%'
+           and (indexdef like '% USING gin %' or indexdef like '% USING gist %')
+         order by tablename, indexname",
+    )
+    .bind(shadow)
+    .bind(tables)
+    .fetch_all(pool)
+    .await?;
+    let mut creates = Vec::with_capacity(indexes.len());
+    for (table, index, definition) in indexes {
+        sqlx::query(&format!("drop index {shadow}.\"{index}\""))
+            .execute(pool)
+            .await?;
+        creates.push(format!(
+            "create index \"{index}\" on {shadow}.{table} using {definition}"
+        ));
+    }
+    Ok(creates)
 }
 
 /// Catches the shadow up under lock and swaps it in. Returns the events applied meanwhile.
