@@ -131,6 +131,14 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_SCHEDULER_TICK_MS", default_value_t = 1000)]
     pub scheduler_tick_ms: u64,
 
+    /// The longest the Kafka broker may hold a projection's fetch that finds nothing new, in
+    /// milliseconds. Brokers that hold a fetch for its whole wait even when data arrives
+    /// (Tansu) add up to this much to every event's way to the read tables; shorter waits
+    /// mean more fetches while idle. With Apache Kafka or Redpanda a longer wait costs
+    /// nothing.
+    #[arg(long, env = "SWITCHBOARD_KAFKA_FETCH_WAIT_MS", default_value_t = 10)]
+    pub kafka_fetch_wait_ms: u32,
+
     /// How often the relay reads the log when no notification woke it, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_RELAY_POLL_MS", default_value_t = 500)]
     pub relay_poll_ms: u64,
@@ -191,6 +199,7 @@ impl fmt::Display for Settings {
         writeln!(f, "kafka_topic={}", self.kafka_topic)?;
         writeln!(f, "kafka_partitions={}", self.kafka_partitions)?;
         writeln!(f, "kafka_group_prefix={}", self.kafka_group_prefix)?;
+        writeln!(f, "kafka_fetch_wait_ms={}", self.kafka_fetch_wait_ms)?;
         writeln!(f, "listen={}", self.listen)?;
         writeln!(f, "jwt_secret=<{} bytes, masked>", self.jwt_secret.len())?;
         writeln!(f, "widget_session_hours={}", self.widget_session_hours)?;

@@ -168,6 +168,7 @@ fn spawn_projection<P: Projection>(
         brokers: settings.kafka_brokers.clone(),
         topic: settings.kafka_topic.clone(),
         group_id: format!("{}-{}", settings.kafka_group_prefix, projection.name()),
+        fetch_wait_ms: settings.kafka_fetch_wait_ms,
     };
     let (pool, token, reader) = (pool.clone(), shutdown.clone(), reader.clone());
     tasks.spawn(async move {

@@ -246,6 +246,12 @@ async fn raw(url: &str, writers: usize, duration: Duration) -> anyhow::Result<Ru
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     let (writer_counts, duration, repeats): (&[usize], _, _) = if options.quick {
         (&[1, 4], Duration::from_secs(1), 1)
+    } else if !options.writers.is_empty() {
+        (
+            &options.writers,
+            Duration::from_secs(options.seconds),
+            options.repeats,
+        )
     } else {
         (
             &[1, 16, 64],

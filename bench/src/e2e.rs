@@ -27,6 +27,8 @@ const SUBSCRIBE: &str = "subscription($id: UUID!, $after: Int) {
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     let (rates, seconds, conversations): (&[u64], u64, usize) = if options.quick {
         (&[50], 1, 4)
+    } else if !options.rates.is_empty() {
+        (&options.rates, options.seconds, 50)
     } else {
         (&[100, 500, 1000], options.seconds, 50)
     };

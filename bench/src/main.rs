@@ -62,6 +62,12 @@ pub struct Options {
     /// Seconds each timed run lasts (commands, e2e per rate).
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Writer counts the commands scenario runs (1, 16 and 64 by default).
+    #[arg(long, value_delimiter = ',')]
+    pub writers: Vec<usize>,
+    /// Send rates, messages per second, the e2e scenario runs (100, 500 and 1,000 by default).
+    #[arg(long, value_delimiter = ',')]
+    pub rates: Vec<u64>,
     /// Runs of each measurement; tables show the median.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,

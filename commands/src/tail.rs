@@ -46,19 +46,16 @@ impl TailPosition {
 
 /// Up to `limit` committed events after `after`, in commit order. Returns fewer (or none)
 /// when later events are still behind an open transaction.
+///
+/// The order names the table's columns: the select list's `transaction_id` is the `bigint`
+/// cast, and ordering by that would sort every later event instead of reading the first
+/// `limit` of them from `events_commit_order_idx`.
 pub async fn read_committed_after(
     pool: &PgPool,
     after: TailPosition,
     limit: i64,
 ) -> Result<Vec<LoggedEvent>, sqlx::Error> {
-    let sql = format!(
-        "select {EVENT_COLUMNS} from events
-         where (transaction_id, global_position) > ($1::bigint::text::xid8, $2)
-           and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         order by transaction_id, global_position
-         limit $3"
-    );
-    sqlx::query(&sql)
+    sqlx::query(&committed_after_sql())
         .bind(after.transaction_id)
         .bind(after.global_position)
         .bind(limit)
@@ -67,6 +64,18 @@ pub async fn read_committed_after(
         .iter()
         .map(decode_row)
         .collect()
+}
+
+/// The statement [`read_committed_after`] runs: `$1`, `$2` the position, `$3` the limit.
+/// Public so a test can check its plan.
+pub fn committed_after_sql() -> String {
+    format!(
+        "select {EVENT_COLUMNS} from events
+         where (transaction_id, global_position) > ($1::bigint::text::xid8, $2)
+           and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         order by events.transaction_id, events.global_position
+         limit $3"
+    )
 }
 
 /// Settings for a [`LogTail`].

@@ -514,3 +514,49 @@ async fn a_repeated_event_id_in_a_group_fails_only_its_own_append(
         "nothing written"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_commit_order_read_takes_the_first_events_from_the_index_without_sorting_the_log(
+    pool: PgPool,
+) {
+    // Many small transactions, as appends make them.
+    for _ in 0..200 {
+        sqlx::query(
+            "insert into events (stream_id, stream_type, stream_version, event_id, event_type,
+                                 schema_version, payload, metadata, recorded_at, prev_hash, hash)
+             select gen_random_uuid(), 'test', 1, gen_random_uuid(), 'TestEvent', 1,
+                    jsonb_build_object('n', n), '{}', now(), null, '\\x00'
+             from generate_series(1, 50) as n",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("analyze events").execute(&pool).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    for mode in ["force_custom_plan", "force_generic_plan"] {
+        sqlx::query(&format!("set plan_cache_mode = {mode}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let explain = format!(
+            "explain (format json) {}",
+            switchboard_commands::tail::committed_after_sql()
+        );
+        let plan: serde_json::Value = sqlx::query_scalar(&explain)
+            .bind(0i64)
+            .bind(0i64)
+            .bind(500i64)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let top = &plan[0]["Plan"];
+        assert_eq!(top["Node Type"], "Limit", "{mode}: {plan:#}");
+        let scan = &top["Plans"][0];
+        assert_eq!(scan["Node Type"], "Index Scan", "{mode}: {plan:#}");
+        assert_eq!(
+            scan["Index Name"], "events_commit_order_idx",
+            "{mode}: {plan:#}"
+        );
+    }
+}

@@ -28,6 +28,8 @@ pub struct RunnerSettings {
     pub topic: String,
     /// The consumer group; by default `switchboard-projection-<name>`.
     pub group_id: String,
+    /// The longest the broker may hold a fetch that finds nothing new (`fetch.wait.max.ms`).
+    pub fetch_wait_ms: u32,
 }
 
 /// Consumes until `shutdown` is cancelled. Storage failures are retried (the event is not
@@ -49,9 +51,9 @@ pub async fn run_projection<P: Projection>(
         .set("session.timeout.ms", "10000")
         // An event should reach the projection in milliseconds, not at the end of a fetch
         // that waits for more (librdkafka's default wait is 500 ms; brokers such as Tansu
-        // hold a fetch that long even when data arrives). Idle, this is a few fetches a
-        // second per partition.
-        .set("fetch.wait.max.ms", "10")
+        // hold a fetch that long even when data arrives). Idle, this is a fetch per wait:
+        // shorter waits cost polling (see SWITCHBOARD_KAFKA_FETCH_WAIT_MS).
+        .set("fetch.wait.max.ms", settings.fetch_wait_ms.to_string())
         .create()?;
     consumer.subscribe(&[&settings.topic])?;
     tracing::info!(projection = projection.name(), topic = %settings.topic, group = %settings.group_id, "projection is consuming");
@@ -225,6 +227,11 @@ pub async fn apply_batch<P: Projection + ?Sized>(
     log: &dyn LogReader,
     events: &[RecordedEvent],
 ) -> Result<(), ProjectionError> {
+    if events.iter().all(|event| ignores(projection, event))
+        && skip_ignored(pool, projection.name(), events).await?
+    {
+        return Ok(());
+    }
     let mut tx = pool.begin().await?;
     let changes = apply_all_in(&mut tx, projection, log, events).await?;
     announce_in(&mut tx, &changes).await?;
@@ -402,6 +409,73 @@ async fn apply_all_in<P: Projection + ?Sized>(
     Ok(changes)
 }
 
+/// Whether `event` is of a type `projection` ignores, and decodes: it then costs no SQL but
+/// its stream's position. One that does not decode still goes to `apply`, which dead-letters
+/// it.
+fn ignores<P: Projection + ?Sized>(projection: &P, event: &RecordedEvent) -> bool {
+    !projection.handles(&event.event_type)
+        && DomainEvent::decode(
+            &event.event_type,
+            event.schema_version,
+            event.payload.clone(),
+        )
+        .is_ok()
+}
+
+/// Moves the positions past a batch of events the projection ignores, in one statement
+/// instead of a transaction: a projection that ignores most of the traffic (inboxes and
+/// operators ignore messages) then costs one round trip per batch. Each stream moves only if
+/// the batch continues it (its first event is the stream's first, or comes right after the
+/// applied version, or was applied already); true when every stream did. Otherwise the
+/// streams that moved stay moved (their events are now redeliveries) and the caller applies
+/// the batch the usual way, which fills the gaps from the log.
+async fn skip_ignored(
+    pool: &PgPool,
+    projection: &str,
+    events: &[RecordedEvent],
+) -> Result<bool, sqlx::Error> {
+    let mut spans: HashMap<Uuid, (i32, i32)> = HashMap::new();
+    for event in events {
+        let span = spans
+            .entry(event.stream_id)
+            .or_insert((event.stream_version, event.stream_version));
+        span.0 = span.0.min(event.stream_version);
+        span.1 = span.1.max(event.stream_version);
+    }
+    let mut streams = Vec::with_capacity(spans.len());
+    let (mut firsts, mut lasts) = (Vec::with_capacity(spans.len()), Vec::new());
+    for (stream_id, (first, last)) in &spans {
+        streams.push(*stream_id);
+        firsts.push(*first);
+        lasts.push(*last);
+    }
+    let moved: i64 = sqlx::query_scalar(
+        "with batch as (
+             select * from unnest($2::uuid[], $3::int4[], $4::int4[])
+                 as b(stream_id, first_version, last_version)
+         ), moved as (
+             insert into projection_stream_positions (projection, stream_id, version)
+             select $1, b.stream_id, b.last_version
+             from batch b
+             left join projection_stream_positions p
+               on p.projection = $1 and p.stream_id = b.stream_id
+             where b.first_version = 1 or p.version >= b.first_version - 1
+             order by b.stream_id
+             on conflict (projection, stream_id) do update
+             set version = greatest(projection_stream_positions.version, excluded.version)
+             returning 1
+         )
+         select count(*) from moved",
+    )
+    .bind(projection)
+    .bind(&streams)
+    .bind(&firsts)
+    .bind(&lasts)
+    .fetch_one(pool)
+    .await?;
+    Ok(moved == streams.len() as i64)
+}
+
 /// Hands one event to the projection, dead-lettering it if the projection cannot read it.
 async fn apply_one<P: Projection + ?Sized>(
     tx: &mut PgConnection,
@@ -410,16 +484,7 @@ async fn apply_one<P: Projection + ?Sized>(
     event: &RecordedEvent,
     changes: &mut Vec<Change>,
 ) -> Result<(), ProjectionError> {
-    // An event of a type the projection ignores costs no SQL. One it could not decode still
-    // goes to `apply`, which dead-letters it as before.
-    if !projection.handles(&event.event_type)
-        && DomainEvent::decode(
-            &event.event_type,
-            event.schema_version,
-            event.payload.clone(),
-        )
-        .is_ok()
-    {
+    if ignores(projection, event) {
         return Ok(());
     }
     if projection.reads_progress(&event.event_type) {

@@ -297,3 +297,50 @@ async fn a_registration_catches_up_on_what_its_own_batch_applied_before_it(pool:
             .unwrap();
     assert_eq!(delivered, [after_1.event_id, after_2.event_id]);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_batch_the_projection_ignores_moves_each_stream_it_continues(pool: PgPool) {
+    // Inboxes ignore conversations' events: such batches only move positions.
+    let (events, [a, b]) = two_conversations();
+    let log = FixedLog(events.clone());
+    apply_batch(&pool, &InboxesProjection, &log, &events[..4])
+        .await
+        .unwrap();
+    let mut expected = vec![(a, 2), (b, 2)];
+    expected.sort();
+    assert_eq!(positions(&pool, "inboxes").await, expected);
+    // A redelivery and a continuation in one batch.
+    apply_batch(&pool, &InboxesProjection, &log, &events[2..6])
+        .await
+        .unwrap();
+    let mut expected = vec![(a, 4), (b, 2)];
+    expected.sort();
+    assert_eq!(positions(&pool, "inboxes").await, expected);
+
+    // A new stream, and `b` with a gap the log cannot fill (its 3 is missing): the new
+    // stream moves, `b` does not, and the batch fails as any batch with such a gap does.
+    let c = Uuid::now_v7();
+    let batch = [
+        recorded(8, c, "conversation", 1, &started(c, Uuid::now_v7())),
+        recorded(9, b, "conversation", 4, &message(b, "b4")),
+    ];
+    let err = apply_batch(&pool, &InboxesProjection, &FixedLog(vec![]), &batch)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProjectionError::MissingEvents { stream_id, from: 3, to: 3 } if stream_id == b),
+        "{err}"
+    );
+    let mut expected = vec![(a, 4), (b, 2), (c, 1)];
+    expected.sort();
+    assert_eq!(positions(&pool, "inboxes").await, expected);
+    // Once the log has it, the gap is filled and `b` moves on.
+    let mut complete = events.clone();
+    complete.push(batch[1].clone());
+    apply_batch(&pool, &InboxesProjection, &FixedLog(complete), &batch)
+        .await
+        .unwrap();
+    let mut expected = vec![(a, 4), (b, 4), (c, 1)];
+    expected.sort();
+    assert_eq!(positions(&pool, "inboxes").await, expected);
+}

@@ -69,6 +69,7 @@ pub fn test_settings() -> Settings {
         priority_raise_secs: 3600,
         scheduler_tick_ms: 100,
         relay_poll_ms: 200,
+        kafka_fetch_wait_ms: 10,
         // The webhook retry schedule in milliseconds instead of half-minutes.
         webhook_backoff_unit_ms: 1,
         webhook_timeout_ms: 2000,
