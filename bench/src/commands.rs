@@ -84,9 +84,10 @@ impl Run {
 }
 
 /// Our own: `writers` tasks through [`ConversationHandler`], for `duration`.
-async fn ours(url: &str, writers: usize, duration: Duration) -> anyhow::Result<Run> {
+async fn ours(url: &str, writers: usize, lanes: usize, duration: Duration) -> anyhow::Result<Run> {
     let pool = db::pool(url, writers as u32 + 2).await?;
-    let handler = ConversationHandler::new(EventLog::new(pool.clone()), system_clock());
+    let handler =
+        ConversationHandler::new(EventLog::with_lanes(pool.clone(), lanes), system_clock());
     let inbox_id = Uuid::now_v7();
     let operator = Uuid::now_v7();
     let (events, commands) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -267,7 +268,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         let (mut our_rates, mut raw_rates, mut peer_rates) = (Vec::new(), Vec::new(), Vec::new());
         let mut commands_per_second = Vec::new();
         for _ in 0..repeats {
-            let run = ours(&url, writers, duration).await?;
+            let run = ours(&url, writers, options.append_lanes, duration).await?;
             our_rates.push(run.events_per_second());
             commands_per_second.push(run.commands as f64 / run.elapsed.as_secs_f64());
             raw_rates.push(raw(&url, writers, duration).await?.events_per_second());
@@ -300,8 +301,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     }
     table(
         &format!(
-            "commands: events/s, median of {repeats} run(s) of {}s each",
-            duration.as_secs()
+            "commands: events/s, median of {repeats} run(s) of {}s each, {} group-commit lane(s)",
+            duration.as_secs(),
+            options.append_lanes
         ),
         &[
             "writers",
@@ -316,7 +318,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     );
     summary(
         "commands",
-        json!({ "seconds": duration.as_secs(), "repeats": repeats, "results": results }),
+        json!({
+            "seconds": duration.as_secs(),
+            "repeats": repeats,
+            "append_lanes": options.append_lanes,
+            "results": results,
+        }),
     );
     db::drop(&options.database_url, name).await?;
     Ok(())

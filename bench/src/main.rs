@@ -65,6 +65,10 @@ pub struct Options {
     /// Writer counts the commands scenario runs (1, 16 and 64 by default).
     #[arg(long, value_delimiter = ',')]
     pub writers: Vec<usize>,
+    /// Group-commit lanes of the commands scenario's event log (0: every append commits on
+    /// its own, as before group commit).
+    #[arg(long, default_value_t = switchboard_commands::log::DEFAULT_APPEND_LANES)]
+    pub append_lanes: usize,
     /// Send rates, messages per second, the e2e scenario runs (100, 500 and 1,000 by default).
     #[arg(long, value_delimiter = ',')]
     pub rates: Vec<u64>,
