@@ -37,6 +37,13 @@ async fn big_pool(_capped: PgPoolOptions, connect: PgConnectOptions) -> PgPool {
         .expect("test pool")
 }
 
+/// Appends `events` as the first of a new stream `stream`.
+async fn append_new(log: &EventLog, stream: Uuid, events: Vec<NewEvent>) -> Vec<LoggedEvent> {
+    log.append(stream, "test", &StreamHead::default(), events, Utc::now())
+        .await
+        .unwrap()
+}
+
 /// Follows the log until `expected` events arrived (or a deadline passed) and returns them.
 async fn tail_until(pool: PgPool, expected: usize, deadline: Duration) -> Vec<LoggedEvent> {
     let config = TailConfig {
@@ -100,16 +107,7 @@ async fn thirty_two_writers_at_one_version_exactly_one_wins(
 ) {
     let log = EventLog::new(big_pool(options, connect).await);
     let stream = Uuid::now_v7();
-    let first = log
-        .append(
-            stream,
-            "test",
-            &StreamHead::default(),
-            vec![new_event(0)],
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let first = append_new(&log, stream, vec![new_event(0)]).await;
     let head = first[0].head();
 
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(32));
@@ -408,16 +406,7 @@ async fn appends_waiting_together_share_commits_and_a_stale_head_fails_only_its_
     let mut heads = Vec::new();
     for _ in 0..2 {
         let stream = Uuid::now_v7();
-        let recorded = log
-            .append(
-                stream,
-                "test",
-                &StreamHead::default(),
-                vec![new_event(0), new_event(1)],
-                Utc::now(),
-            )
-            .await
-            .unwrap();
+        let recorded = append_new(&log, stream, vec![new_event(0), new_event(1)]).await;
         heads.push((stream, recorded[0].head(), recorded[1].head()));
     }
     let (current, _, current_head) = heads[0].clone();
@@ -480,16 +469,7 @@ async fn a_repeated_event_id_in_a_group_fails_only_its_own_append(
     connect: PgConnectOptions,
 ) {
     let log = EventLog::new(big_pool(options, connect).await);
-    let recorded = log
-        .append(
-            Uuid::now_v7(),
-            "test",
-            &StreamHead::default(),
-            vec![new_event(0)],
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    let recorded = append_new(&log, Uuid::now_v7(), vec![new_event(0)]).await;
     let used = recorded[0].event.event_id;
     let mut appends: Vec<(Uuid, StreamHead, Vec<NewEvent>)> = (0..20)
         .map(|i| (Uuid::now_v7(), StreamHead::default(), vec![new_event(i)]))
