@@ -125,6 +125,26 @@ struct Wake {
     pending: AtomicBool,
 }
 
+/// Sends the log's wake-up unless one is already on its way (see
+/// [`EventLog::notify_appended`]).
+fn wake_tailers(pool: &PgPool, wake: &Arc<Wake>) {
+    if wake.pending.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let (pool, wake) = (pool.clone(), wake.clone());
+    tokio::spawn(async move {
+        // Cleared before sending: an append committed after this point sends its own.
+        wake.pending.store(false, Ordering::Release);
+        if let Err(err) = sqlx::query("select pg_notify($1, '')")
+            .bind(EVENTS_CHANNEL)
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!(error = %err, "could not wake the log's tailers; they will poll");
+        }
+    });
+}
+
 /// How many group commits an [`EventLog`] has in flight at once by default.
 pub const DEFAULT_APPEND_LANES: usize = 2;
 
@@ -149,21 +169,7 @@ impl EventLog {
     /// the notification goes out from a task, and appends made before it is sent share it.
     /// A lost one only delays the tailers until their next poll.
     pub fn notify_appended(&self) {
-        if self.wake.pending.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (pool, wake) = (self.pool.clone(), self.wake.clone());
-        tokio::spawn(async move {
-            // Cleared before sending: an append committed after this point sends its own.
-            wake.pending.store(false, Ordering::Release);
-            if let Err(err) = sqlx::query("select pg_notify($1, '')")
-                .bind(EVENTS_CHANNEL)
-                .execute(&pool)
-                .await
-            {
-                tracing::debug!(error = %err, "could not wake the log's tailers; they will poll");
-            }
-        });
+        wake_tailers(&self.pool, &self.wake);
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -188,13 +194,17 @@ impl EventLog {
         recorded_at: DateTime<Utc>,
     ) -> Result<Vec<LoggedEvent>, AppendError> {
         let prepared = Prepared::new(stream_id, stream_type, head, events, recorded_at)?;
+        // The lanes wake the tailers themselves, even for a caller that stopped waiting.
         let recorded = if self.appender.lanes == 0 {
             let mut conn = self.pool.acquire().await?;
-            append_prepared(&mut conn, prepared).await?
+            let recorded = append_prepared(&mut conn, prepared).await?;
+            self.notify_appended();
+            recorded
         } else {
-            self.appender.append(&self.pool, prepared).await?
+            self.appender
+                .append(&self.pool, &self.wake, prepared)
+                .await?
         };
-        self.notify_appended();
         Ok(recorded)
     }
 
@@ -506,8 +516,9 @@ const MAX_GROUP: usize = 128;
 /// [`AppendError::VersionConflict`]. A group never holds two appends of one stream (the second
 /// waits for the next group), and rows go in in stream order, so two groups in flight cannot
 /// deadlock on each other's unique keys. Anything that fails the whole statement (two nodes
-/// racing past the same guard, a repeated event id, a lost connection) sends every append of
-/// the group again on its own, through the one-append path and its exact errors.
+/// racing past the same guard, a repeated event id) sends every append of the group again on
+/// its own, through the one-append path and its exact errors; a database that cannot be
+/// reached fails the whole group at once.
 ///
 /// Each of the `lanes` tasks takes whatever is waiting when it is free, so a lone append goes
 /// out at once and a crowd shares commits; with more than one lane, one group's statement runs
@@ -538,13 +549,14 @@ impl GroupAppender {
     async fn append(
         &self,
         pool: &PgPool,
+        wake: &Arc<Wake>,
         prepared: Prepared,
     ) -> Result<Vec<LoggedEvent>, AppendError> {
         let sender = self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
             let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
             for _ in 0..self.lanes {
-                tokio::spawn(run_lane(pool.clone(), receiver.clone()));
+                tokio::spawn(run_lane(pool.clone(), wake.clone(), receiver.clone()));
             }
             sender
         });
@@ -559,10 +571,11 @@ impl GroupAppender {
 }
 
 /// One lane of the group appender: takes every append waiting (up to [`MAX_GROUP`], one per
-/// stream), writes them as one group, answers each, and again until every [`EventLog`] that
-/// could send one is gone.
+/// stream), writes them as one group, answers each, wakes the log's tailers, and again until
+/// every [`EventLog`] that could send one is gone.
 async fn run_lane(
     pool: PgPool,
+    wake: Arc<Wake>,
     receiver: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>>,
 ) {
     // Appends of a stream that already had one in the group, for the next group.
@@ -601,45 +614,70 @@ async fn run_lane(
                 }
             }
         }
-        write_group(&pool, group).await;
+        if write_group(&pool, group).await {
+            wake_tailers(&pool, &wake);
+        }
     }
 }
 
-/// Writes a group and answers every append in it.
-async fn write_group(pool: &PgPool, mut group: Vec<Pending>) {
-    if group.len() == 1 {
-        let Some(Pending { prepared, reply }) = group.pop() else {
-            return;
-        };
-        let result = match pool.acquire().await {
-            Ok(mut conn) => append_prepared(&mut conn, prepared).await,
-            Err(err) => Err(err.into()),
-        };
-        // The caller may have given up waiting; the append stands either way.
-        let _ = reply.send(result);
-        return;
+/// Writes a group and answers every append in it (a caller may have given up waiting: its
+/// append stands either way). True when anything was written.
+async fn write_group(pool: &PgPool, mut group: Vec<Pending>) -> bool {
+    if group.len() > 1 {
+        group.sort_by_key(|pending| pending.prepared.stream_id);
+        match insert_group(pool, &group).await {
+            Ok(mut assigned) => {
+                let written = !assigned.is_empty();
+                for Pending { prepared, reply } in group {
+                    let result = match assigned.remove(&prepared.stream_id) {
+                        Some(rows) => Ok(prepared.recorded(rows)),
+                        None => Err(prepared.conflict()),
+                    };
+                    let _ = reply.send(result);
+                }
+                return written;
+            }
+            // The database refused the statement as a whole (a race past a guard, a repeated
+            // event id): each append on its own gets its own outcome.
+            Err(sqlx::Error::Database(err)) => {
+                tracing::debug!(error = %err, appends = group.len(), "group append refused; appending one by one");
+            }
+            // The database could not be reached: so it is for every append of the group, at
+            // once, rather than after a wait for a connection each.
+            Err(err) => {
+                for Pending { reply, .. } in group {
+                    let _ = reply.send(Err(AppendError::Storage(same_failure(&err))));
+                }
+                return false;
+            }
+        }
     }
-    group.sort_by_key(|pending| pending.prepared.stream_id);
-    match insert_group(pool, &group).await {
-        Ok(mut assigned) => {
-            for Pending { prepared, reply } in group {
-                let result = match assigned.remove(&prepared.stream_id) {
-                    Some(rows) => Ok(prepared.recorded(rows)),
-                    None => Err(prepared.conflict()),
-                };
-                let _ = reply.send(result);
-            }
-        }
+    let mut conn = match pool.acquire().await {
+        Ok(conn) => conn,
         Err(err) => {
-            tracing::debug!(error = %err, appends = group.len(), "group append failed; appending one by one");
-            for Pending { prepared, reply } in group {
-                let result = match pool.acquire().await {
-                    Ok(mut conn) => append_prepared(&mut conn, prepared).await,
-                    Err(err) => Err(err.into()),
-                };
-                let _ = reply.send(result);
+            for Pending { reply, .. } in group {
+                let _ = reply.send(Err(AppendError::Storage(same_failure(&err))));
             }
+            return false;
         }
+    };
+    let mut written = false;
+    for Pending { prepared, reply } in group {
+        let result = append_prepared(&mut conn, prepared).await;
+        written |= result.is_ok();
+        let _ = reply.send(result);
+    }
+    written
+}
+
+/// The failure `err` again, for each append of a group it failed (`sqlx::Error` is not
+/// `Clone`): the pool's own failures keep their kind, others are told by their message.
+fn same_failure(err: &sqlx::Error) -> sqlx::Error {
+    match err {
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        sqlx::Error::WorkerCrashed => sqlx::Error::WorkerCrashed,
+        other => sqlx::Error::Protocol(other.to_string()),
     }
 }
 

@@ -424,9 +424,10 @@ fn ignores<P: Projection + ?Sized>(projection: &P, event: &RecordedEvent) -> boo
 
 /// Moves the positions past a batch of events the projection ignores, in one statement
 /// instead of a transaction: a projection that ignores most of the traffic (inboxes and
-/// operators ignore messages) then costs one round trip per batch. Each stream moves only if
-/// the batch continues it (its first event is the stream's first, or comes right after the
-/// applied version, or was applied already); true when every stream did. Otherwise the
+/// operators ignore messages) then costs one round trip per batch. Only a batch whose
+/// versions have no gap within each stream goes this way; each stream moves only if the batch
+/// continues it (its first event is the stream's first, or comes right after the applied
+/// version, or was applied already); true when every stream did. Otherwise the
 /// streams that moved stay moved (their events are now redeliveries) and the caller applies
 /// the batch the usual way, which fills the gaps from the log.
 async fn skip_ignored(
@@ -434,20 +435,27 @@ async fn skip_ignored(
     projection: &str,
     events: &[RecordedEvent],
 ) -> Result<bool, sqlx::Error> {
-    let mut spans: HashMap<Uuid, (i32, i32)> = HashMap::new();
+    let mut versions: HashMap<Uuid, BTreeSet<i32>> = HashMap::new();
     for event in events {
-        let span = spans
+        versions
             .entry(event.stream_id)
-            .or_insert((event.stream_version, event.stream_version));
-        span.0 = span.0.min(event.stream_version);
-        span.1 = span.1.max(event.stream_version);
+            .or_default()
+            .insert(event.stream_version);
     }
-    let mut streams = Vec::with_capacity(spans.len());
-    let (mut firsts, mut lasts) = (Vec::with_capacity(spans.len()), Vec::new());
-    for (stream_id, (first, last)) in &spans {
+    let mut streams = Vec::with_capacity(versions.len());
+    let (mut firsts, mut lasts) = (Vec::with_capacity(versions.len()), Vec::new());
+    for (stream_id, versions) in &versions {
+        let (Some(&first), Some(&last)) = (versions.first(), versions.last()) else {
+            continue;
+        };
+        // A gap inside the batch may hold an event the projection handles: the usual way
+        // reads it from the log.
+        if versions.len() as i32 != last - first + 1 {
+            return Ok(false);
+        }
         streams.push(*stream_id);
-        firsts.push(*first);
-        lasts.push(*last);
+        firsts.push(first);
+        lasts.push(last);
     }
     let moved: i64 = sqlx::query_scalar(
         "with batch as (

@@ -317,6 +317,19 @@ async fn a_batch_the_projection_ignores_moves_each_stream_it_continues(pool: PgP
     expected.sort();
     assert_eq!(positions(&pool, "inboxes").await, expected);
 
+    // A gap inside the batch (`a`'s 6 is missing between 5 and 7): nothing moves without the
+    // log, which could hold a handled event there.
+    let inside = [
+        recorded(10, a, "conversation", 5, &message(a, "a5")),
+        recorded(11, a, "conversation", 7, &message(a, "a7")),
+    ];
+    let err = apply_batch(&pool, &InboxesProjection, &FixedLog(vec![]), &inside)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProjectionError::MissingEvents { stream_id, from: 6, to: 6 } if stream_id == a),
+        "{err}"
+    );
     // A new stream, and `b` with a gap the log cannot fill (its 3 is missing): the new
     // stream moves, `b` does not, and the batch fails as any batch with such a gap does.
     let c = Uuid::now_v7();

@@ -9,7 +9,8 @@
 //!    the transaction's `search_path` (so the projection's unqualified table names resolve to
 //!    the shadow). The live projection goes on consuming Kafka into the live tables meanwhile.
 //!    The shadow's text-search and tag indexes (GIN, GiST) are left out while it fills and
-//!    built once at the end, which is far cheaper than maintaining them row by row.
+//!    built once at the end, which is far cheaper than maintaining them row by row; what was
+//!    committed while they were built is replayed next, so the swap's catch-up stays short.
 //! 3. **Swap**, in one transaction: lock the positions tables against every projection's
 //!    writes, and the live tables; apply to the shadow what was committed since the replay
 //!    read and whatever the live projection applied beyond it; replace the projection's
@@ -137,33 +138,38 @@ async fn rebuild_locked<P: Projection>(
         .fetch_one(pool)
         .await?;
     let mut position = TailPosition::START;
-    let mut applied = 0u64;
-    loop {
-        let batch = read_events(pool, &mut position).await?;
-        if batch.is_empty() {
-            break;
-        }
-        let mut tx = pool.begin().await?;
-        shadow_first(&mut tx, &shadow, &live).await?;
-        // A batch lost in a crash is replayed by the next rebuild, which starts afresh: no
-        // need to wait for each commit's WAL flush.
-        sqlx::query("set local synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
-        // Nothing reads the shadow tables yet: what changed is nobody's news.
-        apply_quietly_in(&mut tx, projection, log, &batch).await?;
-        tx.commit().await?;
-        applied += batch.len() as u64;
-        progress(Progress {
-            applied,
-            total: total as u64,
-            elapsed: started.elapsed(),
-        });
-    }
-
+    let mut count = Count {
+        applied: 0,
+        total: total as u64,
+        started,
+    };
+    let schemas = (shadow.as_str(), live.as_str());
+    replay(
+        pool,
+        projection,
+        log,
+        schemas,
+        &mut position,
+        &mut count,
+        progress,
+    )
+    .await?;
     for create in &deferred {
         sqlx::query(create).execute(pool).await?;
     }
+    // What was committed while the indexes were built, outside the swap's locks: the swap
+    // then only applies the last moment's events.
+    replay(
+        pool,
+        projection,
+        log,
+        schemas,
+        &mut position,
+        &mut count,
+        progress,
+    )
+    .await?;
+    let applied = count.applied;
 
     let mut attempt = 1;
     let caught_up = loop {
@@ -200,6 +206,48 @@ async fn rebuild_locked<P: Projection>(
         caught_up_at_swap: caught_up,
         elapsed: started.elapsed(),
     })
+}
+
+/// How far a rebuild got, for its progress reports.
+struct Count {
+    applied: u64,
+    total: u64,
+    started: Instant,
+}
+
+/// Applies every event committed after `position` to the shadow tables (`schemas`: the
+/// shadow's and the live schema), one transaction per batch, moving `position` on.
+async fn replay<P: Projection>(
+    pool: &PgPool,
+    projection: &P,
+    log: &dyn LogReader,
+    (shadow, live): (&str, &str),
+    position: &mut TailPosition,
+    count: &mut Count,
+    progress: &mut impl FnMut(Progress),
+) -> Result<(), RebuildError> {
+    loop {
+        let batch = read_events(pool, position).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = pool.begin().await?;
+        shadow_first(&mut tx, shadow, live).await?;
+        // A batch lost in a crash is replayed by the next rebuild, which starts afresh: no
+        // need to wait for each commit's WAL flush.
+        sqlx::query("set local synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        // Nothing reads the shadow tables yet: what changed is nobody's news.
+        apply_quietly_in(&mut tx, projection, log, &batch).await?;
+        tx.commit().await?;
+        count.applied += batch.len() as u64;
+        progress(Progress {
+            applied: count.applied,
+            total: count.total,
+            elapsed: count.started.elapsed(),
+        });
+    }
 }
 
 /// The next committed events after `position`, moving it on.
