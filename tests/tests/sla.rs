@@ -694,14 +694,21 @@ async fn proj_3_sla_report_and_conversation_figures_over_graphql(
     let first_seconds = sla["responses"][0]["seconds"].as_i64().unwrap();
 
     let now = Utc::now();
-    let report = server
-        .graphql_ok(
-            REPORT,
-            json!({ "from": now - chrono::Duration::hours(1), "to": now + chrono::Duration::hours(1),
-                    "groupBy": ["INBOX", "OPERATOR"], "tz": "UTC" }),
-            Some(&token_for(&server, Role::Analyst).await),
-        )
-        .await;
+    let analyst = token_for(&server, Role::Analyst).await;
+    // The rating is the conversation's last event: once the report counts it, every event
+    // before it is in too.
+    let report = eventually(WAIT, || async {
+        let report = server
+            .graphql_ok(
+                REPORT,
+                json!({ "from": now - chrono::Duration::hours(1), "to": now + chrono::Duration::hours(1),
+                        "groupBy": ["INBOX", "OPERATOR"], "tz": "UTC" }),
+                Some(&analyst),
+            )
+            .await;
+        (report["slaReport"][0]["csatCount"] == json!(1)).then_some(report)
+    })
+    .await;
     let rows = report["slaReport"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{report}");
     let row = &rows[0];
