@@ -174,10 +174,7 @@ async fn a_gap_the_log_cannot_fill_fails_the_whole_batch(pool: PgPool) {
     let err = apply_batch(&pool, &ConversationsProjection, &log, &batch)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, ProjectionError::MissingEvents { stream_id, from: 3, to: 3 } if stream_id == a),
-        "{err}"
-    );
+    assert_missing(&err, a, 3);
     assert_eq!(read::conversation(&pool, b).await.unwrap(), None);
     assert_eq!(positions(&pool, "conversations").await, []);
 }
@@ -298,6 +295,15 @@ async fn a_registration_catches_up_on_what_its_own_batch_applied_before_it(pool:
     assert_eq!(delivered, [after_1.event_id, after_2.event_id]);
 }
 
+/// Asserts `err` says that `stream`'s event `version` is missing from the log.
+fn assert_missing(err: &ProjectionError, stream: Uuid, version: i32) {
+    assert!(
+        matches!(err, ProjectionError::MissingEvents { stream_id, from, to }
+                 if *stream_id == stream && *from == version && *to == version),
+        "{err}"
+    );
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn a_batch_the_projection_ignores_moves_each_stream_it_continues(pool: PgPool) {
     // Inboxes ignore conversations' events: such batches only move positions.
@@ -326,10 +332,7 @@ async fn a_batch_the_projection_ignores_moves_each_stream_it_continues(pool: PgP
     let err = apply_batch(&pool, &InboxesProjection, &FixedLog(vec![]), &inside)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, ProjectionError::MissingEvents { stream_id, from: 6, to: 6 } if stream_id == a),
-        "{err}"
-    );
+    assert_missing(&err, a, 6);
     // A new stream, and `b` with a gap the log cannot fill (its 3 is missing): the new
     // stream moves, `b` does not, and the batch fails as any batch with such a gap does.
     let c = Uuid::now_v7();
@@ -340,10 +343,7 @@ async fn a_batch_the_projection_ignores_moves_each_stream_it_continues(pool: PgP
     let err = apply_batch(&pool, &InboxesProjection, &FixedLog(vec![]), &batch)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, ProjectionError::MissingEvents { stream_id, from: 3, to: 3 } if stream_id == b),
-        "{err}"
-    );
+    assert_missing(&err, b, 3);
     let mut expected = vec![(a, 4), (b, 2), (c, 1)];
     expected.sort();
     assert_eq!(positions(&pool, "inboxes").await, expected);

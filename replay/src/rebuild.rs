@@ -137,39 +137,25 @@ async fn rebuild_locked<P: Projection>(
     let total: i64 = sqlx::query_scalar("select count(*) from events")
         .fetch_one(pool)
         .await?;
-    let mut position = TailPosition::START;
-    let mut count = Count {
+    let mut replay = Replay {
+        pool,
+        projection,
+        log,
+        shadow: &shadow,
+        live: &live,
+        position: TailPosition::START,
         applied: 0,
         total: total as u64,
         started,
     };
-    let schemas = (shadow.as_str(), live.as_str());
-    replay(
-        pool,
-        projection,
-        log,
-        schemas,
-        &mut position,
-        &mut count,
-        progress,
-    )
-    .await?;
+    replay.catch_up(progress).await?;
     for create in &deferred {
         sqlx::query(create).execute(pool).await?;
     }
     // What was committed while the indexes were built, outside the swap's locks: the swap
     // then only applies the last moment's events.
-    replay(
-        pool,
-        projection,
-        log,
-        schemas,
-        &mut position,
-        &mut count,
-        progress,
-    )
-    .await?;
-    let applied = count.applied;
+    replay.catch_up(progress).await?;
+    let (position, applied) = (replay.position, replay.applied);
 
     let mut attempt = 1;
     let caught_up = loop {
@@ -208,45 +194,46 @@ async fn rebuild_locked<P: Projection>(
     })
 }
 
-/// How far a rebuild got, for its progress reports.
-struct Count {
+/// The replay into the shadow tables: where it is in the log and how much it applied.
+struct Replay<'a, P> {
+    pool: &'a PgPool,
+    projection: &'a P,
+    log: &'a dyn LogReader,
+    shadow: &'a str,
+    live: &'a str,
+    position: TailPosition,
     applied: u64,
+    /// Events in the log when the rebuild started, and when that was: for progress reports.
     total: u64,
     started: Instant,
 }
 
-/// Applies every event committed after `position` to the shadow tables (`schemas`: the
-/// shadow's and the live schema), one transaction per batch, moving `position` on.
-async fn replay<P: Projection>(
-    pool: &PgPool,
-    projection: &P,
-    log: &dyn LogReader,
-    (shadow, live): (&str, &str),
-    position: &mut TailPosition,
-    count: &mut Count,
-    progress: &mut impl FnMut(Progress),
-) -> Result<(), RebuildError> {
-    loop {
-        let batch = read_events(pool, position).await?;
-        if batch.is_empty() {
-            return Ok(());
+impl<P: Projection> Replay<'_, P> {
+    /// Applies every event committed after `position` to the shadow tables, one transaction
+    /// per batch, moving `position` on.
+    async fn catch_up(&mut self, progress: &mut impl FnMut(Progress)) -> Result<(), RebuildError> {
+        loop {
+            let batch = read_events(self.pool, &mut self.position).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.pool.begin().await?;
+            shadow_first(&mut tx, self.shadow, self.live).await?;
+            // A batch lost in a crash is replayed by the next rebuild, which starts afresh: no
+            // need to wait for each commit's WAL flush.
+            sqlx::query("set local synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+            // Nothing reads the shadow tables yet: what changed is nobody's news.
+            apply_quietly_in(&mut tx, self.projection, self.log, &batch).await?;
+            tx.commit().await?;
+            self.applied += batch.len() as u64;
+            progress(Progress {
+                applied: self.applied,
+                total: self.total,
+                elapsed: self.started.elapsed(),
+            });
         }
-        let mut tx = pool.begin().await?;
-        shadow_first(&mut tx, shadow, live).await?;
-        // A batch lost in a crash is replayed by the next rebuild, which starts afresh: no
-        // need to wait for each commit's WAL flush.
-        sqlx::query("set local synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
-        // Nothing reads the shadow tables yet: what changed is nobody's news.
-        apply_quietly_in(&mut tx, projection, log, &batch).await?;
-        tx.commit().await?;
-        count.applied += batch.len() as u64;
-        progress(Progress {
-            applied: count.applied,
-            total: count.total,
-            elapsed: count.started.elapsed(),
-        });
     }
 }
 
