@@ -728,7 +728,7 @@ fn decide_command(
         ConversationCommand::Start(_) => unreachable!("handled above"),
         ConversationCommand::PostMessage(post) => post_message(started, post),
         ConversationCommand::Assign(assign) => {
-            authorize_assignment(started, actor, assign.operator_id)?;
+            authorize(started, actor)?;
             if started.status == ConversationStatus::Closed {
                 return Err(DomainError::ConversationClosed(started.id));
             }
@@ -1019,20 +1019,6 @@ fn authorize(started: &ConversationState, actor: &Actor) -> Result<(), DomainErr
             }
         }
     }
-}
-
-/// Assigning is working the conversation, with one more case: a moderator may not take a
-/// conversation that is not theirs, but assigning it to themselves when it already is
-/// changes nothing and is fine.
-fn authorize_assignment(
-    started: &ConversationState,
-    actor: &Actor,
-    operator_id: Uuid,
-) -> Result<(), DomainError> {
-    authorize(started, actor).or_else(|err| match err {
-        DomainError::NotAssignee { .. } if started.assignee == Some(operator_id) => Ok(()),
-        other => Err(other),
-    })
 }
 
 /// A (re)assignment; whatever it had before is in `previous_operator_id`.
@@ -1891,6 +1877,15 @@ mod tests {
             not_theirs
         );
         assert_eq!(decide(&theirs, &assign(MODERATOR), &moderator), Ok(vec![]));
+        // Another moderator learns nothing about whose it is: not even a no-op passes.
+        let other_moderator = Actor::operator(Uuid::from_u128(98), vec![Role::Moderator]);
+        assert_eq!(
+            decide(&theirs, &assign(MODERATOR), &other_moderator),
+            Err(DomainError::NotAssignee {
+                conversation_id: CONVERSATION,
+                operator_id: Uuid::from_u128(98),
+            })
+        );
         assert_eq!(
             decide(&theirs, &set(ConversationStatus::Resolved), &analyst),
             Err(DomainError::NotPermitted("this role"))

@@ -731,6 +731,8 @@ mod tests {
         .unwrap()
         .with_assignment(4, 300)
         .unwrap()
+        .with_allowed_origins(&["https://shop.example.com", "https://*.example.org"])
+        .unwrap()
         .with_working_hours(
             crate::hours::WorkingHours::new(
                 "Europe/Kyiv",

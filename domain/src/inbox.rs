@@ -91,6 +91,104 @@ pub struct InboxSettings {
     /// Service-level targets the SLA metrics measure against (PROJ-3).
     #[serde(default)]
     pub sla: SlaPolicy,
+    /// The sites the widget may be used from (SEC-1): origins such as
+    /// `https://shop.example.com`, or `https://*.example.com` for every subdomain. Empty: any.
+    /// Browsers send the page's origin with each widget request; a request from another is
+    /// refused. (Not a defence against non-browser clients, which can send any origin; the
+    /// rate limits and session tokens are.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+}
+
+/// The most origins an inbox lists.
+pub const MAX_ALLOWED_ORIGINS: usize = 50;
+
+/// An origin as inboxes list it and browsers send it, lower-cased: `scheme://host[:port]`
+/// with scheme `http` or `https`; with `wildcard`, the host may start with `*.`.
+fn normalized_origin(raw: &str, wildcard: bool) -> Option<String> {
+    let origin = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = origin.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    if port.is_some_and(|p| p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let bare = match host.strip_prefix("*.") {
+        Some(bare) if wildcard => bare,
+        _ => host,
+    };
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if bare.is_empty() || bare.len() > 253 || !bare.split('.').all(label_ok) {
+        return None;
+    }
+    Some(origin)
+}
+
+impl InboxSettings {
+    /// The sites the widget may be used from; empty for any.
+    pub fn with_allowed_origins(mut self, origins: &[&str]) -> Result<Self, InvalidInput> {
+        if origins.len() > MAX_ALLOWED_ORIGINS {
+            return Err(InvalidInput::TooLong {
+                field: "allowed_origins",
+                actual: origins.len(),
+                limit: MAX_ALLOWED_ORIGINS,
+            });
+        }
+        let mut normalized = origins
+            .iter()
+            .map(|origin| {
+                normalized_origin(origin, true).ok_or(InvalidInput::Malformed {
+                    field: "allowed_origins",
+                    expected: "https://shop.example.com or https://*.example.com",
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        normalized.sort();
+        normalized.dedup();
+        self.allowed_origins = normalized;
+        Ok(self)
+    }
+
+    /// May the widget be used from the page whose `Origin` header is `origin`?
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        if self.allowed_origins.is_empty() {
+            return true;
+        }
+        let Some(origin) = normalized_origin(origin, false) else {
+            return false;
+        };
+        let (scheme, host) = origin
+            .split_once("://")
+            .expect("a normalized origin has a scheme");
+        self.allowed_origins.iter().any(|allowed| {
+            if *allowed == origin {
+                return true;
+            }
+            let Some((allowed_scheme, allowed_host)) = allowed.split_once("://") else {
+                return false;
+            };
+            match allowed_host.strip_prefix("*.") {
+                Some(suffix) => {
+                    allowed_scheme == scheme
+                        && host
+                            .strip_suffix(suffix)
+                            .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+                }
+                None => false,
+            }
+        })
+    }
 }
 
 /// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never breached.
@@ -217,6 +315,7 @@ impl InboxSettings {
             inactivity_timeout_secs: None,
             retention_secs: None,
             sla: SlaPolicy::default(),
+            allowed_origins: Vec::new(),
         })
     }
 
@@ -710,5 +809,62 @@ mod tests {
                 expected: "#rrggbb"
             })
         );
+    }
+
+    #[test]
+    fn allowed_origins_are_normalized_and_matched_exactly_or_by_subdomain() {
+        let shop = settings("Shop")
+            .with_allowed_origins(&[
+                "HTTPS://Shop.Example.com/",
+                "https://*.example.org",
+                "http://localhost:3000",
+            ])
+            .unwrap();
+        assert_eq!(
+            shop.allowed_origins,
+            [
+                "http://localhost:3000",
+                "https://*.example.org",
+                "https://shop.example.com"
+            ]
+        );
+        for (origin, allowed) in [
+            ("https://shop.example.com", true),
+            ("https://SHOP.example.com", true),
+            ("http://shop.example.com", false),
+            ("https://evil-shop.example.com", false),
+            ("https://shop.example.com.evil.net", false),
+            ("https://www.example.org", true),
+            ("https://a.b.example.org", true),
+            ("https://example.org", false),
+            ("https://evilexample.org", false),
+            ("http://www.example.org", false),
+            ("http://localhost:3000", true),
+            ("http://localhost:3001", false),
+            ("null", false),
+            ("", false),
+        ] {
+            assert_eq!(shop.allows_origin(origin), allowed, "{origin}");
+        }
+        // No list: any origin, even none.
+        assert!(settings("Any").allows_origin("https://anywhere.example"));
+        for bad in [
+            "shop.example.com",
+            "ftp://x.example",
+            "https://",
+            "https://a b",
+            "https://x:99999999",
+            "https://*.",
+            "https://x.*.example.com",
+        ] {
+            assert_eq!(
+                settings("Shop").with_allowed_origins(&[bad]),
+                Err(InvalidInput::Malformed {
+                    field: "allowed_origins",
+                    expected: "https://shop.example.com or https://*.example.com",
+                }),
+                "{bad}"
+            );
+        }
     }
 }
