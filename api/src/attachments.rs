@@ -12,6 +12,7 @@
 //!
 //! Refusals are JSON `{"code": "...", "message": "..."}` with the same codes as GraphQL.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -35,7 +36,7 @@ use uuid::Uuid;
 
 use crate::auth::{Authentication, Viewer, CONVERSATION_ROLES};
 use crate::error::ApiError;
-use crate::http::HttpState;
+use crate::http::{gatekeep, messenger_disabled, ClientAddr, Gate, HttpState};
 
 /// Where attachment bytes are kept. The default is a local directory; an object store fits
 /// behind the same two calls.
@@ -112,9 +113,13 @@ struct Uploaded {
 /// the inbox's limit: an anonymous or oversized upload costs no memory.
 pub async fn upload(
     State(state): State<HttpState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     query: Result<Query<UploadQuery>, QueryRejection>,
     request: Request,
 ) -> Response {
+    if let Some(turned_away) = gate(&state, client, request.headers()) {
+        return turned_away;
+    }
     let Ok(Query(query)) = query else {
         return refusal(ApiError::InvalidArgument {
             argument: "conversationId",
@@ -134,11 +139,8 @@ async fn store_upload(
 ) -> Result<Uploaded, ApiError> {
     let auth = authentication(state, request.headers());
     let conversation_id = query.conversation_id;
+    // Operators who work conversations and the conversation's own widget session.
     auth.require_conversation_reader(conversation_id)?;
-    // Analysts and auditors read; they do not write into conversations.
-    if let Ok(Viewer::Operator { .. }) = &auth.0 {
-        auth.require_operator(CONVERSATION_ROLES)?;
-    }
     let conversation = from_log(state, conversation_id)
         .await?
         .ok_or(ApiError::ConversationNotFound(conversation_id))?;
@@ -223,9 +225,13 @@ fn file_name(raw: Option<&str>, kind: AttachmentType) -> Result<String, ApiError
 
 pub async fn download(
     State(state): State<HttpState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(turned_away) = gate(&state, client, &headers) {
+        return turned_away;
+    }
     match find_download(&state, id, &headers).await {
         Ok((attachment, bytes)) => {
             let ascii: String = attachment
@@ -288,6 +294,10 @@ async fn find_download(
             "an operator or widget session token is required".into(),
         ));
     }
+    // Operators who work conversations; analysts and auditors do not read their files.
+    if let Ok(Viewer::Operator { .. }) = &auth.0 {
+        auth.require_operator(CONVERSATION_ROLES)?;
+    }
     let found = attachment(&state.pool, id)
         .await?
         .ok_or(ApiError::AttachmentNotFound(id))?;
@@ -298,10 +308,6 @@ async fn find_download(
             ApiError::Forbidden(_) => ApiError::AttachmentNotFound(id),
             other => other,
         })?;
-    // Operators who work conversations; analysts and auditors do not read their files.
-    if let Ok(Viewer::Operator { .. }) = &auth.0 {
-        auth.require_operator(CONVERSATION_ROLES)?;
-    }
     let conversation = from_log(state, conversation_id)
         .await?
         .ok_or(ApiError::AttachmentNotFound(id))?;
@@ -373,6 +379,14 @@ async fn from_log(
     }
 }
 
+/// The widget-API switch and the rate limits, as for GraphQL requests.
+fn gate(state: &HttpState, client: IpAddr, headers: &HeaderMap) -> Option<Response> {
+    match gatekeep(state, client, &authentication(state, headers))? {
+        Gate::MessengerDisabled => Some(messenger_disabled()),
+        Gate::Refused(err) => Some(refusal(err)),
+    }
+}
+
 fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {
     let header = headers
         .get(header::AUTHORIZATION)
@@ -394,6 +408,21 @@ pub fn refusal(err: ApiError) -> Response {
         ApiError::AttachmentRefused(
             AttachmentRefused::UnknownType | AttachmentRefused::TypeNotAllowed(_),
         ) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ApiError::RateLimited { retry_after_secs } => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(serde_json::json!({
+                    "code": err.code(),
+                    "message": err.to_string(),
+                    "retryAfter": retry_after_secs,
+                })),
+            )
+                .into_response();
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
         ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };

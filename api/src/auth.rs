@@ -24,8 +24,29 @@ use crate::error::ApiError;
 
 const ISSUER: &str = "switchboard";
 
-/// The roles that work conversations: reply, note, change status, priority and tags (OPS-1).
+/// Who may do what is decided by these role sets (SEC-1); `ACCESS.md` has the whole table,
+/// which `tests/tests/access.rs` checks operation by operation.
+///
+/// The roles that read and work conversations: the inbox, threads, replies, notes, status,
+/// priority, tags, unread counters (OPS-1). Moderators only those assigned to them.
 pub const CONVERSATION_ROLES: &[Role] = &[Role::Admin, Role::Moderator, Role::Manager];
+/// The roles that read the SLA reports (PROJ-3): read-only for analysts.
+pub const REPORT_ROLES: &[Role] = &[Role::Admin, Role::Manager, Role::Analyst];
+/// The roles that see the list of inboxes: those who work conversations and those who report
+/// on them.
+pub const INBOX_LIST_ROLES: &[Role] = &[Role::Admin, Role::Moderator, Role::Manager, Role::Analyst];
+/// The roles that run the team and the call-back queue.
+pub const MANAGER_ROLES: &[Role] = &[Role::Admin, Role::Manager];
+/// Inboxes, operators' profiles and webhooks.
+pub const ADMIN_ROLES: &[Role] = &[Role::Admin];
+/// Every role: only for what concerns the caller alone (`me`).
+pub const ANY_ROLE: &[Role] = &[
+    Role::Admin,
+    Role::Moderator,
+    Role::Manager,
+    Role::Analyst,
+    Role::Auditor,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -195,11 +216,11 @@ impl Authentication {
             .map_err(|e| ApiError::Unauthenticated(e.to_string()))
     }
 
-    /// An operator with any of `roles` (or any operator, when `roles` is empty).
+    /// An operator with any of `roles` (one of the role sets above).
     pub fn require_operator(&self, roles: &[Role]) -> Result<(Uuid, &[Role]), ApiError> {
         match self.viewer()? {
             Viewer::Operator { id, roles: held } => {
-                if roles.is_empty() || held.iter().any(|r| roles.contains(r)) {
+                if held.iter().any(|r| roles.contains(r)) {
                     Ok((*id, held))
                 } else {
                     Err(ApiError::Forbidden(format!(
@@ -262,9 +283,6 @@ impl Authentication {
         }
     }
 
-    /// May the viewer read this conversation, and as whom? Any operator may for now
-    /// (moderators will be limited to their assignments with OPS-1) and sees internal notes; a
-    /// widget session reads only its own conversation, as the contact.
     /// Moderators reach only the conversations assigned to them (OPS-1); anyone else passes
     /// (what else they may do is checked elsewhere). `assignee` as the caller's source knows it.
     pub fn require_assigned_if_moderator(
@@ -281,9 +299,17 @@ impl Authentication {
         Ok(())
     }
 
+    /// May the viewer read this conversation, and as whom? Operators who work conversations
+    /// may (moderators are further held to their assignments by
+    /// [`Authentication::require_assigned_if_moderator`]) and see internal notes; a widget
+    /// session reads only its own conversation, as the contact. Analysts and auditors read
+    /// reports and the log, not threads.
     pub fn require_conversation_reader(&self, conversation_id: Uuid) -> Result<Audience, ApiError> {
         match self.viewer()? {
-            Viewer::Operator { .. } => Ok(Audience::Operators),
+            Viewer::Operator { .. } => {
+                self.require_operator(CONVERSATION_ROLES)?;
+                Ok(Audience::Operators)
+            }
             Viewer::WidgetSession {
                 conversation_id: own,
                 ..

@@ -91,6 +91,14 @@ pub struct Settings {
     #[arg(long, env = "SWITCHBOARD_REGION_HEADER")]
     pub region_header: Option<String>,
 
+    /// The request header in which the reverse proxy in front of Switchboard gives the
+    /// client's address (`X-Forwarded-For`, `X-Real-IP`); its right-most address, the one the
+    /// proxy added, is the client's for rate limits, GeoIP and the audit trail. Only set it
+    /// behind such a proxy: a client could otherwise choose its own address. Unset: the TCP
+    /// peer's address.
+    #[arg(long, env = "SWITCHBOARD_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
+
     /// A local MaxMind DB file (GeoIP2 / GeoLite2 City or Country) that gives the visitor's
     /// region from their address when the region header does not (INBOX-2).
     #[arg(long, env = "SWITCHBOARD_GEOIP_DB")]
@@ -168,9 +176,53 @@ pub struct Settings {
         default_value_t = 5
     )]
     pub webhook_disable_after_dead: u32,
+
+    /// How often an idle subscription WebSocket gets a keep-alive (`ping` on
+    /// graphql-transport-ws, `ka` on the legacy protocol), in seconds. A graphql-transport-ws
+    /// client silent for three of these is disconnected.
+    #[arg(long, env = "SWITCHBOARD_WS_KEEPALIVE_SECS", default_value_t = 15)]
+    pub ws_keepalive_secs: u64,
+
+    /// Requests one IP address may make without an operator token in each rate-limit window
+    /// (SEC-2); 0: no limit.
+    #[arg(long, env = "SWITCHBOARD_RATE_LIMIT_PER_IP", default_value_t = 300)]
+    pub rate_limit_per_ip: u32,
+
+    /// Widget requests one inbox's widget token (all its visitors together) may make in each
+    /// rate-limit window (SEC-2); 0: no limit.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_RATE_LIMIT_PER_WIDGET",
+        default_value_t = 3000
+    )]
+    pub rate_limit_per_widget: u32,
+
+    /// The rate-limit window in seconds: a limit of N lets N requests through at once and
+    /// gives one back every window/N.
+    #[arg(long, env = "SWITCHBOARD_RATE_LIMIT_WINDOW_SECS", default_value_t = 60)]
+    pub rate_limit_window_secs: u64,
+
+    /// `false` switches the widget API off: every widget call (no operator token) gets
+    /// `404 {"detail": "Messenger disabled"}` (seed 001).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_WIDGET_API_ENABLED",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub widget_api_enabled: bool,
 }
 
 impl Settings {
+    /// The abuse limits these settings ask for (SEC-2).
+    pub fn rate_limits(&self) -> crate::limits::RateLimits {
+        crate::limits::RateLimits::new(
+            self.rate_limit_per_ip,
+            self.rate_limit_per_widget,
+            Duration::from_secs(self.rate_limit_window_secs.max(1)),
+        )
+    }
+
     pub fn relay_poll_interval(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
     }
@@ -205,6 +257,11 @@ impl fmt::Display for Settings {
         writeln!(f, "widget_session_hours={}", self.widget_session_hours)?;
         writeln!(f, "max_body_chars={}", self.max_body_chars)?;
         writeln!(f, "typing_ttl_ms={}", self.typing_ttl_ms)?;
+        writeln!(f, "ws_keepalive_secs={}", self.ws_keepalive_secs)?;
+        writeln!(f, "rate_limit_per_ip={}", self.rate_limit_per_ip)?;
+        writeln!(f, "rate_limit_per_widget={}", self.rate_limit_per_widget)?;
+        writeln!(f, "rate_limit_window_secs={}", self.rate_limit_window_secs)?;
+        writeln!(f, "widget_api_enabled={}", self.widget_api_enabled)?;
         writeln!(
             f,
             "default_phone_region={}",
@@ -214,6 +271,11 @@ impl fmt::Display for Settings {
             f,
             "region_header={}",
             self.region_header.as_deref().unwrap_or("(none)")
+        )?;
+        writeln!(
+            f,
+            "client_ip_header={}",
+            self.client_ip_header.as_deref().unwrap_or("(none)")
         )?;
         writeln!(
             f,

@@ -109,6 +109,15 @@ pub enum ApiError {
     /// The id the client supplied for idempotency was used for another command.
     #[error("the id {0} was already used for a different request")]
     IdempotencyKeyReused(Uuid),
+    /// Too many requests from this address or for this widget token (SEC-2).
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A browser used the widget from a site the inbox does not list (SEC-1).
+    #[error("the widget of this inbox may not be used from {0}")]
+    OriginNotAllowed(String),
+    /// The form's hidden honeypot field was filled in: a bot, not a visitor (SEC-2).
+    #[error("this request looks automated and was not accepted")]
+    SpamSuspected,
     /// Too many concurrent writers on one conversation; retrying is safe.
     #[error("the conversation is busy; retry the request")]
     Contended,
@@ -166,6 +175,9 @@ impl ApiError {
             ApiError::WebhookDeliveryPending(_) => "WEBHOOK_DELIVERY_PENDING",
             ApiError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
             ApiError::Contended => "CONFLICT",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::SpamSuspected => "SPAM_SUSPECTED",
+            ApiError::OriginNotAllowed(_) => "ORIGIN_NOT_ALLOWED",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -299,6 +311,9 @@ impl ErrorExtensions for ApiError {
                     ext.set("max", *max);
                 }
                 ApiError::RatingTooEarly(status) => ext.set("status", status.as_str()),
+                ApiError::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfter", *retry_after_secs)
+                }
                 ApiError::IllegalTransition { from, to } => {
                     ext.set("from", from.as_str());
                     ext.set("to", to.as_str());

@@ -4,7 +4,7 @@
 //! each projection's lag), and `/attachments` (upload and download, see
 //! [`crate::attachments`]).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,22 +12,32 @@ use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, MatchedPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
+use futures::{SinkExt, StreamExt};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 use serde_json::json;
 use sqlx::PgPool;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::attachments::{self, LocalDirectory, SharedStore};
-use crate::auth::{Auth, Authentication};
+use async_graphql::ErrorExtensions;
+
+use crate::auth::{Auth, AuthError, Authentication, Viewer};
+use crate::error::ApiError;
 use crate::geoip::GeoIp;
-use crate::graphql::{AppSchema, ClientIp, VisitorRegion};
+use crate::graphql::{AppSchema, ClientIp, RequestId, RequestOrigin, VisitorRegion};
+use crate::limits::RateLimits;
+use crate::metrics::{Metrics, RequestLabels, Running};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -41,12 +51,22 @@ pub struct HttpState {
     pub kafka_topic: String,
     /// Where the trusted proxy puts the visitor's region (INBOX-2), if it does.
     pub region_header: Option<header::HeaderName>,
+    /// Where the trusted proxy puts the client's address, if there is one.
+    pub client_ip_header: Option<header::HeaderName>,
     /// The local GeoIP database, when configured (INBOX-2).
     pub geoip: Option<Arc<GeoIp>>,
     /// Where attachment bytes live (CONV-7).
     pub attachments: SharedStore,
     /// The largest upload the server reads at all; each inbox sets its own, smaller limit.
     pub max_upload_bytes: usize,
+    /// False: the widget API is switched off (`404 {"detail": "Messenger disabled"}`).
+    pub widget_api_enabled: bool,
+    /// Abuse limits (SEC-2), shared with the resolvers.
+    pub limits: Arc<RateLimits>,
+    /// How often an idle subscription socket gets a keep-alive.
+    pub ws_keepalive: Duration,
+    /// What `/metrics` reports (OPS-M1).
+    pub metrics: Arc<Metrics>,
 }
 
 impl HttpState {
@@ -67,10 +87,34 @@ impl HttpState {
             kafka_probe: Arc::new(kafka_probe),
             kafka_topic: kafka_topic.to_owned(),
             region_header: None,
+            client_ip_header: None,
             geoip: None,
             attachments: Arc::new(LocalDirectory::new("var/attachments")),
             max_upload_bytes: switchboard_domain::attachment::MAX_ATTACHMENT_BYTES as usize,
+            widget_api_enabled: true,
+            limits: Arc::new(RateLimits::off()),
+            ws_keepalive: Duration::from_secs(15),
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// Reports into `metrics` (the schema's subscription count must use the same).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Switches the widget API on or off and sets the abuse limits.
+    pub fn with_widget_api(mut self, enabled: bool, limits: Arc<RateLimits>) -> Self {
+        self.widget_api_enabled = enabled;
+        self.limits = limits;
+        self
+    }
+
+    /// Sends subscription sockets a keep-alive this often.
+    pub fn with_ws_keepalive(mut self, every: Duration) -> Self {
+        self.ws_keepalive = every;
+        self
     }
 
     /// Reads visitors' regions from this GeoIP database when the header does not give one.
@@ -84,6 +128,27 @@ impl HttpState {
         self.attachments = store;
         self.max_upload_bytes = max_upload_bytes;
         self
+    }
+
+    /// Reads the client's address from `name` (see `Settings::client_ip_header`).
+    pub fn with_client_ip_header(
+        mut self,
+        name: Option<&str>,
+    ) -> Result<Self, header::InvalidHeaderName> {
+        self.client_ip_header = name.map(header::HeaderName::try_from).transpose()?;
+        Ok(self)
+    }
+
+    /// The client's address: the right-most of the trusted proxy's header when configured
+    /// and usable, else the TCP peer's.
+    fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        self.client_ip_header
+            .as_ref()
+            .and_then(|name| headers.get_all(name).iter().next_back())
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok())
+            .unwrap_or(peer)
     }
 
     /// Reads the visitor's region from `name` (see `Settings::region_header`).
@@ -108,32 +173,200 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(uploads)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .layer(cors())
         .with_state(state)
+}
+
+/// Cross-origin requests: the widget runs in the customer's pages, so browsers must be let
+/// call from any site. Which site may use which inbox's widget is decided per request, once
+/// the inbox is known (`allowedOrigins`, SEC-1): a preflight carries no token to tell. Tokens
+/// travel in `Authorization`, never in cookies, so no credentials are allowed.
+fn cors() -> CorsLayer {
+    let request_id = header::HeaderName::from_static(REQUEST_ID);
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            request_id.clone(),
+        ])
+        .expose_headers([request_id, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// The client's address, as [`HttpState::client_addr`] tells it; put on every request by
+/// [`track`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The request id header, read and sent back (OPS-M1).
+const REQUEST_ID: &str = "x-request-id";
+
+/// Every request: its id (the client's or proxy's `X-Request-Id` when that is a UUID, else a
+/// new one) for the resolvers' events and for every log line written while serving it (a
+/// span), sent back in `X-Request-Id`; and its latency, into the histogram of `/metrics`.
+async fn track(
+    State(state): State<HttpState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(Uuid::now_v7);
+    request.extensions_mut().insert(RequestId(id));
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    let client = ClientAddr(state.client_addr(request.headers(), peer));
+    request.extensions_mut().insert(client);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(unmatched)", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    if let Ok(value) = header::HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    span.in_scope(|| tracing::debug!(status, took_ms = took.as_millis() as u64, "served"));
+    state.metrics.observe_request(
+        RequestLabels {
+            route,
+            method,
+            status,
+        },
+        took,
+    );
+    response
+}
+
+/// What the HTTP layer turns away before a request reaches its handler.
+pub enum Gate {
+    /// A widget call while the widget API is switched off: answer [`messenger_disabled`].
+    MessengerDisabled,
+    /// A caller over its rate limit (SEC-2).
+    Refused(ApiError),
+}
+
+/// The HTTP layer's checks of GraphQL requests and attachment transfers: the widget-API
+/// switch, then the rate limits. Operators pass both.
+pub fn gatekeep(
+    state: &HttpState,
+    client: IpAddr,
+    authentication: &Authentication,
+) -> Option<Gate> {
+    if matches!(authentication.0, Ok(Viewer::Operator { .. })) {
+        return None;
+    }
+    if !state.widget_api_enabled && authentication.0.is_ok() {
+        return Some(Gate::MessengerDisabled);
+    }
+    state
+        .limits
+        .check_ip(client)
+        .and_then(|()| match &authentication.0 {
+            Ok(Viewer::WidgetSession { inbox_id, .. }) => state.limits.check_widget(*inbox_id),
+            _ => Ok(()),
+        })
+        .err()
+        .map(Gate::Refused)
+}
+
+/// A widget session used from a page its inbox does not list (SEC-1).
+async fn check_session_origin(
+    pool: &PgPool,
+    authentication: &Authentication,
+    origin: Option<&str>,
+) -> Result<(), ApiError> {
+    let (Ok(Viewer::WidgetSession { inbox_id, .. }), Some(origin)) = (&authentication.0, origin)
+    else {
+        return Ok(());
+    };
+    let settings = switchboard_projections::inboxes::read::settings(pool, *inbox_id).await?;
+    match settings {
+        Some(settings) if !settings.allows_origin(origin) => {
+            Err(ApiError::OriginNotAllowed(origin.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The answer to every widget call while the widget API is switched off (seed 001).
+pub fn messenger_disabled() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "detail": "Messenger disabled" })),
+    )
+        .into_response()
+}
+
+/// A refusal before GraphQL ran, in the GraphQL error body clients parse: `429 Too Many
+/// Requests` with `Retry-After` for a rate limit, `403 Forbidden` otherwise.
+fn refused(error: ApiError) -> Response {
+    let body = Json(async_graphql::Response::from_errors(vec![error
+        .extend()
+        .into_server_error(async_graphql::Pos::default())]));
+    match &error {
+        ApiError::RateLimited { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after_secs.to_string())],
+            body,
+        )
+            .into_response(),
+        ApiError::Internal => (StatusCode::SERVICE_UNAVAILABLE, body).into_response(),
+        _ => (StatusCode::FORBIDDEN, body).into_response(),
+    }
 }
 
 async fn graphql_post(
     State(state): State<HttpState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
+) -> Response {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let authentication = Authentication(state.auth.viewer_from_header(header));
+    match gatekeep(&state, client, &authentication) {
+        Some(Gate::MessengerDisabled) => return messenger_disabled(),
+        Some(Gate::Refused(err)) => return refused(err),
+        None => {}
+    }
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Err(err) = check_session_origin(&state.pool, &authentication, origin.as_deref()).await {
+        return refused(err);
+    }
     let region = state
         .region_header
         .as_ref()
         .and_then(|name| headers.get(name))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| state.geoip.as_ref()?.region(peer.ip()));
+        .or_else(|| state.geoip.as_ref()?.region(client));
     let request = request
         .into_inner()
         .data(authentication)
-        .data(ClientIp(Some(peer.ip().to_string())))
+        .data(request_id)
+        .data(RequestOrigin(origin))
+        .data(ClientIp(Some(client.to_string())))
         .data(VisitorRegion(region));
-    state.schema.execute(request).await.into()
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
 /// The initial read buffer of a subscription's WebSocket.
@@ -145,7 +378,9 @@ const WS_MAX_MESSAGE: usize = 256 * 1024;
 
 async fn graphql_get(
     State(state): State<HttpState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -158,8 +393,6 @@ async fn graphql_get(
         )
         .into_response();
     };
-    let schema = state.schema.clone();
-    let auth = state.auth.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // tungstenite's defaults (128 KiB read and write buffers per socket, 64 MiB messages)
@@ -169,19 +402,150 @@ async fn graphql_get(
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
         .max_message_size(WS_MAX_MESSAGE)
-        .on_upgrade(move |socket| async move {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let mut data = Data::default();
-                    data.insert(Authentication(
-                        auth.viewer_from_header(authorization_of(&payload)),
-                    ));
-                    data.insert(ClientIp(Some(peer.ip().to_string())));
-                    Ok(data)
-                })
-                .serve()
-                .await
+        .on_upgrade(move |socket| {
+            let origin = headers
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let caller = Caller {
+                client,
+                request_id,
+                origin,
+                legacy_protocol: legacy_protocol(&headers),
+            };
+            serve_socket(socket, state, protocol, caller)
         })
+}
+
+/// Who opened a subscription socket.
+struct Caller {
+    client: IpAddr,
+    request_id: RequestId,
+    /// The page's `Origin`, when a browser opened it.
+    origin: Option<String>,
+    /// The socket speaks subscriptions-transport-ws (`graphql-ws`), not graphql-transport-ws.
+    legacy_protocol: bool,
+}
+
+/// Whether the protocol negotiated is the legacy one: the first of the client's
+/// `Sec-WebSocket-Protocol` list that the server speaks, as async-graphql picks it.
+fn legacy_protocol(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .find(|protocol| matches!(*protocol, "graphql-transport-ws" | "graphql-ws"))
+        == Some("graphql-ws")
+}
+
+/// Close codes of the graphql-transport-ws protocol for a refused `connection_init`.
+const CLOSE_UNAUTHORIZED: u16 = 4401;
+const CLOSE_FORBIDDEN: u16 = 4403;
+
+/// async-graphql closes a socket whose `connection_init` was refused with 1002 and the
+/// refusal's message as the reason; the message starts with one of these so that
+/// [`serve_socket`] can give the protocol's own code instead.
+const REFUSED_UNAUTHORIZED: &str = "Unauthorized: ";
+const REFUSED_FORBIDDEN: &str = "Forbidden: ";
+
+/// Serves one subscription socket. Between async-graphql and the socket sits a pump that
+/// sends keep-alives (`ping` on graphql-transport-ws, `ka` on the legacy protocol) every
+/// `ws_keepalive`, and turns a refused `connection_init` into close code 4401 (no valid
+/// token) or 4403 (a token that may not subscribe here) instead of async-graphql's 1002.
+/// A graphql-transport-ws client that sends nothing for three keep-alive periods (not even
+/// the `pong` a `ping` asks for) is disconnected with 3008.
+async fn serve_socket(
+    socket: WebSocket,
+    state: HttpState,
+    protocol: GraphQLProtocol,
+    caller: Caller,
+) {
+    let _open = Running::start(&state.metrics.open_sockets);
+    let legacy = caller.legacy_protocol;
+    let keepalive = state.ws_keepalive;
+    let (mut socket_sink, socket_stream) = socket.split();
+    let (to_client, mut outgoing) = futures::channel::mpsc::channel::<WsMessage>(16);
+    let auth = state.auth.clone();
+    let widget_api_enabled = state.widget_api_enabled;
+    let pool = state.pool.clone();
+    let graphql = GraphQLWebSocket::new_with_pair(
+        to_client.sink_map_err(|_| ()),
+        socket_stream,
+        state.schema.clone(),
+        protocol,
+    )
+    .keepalive_timeout(keepalive * 3)
+    .on_connection_init(move |payload| async move {
+        let viewer = auth
+            .viewer_from_header(authorization_of(&payload))
+            .map_err(|err| async_graphql::Error::new(format!("{REFUSED_UNAUTHORIZED}{err}")))?;
+        if !widget_api_enabled && !matches!(viewer, Viewer::Operator { .. }) {
+            return Err(async_graphql::Error::new(format!(
+                "{REFUSED_FORBIDDEN}Messenger disabled"
+            )));
+        }
+        let authentication = Authentication(Ok::<_, AuthError>(viewer));
+        check_session_origin(&pool, &authentication, caller.origin.as_deref())
+            .await
+            .map_err(|err| async_graphql::Error::new(format!("{REFUSED_FORBIDDEN}{err}")))?;
+        let mut data = Data::default();
+        data.insert(authentication);
+        data.insert(caller.request_id);
+        data.insert(RequestOrigin(caller.origin));
+        data.insert(ClientIp(Some(caller.client.to_string())));
+        Ok(data)
+    })
+    .serve();
+    let pump = async move {
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        let keepalive_frame = if legacy {
+            r#"{"type":"ka"}"#
+        } else {
+            r#"{"type":"ping"}"#
+        };
+        loop {
+            let frame = tokio::select! {
+                frame = outgoing.next() => match frame {
+                    Some(frame) => with_close_code(frame),
+                    None => break,
+                },
+                _ = ticks.tick() => WsMessage::Text(keepalive_frame.into()),
+            };
+            let closing = matches!(frame, WsMessage::Close(_));
+            if socket_sink.send(frame).await.is_err() || closing {
+                break;
+            }
+        }
+    };
+    // The GraphQL side ends when the client goes or the server closes; the pump when the
+    // GraphQL side drops its sender, or the socket fails.
+    tokio::join!(graphql, pump);
+}
+
+/// A close frame for a refused `connection_init`, with the protocol's code.
+fn with_close_code(frame: WsMessage) -> WsMessage {
+    let WsMessage::Close(Some(close)) = &frame else {
+        return frame;
+    };
+    let (code, reason) = if let Some(reason) = close.reason.strip_prefix(REFUSED_UNAUTHORIZED) {
+        (CLOSE_UNAUTHORIZED, reason)
+    } else if let Some(reason) = close.reason.strip_prefix(REFUSED_FORBIDDEN) {
+        (CLOSE_FORBIDDEN, reason)
+    } else {
+        return frame;
+    };
+    // A close reason is at most 123 bytes.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: reason[..end].into(),
+    }))
 }
 
 /// The token in a `connection_init` payload: `{"authorization": "Bearer …"}` (any case of the
@@ -205,22 +569,15 @@ fn authorization_of(payload: &serde_json::Value) -> Option<&str> {
     value.as_str()
 }
 
-/// Prometheus text format. For now each projection's lag (PROJ-1..4): the events of the log
-/// it has yet to apply.
+/// Prometheus metrics (OPS-M1), see [`crate::metrics`].
 async fn metrics(State(state): State<HttpState>) -> Response {
-    match switchboard_projections::lag(&state.pool, crate::runtime::PROJECTIONS).await {
-        Ok(lags) => {
-            let mut text = String::from(
-                "# HELP switchboard_projection_lag_events Events in the log a projection has yet to apply.\n\
-                 # TYPE switchboard_projection_lag_events gauge\n",
-            );
-            for (projection, lag) in lags {
-                text.push_str(&format!(
-                    "switchboard_projection_lag_events{{projection=\"{projection}\"}} {lag}\n"
-                ));
-            }
-            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
-        }
+    let relay = crate::runtime::relay_checkpoint(&state.kafka_topic);
+    match state
+        .metrics
+        .render(&state.pool, &relay, crate::runtime::PROJECTIONS)
+        .await
+    {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "metrics query failed");
             StatusCode::SERVICE_UNAVAILABLE.into_response()

@@ -17,6 +17,8 @@
 //! - [`attachments`]: the attachment store and the upload and download endpoints.
 //! - [`webhooks`]: the webhook delivery worker (signing, retries, dead letters, disabling)
 //!   and the webhook secrets (PROJ-4).
+//! - [`limits`]: rate limits per IP and per widget token (SEC-2); [`metrics`]: what
+//!   `/metrics` reports (OPS-M1). Who may call what is `ACCESS.md` at the workspace root.
 
 pub mod attachments;
 pub mod auth;
@@ -27,6 +29,8 @@ pub mod error;
 pub mod geoip;
 pub mod graphql;
 pub mod http;
+pub mod limits;
+pub mod metrics;
 pub mod runtime;
 pub mod scheduler;
 pub mod shared_reads;

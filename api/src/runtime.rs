@@ -54,6 +54,11 @@ pub enum Component {
     Scheduler,
 }
 
+/// The name of the Kafka relay's checkpoint (in `log_checkpoints`) for `topic`.
+pub fn relay_checkpoint(topic: &str) -> String {
+    format!("kafka:{topic}")
+}
+
 /// Opens the pool the way the service wants its connections: a transaction left idle is cut
 /// off, because an open transaction stalls every commit-order reader of the log.
 pub async fn connect_pool(database: &DatabaseArgs) -> anyhow::Result<PgPool> {
@@ -207,7 +212,7 @@ pub async fn start(
         let _checked =
             idempotent_producer(&kafka.brokers).context("creating the Kafka producer")?;
         let config = RelayConfig {
-            name: format!("kafka:{}", kafka.topic),
+            name: relay_checkpoint(&kafka.topic),
             kafka: kafka.clone(),
             tail: TailConfig {
                 poll_interval: settings.relay_poll_interval(),
@@ -291,6 +296,8 @@ pub async fn start(
         let feed = ChangeFeed::start(pool.clone(), shutdown.clone())
             .await
             .context("listening for projection changes")?;
+        let limits = Arc::new(settings.rate_limits());
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let context = AppContext {
             pool: pool.clone(),
             handler: conversations.clone(),
@@ -303,6 +310,8 @@ pub async fn start(
             max_body_chars: settings.max_body_chars,
             typing_ttl: Duration::from_millis(settings.typing_ttl_ms),
             default_phone_region: settings.default_phone_region.clone(),
+            limits: limits.clone(),
+            metrics: metrics.clone(),
         };
         let state = HttpState::new(
             build_schema(Some(context)),
@@ -313,6 +322,8 @@ pub async fn start(
         )?
         .with_region_header(settings.region_header.as_deref())
         .context("SWITCHBOARD_REGION_HEADER is not a valid header name")?
+        .with_client_ip_header(settings.client_ip_header.as_deref())
+        .context("SWITCHBOARD_CLIENT_IP_HEADER is not a valid header name")?
         .with_attachments(
             Arc::new(LocalDirectory::new(&settings.attachments_dir)),
             settings.max_upload_bytes,
@@ -327,7 +338,10 @@ pub async fn start(
                     })
                 })
                 .transpose()?,
-        );
+        )
+        .with_widget_api(settings.widget_api_enabled, limits)
+        .with_metrics(metrics)
+        .with_ws_keepalive(Duration::from_secs(settings.ws_keepalive_secs.max(1)));
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;

@@ -60,6 +60,7 @@ pub fn test_settings() -> Settings {
         typing_ttl_ms: 1000,
         default_phone_region: Some("UA".into()),
         region_header: Some(REGION_HEADER.into()),
+        client_ip_header: None,
         geoip_db: None,
         attachments_dir: std::env::temp_dir().join(format!("switchboard-test-{unique}")),
         max_upload_bytes: 1024 * 1024,
@@ -75,6 +76,12 @@ pub fn test_settings() -> Settings {
         webhook_timeout_ms: 2000,
         webhook_poll_ms: 50,
         webhook_disable_after_dead: 5,
+        ws_keepalive_secs: 15,
+        // Tests make many calls from one address; the rate-limit tests set their own.
+        rate_limit_per_ip: 0,
+        rate_limit_per_widget: 0,
+        rate_limit_window_secs: 60,
+        widget_api_enabled: true,
     }
 }
 
@@ -287,6 +294,32 @@ impl WsClient {
         }))
         .await?;
         Ok(id)
+    }
+
+    /// The first message (`next`, `error` or `complete`) for subscription `id`, or `None` if
+    /// none came within `within`.
+    pub async fn first_message(
+        &mut self,
+        id: &str,
+        within: Duration,
+    ) -> anyhow::Result<Option<Value>> {
+        if let Some(index) = self.pending.iter().position(|m| m["id"] == id) {
+            return Ok(self.pending.remove(index));
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            match self.receive(left).await {
+                Ok(message) if message["id"] == id => return Ok(Some(message)),
+                Ok(message) => self.pending.push_back(message),
+                // The wait ran out: nothing came.
+                Err(_) if tokio::time::Instant::now() >= deadline => return Ok(None),
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     /// The next `next` payload's `data` for subscription `id`; fails on `error` or timeout.

@@ -159,7 +159,7 @@ async fn ops_1_moderators_see_and_act_only_on_their_assignments(
     .await;
     assert_eq!(error_extensions(&refused)["code"], "NOT_ASSIGNEE");
 
-    // Analysts read the inbox but do not work conversations.
+    // Analysts read reports only; they do not work conversations.
     let refused = server
         .graphql(REPLY, reply(&mine.conversation_id), Some(&analyst))
         .await;

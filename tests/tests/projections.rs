@@ -773,10 +773,14 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
             .text()
             .await
             .unwrap();
-        text.lines()
+        // Series come in no particular order.
+        let mut lines = text
+            .lines()
             .filter(|l| l.starts_with("switchboard_projection_lag_events{"))
             .map(str::to_owned)
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        lines.sort();
+        lines
     };
     let lag_lines = |sla: i64| {
         ["conversations", "inboxes", "operators", "sla", "webhooks"]

@@ -12,9 +12,9 @@ use switchboard_domain::Actor;
 use switchboard_projections::inboxes::read::{self, InboxRow};
 use uuid::Uuid;
 
-use crate::auth::{Authentication, Role};
+use crate::auth::{Authentication, Role, INBOX_LIST_ROLES};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::{AppContext, ClientIp};
+use crate::graphql::{request_id, AppContext, ClientIp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "switchboard_domain::inbox::RatingScale")]
@@ -58,6 +58,8 @@ pub struct Inbox {
     pub inactivity_timeout_secs: Option<u32>,
     /// The inbox's own retention period (TIME-2); null: the service's.
     pub retention_secs: Option<u32>,
+    /// The sites the widget may be used from; empty: any (SEC-1).
+    pub allowed_origins: Vec<String>,
     /// Service-level targets (PROJ-3).
     pub sla: SlaPolicy,
 }
@@ -140,6 +142,7 @@ impl From<InboxRow> for Inbox {
                 .collect(),
             inactivity_timeout_secs: settings.inactivity_timeout_secs,
             retention_secs: settings.retention_secs,
+            allowed_origins: settings.allowed_origins,
             sla: settings.sla.into(),
         }
     }
@@ -295,6 +298,11 @@ pub struct InboxSettingsInput {
     pub retention_secs: Option<i32>,
     /// Service-level targets (PROJ-3); omit for none.
     pub sla: Option<SlaPolicy>,
+    /// The sites the widget may be used from (SEC-1): `https://shop.example.com`, or
+    /// `https://*.example.com` for its subdomains; at most 50. Omit or leave empty for any.
+    /// A browser's widget request from another site answers `ORIGIN_NOT_ALLOWED`.
+    #[graphql(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 impl InboxSettingsInput {
@@ -347,7 +355,14 @@ impl InboxSettingsInput {
                 sla.resolution_secs,
                 sla.business_hours_only,
             )?,
-        }))
+        })
+        .with_allowed_origins(
+            &self
+                .allowed_origins
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )?)
     }
 }
 
@@ -392,7 +407,7 @@ async fn as_admin(ctx: &Context<'_>, command: InboxCommand) -> async_graphql::Re
     let meta = CommandMeta {
         command_id: Uuid::now_v7(),
         actor: Actor::operator(operator_id, roles.to_vec()),
-        correlation_id: None,
+        correlation_id: request_id(ctx),
         ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
     };
     app.inbox_handler.handle(&meta, &command).await.gql()
@@ -405,7 +420,9 @@ pub struct AdminQuery;
 impl AdminQuery {
     /// Every inbox. Any operator may list them (the operator UI filters by inbox).
     async fn inboxes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Inbox>> {
-        ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        ctx.data::<Authentication>()?
+            .require_operator(INBOX_LIST_ROLES)
+            .gql()?;
         let app = ctx.data::<AppContext>()?;
         Ok(read::all(&app.pool)
             .await

@@ -14,6 +14,7 @@ use crate::auth::Auth;
 use crate::changes::ChangeFeed;
 
 pub mod admin;
+pub mod depth;
 pub mod operator;
 pub mod sla;
 pub mod team;
@@ -39,11 +40,31 @@ pub struct AppContext {
     pub typing_ttl: std::time::Duration,
     /// The country for phone numbers without a country code (CALL-1).
     pub default_phone_region: Option<String>,
+    /// Abuse limits (SEC-2), shared with the HTTP layer.
+    pub limits: std::sync::Arc<crate::limits::RateLimits>,
+    /// What `/metrics` reports; the schema counts open subscriptions into it.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The client's address as the HTTP server saw it, recorded in event metadata.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub Option<String>);
+
+/// The id of the HTTP request (or WebSocket connection) being served: from the client's or
+/// proxy's `X-Request-Id` when that is a UUID, otherwise a new one. It is the correlation id
+/// of every event the request records, is logged with the request, and is sent back in the
+/// response's `X-Request-Id` (OPS-M1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId(pub uuid::Uuid);
+
+/// The correlation id for the commands of the request `ctx` serves.
+pub fn request_id(ctx: &async_graphql::Context<'_>) -> Option<uuid::Uuid> {
+    ctx.data_opt::<RequestId>().map(|id| id.0)
+}
+
+/// The `Origin` header of the request (a browser's page), if it had one.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOrigin(pub Option<String>);
 
 /// The visitor's region as the trusted proxy's header gave it (INBOX-2).
 #[derive(Debug, Clone)]
@@ -81,8 +102,8 @@ pub struct SubscriptionRoot(
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Depth and complexity limits keep one request from asking for the whole database (SEC-2).
-pub const MAX_DEPTH: usize = 12;
+/// Depth and complexity limits keep one request from asking for the whole database (SEC-2);
+/// the depth limit is [`depth::DepthLimit`]'s.
 pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn build_schema(context: Option<AppContext>) -> AppSchema {
@@ -91,11 +112,15 @@ pub fn build_schema(context: Option<AppContext>) -> AppSchema {
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    .limit_depth(MAX_DEPTH)
+    .limit_depth(depth::MAX_INTROSPECTION_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    .extension(depth::DepthLimit)
     .extension(crate::error::ErrorCodes);
     match context {
-        Some(context) => builder.data(context).finish(),
+        Some(context) => builder
+            .extension(crate::metrics::CountSubscriptions(context.metrics.clone()))
+            .data(context)
+            .finish(),
         None => builder.finish(),
     }
 }
@@ -105,5 +130,28 @@ mod tests {
     #[test]
     fn sdl_contract() {
         insta::assert_snapshot!(super::build_schema(None).sdl());
+    }
+
+    /// graphql-js 16's `getIntrospectionQuery()` with every option on, as GraphiQL and client
+    /// code generators send it.
+    const GRAPHQL_JS_INTROSPECTION: &str = include_str!("introspection.graphql");
+
+    #[tokio::test]
+    async fn client_tools_introspection_passes_and_deep_queries_do_not() {
+        let schema = super::build_schema(None);
+        let response = schema.execute(GRAPHQL_JS_INTROSPECTION).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        // Nested past 12 levels (inbox → nodes → messages → nodes → … via fragments would
+        // need real types; the introspection fields mixed with a real one lose the allowance).
+        let deep = format!(
+            "{{ me {{ id }} __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+            "ofType { ".repeat(9),
+            "}".repeat(9)
+        );
+        let response = schema.execute(deep.as_str()).await;
+        assert_eq!(
+            response.errors[0].message,
+            "Query is nested too deep (at most 12 levels)."
+        );
     }
 }

@@ -19,13 +19,13 @@ use switchboard_projections::conversations::read::{self, Audience, InboxCursor};
 use switchboard_projections::Change;
 use uuid::Uuid;
 
-use crate::auth::{Authentication, Role, CONVERSATION_ROLES};
+use crate::auth::{Authentication, Role, Viewer, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::{
     page_size, Conversation, ConversationStatus, Message, Priority, Source,
 };
-use crate::graphql::{AppContext, ClientIp};
+use crate::graphql::{request_id, AppContext, ClientIp};
 
 /// Inbox cursors are `<last activity in µs since the epoch>.<conversation id>`.
 fn encode_cursor(c: &Conversation) -> String {
@@ -84,7 +84,10 @@ impl OperatorQuery {
     /// What the viewer has not read in the conversations assigned to them (PROJ-2): the badge
     /// total, and each conversation with something unread, most recently active first.
     async fn unread_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<UnreadCounts> {
-        let (viewer, _) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let (viewer, _) = ctx
+            .data::<Authentication>()?
+            .require_operator(CONVERSATION_ROLES)
+            .gql()?;
         let app = ctx.data::<AppContext>()?;
         let rows = read::unread_of_assignee(&app.pool, viewer).await.gql()?;
         Ok(UnreadCounts::from_rows(rows))
@@ -179,7 +182,7 @@ async fn as_operator(
     let meta = CommandMeta {
         command_id,
         actor: Actor::operator(operator_id, roles.to_vec()),
-        correlation_id: None,
+        correlation_id: request_id(ctx),
         ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
     };
     let handled = app
@@ -717,7 +720,7 @@ fn inbox_query(
     let (viewer, roles) = ctx
         .data::<Authentication>()
         .map_err(|_| ApiError::Unauthenticated("no credentials".into()))?
-        .require_operator(&[])?;
+        .require_operator(CONVERSATION_ROLES)?;
     Ok(read::InboxQuery {
         tab: tab.into(),
         viewer,
@@ -824,9 +827,11 @@ impl OperatorSubscription {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = UnreadChange>> {
         let auth = ctx.data::<Authentication>()?;
-        let viewer = match auth.require_operator(&[]) {
-            Ok((operator, _)) => UnreadViewer::Operator(operator),
-            Err(_) => UnreadViewer::Contact(auth.require_any_widget_session().gql()?),
+        let viewer = match &auth.0 {
+            Ok(Viewer::Operator { .. }) => {
+                UnreadViewer::Operator(auth.require_operator(CONVERSATION_ROLES).gql()?.0)
+            }
+            _ => UnreadViewer::Contact(auth.require_any_widget_session().gql()?),
         };
         let app = ctx.data::<AppContext>()?.clone();
         // Subscribe first, then read where we stand: nothing committed in between is missed.

@@ -7,13 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use switchboard_projections::sla::read::{self, Dimension, Metric};
 use uuid::Uuid;
 
-use crate::auth::{Authentication, Role};
+use crate::auth::{Authentication, CONVERSATION_ROLES, REPORT_ROLES};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::ConversationStatus;
 use crate::graphql::AppContext;
-
-/// Who may read SLA reports.
-const REPORT_ROLES: &[Role] = &[Role::Admin, Role::Manager, Role::Analyst];
 
 /// The longest range one report covers.
 const MAX_REPORT_DAYS: i64 = 366;
@@ -246,7 +243,7 @@ pub async fn conversation_sla(
     let auth = ctx
         .data::<Authentication>()
         .map_err(|_| ApiError::Unauthenticated("no credentials".into()))?;
-    auth.require_operator(&[])?;
+    auth.require_operator(CONVERSATION_ROLES)?;
     let app = ctx
         .data::<AppContext>()
         .map_err(|_| ApiError::Unauthenticated("no application context".into()))?;

@@ -9,9 +9,9 @@ use switchboard_domain::Actor;
 use switchboard_projections::operators::read::{self, OperatorRow};
 use uuid::Uuid;
 
-use crate::auth::{Authentication, Role};
+use crate::auth::{Authentication, Role, ANY_ROLE, CONVERSATION_ROLES};
 use crate::error::ResultExt;
-use crate::graphql::{AppContext, ClientIp};
+use crate::graphql::{request_id, AppContext, ClientIp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "switchboard_domain::operator::Role")]
@@ -125,7 +125,7 @@ async fn handle(
     let meta = CommandMeta {
         command_id: Uuid::now_v7(),
         actor: Actor::operator(caller, roles.to_vec()),
-        correlation_id: None,
+        correlation_id: request_id(ctx),
         ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
     };
     let handled = app.operator_handler.handle(&meta, &command).await.gql()?;
@@ -163,7 +163,10 @@ impl TeamQuery {
 
     /// The caller's own operator record; null until an admin registers them.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Operator>> {
-        let (caller, _) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let (caller, _) = ctx
+            .data::<Authentication>()?
+            .require_operator(ANY_ROLE)
+            .gql()?;
         let app = ctx.data::<AppContext>()?;
         Ok(read::operator(&app.pool, caller)
             .await
@@ -225,10 +228,13 @@ impl TeamMutation {
         status: OperatorStatus,
         operator_id: Option<Uuid>,
     ) -> async_graphql::Result<OperatorChange> {
-        let (caller, _) = ctx.data::<Authentication>()?.require_operator(&[]).gql()?;
+        let (caller, _) = ctx
+            .data::<Authentication>()?
+            .require_operator(CONVERSATION_ROLES)
+            .gql()?;
         handle(
             ctx,
-            &[],
+            CONVERSATION_ROLES,
             OperatorCommand::SetStatus {
                 operator_id: operator_id.unwrap_or(caller),
                 status: status.into(),

@@ -10,7 +10,7 @@ use switchboard_domain::event::{DomainEvent, InternalNoteAdded, MessagePosted};
 use switchboard_projections::conversations::read::{self, InboxEntry, InboxRow, MessageRow};
 use uuid::Uuid;
 
-use crate::auth::Authentication;
+use crate::auth::{Authentication, CONVERSATION_ROLES};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::AppContext;
 
@@ -395,7 +395,7 @@ impl Conversation {
             read::Audience::Operators => match self.viewer_unread {
                 Some(unread) => Ok(unread),
                 None => {
-                    let (viewer, _) = auth.require_operator(&[]).gql()?;
+                    let (viewer, _) = auth.require_operator(CONVERSATION_ROLES).gql()?;
                     let app = ctx.data::<AppContext>()?;
                     Ok(read::unread_for_operator(
                         &app.pool,

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::auth::{Authentication, Role};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::page_size;
-use crate::graphql::{AppContext, ClientIp};
+use crate::graphql::{request_id, AppContext, ClientIp};
 use crate::webhooks::{generate_secret, store};
 
 /// What an endpoint can subscribe to; sent as `conversation.created`, `message.in`, … in the
@@ -292,7 +292,7 @@ async fn handle(
     let meta = CommandMeta {
         command_id: Uuid::now_v7(),
         actor: Actor::operator(caller, roles.to_vec()),
-        correlation_id: None,
+        correlation_id: request_id(ctx),
         ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
     };
     let handled = app.webhook_handler.handle(&meta, &command).await?;

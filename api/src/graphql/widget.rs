@@ -20,7 +20,7 @@ use crate::error::{ApiError, ResultExt};
 use crate::graphql::admin::widget_token_hash;
 use crate::graphql::operator::{check_moderator_sees, message_stream, ConversationChange};
 use crate::graphql::types::{Conversation, Message, Rating};
-use crate::graphql::{AppContext, ClientIp, VisitorRegion};
+use crate::graphql::{request_id, AppContext, ClientIp, RequestOrigin, VisitorRegion};
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
 use switchboard_projections::operators::read as operators;
@@ -67,14 +67,39 @@ async fn route(
     Ok((placement.branch_id, placement.routing))
 }
 
-async fn active_inbox(app: &AppContext, widget_token: &str) -> Result<inboxes::InboxRow, ApiError> {
+/// The inbox of a widget token, if it takes conversations, from this page, now (SEC-1,
+/// SEC-2).
+async fn active_inbox(
+    ctx: &Context<'_>,
+    widget_token: &str,
+) -> Result<inboxes::InboxRow, ApiError> {
+    let app = ctx
+        .data::<AppContext>()
+        .map_err(|_| ApiError::internal("no application context"))?;
     let inbox = inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(widget_token))
         .await?
         .ok_or(ApiError::InvalidWidgetToken)?;
     if !inbox.active {
         return Err(ApiError::InboxInactive(inbox.inbox_id));
     }
+    if let (Some(origin), Some(settings)) = (
+        ctx.data_opt::<RequestOrigin>().and_then(|o| o.0.as_deref()),
+        &inbox.settings,
+    ) {
+        if !settings.0.allows_origin(origin) {
+            return Err(ApiError::OriginNotAllowed(origin.to_owned()));
+        }
+    }
+    app.limits.check_widget(inbox.inbox_id)?;
     Ok(inbox)
+}
+
+/// The honeypot (SEC-2): a form field the widget hides from people, so only bots fill it.
+fn check_honeypot(website: Option<&str>) -> Result<(), ApiError> {
+    match website {
+        Some(value) if !value.trim().is_empty() => Err(ApiError::SpamSuspected),
+        _ => Ok(()),
+    }
 }
 
 /// Namespace of the conversation ids derived from `clientRequestId`.
@@ -95,6 +120,9 @@ pub struct StartConversationInput {
     pub subject: Option<String>,
     /// The visitor's first message, if they wrote one before starting.
     pub message: Option<String>,
+    /// The honeypot: the widget renders this field hidden and sends it empty. Anything in it
+    /// marks the request as a bot's (`SPAM_SUSPECTED`), and nothing is recorded.
+    pub website: Option<String>,
 }
 
 #[derive(Debug, SimpleObject)]
@@ -149,7 +177,8 @@ impl WidgetMutation {
         input: StartConversationInput,
     ) -> async_graphql::Result<StartConversationPayload> {
         let app = ctx.data::<AppContext>()?;
-        let inbox = active_inbox(app, &input.widget_token).await.gql()?;
+        check_honeypot(input.website.as_deref()).gql()?;
+        let inbox = active_inbox(ctx, &input.widget_token).await.gql()?;
         let conversation_id = match input.client_request_id {
             // One-way: knowing the conversation id does not give away the request id.
             Some(request_id) => Uuid::new_v5(&START_NAMESPACE, request_id.as_bytes()),
@@ -191,7 +220,7 @@ impl WidgetMutation {
             // One start per conversation id: a retry is recognised as the same command.
             command_id: Uuid::new_v5(&conversation_id, b"start"),
             actor: Actor::contact(contact.id),
-            correlation_id: None,
+            correlation_id: request_id(ctx),
             ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
         };
         let handled = app.handler.handle(&meta, &command).await.gql()?;
@@ -257,7 +286,7 @@ impl WidgetMutation {
         let meta = CommandMeta {
             command_id: message_id,
             actor: Actor::contact(contact_id),
-            correlation_id: None,
+            correlation_id: request_id(ctx),
             ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
         };
         let handled = app.handler.handle(&meta, &command).await.gql()?;
@@ -325,7 +354,7 @@ impl WidgetRatingMutation {
         let meta = CommandMeta {
             command_id: Uuid::now_v7(),
             actor: Actor::contact(contact_id),
-            correlation_id: None,
+            correlation_id: request_id(ctx),
             ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
         };
         let handled = app.handler.handle(&meta, &command).await.gql()?;
@@ -370,7 +399,7 @@ impl WidgetReadMutation {
         let meta = CommandMeta {
             command_id: Uuid::now_v7(),
             actor: Actor::contact(contact_id),
-            correlation_id: None,
+            correlation_id: request_id(ctx),
             ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
         };
         let command = ConversationCommand::MarkRead(MarkRead {
@@ -409,6 +438,8 @@ pub struct RequestCallbackInput {
     pub window_from: Option<DateTime<Utc>>,
     pub window_to: Option<DateTime<Utc>>,
     pub consent: ConsentInput,
+    /// The honeypot, as in `StartConversationInput`: must be absent or empty.
+    pub website: Option<String>,
 }
 
 #[derive(Debug, SimpleObject)]
@@ -434,6 +465,7 @@ impl WidgetCallbackMutation {
         input: RequestCallbackInput,
     ) -> async_graphql::Result<CallbackRequestPayload> {
         let app = ctx.data::<AppContext>()?;
+        check_honeypot(input.website.as_deref()).gql()?;
         if !input.consent.accepted {
             return Err(ApiError::ConsentRequired).gql();
         }
@@ -464,7 +496,7 @@ impl WidgetCallbackMutation {
             let meta = CommandMeta {
                 command_id: Uuid::now_v7(),
                 actor: Actor::contact(contact_id),
-                correlation_id: None,
+                correlation_id: request_id(ctx),
                 ip,
             };
             let command = ConversationCommand::RequestCallback(RequestCallback {
@@ -488,7 +520,7 @@ impl WidgetCallbackMutation {
                     .into(),
             })
             .gql()?;
-        let inbox = active_inbox(app, token).await.gql()?;
+        let inbox = active_inbox(ctx, token).await.gql()?;
         let conversation_id = Uuid::now_v7();
         let contact = Contact {
             id: Uuid::now_v7(),
@@ -513,7 +545,7 @@ impl WidgetCallbackMutation {
         let meta = CommandMeta {
             command_id: Uuid::new_v5(&conversation_id, b"start"),
             actor: Actor::contact(contact.id),
-            correlation_id: None,
+            correlation_id: request_id(ctx),
             ip,
         };
         app.handler.handle(&meta, &command).await.gql()?;
@@ -556,7 +588,7 @@ impl WidgetQuery {
         widget_token: String,
     ) -> async_graphql::Result<Availability> {
         let app = ctx.data::<AppContext>()?;
-        let inbox = active_inbox(app, &widget_token).await.gql()?;
+        let inbox = active_inbox(ctx, &widget_token).await.gql()?;
         let settings = inboxes::settings(&app.pool, inbox.inbox_id)
             .await
             .gql()?
