@@ -9,7 +9,7 @@ SECRET_FILE := .run/jwt-secret
 # operator (whom the README registers once).
 ADMIN_ID_FILE := .run/admin-id
 
-.PHONY: run test bench services stop token lint
+.PHONY: run test fuzz bench services stop token lint
 
 ## make run: services up, migrations applied, the service on http://127.0.0.1:8080/graphql
 run: $(SECRET_FILE)
@@ -21,12 +21,24 @@ run: $(SECRET_FILE)
 
 ## make test: services up, then the whole suite against real PostgreSQL and Kafka, and every
 ## benchmark scenario in its seconds-long --quick form so the bench cannot rot (debug build:
-## its figures mean nothing; BENCHMARKS.md's come from `make bench`)
+## its figures mean nothing; BENCHMARKS.md's come from `make bench`), then the GraphQL fuzz of
+## `make fuzz` on that debug build
 test:
 	eval "$$($(SERVICES) up)"; \
+	npm ci --prefix tests/interop --no-audit --no-fund; \
 	cargo test --workspace --locked; \
 	cargo build --locked --bin switchboard --bin bench; \
-	./target/debug/bench --quick
+	./target/debug/bench --quick; \
+	scripts/fuzz.sh ./target/debug/switchboard
+
+## make fuzz: services up, then Schemathesis against the GraphQL endpoint of a debug build started
+## on a database of its own, as anonymous, visitor and admin; fails on any 5xx, INTERNAL error or
+## crash (scripts/fuzz.sh; FUZZ_EXAMPLES sets the cases per operation, e.g. make fuzz
+## FUZZ_EXAMPLES=100)
+fuzz:
+	eval "$$($(SERVICES) up)"; \
+	cargo build --locked --bin switchboard; \
+	scripts/fuzz.sh ./target/debug/switchboard
 
 ## make bench: the benchmarks of BENCHMARKS.md (release build); BENCH_ARGS picks scenarios and
 ## sizes, e.g. make bench BENCH_ARGS="commands --repeats 5"

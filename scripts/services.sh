@@ -3,7 +3,8 @@
 #   - PostgreSQL (Debian's server package), started if it is down, with a `switchboard` role
 #     and database;
 #   - Tansu, a Kafka-protocol broker (cargo install, ~10 min the first time), on 127.0.0.1:9092.
-# Also checks the build tools librdkafka needs, and installs them when missing.
+# Also checks the build tools librdkafka needs, and node and npm for the interop tests'
+# third-party clients (tests/interop), and installs them when missing.
 # Usage: scripts/services.sh up | down | status | env
 # Idempotent: run it as often as you like. Prints the variables the service and tests need.
 set -euo pipefail
@@ -54,6 +55,19 @@ build_deps_up() {
   [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing build tools: ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+}
+
+# What tests/tests/interop.rs runs: the npm GraphQL clients of tests/interop under node. A
+# machine without node gets the distribution's: on Debian 12 that is node 18, below the 20
+# graphql-ws declares (npm ci warns); our CI machines come with node 20.
+node_up() {
+  local missing=()
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing node for the interop tests: ${missing[*]}"
     apt_install "${missing[@]}"
   fi
 }
@@ -127,7 +141,7 @@ EOV
 }
 
 case "${1:-up}" in
-  up) build_deps_up; postgres_up; kafka_up; print_env ;;
+  up) build_deps_up; node_up; postgres_up; kafka_up; print_env ;;
   down) kafka_down ;;
   status)
     port_open "$PG_PORT" && log "PostgreSQL: up on $PG_PORT" || log "PostgreSQL: down"
