@@ -36,7 +36,9 @@ use uuid::Uuid;
 
 use crate::auth::{Authentication, Viewer, CONVERSATION_ROLES};
 use crate::error::ApiError;
-use crate::http::{gatekeep, messenger_disabled, ClientAddr, Gate, HttpState};
+use crate::http::{
+    check_session_origin, gatekeep, messenger_disabled, ClientAddr, Gate, HttpState,
+};
 
 /// Where attachment bytes are kept. The default is a local directory; an object store fits
 /// behind the same two calls.
@@ -117,7 +119,7 @@ pub async fn upload(
     query: Result<Query<UploadQuery>, QueryRejection>,
     request: Request,
 ) -> Response {
-    if let Some(turned_away) = gate(&state, client, request.headers()) {
+    if let Some(turned_away) = gate(&state, client, request.headers()).await {
         return turned_away;
     }
     let Ok(Query(query)) = query else {
@@ -229,7 +231,7 @@ pub async fn download(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(turned_away) = gate(&state, client, &headers) {
+    if let Some(turned_away) = gate(&state, client, &headers).await {
         return turned_away;
     }
     match find_download(&state, id, &headers).await {
@@ -379,12 +381,20 @@ async fn from_log(
     }
 }
 
-/// The widget-API switch and the rate limits, as for GraphQL requests.
-fn gate(state: &HttpState, client: IpAddr, headers: &HeaderMap) -> Option<Response> {
-    match gatekeep(state, client, &authentication(state, headers))? {
-        Gate::MessengerDisabled => Some(messenger_disabled()),
-        Gate::Refused(err) => Some(refusal(err)),
+/// The widget-API switch, the rate limits (a transfer is one request) and the inbox's
+/// allowed origins, as for GraphQL requests.
+async fn gate(state: &HttpState, client: IpAddr, headers: &HeaderMap) -> Option<Response> {
+    let authentication = authentication(state, headers);
+    match gatekeep(state, client, &authentication, true) {
+        Some(Gate::MessengerDisabled) => return Some(messenger_disabled()),
+        Some(Gate::Refused(err)) => return Some(refusal(err)),
+        None => {}
     }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    check_session_origin(&state.pool, &authentication, origin)
+        .await
+        .err()
+        .map(refusal)
 }
 
 fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {
@@ -398,7 +408,9 @@ fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {
 pub fn refusal(err: ApiError) -> Response {
     let status = match &err {
         ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        ApiError::Forbidden(_) | ApiError::NotAssignee { .. } => StatusCode::FORBIDDEN,
+        ApiError::Forbidden(_) | ApiError::NotAssignee { .. } | ApiError::OriginNotAllowed(_) => {
+            StatusCode::FORBIDDEN
+        }
         ApiError::ConversationNotFound(_) | ApiError::AttachmentNotFound(_) => {
             StatusCode::NOT_FOUND
         }

@@ -115,6 +115,9 @@ pub enum ApiError {
     /// A browser used the widget from a site the inbox does not list (SEC-1).
     #[error("the widget of this inbox may not be used from {0}")]
     OriginNotAllowed(String),
+    /// The widget API is switched off (`SWITCHBOARD_WIDGET_API_ENABLED=false`, seed 001).
+    #[error("Messenger disabled")]
+    MessengerDisabled,
     /// The form's hidden honeypot field was filled in: a bot, not a visitor (SEC-2).
     #[error("this request looks automated and was not accepted")]
     SpamSuspected,
@@ -177,6 +180,7 @@ impl ApiError {
             ApiError::Contended => "CONFLICT",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::SpamSuspected => "SPAM_SUSPECTED",
+            ApiError::MessengerDisabled => "MESSENGER_DISABLED",
             ApiError::OriginNotAllowed(_) => "ORIGIN_NOT_ALLOWED",
             ApiError::Internal => "INTERNAL",
         }

@@ -213,9 +213,12 @@ async fn track(
     next: axum::middleware::Next,
 ) -> Response {
     let started = std::time::Instant::now();
+    // The id becomes the events' correlation id: taken from the request only when a trusted
+    // proxy is in front (it is the proxy's then), never from clients directly.
     let id = request
         .headers()
         .get(REQUEST_ID)
+        .filter(|_| state.client_ip_header.is_some())
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v.trim()).ok())
         .unwrap_or_else(Uuid::now_v7);
@@ -231,7 +234,16 @@ async fn track(
         .get::<MatchedPath>()
         .map_or("(unmatched)", MatchedPath::as_str)
         .to_owned();
-    let method = request.method().to_string();
+    // Only the methods the routes serve get a label of their own: the label set stays small
+    // whatever clients send.
+    let method = match *request.method() {
+        axum::http::Method::GET => "GET",
+        axum::http::Method::POST => "POST",
+        axum::http::Method::OPTIONS => "OPTIONS",
+        axum::http::Method::HEAD => "HEAD",
+        _ => "other",
+    }
+    .to_owned();
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
     let mut response = next.run(request).instrument(span.clone()).await;
     let took = started.elapsed();
@@ -259,18 +271,24 @@ pub enum Gate {
     Refused(ApiError),
 }
 
-/// The HTTP layer's checks of GraphQL requests and attachment transfers: the widget-API
-/// switch, then the rate limits. Operators pass both.
+/// The HTTP layer's checks before a handler runs: the widget-API switch (every caller without
+/// a valid operator token is a widget's, including a token that does not verify), then, with
+/// `charge`, one request against the rate limits. Operators pass both. GraphQL requests are
+/// charged per operation by [`crate::limits::ChargeOperations`] instead.
 pub fn gatekeep(
     state: &HttpState,
     client: IpAddr,
     authentication: &Authentication,
+    charge: bool,
 ) -> Option<Gate> {
     if matches!(authentication.0, Ok(Viewer::Operator { .. })) {
         return None;
     }
-    if !state.widget_api_enabled && authentication.0.is_ok() {
+    if !state.widget_api_enabled {
         return Some(Gate::MessengerDisabled);
+    }
+    if !charge {
+        return None;
     }
     state
         .limits
@@ -283,8 +301,22 @@ pub fn gatekeep(
         .map(Gate::Refused)
 }
 
+/// The `retryAfter` of a `RATE_LIMITED` error in `response`, if it has one.
+fn rate_limited_for(response: &async_graphql::Response) -> Option<u64> {
+    response.errors.iter().find_map(|error| {
+        let extensions = error.extensions.as_ref()?;
+        if extensions.get("code")? != &async_graphql::Value::from("RATE_LIMITED") {
+            return None;
+        }
+        match extensions.get("retryAfter")? {
+            async_graphql::Value::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    })
+}
+
 /// A widget session used from a page its inbox does not list (SEC-1).
-async fn check_session_origin(
+pub async fn check_session_origin(
     pool: &PgPool,
     authentication: &Authentication,
     origin: Option<&str>,
@@ -340,7 +372,7 @@ async fn graphql_post(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let authentication = Authentication(state.auth.viewer_from_header(header));
-    match gatekeep(&state, client, &authentication) {
+    match gatekeep(&state, client, &authentication, false) {
         Some(Gate::MessengerDisabled) => return messenger_disabled(),
         Some(Gate::Refused(err)) => return refused(err),
         None => {}
@@ -366,7 +398,17 @@ async fn graphql_post(
         .data(RequestOrigin(origin))
         .data(ClientIp(Some(client.to_string())))
         .data(VisitorRegion(region));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let response = state.schema.execute(request).await;
+    // Over a limit: the status and header HTTP clients and proxies understand, too.
+    let retry_after = rate_limited_for(&response);
+    let mut response = GraphQLResponse::from(response).into_response();
+    if let Some(secs) = retry_after {
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 /// The initial read buffer of a subscription's WebSocket.
@@ -428,27 +470,35 @@ struct Caller {
 }
 
 /// Whether the protocol negotiated is the legacy one: the first of the client's
-/// `Sec-WebSocket-Protocol` list that the server speaks, as async-graphql picks it.
+/// `Sec-WebSocket-Protocol` list that the server speaks, read as async-graphql reads it (the
+/// first header, any case).
 fn legacy_protocol(headers: &HeaderMap) -> bool {
     headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .into_iter()
         .flat_map(|value| value.split(','))
         .map(str::trim)
-        .find(|protocol| matches!(*protocol, "graphql-transport-ws" | "graphql-ws"))
-        == Some("graphql-ws")
+        .find(|protocol| {
+            protocol.eq_ignore_ascii_case("graphql-transport-ws")
+                || protocol.eq_ignore_ascii_case("graphql-ws")
+        })
+        .is_some_and(|protocol| protocol.eq_ignore_ascii_case("graphql-ws"))
 }
 
 /// Close codes of the graphql-transport-ws protocol for a refused `connection_init`.
 const CLOSE_UNAUTHORIZED: u16 = 4401;
 const CLOSE_FORBIDDEN: u16 = 4403;
+/// Not a code the protocol names: HTTP's 429 in the private range, for a socket opened over
+/// the rate limit.
+const CLOSE_RATE_LIMITED: u16 = 4429;
 
 /// async-graphql closes a socket whose `connection_init` was refused with 1002 and the
 /// refusal's message as the reason; the message starts with one of these so that
 /// [`serve_socket`] can give the protocol's own code instead.
 const REFUSED_UNAUTHORIZED: &str = "Unauthorized: ";
 const REFUSED_FORBIDDEN: &str = "Forbidden: ";
+const REFUSED_RATE_LIMITED: &str = "TooManyRequests: ";
 
 /// Serves one subscription socket. Between async-graphql and the socket sits a pump that
 /// sends keep-alives (`ping` on graphql-transport-ws, `ka` on the legacy protocol) every
@@ -470,21 +520,29 @@ async fn serve_socket(
     let auth = state.auth.clone();
     let widget_api_enabled = state.widget_api_enabled;
     let pool = state.pool.clone();
+    let limits = state.limits.clone();
     let graphql = GraphQLWebSocket::new_with_pair(
         to_client.sink_map_err(|_| ()),
         socket_stream,
         state.schema.clone(),
         protocol,
     )
-    .keepalive_timeout(keepalive * 3)
+    // Legacy clients send nothing after `start`: only graphql-transport-ws ones answer pings.
+    .keepalive_timeout((!legacy).then(|| keepalive.saturating_mul(3)))
     .on_connection_init(move |payload| async move {
         let viewer = auth
             .viewer_from_header(authorization_of(&payload))
             .map_err(|err| async_graphql::Error::new(format!("{REFUSED_UNAUTHORIZED}{err}")))?;
-        if !widget_api_enabled && !matches!(viewer, Viewer::Operator { .. }) {
-            return Err(async_graphql::Error::new(format!(
-                "{REFUSED_FORBIDDEN}Messenger disabled"
-            )));
+        if !matches!(viewer, Viewer::Operator { .. }) {
+            if !widget_api_enabled {
+                return Err(async_graphql::Error::new(format!(
+                    "{REFUSED_FORBIDDEN}Messenger disabled"
+                )));
+            }
+            // Each socket a widget or an anonymous caller opens counts as a request.
+            limits
+                .check_ip(caller.client)
+                .map_err(|err| async_graphql::Error::new(format!("{REFUSED_RATE_LIMITED}{err}")))?;
         }
         let authentication = Authentication(Ok::<_, AuthError>(viewer));
         check_session_origin(&pool, &authentication, caller.origin.as_deref())
@@ -501,6 +559,7 @@ async fn serve_socket(
     let pump = async move {
         let mut ticks =
             tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let keepalive_frame = if legacy {
             r#"{"type":"ka"}"#
         } else {
@@ -515,10 +574,16 @@ async fn serve_socket(
                 _ = ticks.tick() => WsMessage::Text(keepalive_frame.into()),
             };
             let closing = matches!(frame, WsMessage::Close(_));
-            if socket_sink.send(frame).await.is_err() || closing {
+            // A client that stops reading does not hold the socket (and its subscriptions)
+            // forever.
+            let sent = tokio::time::timeout(keepalive.saturating_mul(3), socket_sink.send(frame));
+            if !matches!(sent.await, Ok(Ok(()))) || closing {
                 break;
             }
         }
+        // The GraphQL side may end without a close frame (a legacy client refused, or
+        // gone): close the socket rather than drop it.
+        let _ = tokio::time::timeout(keepalive, socket_sink.close()).await;
     };
     // The GraphQL side ends when the client goes or the server closes; the pump when the
     // GraphQL side drops its sender, or the socket fails.
@@ -534,6 +599,8 @@ fn with_close_code(frame: WsMessage) -> WsMessage {
         (CLOSE_UNAUTHORIZED, reason)
     } else if let Some(reason) = close.reason.strip_prefix(REFUSED_FORBIDDEN) {
         (CLOSE_FORBIDDEN, reason)
+    } else if let Some(reason) = close.reason.strip_prefix(REFUSED_RATE_LIMITED) {
+        (CLOSE_RATE_LIMITED, reason)
     } else {
         return frame;
     };

@@ -311,6 +311,7 @@ pub async fn start(
             typing_ttl: Duration::from_millis(settings.typing_ttl_ms),
             default_phone_region: settings.default_phone_region.clone(),
             limits: limits.clone(),
+            widget_api_enabled: settings.widget_api_enabled,
             metrics: metrics.clone(),
         };
         let state = HttpState::new(

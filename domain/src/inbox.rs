@@ -119,8 +119,10 @@ fn normalized_origin(raw: &str, wildcard: bool) -> Option<String> {
         return None;
     }
     let bare = match host.strip_prefix("*.") {
-        Some(bare) if wildcard => bare,
-        _ => host,
+        // `*.example.com`, never a whole top-level domain (`*.com`).
+        Some(bare) if wildcard && bare.contains('.') => bare,
+        Some(_) => return None,
+        None => host,
     };
     let label_ok = |label: &str| {
         !label.is_empty()
@@ -132,7 +134,11 @@ fn normalized_origin(raw: &str, wildcard: bool) -> Option<String> {
     if bare.is_empty() || bare.len() > 253 || !bare.split('.').all(label_ok) {
         return None;
     }
-    Some(origin)
+    // Browsers leave out the scheme's default port; so do we.
+    Some(match (scheme, port) {
+        ("https", Some("443")) | ("http", Some("80")) => format!("{scheme}://{host}"),
+        _ => origin,
+    })
 }
 
 impl InboxSettings {
@@ -841,6 +847,8 @@ mod tests {
             ("http://www.example.org", false),
             ("http://localhost:3000", true),
             ("http://localhost:3001", false),
+            ("https://shop.example.com:443", true),
+            ("https://shop.example.com:8443", false),
             ("null", false),
             ("", false),
         ] {
@@ -856,6 +864,8 @@ mod tests {
             "https://x:99999999",
             "https://*.",
             "https://x.*.example.com",
+            "https://*.com",
+            "https://a@b.example",
         ] {
             assert_eq!(
                 settings("Shop").with_allowed_origins(&[bad]),

@@ -64,10 +64,16 @@ async fn the_per_ip_limit_refuses_with_retry_after_and_recovers_after_the_window
     let (_, widget) = create_inbox(&server, &operator, "Support").await;
     let vars = json!({ "t": widget });
 
-    for _ in 0..3 {
-        let (status, _, body) = post(&server, AVAILABILITY, vars.clone(), None).await;
-        assert_eq!((status, body["errors"].clone()), (200, Value::Null));
-    }
+    // Each root field counts: aliases do not pack three calls into one.
+    let (status, _, body) = post(
+        &server,
+        "query($t: String!) { a: availability(widgetToken: $t) { state }
+           b: availability(widgetToken: $t) { state } c: availability(widgetToken: $t) { state } }",
+        vars.clone(),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["errors"].clone()), (200, Value::Null));
     let (status, retry_after, body) = post(&server, AVAILABILITY, vars.clone(), None).await;
     assert_eq!(status, 429);
     assert_eq!(retry_after.as_deref(), Some("1"));
@@ -552,5 +558,97 @@ async fn behind_a_proxy_the_client_address_comes_from_its_header(
     .await
     .unwrap();
     assert_eq!(ips, ["198.51.100.7", "203.0.113.1"]);
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn operations_over_a_websocket_count_against_the_limit_too(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let mut settings = test_settings();
+    settings.rate_limit_per_ip = 3;
+    settings.rate_limit_window_secs = 600;
+    let server = server_with(connect, settings).await;
+    let (_, widget) = create_inbox(&server, &server.operator_token(), "Support").await;
+    // One: the start.
+    let started = server
+        .graphql_ok(
+            START,
+            json!({ "input": { "widgetToken": widget, "message": "Hi" } }),
+            None,
+        )
+        .await;
+    let session = started["startConversation"]["sessionToken"]
+        .as_str()
+        .unwrap();
+    let conversation = started["startConversation"]["conversationId"]
+        .as_str()
+        .unwrap();
+    // Two: the socket.
+    let mut ws = WsClient::connect(&server.ws_url(), Some(session))
+        .await
+        .unwrap();
+    let send = r#"mutation($c: UUID!) { sendMessage(input: {conversationId: $c, body: "Over the socket"}) { body } }"#;
+    // Three: a mutation over it.
+    let id = ws
+        .subscribe(send, json!({ "c": conversation }))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next_data(&id, Duration::from_secs(10)).await.unwrap(),
+        json!({ "sendMessage": { "body": "Over the socket" } })
+    );
+    // Four: refused, and nothing recorded.
+    let id = ws
+        .subscribe(send, json!({ "c": conversation }))
+        .await
+        .unwrap();
+    let refused = ws
+        .first_message(&id, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("an answer");
+    let errors = match refused["type"].as_str() {
+        Some("next") => refused["payload"]["errors"].clone(),
+        _ => refused["payload"].clone(),
+    };
+    assert_eq!(errors[0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    let messages: i64 = sqlx::query_scalar(
+        "select count(*) from events where event_type = 'MessagePosted' and stream_id = $1::uuid",
+    )
+    .bind(conversation)
+    .fetch_one(&server.pool)
+    .await
+    .unwrap();
+    assert_eq!(messages, 2);
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn with_the_widget_api_off_a_token_that_fails_does_not_get_through(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let mut settings = test_settings();
+    settings.widget_api_enabled = false;
+    let server = server_with(connect, settings).await;
+    let operator = server.operator_token();
+    let (_, widget) = create_inbox(&server, &operator, "Support").await;
+    let input = json!({ "input": { "widgetToken": widget } });
+    let (status, _, body) = post(&server, START, input.clone(), Some("garbage")).await;
+    assert_eq!(
+        (status, body),
+        (404, json!({ "detail": "Messenger disabled" }))
+    );
+    // An operator presenting the widget token gets no further.
+    let refused = server.graphql(START, input, Some(&operator)).await;
+    assert_eq!(error_extensions(&refused)["code"], "MESSENGER_DISABLED");
+    let started: i64 =
+        sqlx::query_scalar("select count(*) from events where event_type = 'ConversationStarted'")
+            .fetch_one(&server.pool)
+            .await
+            .unwrap();
+    assert_eq!(started, 0);
     server.stop().await;
 }

@@ -112,7 +112,10 @@ async fn a_request_id_comes_back_and_is_the_correlation_id_of_its_events(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let server = TestServer::start(&test_settings(), pool_for(connect).await, ALL).await;
+    // Behind a trusted proxy (which names the client's address), its request id is taken.
+    let mut settings = test_settings();
+    settings.client_ip_header = Some("x-forwarded-for".into());
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
     let (_, widget) = create_inbox(&server, &server.operator_token(), "Support").await;
     let request_id = Uuid::new_v4();
     let response = server
@@ -173,5 +176,28 @@ async fn a_request_id_comes_back_and_is_the_correlation_id_of_its_events(
         ready.json::<serde_json::Value>().await.unwrap(),
         json!({ "postgres": "ok", "kafka": "ok" })
     );
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn without_a_trusted_proxy_a_clients_request_id_is_not_taken(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = TestServer::start(&test_settings(), pool_for(connect).await, ALL).await;
+    let chosen = Uuid::new_v4();
+    let response = server
+        .http
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", chosen.to_string())
+        .send()
+        .await
+        .unwrap();
+    let given: Uuid = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(given, chosen);
     server.stop().await;
 }

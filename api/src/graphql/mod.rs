@@ -42,6 +42,8 @@ pub struct AppContext {
     pub default_phone_region: Option<String>,
     /// Abuse limits (SEC-2), shared with the HTTP layer.
     pub limits: std::sync::Arc<crate::limits::RateLimits>,
+    /// False: the widget API is switched off (seed 001), for whoever calls it.
+    pub widget_api_enabled: bool,
     /// What `/metrics` reports; the schema counts open subscriptions into it.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
@@ -119,6 +121,7 @@ pub fn build_schema(context: Option<AppContext>) -> AppSchema {
     match context {
         Some(context) => builder
             .extension(crate::metrics::CountSubscriptions(context.metrics.clone()))
+            .extension(crate::limits::ChargeOperations(context.limits.clone()))
             .data(context)
             .finish(),
         None => builder.finish(),

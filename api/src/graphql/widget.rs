@@ -76,6 +76,10 @@ async fn active_inbox(
     let app = ctx
         .data::<AppContext>()
         .map_err(|_| ApiError::internal("no application context"))?;
+    // Whoever presents the widget token: operators and sockets included.
+    if !app.widget_api_enabled {
+        return Err(ApiError::MessengerDisabled);
+    }
     let inbox = inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(widget_token))
         .await?
         .ok_or(ApiError::InvalidWidgetToken)?;
