@@ -1039,6 +1039,7 @@ pub mod read {
     pub async fn callbacks(
         pool: &PgPool,
         status: Option<&str>,
+        after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<Vec<CallbackRow>, sqlx::Error> {
         sqlx::query_as(
@@ -1046,11 +1047,14 @@ pub mod read {
                     consent_text_version, consent_given_at, consent_ip, status, scheduled_for,
                     outcome_note, requested_at, settled_at
              from callbacks
-             where $1::text is null or status = $1
-             order by requested_at
-             limit $2",
+             where ($1::text is null or status = $1)
+               and ($2::timestamptz is null or (requested_at, callback_id) > ($2, $3))
+             order by requested_at, callback_id
+             limit $4",
         )
         .bind(status)
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
         .bind(limit)
         .fetch_all(pool)
         .await

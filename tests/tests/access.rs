@@ -99,7 +99,7 @@ fn operations() -> Vec<Operation> {
     vec![
         op("inbox", Query, Standing, "{ inbox(first: 5) { nodes { id } } }", none),
         op("unreadCounts", Query, Standing, "{ unreadCounts { total } }", none),
-        op("callbacks", Query, Standing, "{ callbacks { id } }", none),
+        op("callbacks", Query, Standing, "{ callbacks { nodes { id } } }", none),
         op(
             "conversation",
             Query,

@@ -12,9 +12,9 @@ const ALL: &[Component] = &[Component::Api, Component::Relay, Component::Project
 const REQUEST: &str = "mutation($input: RequestCallbackInput!) {
   requestCallback(input: $input) { conversationId callbackId sessionToken }
 }";
-const CALLBACKS: &str = "query($status: CallbackStatus) { callbacks(status: $status) {
+const CALLBACKS: &str = "query($status: CallbackStatus) { callbacks(status: $status) { nodes {
   id conversationId phone consentTextVersion consentIp status scheduledFor outcomeNote
-} }";
+} } }";
 
 fn consent() -> Value {
     json!({ "textVersion": "privacy-2026-01", "accepted": true })
@@ -28,7 +28,7 @@ async fn callbacks_when(
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let data = server.graphql_ok(CALLBACKS, json!({}), Some(token)).await;
-        let list = data["callbacks"].as_array().unwrap().clone();
+        let list = data["callbacks"]["nodes"].as_array().unwrap().clone();
         if ready(&list) {
             return list;
         }
@@ -178,5 +178,64 @@ async fn call_2_callback_lifecycle_and_outcome(_options: PgPoolOptions, connect:
     assert_eq!(listed[0]["outcomeNote"], "Order re-sent");
     assert_eq!(listed[0]["scheduledFor"], "2026-11-26T10:00:00+00:00");
     conversation_when(&server, &manager, &id, |c| c["status"] == "RESOLVED").await;
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn callbacks_page_oldest_first_by_cursor(_options: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = pool_for(connect).await;
+    let server = TestServer::start(&test_settings(), pool, ALL).await;
+    let operator = server.operator_token();
+    let (_, widget) = create_inbox(&server, &operator, "Support").await;
+    let mut requested = Vec::new();
+    for phone in ["+380441111111", "+380442222222", "+380443333333"] {
+        let data = server
+            .graphql_ok(
+                REQUEST,
+                json!({ "input": { "widgetToken": widget, "phone": phone, "consent": consent() } }),
+                None,
+            )
+            .await;
+        requested.push(data["requestCallback"]["callbackId"].clone());
+    }
+    callbacks_when(&server, &operator, |list| list.len() == 3).await;
+    let page = |after: Value| {
+        let server = &server;
+        let operator = &operator;
+        async move {
+            server
+                .graphql_ok(
+                    "query($after: String) { callbacks(first: 2, after: $after) {
+                       nodes { id } pageInfo { endCursor hasNextPage hasPreviousPage } } }",
+                    json!({ "after": after }),
+                    Some(operator),
+                )
+                .await["callbacks"]
+                .clone()
+        }
+    };
+    let first = page(Value::Null).await;
+    assert_eq!(
+        first["nodes"],
+        json!([{ "id": requested[0] }, { "id": requested[1] }])
+    );
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let second = page(first["pageInfo"]["endCursor"].clone()).await;
+    assert_eq!(second["nodes"], json!([{ "id": requested[2] }]));
+    assert_eq!(
+        (
+            &second["pageInfo"]["hasNextPage"],
+            &second["pageInfo"]["hasPreviousPage"]
+        ),
+        (&json!(false), &json!(true))
+    );
+    let refused = server
+        .graphql(
+            "{ callbacks(after: \"nonsense\") { nodes { id } } }",
+            json!({}),
+            Some(&operator),
+        )
+        .await;
+    assert_eq!(error_extensions(&refused)["code"], "INVALID_ARGUMENT");
     server.stop().await;
 }

@@ -32,6 +32,23 @@ fn encode_cursor(c: &Conversation) -> String {
     format!("{}.{}", c.last_activity_at.timestamp_micros(), c.id)
 }
 
+/// A call-back page's cursor: when the last one was requested, and its id.
+fn decode_callback_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let invalid = || ApiError::InvalidArgument {
+        argument: "after",
+        reason: "not a call-back cursor".into(),
+    };
+    let (micros, id) = cursor.split_once('.').ok_or_else(invalid)?;
+    Ok((
+        micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_micros)
+            .ok_or_else(invalid)?,
+        id.parse().map_err(|_| invalid())?,
+    ))
+}
+
 fn decode_cursor(cursor: &str) -> Result<InboxCursor, ApiError> {
     let invalid = || ApiError::InvalidArgument {
         argument: "after",
@@ -93,22 +110,45 @@ impl OperatorQuery {
         Ok(UnreadCounts::from_rows(rows))
     }
 
-    /// Call-back requests, oldest first (CALL-2); admins and managers.
+    /// Call-back requests, oldest first (CALL-2); admins and managers. `status` narrows to
+    /// one status; `after` is the `endCursor` of the previous page.
     async fn callbacks(
         &self,
         ctx: &Context<'_>,
         status: Option<CallbackStatus>,
         #[graphql(default = 50)] first: Option<i32>,
-    ) -> async_graphql::Result<Vec<Callback>> {
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Callback>> {
         ctx.data::<Authentication>()?
             .require_operator(&[Role::Admin, Role::Manager])
             .gql()?;
         let app = ctx.data::<AppContext>()?;
         let limit = page_size(first, 50).gql()?;
-        let rows = read::callbacks(&app.pool, status.map(CallbackStatus::as_str), limit)
-            .await
+        let cursor = after
+            .as_deref()
+            .map(decode_callback_cursor)
+            .transpose()
             .gql()?;
-        Ok(rows.into_iter().map(Callback::from).collect())
+        let mut rows = read::callbacks(
+            &app.pool,
+            status.map(CallbackStatus::as_str),
+            cursor,
+            limit + 1,
+        )
+        .await
+        .gql()?;
+        let has_next = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let mut connection = Connection::new(cursor.is_some(), has_next);
+        connection.edges.extend(rows.into_iter().map(|row| {
+            let cursor = format!(
+                "{}.{}",
+                row.requested_at.timestamp_micros(),
+                row.callback_id
+            );
+            Edge::new(cursor, Callback::from(row))
+        }));
+        Ok(connection)
     }
 
     /// One conversation, for an operator or the conversation's own widget session.
