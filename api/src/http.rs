@@ -489,6 +489,10 @@ fn legacy_protocol(headers: &HeaderMap) -> bool {
 /// Close codes of the graphql-transport-ws protocol for a refused `connection_init`.
 const CLOSE_UNAUTHORIZED: u16 = 4401;
 const CLOSE_FORBIDDEN: u16 = 4403;
+/// graphql-transport-ws: no `connection_init` within [`WS_INIT_TIMEOUT`].
+const CLOSE_INIT_TIMEOUT: u16 = 4408;
+/// How long a new socket has to send its `connection_init`.
+const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Not a code the protocol names: HTTP's 429 in the private range, for a socket opened over
 /// the rate limit.
 const CLOSE_RATE_LIMITED: u16 = 4429;
@@ -503,7 +507,8 @@ const REFUSED_RATE_LIMITED: &str = "TooManyRequests: ";
 /// Serves one subscription socket. Between async-graphql and the socket sits a pump that
 /// sends keep-alives (`ping` on graphql-transport-ws, `ka` on the legacy protocol) every
 /// `ws_keepalive`, and turns a refused `connection_init` into close code 4401 (no valid
-/// token) or 4403 (a token that may not subscribe here) instead of async-graphql's 1002.
+/// token) or 4403 (a token that may not subscribe here) instead of async-graphql's 1002,
+/// and closes a socket that sends no `connection_init` in time with 4408.
 /// A graphql-transport-ws client that sends nothing for three keep-alive periods (not even
 /// the `pong` a `ping` asks for) is disconnected with 3008.
 async fn serve_socket(
@@ -565,6 +570,9 @@ async fn serve_socket(
         } else {
             r#"{"type":"ping"}"#
         };
+        let init_deadline = tokio::time::sleep(WS_INIT_TIMEOUT);
+        tokio::pin!(init_deadline);
+        let mut acknowledged = false;
         loop {
             let frame = tokio::select! {
                 frame = outgoing.next() => match frame {
@@ -572,7 +580,15 @@ async fn serve_socket(
                     None => break,
                 },
                 _ = ticks.tick() => WsMessage::Text(keepalive_frame.into()),
+                // A socket that never says who it is does not stay open on pongs alone.
+                _ = &mut init_deadline, if !acknowledged => WsMessage::Close(Some(CloseFrame {
+                    code: CLOSE_INIT_TIMEOUT,
+                    reason: "Connection initialisation timeout".into(),
+                })),
             };
+            if let WsMessage::Text(text) = &frame {
+                acknowledged |= text.as_str().contains(r#""type":"connection_ack""#);
+            }
             let closing = matches!(frame, WsMessage::Close(_));
             // A client that stops reading does not hold the socket (and its subscriptions)
             // forever.

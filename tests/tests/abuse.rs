@@ -652,3 +652,32 @@ async fn with_the_widget_api_off_a_token_that_fails_does_not_get_through(
     assert_eq!(started, 0);
     server.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_socket_that_never_sends_connection_init_is_closed_with_4408(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let server = server_with(connect, test_settings()).await;
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let close = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("closed within the initialisation timeout")
+            .expect("a frame before the end")
+            .expect("a valid frame");
+        if let Message::Close(Some(close)) = frame {
+            break close;
+        }
+    };
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (4408, "Connection initialisation timeout")
+    );
+    server.stop().await;
+}
