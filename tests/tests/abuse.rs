@@ -256,15 +256,29 @@ async fn with_the_widget_api_off_widget_calls_get_404_messenger_disabled(
     server.stop().await;
 }
 
-/// Opens a graphql-transport-ws socket, sends `connection_init` with `payload`, and returns the
-/// close code and reason the server answers with.
-async fn refused_socket(server: &TestServer, payload: Value) -> (u16, String) {
-    let mut request = server.ws_url().into_client_request().unwrap();
+/// A graphql-transport-ws socket with nothing sent on it yet, opened from a page at `origin`
+/// when given: for the handshake's own refusals, which `WsClient` does not expose.
+async fn raw_socket(
+    url: String,
+    origin: Option<&'static str>,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         HeaderValue::from_static("graphql-transport-ws"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("Origin", HeaderValue::from_static(origin));
+    }
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// Opens a graphql-transport-ws socket, sends `connection_init` with `payload`, and returns the
+/// close code and reason the server answers with.
+async fn refused_socket(server: &TestServer, payload: Value) -> (u16, String) {
+    let mut socket = raw_socket(server.ws_url(), None).await;
     socket
         .send(Message::Text(
             json!({ "type": "connection_init", "payload": payload })
@@ -312,12 +326,7 @@ async fn idle_sockets_get_keep_alive_pings(_options: PgPoolOptions, connect: PgC
     let mut settings = test_settings();
     settings.ws_keepalive_secs = 1;
     let server = server_with(connect, settings).await;
-    let mut request = server.ws_url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = raw_socket(server.ws_url(), None).await;
     let token = server.operator_token();
     socket
         .send(Message::Text(
@@ -490,16 +499,7 @@ async fn the_widget_answers_only_pages_of_the_inboxs_allowed_origins(
     );
 
     // A subscription socket from another site is refused with 4403.
-    let mut request = server.ws_url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    request.headers_mut().insert(
-        "Origin",
-        HeaderValue::from_static("https://evil.example.net"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = raw_socket(server.ws_url(), Some("https://evil.example.net")).await;
     socket
         .send(Message::Text(
             json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {session}") } })
@@ -659,12 +659,7 @@ async fn a_socket_that_never_sends_connection_init_is_closed_with_4408(
     connect: PgConnectOptions,
 ) {
     let server = server_with(connect, test_settings()).await;
-    let mut request = server.ws_url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = raw_socket(server.ws_url(), None).await;
     let close = loop {
         let frame = tokio::time::timeout(Duration::from_secs(20), socket.next())
             .await
