@@ -41,12 +41,14 @@ use crate::http::{
 };
 
 /// Where attachment bytes are kept. The default is a local directory; an object store fits
-/// behind the same two calls.
+/// behind the same three calls.
 pub trait AttachmentStore: Send + Sync + 'static {
     /// Stores the bytes under `id`; when it returns `Ok`, they are durable.
     fn put(&self, id: Uuid, bytes: Bytes) -> BoxFuture<'_, std::io::Result<()>>;
     /// The bytes stored under `id`, if any.
     fn get(&self, id: Uuid) -> BoxFuture<'_, std::io::Result<Option<Bytes>>>;
+    /// Deletes the bytes stored under `id` (GDPR-2); nothing stored is not an error.
+    fn delete(&self, id: Uuid) -> BoxFuture<'_, std::io::Result<()>>;
 }
 
 /// Files in a directory, `<root>/<first two hex digits>/<id>`, each written to a temporary
@@ -86,6 +88,15 @@ impl AttachmentStore for LocalDirectory {
                 Ok(bytes) => Ok(Some(Bytes::from(bytes))),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(err) => Err(err),
+            }
+        })
+    }
+
+    fn delete(&self, id: Uuid) -> BoxFuture<'_, std::io::Result<()>> {
+        Box::pin(async move {
+            match tokio::fs::remove_file(self.path(id)).await {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+                _ => Ok(()),
             }
         })
     }
@@ -147,6 +158,12 @@ async fn store_upload(
         .await?
         .ok_or(ApiError::ConversationNotFound(conversation_id))?;
     auth.require_assigned_if_moderator(conversation.id, conversation.assignee)?;
+    // GDPR-2: nothing more of an erased contact's is kept, files included.
+    if let Ok(Viewer::WidgetSession { contact_id, .. }) = &auth.0 {
+        if switchboard_commands::seal::is_erased(&state.pool, *contact_id).await? {
+            return Err(ApiError::ContactErased(*contact_id));
+        }
+    }
     let policy = inboxes::settings(&state.pool, conversation.inbox_id)
         .await?
         .map(|settings| settings.attachments)
@@ -414,6 +431,7 @@ pub fn refusal(err: ApiError) -> Response {
         ApiError::ConversationNotFound(_) | ApiError::AttachmentNotFound(_) => {
             StatusCode::NOT_FOUND
         }
+        ApiError::ContactErased(_) => StatusCode::GONE,
         ApiError::AttachmentRefused(AttachmentRefused::TooLarge { .. }) => {
             StatusCode::PAYLOAD_TOO_LARGE
         }

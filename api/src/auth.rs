@@ -39,6 +39,8 @@ pub const INBOX_LIST_ROLES: &[Role] = &[Role::Admin, Role::Moderator, Role::Mana
 pub const MANAGER_ROLES: &[Role] = &[Role::Admin, Role::Manager];
 /// Inboxes, operators' profiles and webhooks.
 pub const ADMIN_ROLES: &[Role] = &[Role::Admin];
+/// The log itself, every inbox's history (AUD-3): auditors only.
+pub const AUDIT_ROLES: &[Role] = &[Role::Auditor];
 /// Every role: only for what concerns the caller alone (`me`).
 pub const ANY_ROLE: &[Role] = &[
     Role::Admin,

@@ -124,6 +124,12 @@ pub enum ApiError {
     /// Too many concurrent writers on one conversation; retrying is safe.
     #[error("the conversation is busy; retry the request")]
     Contended,
+    /// No contact with this id has anything recorded (GDPR-1, GDPR-2).
+    #[error("contact {0} is not known")]
+    ContactNotFound(Uuid),
+    /// The contact was erased (GDPR-2): nothing more of theirs is recorded.
+    #[error("contact {0} was erased")]
+    ContactErased(Uuid),
     /// Something failed on our side. The message is deliberately vague.
     #[error("internal error")]
     Internal,
@@ -182,6 +188,8 @@ impl ApiError {
             ApiError::SpamSuspected => "SPAM_SUSPECTED",
             ApiError::MessengerDisabled => "MESSENGER_DISABLED",
             ApiError::OriginNotAllowed(_) => "ORIGIN_NOT_ALLOWED",
+            ApiError::ContactNotFound(_) => "CONTACT_NOT_FOUND",
+            ApiError::ContactErased(_) => "CONTACT_ERASED",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -270,6 +278,7 @@ impl From<CommandError> for ApiError {
             }
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
+            CommandError::ContactErased(id) => ApiError::ContactErased(id),
             other @ (CommandError::Corrupt(_) | CommandError::Storage(_)) => {
                 ApiError::internal(other)
             }

@@ -17,6 +17,7 @@
 //! - [`attachments`]: the attachment store and the upload and download endpoints.
 //! - [`webhooks`]: the webhook delivery worker (signing, retries, dead letters, disabling)
 //!   and the webhook secrets (PROJ-4).
+//! - [`privacy`]: contacts' data exported (GDPR-1) and erased (GDPR-2).
 //! - [`limits`]: rate limits per IP and per widget token (SEC-2); [`metrics`]: what
 //!   `/metrics` reports (OPS-M1). Who may call what is `ACCESS.md` at the workspace root.
 
@@ -31,6 +32,7 @@ pub mod graphql;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod privacy;
 pub mod runtime;
 pub mod scheduler;
 pub mod shared_reads;

@@ -1,8 +1,9 @@
-//! The `switchboard` binary: `serve`, `migrate`, `token`, `replay`. See README.md.
+//! The `switchboard` binary: `serve`, `migrate`, `token`, `replay`, `contact`. See README.md.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use switchboard_api::auth::{Auth, Role};
 use switchboard_api::config::{DatabaseArgs, Settings};
@@ -53,6 +54,35 @@ enum Command {
         #[command(subcommand)]
         command: ReplayCommand,
     },
+    /// A contact's personal data: export it (GDPR-1) or erase it (GDPR-2).
+    Contact {
+        #[command(subcommand)]
+        command: ContactCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContactCommand {
+    /// Prints everything held about the contact as one JSON document.
+    Export {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        contact_id: Uuid,
+    },
+    /// Erases the contact: destroys their key, records ContactErased, deletes their files.
+    /// Run it where the service's attachment directory is.
+    Erase {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        contact_id: Uuid,
+        /// The service's attachment directory (SWITCHBOARD_ATTACHMENTS_DIR).
+        #[arg(
+            long,
+            env = "SWITCHBOARD_ATTACHMENTS_DIR",
+            default_value = "var/attachments"
+        )]
+        attachments_dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -87,6 +117,34 @@ enum ReplayCommand {
     Verify {
         #[command(flatten)]
         database: DatabaseArgs,
+    },
+    /// Writes events as JSON Lines (AUD-3): a conversation's, a contact's, or those recorded
+    /// in `[--from, --to)`. Exactly one of the three.
+    Export {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long, conflicts_with_all = ["contact", "from", "to"])]
+        conversation: Option<Uuid>,
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        contact: Option<Uuid>,
+        /// RFC 3339, e.g. 2026-11-01T00:00:00Z.
+        #[arg(long, requires = "to")]
+        from: Option<DateTime<Utc>>,
+        #[arg(long, requires = "from")]
+        to: Option<DateTime<Utc>>,
+        /// Where to write; standard output if omitted.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Prints a conversation as the log had it at an instant (AUD-4), as JSON.
+    State {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        conversation: Uuid,
+        /// RFC 3339; now if omitted.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
     },
     /// Rebuilds a projection from the log into shadow tables and swaps them in atomically,
     /// while the service keeps running; prints progress on standard error.
@@ -185,6 +243,110 @@ async fn main() -> anyhow::Result<()> {
                         report.caught_up_at_swap
                     );
                     Ok(())
+                }
+            }
+        }
+        Command::Replay {
+            command:
+                ReplayCommand::Export {
+                    database,
+                    conversation,
+                    contact,
+                    from,
+                    to,
+                    output,
+                },
+        } => {
+            use switchboard_replay::export::{export, ExportScope};
+            let scope = match (conversation, contact, from, to) {
+                (Some(id), None, None, None) => ExportScope::Conversation(id),
+                (None, Some(id), None, None) => ExportScope::Contact(id),
+                (None, None, Some(from), Some(to)) => ExportScope::Range { from, to },
+                _ => anyhow::bail!("name one of --conversation, --contact, or --from with --to"),
+            };
+            let pool = connect_pool(&database).await?;
+            let written = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    export(&pool, &scope, &mut std::io::BufWriter::new(file)).await?
+                }
+                None => export(&pool, &scope, &mut std::io::stdout().lock()).await?,
+            };
+            eprintln!("exported {written} events");
+            Ok(())
+        }
+        Command::Replay {
+            command:
+                ReplayCommand::State {
+                    database,
+                    conversation,
+                    at,
+                },
+        } => {
+            let pool = connect_pool(&database).await?;
+            let at = at.unwrap_or_else(Utc::now);
+            match switchboard_replay::state::conversation_at(&pool, conversation, at).await? {
+                Some(state) => {
+                    println!("{}", serde_json::to_string_pretty(&state)?);
+                    Ok(())
+                }
+                None => {
+                    eprintln!("conversation {conversation} had not started at {at}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        Command::Contact {
+            command:
+                ContactCommand::Export {
+                    database,
+                    contact_id,
+                },
+        } => {
+            let pool = connect_pool(&database).await?;
+            match switchboard_api::privacy::contact_export(&pool, contact_id).await {
+                Ok(export) => {
+                    println!("{}", serde_json::to_string_pretty(&export)?);
+                    Ok(())
+                }
+                Err(err) => {
+                    eprintln!("{err}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        Command::Contact {
+            command:
+                ContactCommand::Erase {
+                    database,
+                    contact_id,
+                    attachments_dir,
+                },
+        } => {
+            use switchboard_commands::handler::{system_clock, CommandMeta, ContactHandler};
+            let pool = connect_pool(&database).await?;
+            let log = switchboard_commands::log::EventLog::new(pool.clone());
+            let handler = ContactHandler::new(log, system_clock());
+            let store = switchboard_api::attachments::LocalDirectory::new(attachments_dir);
+            let meta = CommandMeta {
+                command_id: Uuid::now_v7(),
+                actor: switchboard_domain::envelope::Actor::system(),
+                correlation_id: None,
+                ip: None,
+            };
+            match switchboard_api::privacy::erase_contact(
+                &pool, &handler, &store, &meta, contact_id,
+            )
+            .await
+            {
+                Ok(erasure) => {
+                    println!("{}", serde_json::to_string_pretty(&erasure)?);
+                    Ok(())
+                }
+                Err(err) => {
+                    eprintln!("{err}");
+                    std::process::exit(2);
                 }
             }
         }

@@ -13,7 +13,8 @@ use clap::ValueEnum;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use switchboard_commands::handler::{
-    system_clock, ConversationHandler, InboxHandler, OperatorHandler, WebhookEndpointHandler,
+    system_clock, ContactHandler, ConversationHandler, InboxHandler, OperatorHandler,
+    WebhookEndpointHandler,
 };
 use switchboard_commands::kafka::{ensure_topic, idempotent_producer, KafkaSettings};
 use switchboard_commands::log::EventLog;
@@ -298,12 +299,16 @@ pub async fn start(
             .context("listening for projection changes")?;
         let limits = Arc::new(settings.rate_limits());
         let metrics = Arc::new(crate::metrics::Metrics::new());
+        let attachments: crate::attachments::SharedStore =
+            Arc::new(LocalDirectory::new(&settings.attachments_dir));
         let context = AppContext {
             pool: pool.clone(),
             handler: conversations.clone(),
             inbox_handler: InboxHandler::new(log.clone(), system_clock()),
             operator_handler: OperatorHandler::new(log.clone(), system_clock()),
             webhook_handler: webhook_endpoints.clone(),
+            contact_handler: ContactHandler::new(log.clone(), system_clock()),
+            attachments: attachments.clone(),
             auth: auth.clone(),
             feed,
             message_reads: Default::default(),
@@ -325,10 +330,7 @@ pub async fn start(
         .context("SWITCHBOARD_REGION_HEADER is not a valid header name")?
         .with_client_ip_header(settings.client_ip_header.as_deref())
         .context("SWITCHBOARD_CLIENT_IP_HEADER is not a valid header name")?
-        .with_attachments(
-            Arc::new(LocalDirectory::new(&settings.attachments_dir)),
-            settings.max_upload_bytes,
-        )
+        .with_attachments(attachments, settings.max_upload_bytes)
         .with_geoip(
             settings
                 .geoip_db

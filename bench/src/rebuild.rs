@@ -118,6 +118,8 @@ pub fn conversation_history(
             correlation_id: command_id,
             causation_id: None,
             ip: Some("203.0.113.7".into()),
+            data_subject: None,
+            sealed: Vec::new(),
         })
         .expect("metadata serializes");
         for (i, event) in decided.into_iter().enumerate() {

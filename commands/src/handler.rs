@@ -22,9 +22,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use std::marker::PhantomData;
 
+use switchboard_domain::contact::ContactDecider;
 use switchboard_domain::conversation::ConversationDecider;
 use switchboard_domain::decider::Decider;
-use switchboard_domain::envelope::{Actor, EventMetadata, RecordedEvent};
+use switchboard_domain::envelope::{Actor, ActorKind, EventMetadata, RecordedEvent};
 use switchboard_domain::inbox::InboxDecider;
 use switchboard_domain::operator::OperatorDecider;
 use switchboard_domain::webhook::WebhookEndpointDecider;
@@ -32,7 +33,8 @@ use switchboard_domain::{DomainError, DomainEvent, EventDecodeError};
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::log::{AppendError, EventLog, LoggedEvent, NewEvent, StreamHead};
+use crate::log::{AppendError, EventLog, LoggedEvent, NewEvent, StoredContent, StreamHead};
+use crate::seal;
 
 /// Who sends a command, and the id that makes sending it twice harmless.
 #[derive(Debug, Clone)]
@@ -69,6 +71,9 @@ pub enum CommandError {
     /// An event in the stream cannot be read by this build.
     #[error("the stream holds an unreadable event: {0}")]
     Corrupt(#[from] EventDecodeError),
+    /// The command would record personal data of a contact who was erased (GDPR-2).
+    #[error("contact {0} was erased")]
+    ContactErased(Uuid),
     /// PostgreSQL failed or could not be reached.
     #[error("storage failed: {0}")]
     Storage(#[from] sqlx::Error),
@@ -170,6 +175,9 @@ pub type OperatorHandler = CommandHandler<OperatorDecider>;
 /// Handles webhook endpoint commands (PROJ-4).
 pub type WebhookEndpointHandler = CommandHandler<WebhookEndpointDecider>;
 
+/// Handles contact commands: erasure (GDPR-2).
+pub type ContactHandler = CommandHandler<ContactDecider>;
+
 impl<D: Decider> CommandHandler<D> {
     pub fn new(log: EventLog, clock: Clock) -> Self {
         Self {
@@ -208,7 +216,10 @@ impl<D: Decider> CommandHandler<D> {
         if let Some((head, state)) = self.cache.take(stream_id) {
             if let Ok(events) = D::decide(&state, command, &meta.actor) {
                 if !events.is_empty() {
-                    if let Ok(recorded) = self.append(meta, stream_id, &head, &events).await {
+                    let subject = D::data_subject(&state, &events);
+                    if let Ok(recorded) =
+                        self.append(meta, stream_id, &head, &events, subject).await
+                    {
                         self.remember(stream_id, state, &events, &recorded);
                         return Ok(Handled {
                             events,
@@ -244,7 +255,8 @@ impl<D: Decider> CommandHandler<D> {
                     duplicate: false,
                 });
             }
-            match self.append(meta, stream_id, &head, &events).await {
+            let subject = D::data_subject(&state, &events);
+            match self.append(meta, stream_id, &head, &events, subject).await {
                 Ok(recorded) => {
                     self.remember(stream_id, state, &events, &recorded);
                     return Ok(Handled {
@@ -253,20 +265,23 @@ impl<D: Decider> CommandHandler<D> {
                         duplicate: false,
                     });
                 }
-                Err(AppendError::VersionConflict { .. }) => {
+                Err(SealedAppendError::Append(AppendError::VersionConflict { .. })) => {
                     // Someone else appended; back off a little so a crowd does not collide
                     // again on the next version.
                     let jitter = (meta.command_id.as_u128() as u64 ^ attempt as u64) % 8;
                     tokio::time::sleep(Duration::from_millis(jitter * attempt as u64)).await;
                 }
-                Err(AppendError::DuplicateEvent(id)) => {
+                Err(SealedAppendError::Append(AppendError::DuplicateEvent(id))) => {
                     let existing = self.log.read_events(&[id]).await?;
                     if existing.iter().any(|e| e.event.stream_id != stream_id) {
                         return Err(CommandError::CommandIdReused(meta.command_id));
                     }
                     // The same command won a race against us: the next read finds it.
                 }
-                Err(other) => return Err(other.into()),
+                Err(SealedAppendError::ContactErased(id)) => {
+                    return Err(CommandError::ContactErased(id))
+                }
+                Err(SealedAppendError::Append(other)) => return Err(other.into()),
             }
         }
         Err(CommandError::Contended {
@@ -292,36 +307,121 @@ impl<D: Decider> CommandHandler<D> {
         self.cache.put(stream_id, head, state);
     }
 
+    /// Appends `events`, the personal data in them sealed with `subject`'s key (GDPR-2), and
+    /// returns them as recorded, opened: as any reader of the log will see them.
     async fn append(
         &self,
         meta: &CommandMeta,
         stream_id: Uuid,
         head: &StreamHead,
         events: &[DomainEvent],
-    ) -> Result<Vec<LoggedEvent>, AppendError> {
-        let metadata = serde_json::to_value(EventMetadata {
+        subject: Option<Uuid>,
+    ) -> Result<Vec<LoggedEvent>, SealedAppendError> {
+        let metadata = EventMetadata {
             actor: meta.actor.clone(),
             command_id: meta.command_id,
             correlation_id: meta.correlation_id.unwrap_or(meta.command_id),
             causation_id: None,
             ip: meta.ip.clone(),
-        })
-        .expect("metadata serializes");
-        let new_events = events
+            data_subject: None,
+            sealed: Vec::new(),
+        };
+        // What each event would seal: the domain's fields, and the client's address when
+        // it is the contact's own (an operator's address is not the contact's data).
+        let personal: Vec<Vec<String>> = events
             .iter()
-            .enumerate()
-            .map(|(i, e)| NewEvent {
-                event_id: event_id_for(meta.command_id, i),
-                event_type: e.event_type().to_owned(),
-                schema_version: e.schema_version(),
-                payload: e.payload(),
-                metadata: metadata.clone(),
+            .map(|e| {
+                let mut pointers: Vec<String> = e
+                    .personal_data()
+                    .into_iter()
+                    .map(|p| format!("/payload{p}"))
+                    .collect();
+                let contacts_own =
+                    meta.actor.kind == ActorKind::Contact && meta.actor.id == subject;
+                if contacts_own && meta.ip.is_some() {
+                    pointers.push("/metadata/ip".to_owned());
+                }
+                pointers
             })
             .collect();
-        self.log
+        let key = match subject {
+            Some(contact) if personal.iter().any(|p| !p.is_empty()) => Some((
+                contact,
+                self.log
+                    .keyring()
+                    .key_for(contact)
+                    .await
+                    .map_err(|e| SealedAppendError::Append(e.into()))?
+                    .ok_or(SealedAppendError::ContactErased(contact))?,
+            )),
+            _ => None,
+        };
+        let mut opened = Vec::with_capacity(events.len());
+        let new_events = events
+            .iter()
+            .zip(personal)
+            .enumerate()
+            .map(|(i, (e, pointers))| {
+                let event_id = event_id_for(meta.command_id, i);
+                let mut payload = e.payload();
+                let mut metadata = metadata.clone();
+                let mut stored_metadata =
+                    serde_json::to_value(&metadata).expect("metadata serializes");
+                if let Some((contact, key)) = key.as_ref().filter(|_| !pointers.is_empty()) {
+                    let plain = payload.clone();
+                    let sealed =
+                        seal::seal(key, event_id, &mut payload, &mut stored_metadata, &pointers);
+                    if !sealed.is_empty() {
+                        metadata.data_subject = Some(*contact);
+                        metadata.sealed = sealed;
+                        let plain_metadata =
+                            serde_json::to_value(&metadata).expect("metadata serializes");
+                        stored_metadata["data_subject"] = plain_metadata["data_subject"].clone();
+                        stored_metadata["sealed"] = plain_metadata["sealed"].clone();
+                        opened.push(Some((plain, plain_metadata)));
+                        return NewEvent {
+                            event_id,
+                            event_type: e.event_type().to_owned(),
+                            schema_version: e.schema_version(),
+                            payload,
+                            metadata: stored_metadata,
+                        };
+                    }
+                }
+                opened.push(None);
+                NewEvent {
+                    event_id,
+                    event_type: e.event_type().to_owned(),
+                    schema_version: e.schema_version(),
+                    payload,
+                    metadata: stored_metadata,
+                }
+            })
+            .collect();
+        let mut recorded = self
+            .log
             .append(stream_id, D::STREAM_TYPE, head, new_events, (self.clock)())
             .await
+            .map_err(SealedAppendError::Append)?;
+        for (logged, opened) in recorded.iter_mut().zip(opened) {
+            if let Some((payload, metadata)) = opened {
+                let stored = StoredContent {
+                    payload: std::mem::replace(&mut logged.event.payload, payload),
+                    metadata: std::mem::replace(&mut logged.event.metadata, metadata),
+                };
+                logged.stored = Some(Box::new(stored));
+            }
+        }
+        Ok(recorded)
     }
+}
+
+/// Why [`CommandHandler::append`] wrote nothing.
+#[derive(Debug)]
+enum SealedAppendError {
+    Append(AppendError),
+    /// The events carry personal data of an erased contact.
+    ContactErased(Uuid),
 }
 
 /// The answer to a repeated command: the events it recorded the first time.

@@ -12,6 +12,8 @@
 //! - [`log`]: append with an expected version, read a stream, the hash chain (AUD-2).
 //! - [`tail`]: read the whole log in commit-safe order, woken by LISTEN/NOTIFY.
 //! - [`handler`]: load → decide → append, retried on version conflicts, idempotent by command id.
+//! - [`seal`]: contacts' personal data sealed with their key on append, opened on read
+//!   (GDPR-2).
 //! - [`relay`]: log → Kafka, checkpointed after the broker's acknowledgement.
 //! - [`MIGRATOR`]: the schema of every Switchboard table, applied by `switchboard migrate`.
 
@@ -20,6 +22,7 @@ pub mod hash;
 pub mod kafka;
 pub mod log;
 pub mod relay;
+pub mod seal;
 pub mod tail;
 
 /// The SQL migrations in `migrations/`, embedded at build time.

@@ -611,6 +611,16 @@ impl Decider for ConversationDecider {
     fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         evolve(state, event)
     }
+
+    fn data_subject(state: &Conversation, events: &[DomainEvent]) -> Option<Uuid> {
+        match state {
+            Conversation::Started(started) => Some(started.contact_id),
+            Conversation::NotStarted => events.iter().find_map(|e| match e {
+                DomainEvent::ConversationStarted(e) => Some(e.contact.id),
+                _ => None,
+            }),
+        }
+    }
 }
 
 pub fn initial_state() -> Conversation {
@@ -1484,6 +1494,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         | DomainEvent::WebhookEndpointDisabled(_)
         | DomainEvent::WebhookEndpointEnabled(_)
         | DomainEvent::WebhookSecretRotated(_)
+        | DomainEvent::ContactErased(_)
         // The SLA clock lives in its projection; a breach changes nothing here.
         | DomainEvent::SlaBreached(_) => {}
     }

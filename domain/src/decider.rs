@@ -28,4 +28,11 @@ pub trait Decider {
 
     /// The state after `event`. Total: events of other aggregates leave it as is.
     fn evolve(state: Self::State, event: &DomainEvent) -> Self::State;
+
+    /// The contact whose personal data `events` (decided in `state`, by one command) carry,
+    /// if any: that data is sealed with the contact's key before it is stored (GDPR-2). See
+    /// [`DomainEvent::personal_data`] for which fields.
+    fn data_subject(_state: &Self::State, _events: &[DomainEvent]) -> Option<Uuid> {
+        None
+    }
 }

@@ -70,6 +70,14 @@ pub struct EventMetadata {
     /// The client's IP address as the API saw it, for the audit trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// The contact whose key sealed the values at [`EventMetadata::sealed`] (GDPR-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_subject: Option<Uuid>,
+    /// JSON pointers, into `{"payload": …, "metadata": …}`, of the values stored sealed
+    /// (`/payload/body`, `/metadata/ip`). Readers open them with the data subject's key, or
+    /// read them as erased once it is destroyed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed: Vec<String>,
 }
 
 /// An event as the log recorded it: the unit that travels to Kafka (as the message value),
@@ -104,6 +112,8 @@ mod tests {
             correlation_id: Uuid::from_u128(8),
             causation_id: None,
             ip: Some("203.0.113.9".into()),
+            data_subject: None,
+            sealed: Vec::new(),
         };
         let event = RecordedEvent {
             global_position: 42,

@@ -527,6 +527,17 @@ pub struct WebhookSecretRotated {
     pub rotated_at: DateTime<Utc>,
 }
 
+/// A contact was erased (GDPR-2): their key is destroyed, so the personal data sealed with it
+/// in earlier events reads as erased from now on, and the projections drop what they hold of
+/// it. Recorded on the contact's own stream (`stream_type` "contact", id = the contact's id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactErased {
+    pub contact_id: Uuid,
+    /// The conversations the contact had started when they were erased.
+    pub conversation_ids: Vec<Uuid>,
+    pub erased_at: DateTime<Utc>,
+}
+
 /// Every event Switchboard records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -563,6 +574,7 @@ pub enum DomainEvent {
     WebhookEndpointDisabled(WebhookEndpointDisabled),
     WebhookEndpointEnabled(WebhookEndpointEnabled),
     WebhookSecretRotated(WebhookSecretRotated),
+    ContactErased(ContactErased),
 }
 
 /// Lists every event type once: its name, its payload struct, and the schema version written.
@@ -653,6 +665,7 @@ event_catalogue! {
     WebhookEndpointDisabled => version 1,
     WebhookEndpointEnabled => version 1,
     WebhookSecretRotated => version 1,
+    ContactErased => version 1,
 }
 
 /// Brings an older payload up to the next version of its type, repeatedly, until it is
@@ -984,6 +997,11 @@ mod tests {
             DomainEvent::WebhookSecretRotated(WebhookSecretRotated {
                 endpoint_id: Uuid::from_u128(12),
                 rotated_at: at(),
+            }),
+            DomainEvent::ContactErased(ContactErased {
+                contact_id: Uuid::from_u128(3),
+                conversation_ids: vec![conversation_id],
+                erased_at: at(),
             }),
         ]
     }

@@ -16,6 +16,7 @@
 //!   messages (INBOX-1..5).
 //! - [`operator`]: the operator aggregate, roles and the conversations each may work
 //!   (OPS-1, OPS-2).
+//! - [`contact`]: contacts' personal data in events, and erasure (GDPR-1, GDPR-2).
 //! - [`attachment`]: attachment types (told from the bytes) and per-inbox limits (CONV-7).
 //! - [`hours`]: working hours per weekday in a time zone, with holidays (INBOX-3). chrono-tz
 //!   supplies the IANA time-zone database: hand-kept offsets would be wrong at the next
@@ -29,6 +30,7 @@
 mod text_enum;
 
 pub mod attachment;
+pub mod contact;
 pub mod conversation;
 pub mod decider;
 pub mod envelope;

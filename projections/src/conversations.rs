@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use switchboard_domain::contact::ERASED;
 use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::event::{
-    AutoReplySent, Channel, ConversationStarted, ConversationStatusChanged, InternalNoteAdded,
-    MessagePosted, Sender, SenderKind,
+    AutoReplySent, Channel, ContactErased, ConversationStarted, ConversationStatusChanged,
+    InternalNoteAdded, MessagePosted, Sender, SenderKind,
 };
 use switchboard_domain::DomainEvent;
 
@@ -263,6 +264,7 @@ impl Projection for ConversationsProjection {
                 .bind(i16::from(e.step));
                 updated(tx, query, e.conversation_id).await
             }
+            Ok(DomainEvent::ContactErased(e)) => contact_erased(tx, &e).await,
             // Other aggregates' events.
             Ok(
                 DomainEvent::InboxCreated(_)
@@ -283,6 +285,66 @@ impl Projection for ConversationsProjection {
             Err(err) => Ok(Applied::Unreadable(err.to_string())),
         }
     }
+}
+
+/// GDPR-2: what the contact told and wrote reads as erased, exactly as a rebuild from the
+/// log (whose sealed values now read as erased) would leave it: set values become
+/// [`ERASED`], absent ones stay absent. The text-search columns are generated from these, so
+/// they follow.
+async fn contact_erased(
+    tx: &mut PgConnection,
+    e: &ContactErased,
+) -> Result<Applied, ProjectionError> {
+    sqlx::query(
+        "update inbox_conversations
+         set contact_name = case when contact_name is null then null else $2 end,
+             contact_email = case when contact_email is null then null else $2 end,
+             contact_phone = case when contact_phone is null then null else $2 end,
+             subject = case when subject is null then null else $2 end,
+             rating_comment = case when rating_comment is null then null else $2 end,
+             last_message_body = case when last_message_sender = 'contact' then $2
+                                      else last_message_body end
+         where conversation_id = any($1) or contact_id = $3",
+    )
+    .bind(&e.conversation_ids)
+    .bind(ERASED)
+    .bind(e.contact_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update thread_messages
+         set body = $2,
+             attachments = coalesce(
+                 (select jsonb_agg(case when a ? 'name' then jsonb_set(a, '{name}', to_jsonb($2::text))
+                                        else a end order by i)
+                  from jsonb_array_elements(attachments) with ordinality as t(a, i)),
+                 '[]'::jsonb)
+         where sender_kind = 'contact'
+           and (conversation_id = any($1)
+                or conversation_id in (select conversation_id from inbox_conversations
+                                       where contact_id = $3))",
+    )
+    .bind(&e.conversation_ids)
+    .bind(ERASED)
+    .bind(e.contact_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update callbacks
+         set phone = $2, consent_ip = case when consent_ip is null then null else $2 end
+         where conversation_id = any($1)
+            or conversation_id in (select conversation_id from inbox_conversations
+                                   where contact_id = $3)",
+    )
+    .bind(&e.conversation_ids)
+    .bind(ERASED)
+    .bind(e.contact_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(match e.conversation_ids.first() {
+        Some(&conversation_id) => Applied::Changed(Change::ConversationUpdated { conversation_id }),
+        None => Applied::Ignored,
+    })
 }
 
 /// Runs an update of one conversation's inbox row and announces it.

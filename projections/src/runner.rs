@@ -5,7 +5,7 @@
 //! events rather than losing them; the per-stream version check in [`apply_event`] makes the
 //! replay change nothing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::ClientConfig;
 use sqlx::{PgConnection, PgPool};
+use switchboard_domain::contact::{data_subject, erase_sealed};
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::DomainEvent;
 use tokio_util::sync::CancellationToken;
@@ -164,6 +165,14 @@ async fn insert_dead_letter(
     event: &RecordedEvent,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
+    // An erased contact's data is not kept here either (GDPR-2); an erasure after this
+    // commit erases the letter itself (see `Subjects`).
+    let mut event = std::borrow::Cow::Borrowed(event);
+    if let Some(subject) = data_subject(&event) {
+        if erased_subjects(tx, &[subject]).await?.contains(&subject) {
+            erase_sealed(event.to_mut());
+        }
+    }
     sqlx::query(
         "insert into projection_dead_letters
             (projection, event_id, stream_id, stream_version, event_type, reason, event)
@@ -176,7 +185,7 @@ async fn insert_dead_letter(
     .bind(event.stream_version)
     .bind(&event.event_type)
     .bind(reason)
-    .bind(serde_json::to_value(event).expect("recorded events serialize"))
+    .bind(serde_json::to_value(&*event).expect("recorded events serialize"))
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -378,7 +387,21 @@ async fn apply_all_in<P: Projection + ?Sized>(
         .into_iter()
         .collect();
     let mut progress = Progress::lock(tx, projection.name(), &streams).await?;
-    for event in events {
+    let mut subjects = Subjects::default();
+    subjects.look_up(tx, events.iter()).await?;
+    let erased = subjects.erased.clone();
+    let events: Vec<std::borrow::Cow<'_, RecordedEvent>> = events
+        .iter()
+        .map(|event| match data_subject(event) {
+            Some(subject) if erased.contains(&subject) => {
+                let mut event = event.clone();
+                erase_sealed(&mut event);
+                std::borrow::Cow::Owned(event)
+            }
+            _ => std::borrow::Cow::Borrowed(event),
+        })
+        .collect();
+    for event in events.iter().map(|e| e.as_ref()) {
         let applied = progress.applied(event.stream_id)?;
         if event.stream_version <= applied {
             continue; // already applied: a redelivery
@@ -400,6 +423,12 @@ async fn apply_all_in<P: Projection + ?Sized>(
             }
             pending.extend(missing);
         }
+        subjects.look_up(tx, pending.iter()).await?;
+        for e in pending.iter_mut() {
+            if data_subject(e).is_some_and(|subject| subjects.erased.contains(&subject)) {
+                erase_sealed(e);
+            }
+        }
         for e in pending.iter().chain(std::iter::once(event)) {
             apply_one(tx, projection, &mut progress, e, &mut changes).await?;
         }
@@ -407,6 +436,57 @@ async fn apply_all_in<P: Projection + ?Sized>(
     }
     progress.write(tx).await?;
     Ok(changes)
+}
+
+/// The data subjects of a batch's events (GDPR-2), and which were erased. Kafka may carry an
+/// event opened before its contact's erasure: its personal data must not reach the tables
+/// after the erasure purged them, so it is applied as erased. The keys' rows are locked
+/// (shared) until the batch commits, so an erasure waits for a batch that read them as not
+/// erased, and its `ContactErased` (recorded after the key is gone) comes after.
+#[derive(Default)]
+struct Subjects {
+    looked_up: HashSet<Uuid>,
+    erased: HashSet<Uuid>,
+}
+
+impl Subjects {
+    async fn look_up(
+        &mut self,
+        tx: &mut PgConnection,
+        events: impl Iterator<Item = &RecordedEvent>,
+    ) -> Result<(), sqlx::Error> {
+        let new: Vec<Uuid> = events
+            .filter_map(data_subject)
+            .filter(|s| !self.looked_up.contains(s))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.erased.extend(erased_subjects(tx, &new).await?);
+        self.looked_up.extend(new);
+        Ok(())
+    }
+}
+
+/// Which of `subjects` were erased, their key rows locked (shared) until `tx` ends.
+async fn erased_subjects(
+    tx: &mut PgConnection,
+    subjects: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows: Vec<(Uuid, bool)> = sqlx::query_as(
+        "select contact_id, key is null from contact_keys
+         where contact_id = any($1) order by contact_id for share",
+    )
+    .bind(subjects)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, erased)| *erased)
+        .map(|(id, _)| id)
+        .collect())
 }
 
 /// Whether `event` is of a type `projection` ignores, and decodes: it then costs no SQL but

@@ -35,8 +35,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
+use switchboard_commands::log::SUBJECT_KEY_OF_E;
+use switchboard_commands::seal::open_with_stored_key;
+use switchboard_domain::contact::erase_sealed;
 use switchboard_domain::conversation::{self, ConversationStatus};
 use switchboard_domain::envelope::RecordedEvent;
+use switchboard_domain::event::ContactErased;
 use switchboard_domain::webhook::{
     delivered_as, webhook_body, webhook_event_types, ConversationSnapshot, WebhookEventType,
 };
@@ -73,6 +77,7 @@ pub(crate) const HANDLED: &[&str] = &[
     "ConversationRated",
     "CallbackRequested",
     "SlaBreached",
+    "ContactErased",
 ];
 
 pub struct WebhooksProjection;
@@ -195,6 +200,7 @@ impl Projection for WebhooksProjection {
                 .execute(&mut *tx)
                 .await?;
             }
+            Ok(DomainEvent::ContactErased(e)) => erase_deliveries(tx, &e).await?,
             Ok(domain_event) if event.stream_type == conversation::STREAM_TYPE => {
                 let inserted = conversation_event(tx, event, &domain_event).await?;
                 notify_if(tx, inserted).await?;
@@ -205,6 +211,87 @@ impl Projection for WebhooksProjection {
         // Nothing a subscription shows changed; the worker is told on its own channel.
         Ok(Applied::Ignored)
     }
+}
+
+/// GDPR-2: the bodies of the erased contact's deliveries, sent or waiting, are rendered again
+/// from their events as they now read (personal data erased), for the same conversation
+/// snapshot. A waiting delivery then sends the erased body.
+async fn erase_deliveries(
+    tx: &mut PgConnection,
+    erased: &ContactErased,
+) -> Result<(), ProjectionError> {
+    // The conversations the event names, and any the contact started that it does not.
+    let rows = sqlx::query(
+        "select d.delivery_id, d.event_type as kind, d.body, e.event_id, e.event_type,
+                e.schema_version, e.payload, e.metadata, e.recorded_at
+         from webhook_deliveries d join events e on e.event_id = d.event_id
+         where e.metadata ? 'sealed'
+           and (d.conversation_id = any($1)
+                or d.conversation_id in (
+                    select stream_id from events
+                    where event_type = 'ConversationStarted' and stream_version = 1
+                      and payload->'contact'->>'id' = $2))",
+    )
+    .bind(&erased.conversation_ids)
+    .bind(erased.contact_id.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        let mut event = RecordedEvent {
+            global_position: 0,
+            stream_id: Uuid::nil(),
+            stream_type: conversation::STREAM_TYPE.into(),
+            stream_version: 0,
+            event_id: row.try_get("event_id")?,
+            event_type: row.try_get("event_type")?,
+            schema_version: row.try_get("schema_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+            recorded_at: row.try_get("recorded_at")?,
+        };
+        erase_sealed(&mut event);
+        let kind: String = row.try_get("kind")?;
+        let old: String = row.try_get("body")?;
+        let snapshot = serde_json::from_str::<serde_json::Value>(&old)
+            .ok()
+            .and_then(|body| snapshot_from_body(&body["conversation"]));
+        let decoded = DomainEvent::decode(&event.event_type, event.schema_version, event.payload);
+        let (Some(kind), Some(snapshot), Ok(domain_event)) =
+            (WebhookEventType::parse(&kind), snapshot, decoded)
+        else {
+            // Not one this build rendered: nothing of it can be rendered again, so none of it
+            // is kept.
+            sqlx::query("update webhook_deliveries set body = '{}' where delivery_id = $1")
+                .bind(row.try_get::<Uuid, _>("delivery_id")?)
+                .execute(&mut *tx)
+                .await?;
+            continue;
+        };
+        let body = webhook_body(
+            kind,
+            &domain_event,
+            event.event_id,
+            event.recorded_at,
+            &snapshot,
+        );
+        sqlx::query("update webhook_deliveries set body = $2 where delivery_id = $1")
+            .bind(row.try_get::<Uuid, _>("delivery_id")?)
+            .bind(body.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn snapshot_from_body(conversation: &serde_json::Value) -> Option<ConversationSnapshot> {
+    Some(ConversationSnapshot {
+        id: conversation["id"].as_str()?.parse().ok()?,
+        inbox_id: conversation["inbox_id"].as_str()?.parse().ok()?,
+        branch_id: conversation["branch_id"]
+            .as_str()
+            .and_then(|b| b.parse().ok()),
+        status: ConversationStatus::parse(conversation["status"].as_str()?)?,
+    })
 }
 
 async fn notify_if(tx: &mut PgConnection, inserted: u64) -> Result<(), sqlx::Error> {
@@ -368,9 +455,11 @@ async fn catch_up(
 ) -> Result<u64, ProjectionError> {
     // The snapshot events from each stream's start are read too, to know the conversation as
     // it was right after each event delivered.
-    let rows = sqlx::query(
+    // The events as every reader sees them: personal data opened, or erased (GDPR-2).
+    let rows = sqlx::query(&format!(
         "select e.global_position, e.stream_id, e.stream_type, e.stream_version, e.event_id,
-                e.event_type, e.schema_version, e.payload, e.metadata, e.recorded_at
+                e.event_type, e.schema_version, e.payload, e.metadata, e.recorded_at,
+                {SUBJECT_KEY_OF_E} as subject_key
          from webhook_conversations c
          join projection_stream_positions p
            on p.projection = $3 and p.stream_id = c.conversation_id
@@ -378,8 +467,8 @@ async fn catch_up(
            on e.stream_id = c.conversation_id and e.stream_version <= p.version
          where c.inbox_id = $1 and c.last_position > $2
            and (e.global_position > $2 or e.event_type = any($4))
-         order by e.stream_id, e.stream_version",
-    )
+         order by e.stream_id, e.stream_version"
+    ))
     .bind(inbox_id)
     .bind(registered_position)
     .bind(projection)
@@ -390,7 +479,7 @@ async fn catch_up(
     let mut stream: Option<Uuid> = None;
     let mut snapshot: Option<ConversationSnapshot> = None;
     for row in rows {
-        let event = RecordedEvent {
+        let mut event = RecordedEvent {
             global_position: row.try_get("global_position")?,
             stream_id: row.try_get("stream_id")?,
             stream_type: row.try_get("stream_type")?,
@@ -402,6 +491,8 @@ async fn catch_up(
             metadata: row.try_get("metadata")?,
             recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
         };
+        let key: Option<Vec<u8>> = row.try_get("subject_key")?;
+        open_with_stored_key(&mut event, key.as_deref());
         if stream != Some(event.stream_id) {
             stream = Some(event.stream_id);
             snapshot = None;

@@ -1,15 +1,22 @@
 //! Tools for auditors and operators that read the log as history.
 //!
-//! Today: [`verify_chains`] (AUD-2), which recomputes every event's hash from its content and
-//! its predecessor's hash and names the first event where a chain breaks; and
-//! [`rebuild::rebuild`] (AUD-5), which rebuilds a projection from the log into shadow tables
-//! and swaps them in while the service runs. Export and state-at-time come with their issues.
+//! - [`verify_chains`] (AUD-2) recomputes every event's hash from its content and its
+//!   predecessor's hash and names the first event where a chain breaks.
+//! - [`export::export`] (AUD-3) writes the events of a conversation, a contact or a time
+//!   range as JSON Lines.
+//! - [`state::conversation_at`] (AUD-4) folds a conversation from the log up to an instant.
+//! - [`gdpr::contact_data`] (GDPR-1) gathers everything the log holds about a contact.
+//! - [`rebuild::rebuild`] (AUD-5) rebuilds a projection from the log into shadow tables and
+//!   swaps them in while the service runs.
 //!
 //! # Architecture invariant
 //! Read-only on the log: nothing here writes to it. A rebuild writes only the rebuilt
 //! projection's tables.
 
+pub mod export;
+pub mod gdpr;
 pub mod rebuild;
+pub mod state;
 
 use sqlx::PgPool;
 use switchboard_commands::hash::{event_hash, HashedFields};
@@ -100,8 +107,8 @@ fn check_link(
             event_id: e.event_id,
             event_type: &e.event_type,
             schema_version: e.schema_version,
-            payload: &e.payload,
-            metadata: &e.metadata,
+            payload: logged.stored_payload(),
+            metadata: logged.stored_metadata(),
             recorded_at: e.recorded_at,
         },
     );

@@ -126,6 +126,20 @@ fn operations() -> Vec<Operation> {
             none,
         ),
         op(
+            "streamEvents",
+            Query,
+            Shared,
+            "query($c: UUID!) { streamEvents(streamId: $c) { nodes { globalPosition } } }",
+            conversation,
+        ),
+        op(
+            "eventsByPosition",
+            Query,
+            Standing,
+            "{ eventsByPosition(from: 1, to: 10) { nodes { eventType } } }",
+            none,
+        ),
+        op(
             "webhookEndpoints",
             Query,
             Standing,
@@ -374,6 +388,20 @@ fn operations() -> Vec<Operation> {
             Standing,
             "mutation($d: UUID!) { redeliverWebhook(deliveryId: $d) { id } }",
             |_| json!({ "d": Uuid::now_v7() }),
+        ),
+        op(
+            "contactData",
+            Query,
+            Standing,
+            "query($c: UUID!) { contactData(contactId: $c) }",
+            |_| json!({ "c": Uuid::now_v7() }),
+        ),
+        op(
+            "eraseContact",
+            Mutation,
+            Standing,
+            "mutation($c: UUID!) { eraseContact(contactId: $c) { newlyErased } }",
+            |_| json!({ "c": Uuid::now_v7() }),
         ),
         op(
             "inboxChanged",

@@ -4,7 +4,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use switchboard_commands::handler::{CommandMeta, Handled};
+use switchboard_commands::handler::Handled;
 use switchboard_domain::attachment::AttachmentPolicy;
 use switchboard_domain::hours;
 use switchboard_domain::inbox::{InboxCommand, InboxSettings};
@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::auth::{Authentication, Role, INBOX_LIST_ROLES};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::{request_id, AppContext, ClientIp};
+use crate::graphql::command_meta;
+use crate::graphql::AppContext;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "switchboard_domain::inbox::RatingScale")]
@@ -404,12 +405,11 @@ async fn as_admin(ctx: &Context<'_>, command: InboxCommand) -> async_graphql::Re
         .require_operator(&[Role::Admin])
         .gql()?;
     let app = ctx.data::<AppContext>()?;
-    let meta = CommandMeta {
-        command_id: Uuid::now_v7(),
-        actor: Actor::operator(operator_id, roles.to_vec()),
-        correlation_id: request_id(ctx),
-        ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-    };
+    let meta = command_meta(
+        ctx,
+        Uuid::now_v7(),
+        Actor::operator(operator_id, roles.to_vec()),
+    );
     app.inbox_handler.handle(&meta, &command).await.gql()
 }
 

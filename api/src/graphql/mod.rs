@@ -1,21 +1,24 @@
 //! The GraphQL schema, split by the user it serves: [`widget`] (website visitors),
 //! [`operator`] (the operator UI), [`team`] (operators and their status), [`admin`]
-//! (inboxes) and [`webhooks`] (webhook endpoints and deliveries). Each module contributes its
+//! (inboxes), [`webhooks`] (webhook endpoints and deliveries), [`audit`] (the log, for
+//! auditors) and [`privacy`] (contacts' data: export, erasure). Each module contributes its
 //! part of Query, Mutation and Subscription; they are merged here. Shared object types live in
 //! [`types`].
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 use sqlx::PgPool;
 use switchboard_commands::handler::{
-    ConversationHandler, InboxHandler, OperatorHandler, WebhookEndpointHandler,
+    ContactHandler, ConversationHandler, InboxHandler, OperatorHandler, WebhookEndpointHandler,
 };
 
 use crate::auth::Auth;
 use crate::changes::ChangeFeed;
 
 pub mod admin;
+pub mod audit;
 pub mod depth;
 pub mod operator;
+pub mod privacy;
 pub mod sla;
 pub mod team;
 pub mod types;
@@ -31,6 +34,10 @@ pub struct AppContext {
     pub inbox_handler: InboxHandler,
     pub operator_handler: OperatorHandler,
     pub webhook_handler: WebhookEndpointHandler,
+    /// Erasure (GDPR-2).
+    pub contact_handler: ContactHandler,
+    /// Where attachment bytes live: erasure deletes a contact's files.
+    pub attachments: crate::attachments::SharedStore,
     pub auth: Auth,
     pub feed: ChangeFeed,
     /// Message reads shared by the subscriptions one change wakes.
@@ -64,6 +71,21 @@ pub fn request_id(ctx: &async_graphql::Context<'_>) -> Option<uuid::Uuid> {
     ctx.data_opt::<RequestId>().map(|id| id.0)
 }
 
+/// The metadata of a command `actor` sends in the request `ctx` serves: its correlation id is
+/// the request's, its address the client's.
+pub fn command_meta(
+    ctx: &async_graphql::Context<'_>,
+    command_id: uuid::Uuid,
+    actor: switchboard_domain::envelope::Actor,
+) -> switchboard_commands::handler::CommandMeta {
+    switchboard_commands::handler::CommandMeta {
+        command_id,
+        actor,
+        correlation_id: request_id(ctx),
+        ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
+    }
+}
+
 /// The `Origin` header of the request (a browser's page), if it had one.
 #[derive(Debug, Clone, Default)]
 pub struct RequestOrigin(pub Option<String>);
@@ -80,6 +102,8 @@ pub struct QueryRoot(
     team::TeamQuery,
     sla::SlaQuery,
     webhooks::WebhooksQuery,
+    audit::AuditQuery,
+    privacy::PrivacyQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -93,6 +117,7 @@ pub struct MutationRoot(
     admin::AdminMutation,
     team::TeamMutation,
     webhooks::WebhooksMutation,
+    privacy::PrivacyMutation,
 );
 
 #[derive(MergedSubscription, Default)]

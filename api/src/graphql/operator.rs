@@ -5,7 +5,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use switchboard_commands::handler::{CommandMeta, Handled};
+use switchboard_commands::handler::Handled;
 use switchboard_domain::conversation::{
     AddInternalNote, AssignConversation, ChangeStatus, ConversationCommand, MarkRead,
     OpenConversation, PostMessage, ScheduleCallback, SetPriority, SettleCallback, TagConversation,
@@ -22,10 +22,11 @@ use uuid::Uuid;
 use crate::auth::{Authentication, Role, Viewer, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
+use crate::graphql::command_meta;
 use crate::graphql::types::{
     page_size, Conversation, ConversationStatus, Message, Priority, Source,
 };
-use crate::graphql::{request_id, AppContext, ClientIp};
+use crate::graphql::AppContext;
 
 /// Inbox cursors are `<last activity in µs since the epoch>.<conversation id>`.
 fn encode_cursor(c: &Conversation) -> String {
@@ -219,12 +220,11 @@ async fn as_operator(
         None => Uuid::now_v7(),
     };
     let app = ctx.data::<AppContext>()?;
-    let meta = CommandMeta {
+    let meta = command_meta(
+        ctx,
         command_id,
-        actor: Actor::operator(operator_id, roles.to_vec()),
-        correlation_id: request_id(ctx),
-        ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-    };
+        Actor::operator(operator_id, roles.to_vec()),
+    );
     let handled = app
         .handler
         .handle(&meta, &command(operator_id, command_id))

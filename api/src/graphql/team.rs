@@ -3,7 +3,6 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use switchboard_commands::handler::CommandMeta;
 use switchboard_domain::operator::{OperatorCommand, OperatorProfile};
 use switchboard_domain::Actor;
 use switchboard_projections::operators::read::{self, OperatorRow};
@@ -11,7 +10,8 @@ use uuid::Uuid;
 
 use crate::auth::{Authentication, Role, ANY_ROLE, CONVERSATION_ROLES};
 use crate::error::ResultExt;
-use crate::graphql::{request_id, AppContext, ClientIp};
+use crate::graphql::command_meta;
+use crate::graphql::AppContext;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "switchboard_domain::operator::Role")]
@@ -122,12 +122,7 @@ async fn handle(
         .require_operator(allowed)
         .gql()?;
     let app = ctx.data::<AppContext>()?;
-    let meta = CommandMeta {
-        command_id: Uuid::now_v7(),
-        actor: Actor::operator(caller, roles.to_vec()),
-        correlation_id: request_id(ctx),
-        ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-    };
+    let meta = command_meta(ctx, Uuid::now_v7(), Actor::operator(caller, roles.to_vec()));
     let handled = app.operator_handler.handle(&meta, &command).await.gql()?;
     Ok(OperatorChange {
         operator_id: command.operator_id(),

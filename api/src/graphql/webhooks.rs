@@ -9,7 +9,6 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use switchboard_commands::handler::CommandMeta;
 use switchboard_domain::inbox::Inbox;
 use switchboard_domain::webhook::{WebhookEndpointCommand, WebhookEndpointConfig};
 use switchboard_domain::Actor;
@@ -18,8 +17,9 @@ use uuid::Uuid;
 
 use crate::auth::{Authentication, Role};
 use crate::error::{ApiError, ResultExt};
+use crate::graphql::command_meta;
 use crate::graphql::types::page_size;
-use crate::graphql::{request_id, AppContext, ClientIp};
+use crate::graphql::AppContext;
 use crate::webhooks::{generate_secret, store};
 
 /// What an endpoint can subscribe to; sent as `conversation.created`, `message.in`, … in the
@@ -289,12 +289,7 @@ async fn handle(
         .map_err(|_| ApiError::Internal)?
         .require_operator(&[Role::Admin])?;
     let app = ctx.data::<AppContext>().map_err(|_| ApiError::Internal)?;
-    let meta = CommandMeta {
-        command_id: Uuid::now_v7(),
-        actor: Actor::operator(caller, roles.to_vec()),
-        correlation_id: request_id(ctx),
-        ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-    };
+    let meta = command_meta(ctx, Uuid::now_v7(), Actor::operator(caller, roles.to_vec()));
     let handled = app.webhook_handler.handle(&meta, &command).await?;
     Ok(WebhookEndpointChange {
         endpoint_id: command.endpoint_id(),

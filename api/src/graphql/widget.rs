@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::admin::widget_token_hash;
+use crate::graphql::command_meta;
 use crate::graphql::operator::{check_moderator_sees, message_stream, ConversationChange};
 use crate::graphql::types::{Conversation, Message, Rating};
 use crate::graphql::{request_id, AppContext, ClientIp, RequestOrigin, VisitorRegion};
@@ -220,13 +221,9 @@ impl WidgetMutation {
             sla: Some(placement.sla),
             at: Utc::now(),
         });
-        let meta = CommandMeta {
-            // One start per conversation id: a retry is recognised as the same command.
-            command_id: Uuid::new_v5(&conversation_id, b"start"),
-            actor: Actor::contact(contact.id),
-            correlation_id: request_id(ctx),
-            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-        };
+        // One start per conversation id: a retry is recognised as the same command.
+        let command_id = Uuid::new_v5(&conversation_id, b"start");
+        let meta = command_meta(ctx, command_id, Actor::contact(contact.id));
         let handled = app.handler.handle(&meta, &command).await.gql()?;
         // Answer from what was recorded, so a retry gets the same contact and message.
         let mut payload = None;
@@ -287,12 +284,7 @@ impl WidgetMutation {
             attachments,
             at: Utc::now(),
         });
-        let meta = CommandMeta {
-            command_id: message_id,
-            actor: Actor::contact(contact_id),
-            correlation_id: request_id(ctx),
-            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-        };
+        let meta = command_meta(ctx, message_id, Actor::contact(contact_id));
         let handled = app.handler.handle(&meta, &command).await.gql()?;
         Message::recorded_in(&handled)
             .ok_or(ApiError::IdempotencyKeyReused(message_id))
@@ -355,12 +347,7 @@ impl WidgetRatingMutation {
             comment,
             at: Utc::now(),
         });
-        let meta = CommandMeta {
-            command_id: Uuid::now_v7(),
-            actor: Actor::contact(contact_id),
-            correlation_id: request_id(ctx),
-            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-        };
+        let meta = command_meta(ctx, Uuid::now_v7(), Actor::contact(contact_id));
         let handled = app.handler.handle(&meta, &command).await.gql()?;
         handled
             .events
@@ -400,12 +387,7 @@ impl WidgetReadMutation {
             .data::<Authentication>()?
             .require_widget_session(input.conversation_id)
             .gql()?;
-        let meta = CommandMeta {
-            command_id: Uuid::now_v7(),
-            actor: Actor::contact(contact_id),
-            correlation_id: request_id(ctx),
-            ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
-        };
+        let meta = command_meta(ctx, Uuid::now_v7(), Actor::contact(contact_id));
         let command = ConversationCommand::MarkRead(MarkRead {
             conversation_id: input.conversation_id,
             up_to_message_id: input.up_to_message_id,
