@@ -170,6 +170,24 @@ fn meta_of(actor: Actor) -> CommandMeta {
     }
 }
 
+/// JSON text for a pgbench script: pgbench reads `:name` as a variable, and sealed values
+/// (`sealed:v1:…`, GDPR-2) are full of those. Key–value colons are written `": "` (pretty
+/// printing, folded onto one line) and any other colon as `\u003a`, which jsonb reads back
+/// as the same character: the row stored is the same.
+fn pgbench_literal(value: &serde_json::Value) -> String {
+    let pretty = serde_json::to_string_pretty(value).expect("JSON values serialize");
+    let mut out = String::with_capacity(pretty.len());
+    let mut chars = pretty.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => out.push(' '),
+            ':' if chars.peek() != Some(&' ') => out.push_str("\\u003a"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The raw ceiling: `pgbench` with `writers` clients inserting one event row per commit into
 /// `raw_events`, made `LIKE events INCLUDING ALL` (same columns, defaults, identity, checks,
 /// indexes; no triggers), with a payload and metadata copied from a real event of ours.
@@ -189,7 +207,7 @@ async fn raw(url: &str, writers: usize, duration: Duration) -> anyhow::Result<Ru
     pool.close().await;
     let (payload, metadata) =
         sample.context("the raw ceiling copies a real event: run ours first")?;
-    let quote = |v: &serde_json::Value| v.to_string().replace('\'', "''");
+    let quote = |v: &serde_json::Value| pgbench_literal(v).replace('\'', "''");
     let script = format!(
         "insert into raw_events (stream_id, stream_type, stream_version, event_id, event_type, \
          schema_version, payload, metadata, recorded_at, prev_hash, hash) values \
@@ -327,4 +345,30 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     );
     db::drop(&options.database_url, name).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pgbench_literals_have_no_variables_and_read_back_the_same() {
+        let value = serde_json::json!({
+            "body": "sealed:v1:QmFzZTY0OnRleHQ=",
+            "at": "2026-11-30T10:00:00Z",
+            "note": "a: b",
+            "flag": true,
+            "n": [1, null]
+        });
+        let literal = super::pgbench_literal(&value);
+        let chars: Vec<char> = literal.chars().collect();
+        for pair in chars.windows(2) {
+            assert!(
+                !(pair[0] == ':' && (pair[1].is_ascii_alphanumeric() || pair[1] == '_')),
+                "{literal}"
+            );
+        }
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&literal).unwrap(),
+            value
+        );
+    }
 }
