@@ -1,5 +1,6 @@
 //! The `switchboard` binary: `serve`, `migrate`, `token`, `replay`, `contact`. See README.md.
 
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -215,10 +216,26 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let pool = connect_pool(&database).await?;
+            // A bar on a terminal; a line a second otherwise (logs, CI).
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{prefix} [{bar:40}] {pos}/{len} events, {msg}, {elapsed}",
+                    )
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+                );
+                bar.set_prefix(projection.clone());
+                bar
+            });
             let mut last_report = std::time::Instant::now();
             let report = switchboard_api::runtime::rebuild_projection(&pool, &projection, |p| {
-                // A line a second; the summary below tells the end.
-                if last_report.elapsed() >= Duration::from_secs(1) {
+                if let Some(bar) = &bar {
+                    bar.set_length(p.total.max(p.applied));
+                    bar.set_position(p.applied);
+                    bar.set_message(format!("{:.0} events/s", p.events_per_second()));
+                } else if last_report.elapsed() >= Duration::from_secs(1) {
                     last_report = std::time::Instant::now();
                     eprintln!(
                         "{projection}: {}/{} events, {:.0} events/s",
@@ -229,6 +246,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             })
             .await;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
             match report {
                 None => anyhow::bail!(
                     "no projection called `{projection}`; one of: {}",

@@ -1,6 +1,7 @@
 //! The auditor's commands as an auditor runs them: the `switchboard` binary against a real
-//! PostgreSQL. `replay export`, `replay state` and `replay verify`, before and after someone
-//! with superuser rights edits an event behind the append-only trigger's back.
+//! PostgreSQL. `replay export`, `replay state` (over an event of an older schema version,
+//! read through its upcaster) and `replay verify`, before and after someone with superuser
+//! rights edits an event behind the append-only trigger's back.
 
 use std::process::{Command, Output};
 
@@ -67,7 +68,7 @@ async fn seed(pool: &PgPool) -> Uuid {
             attachments: Vec::new(),
         }),
     ];
-    let new_events = events
+    let mut new_events: Vec<NewEvent> = events
         .iter()
         .map(|e| NewEvent {
             event_id: Uuid::now_v7(),
@@ -77,6 +78,13 @@ async fn seed(pool: &PgPool) -> Uuid {
             metadata: serde_json::json!({ "actor": { "kind": "contact", "id": contact } }),
         })
         .collect();
+    // The message as an older build recorded it: version 1, before attachments existed.
+    new_events[1].schema_version = 1;
+    new_events[1]
+        .payload
+        .as_object_mut()
+        .unwrap()
+        .remove("attachments");
     EventLog::new(pool.clone())
         .append(
             conversation,
@@ -109,6 +117,9 @@ async fn export_state_and_verify_from_the_command_line(
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["event_type"], "ConversationStarted");
     assert_eq!(lines[1]["payload"]["body"], "Hello");
+    // Exported as stored: version 1, no attachments field.
+    assert_eq!(lines[1]["schema_version"], 1);
+    assert_eq!(lines[1]["payload"].get("attachments"), None);
 
     let state = switchboard(
         &url,
@@ -126,6 +137,8 @@ async fn export_state_and_verify_from_the_command_line(
     assert_eq!(state["status"], "open");
     assert_eq!(state["contact"]["name"], "Petro");
     assert_eq!(state["messages"][0]["body"], "Hello");
+    // Folded through the upcaster: read as version 2, with no attachments.
+    assert_eq!(state["messages"][0]["attachments"], serde_json::json!([]));
     let before = switchboard(
         &url,
         &[
