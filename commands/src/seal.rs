@@ -29,6 +29,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::Value;
 use sqlx::PgPool;
+use switchboard_domain::contact::{sealed_pointers, value_at};
 use switchboard_domain::envelope::RecordedEvent;
 use uuid::Uuid;
 
@@ -182,7 +183,7 @@ pub fn seal(
     let cipher = Aes256Gcm::new(&key.0);
     let mut sealed = Vec::new();
     for pointer in pointers {
-        let Some(value) = locate(payload, metadata, pointer) else {
+        let Some(value) = value_at(payload, metadata, pointer) else {
             continue;
         };
         if value.is_null() {
@@ -216,13 +217,7 @@ pub fn open_with_stored_key(event: &mut RecordedEvent, key: Option<&[u8]>) {
 
 /// Opens `event`'s sealed values in place with `key`, or marks them [`ERASED`] without one.
 pub fn open(event: &mut RecordedEvent, key: Option<&ContactKey>) {
-    let pointers: Vec<String> = match event.metadata.get("sealed") {
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(|p| p.as_str().map(str::to_owned))
-            .collect(),
-        _ => return,
-    };
+    let pointers = sealed_pointers(event);
     let Some(key) = key else {
         switchboard_domain::contact::erase_sealed(event);
         return;
@@ -230,7 +225,7 @@ pub fn open(event: &mut RecordedEvent, key: Option<&ContactKey>) {
     let cipher = Aes256Gcm::new(&key.0);
     let event_id = event.event_id;
     for pointer in &pointers {
-        let Some(value) = locate(&mut event.payload, &mut event.metadata, pointer) else {
+        let Some(value) = value_at(&mut event.payload, &mut event.metadata, pointer) else {
             continue;
         };
         *value = open_value(&cipher, event_id, pointer, value)
@@ -261,21 +256,6 @@ fn associated_data(event_id: Uuid, pointer: &str) -> Vec<u8> {
     let mut aad = event_id.as_bytes().to_vec();
     aad.extend_from_slice(pointer.as_bytes());
     aad
-}
-
-/// The value at `pointer`, whose first segment picks the payload or the metadata.
-fn locate<'a>(
-    payload: &'a mut Value,
-    metadata: &'a mut Value,
-    pointer: &str,
-) -> Option<&'a mut Value> {
-    if let Some(rest) = pointer.strip_prefix("/payload") {
-        payload.pointer_mut(rest)
-    } else if let Some(rest) = pointer.strip_prefix("/metadata") {
-        metadata.pointer_mut(rest)
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]

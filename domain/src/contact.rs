@@ -51,24 +51,36 @@ impl DomainEvent {
 /// sees once the key that sealed them is destroyed, whether the event still holds the sealed
 /// text (read from the log) or the opened text (read from Kafka before the erasure).
 pub fn erase_sealed(event: &mut RecordedEvent) {
-    let pointers: Vec<String> = match event.metadata.get("sealed") {
+    for pointer in sealed_pointers(event) {
+        if let Some(value) = value_at(&mut event.payload, &mut event.metadata, &pointer) {
+            *value = serde_json::Value::String(ERASED.to_owned());
+        }
+    }
+}
+
+/// The pointers of `event`'s sealed values (`metadata.sealed`).
+pub fn sealed_pointers(event: &RecordedEvent) -> Vec<String> {
+    match event.metadata.get("sealed") {
         Some(serde_json::Value::Array(list)) => list
             .iter()
             .filter_map(|p| p.as_str().map(str::to_owned))
             .collect(),
-        _ => return,
-    };
-    for pointer in pointers {
-        let target = if let Some(rest) = pointer.strip_prefix("/payload") {
-            event.payload.pointer_mut(rest)
-        } else if let Some(rest) = pointer.strip_prefix("/metadata") {
-            event.metadata.pointer_mut(rest)
-        } else {
-            None
-        };
-        if let Some(value) = target {
-            *value = serde_json::Value::String(ERASED.to_owned());
-        }
+        _ => Vec::new(),
+    }
+}
+
+/// The value at `pointer` in `{"payload": …, "metadata": …}`: its first segment picks which.
+pub fn value_at<'a>(
+    payload: &'a mut serde_json::Value,
+    metadata: &'a mut serde_json::Value,
+    pointer: &str,
+) -> Option<&'a mut serde_json::Value> {
+    if let Some(rest) = pointer.strip_prefix("/payload") {
+        payload.pointer_mut(rest)
+    } else if let Some(rest) = pointer.strip_prefix("/metadata") {
+        metadata.pointer_mut(rest)
+    } else {
+        None
     }
 }
 
