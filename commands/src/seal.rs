@@ -40,6 +40,14 @@ const PREFIX: &str = "sealed:v1:";
 /// verify` names the edited event.
 pub const UNREADABLE: &str = "[unreadable]";
 
+/// The PostgreSQL advisory lock that orders erasures after the projection batches under way
+/// (GDPR-2). A batch that reads contacts' keys holds it shared until it commits; destroying a
+/// key takes it exclusively in the same transaction, so it waits for every batch that may have
+/// read the key as live, and every batch after it reads the key as gone. An advisory lock
+/// lives in memory: unlike a row lock on `contact_keys`, it writes nothing to the table's
+/// pages.
+pub const ERASURE_FENCE: i64 = 0x5357_4254_4552_4153; // "SWBTERAS"
+
 /// A contact's 256-bit key.
 #[derive(Clone)]
 pub struct ContactKey(Key<Aes256Gcm>);
@@ -137,14 +145,20 @@ impl Keyring {
     pub async fn destroy(&self, contact_id: Uuid) -> Result<(), sqlx::Error> {
         self.erasures.fetch_add(1, Ordering::AcqRel);
         self.lock().remove(&contact_id);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select pg_advisory_xact_lock($1)")
+            .bind(ERASURE_FENCE)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "insert into contact_keys (contact_id, key, erased_at) values ($1, null, now())
              on conflict (contact_id) do update
                 set key = null, erased_at = coalesce(contact_keys.erased_at, now())",
         )
         .bind(contact_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         // A read that began before the update may have cached the key meanwhile.
         self.erasures.fetch_add(1, Ordering::AcqRel);
         self.lock().remove(&contact_id);

@@ -440,9 +440,10 @@ async fn apply_all_in<P: Projection + ?Sized>(
 
 /// The data subjects of a batch's events (GDPR-2), and which were erased. Kafka may carry an
 /// event opened before its contact's erasure: its personal data must not reach the tables
-/// after the erasure purged them, so it is applied as erased. The keys' rows are locked
-/// (shared) until the batch commits, so an erasure waits for a batch that read them as not
-/// erased, and its `ContactErased` (recorded after the key is gone) comes after.
+/// after the erasure purged them, so it is applied as erased. The batch holds the erasure
+/// fence ([`switchboard_commands::seal::ERASURE_FENCE`]) shared until it commits, so an
+/// erasure waits for a batch that read a key as live, and its `ContactErased` (recorded after
+/// the key is gone) comes after.
 #[derive(Default)]
 struct Subjects {
     looked_up: HashSet<Uuid>,
@@ -470,14 +471,20 @@ impl Subjects {
     }
 }
 
-/// Which of `subjects` were erased, their key rows locked (shared) until `tx` ends.
+/// Which of `subjects` were erased; `tx` holds the erasure fence shared until it ends.
 async fn erased_subjects(
     tx: &mut PgConnection,
     subjects: &[Uuid],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
+    // Held until the transaction ends; taking it again in the same one does not wait. The read
+    // below is a statement of its own, so under READ COMMITTED (the pool's level) it sees
+    // every erasure that took the fence before this batch got it.
+    sqlx::query("select pg_advisory_xact_lock_shared($1)")
+        .bind(switchboard_commands::seal::ERASURE_FENCE)
+        .execute(&mut *tx)
+        .await?;
     let rows: Vec<(Uuid, bool)> = sqlx::query_as(
-        "select contact_id, key is null from contact_keys
-         where contact_id = any($1) order by contact_id for share",
+        "select contact_id, key is null from contact_keys where contact_id = any($1)",
     )
     .bind(subjects)
     .fetch_all(&mut *tx)
