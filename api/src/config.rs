@@ -211,6 +211,154 @@ pub struct Settings {
         action = clap::ArgAction::Set
     )]
     pub widget_api_enabled: bool,
+
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Telegram (TG-1..5) and e-mail (INT-3): both off until configured. `Debug` masks the token,
+/// the secret and the SMTP password.
+#[derive(Clone, Args)]
+pub struct NotifyArgs {
+    /// The bot's token from @BotFather. Unset: no Telegram (the webhook answers 404, nothing
+    /// is sent there).
+    #[arg(long, env = "SWITCHBOARD_TELEGRAM_BOT_TOKEN", hide_env_values = true)]
+    pub telegram_bot_token: Option<String>,
+
+    /// The Bot API's base URL (TG-5); tests point it at a local fake.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TELEGRAM_API_URL",
+        default_value = "https://api.telegram.org"
+    )]
+    pub telegram_api_url: String,
+
+    /// The secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (1–256 characters of
+    /// A–Z, a–z, 0–9, `_` and `-`). Required with a bot token.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub telegram_webhook_secret: Option<String>,
+
+    /// How long a Telegram link token stays valid, in minutes (TG-1, TG-4).
+    #[arg(long, env = "SWITCHBOARD_TELEGRAM_LINK_MINUTES", default_value_t = 30)]
+    pub telegram_link_minutes: u32,
+
+    /// The SMTP server call-back e-mails go through: `smtp://host:25` (plain),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS), `smtps://user:password@host`
+    /// (TLS). Unset: no e-mail.
+    #[arg(long, env = "SWITCHBOARD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The `From` of notification e-mails.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAIL_FROM",
+        default_value = "Switchboard <switchboard@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// The first retry delay of a notification that could not be sent, in milliseconds; each
+    /// next one doubles it (1, 2, 4 … 64 units; 8 attempts).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_NOTIFY_BACKOFF_UNIT_MS",
+        default_value_t = 5_000
+    )]
+    pub notify_backoff_unit_ms: u64,
+
+    /// How often the notifier looks for due notifications when nothing woke it, in
+    /// milliseconds.
+    #[arg(long, env = "SWITCHBOARD_NOTIFY_POLL_MS", default_value_t = 1000)]
+    pub notify_poll_ms: u64,
+
+    /// How long Telegram or the mail server has to answer, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_NOTIFY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub notify_timeout_ms: u64,
+}
+
+impl fmt::Debug for NotifyArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |v: &Option<String>| v.as_ref().map(|_| "<masked>");
+        f.debug_struct("NotifyArgs")
+            .field("telegram_bot_token", &set(&self.telegram_bot_token))
+            .field("telegram_api_url", &self.telegram_api_url)
+            .field(
+                "telegram_webhook_secret",
+                &set(&self.telegram_webhook_secret),
+            )
+            .field("telegram_link_minutes", &self.telegram_link_minutes)
+            .field("smtp_url", &self.smtp_url.as_deref().map(mask_password))
+            .field("mail_from", &self.mail_from)
+            .field("notify_backoff_unit_ms", &self.notify_backoff_unit_ms)
+            .field("notify_poll_ms", &self.notify_poll_ms)
+            .field("notify_timeout_ms", &self.notify_timeout_ms)
+            .finish()
+    }
+}
+
+impl Default for NotifyArgs {
+    /// Telegram and e-mail off; the other values as the flags' defaults.
+    fn default() -> Self {
+        Self {
+            telegram_bot_token: None,
+            telegram_api_url: "https://api.telegram.org".into(),
+            telegram_webhook_secret: None,
+            telegram_link_minutes: 30,
+            smtp_url: None,
+            mail_from: "Switchboard <switchboard@localhost>".into(),
+            notify_backoff_unit_ms: 5_000,
+            notify_poll_ms: 1000,
+            notify_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl NotifyArgs {
+    /// Telegram's settings, `None` without a bot token. A token without a webhook secret is
+    /// refused: an open webhook would let anyone speak as any linked operator.
+    pub fn telegram(&self) -> anyhow::Result<Option<crate::telegram::TelegramSettings>> {
+        let Some(token) = self.telegram_bot_token.clone().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let Some(secret) = self.telegram_webhook_secret.clone() else {
+            anyhow::bail!(
+                "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET is required with SWITCHBOARD_TELEGRAM_BOT_TOKEN"
+            );
+        };
+        Ok(Some(crate::telegram::TelegramSettings {
+            api_url: self.telegram_api_url.clone(),
+            bot_token: token,
+            webhook_secret: secret,
+            link_ttl: Duration::from_secs(u64::from(self.telegram_link_minutes.max(1)) * 60),
+            timeout: Duration::from_millis(self.notify_timeout_ms),
+        }))
+    }
+
+    pub fn notifier(&self) -> crate::notifier::NotifierSettings {
+        crate::notifier::NotifierSettings {
+            poll: Duration::from_millis(self.notify_poll_ms),
+            backoff_unit: Duration::from_millis(self.notify_backoff_unit_ms),
+            timeout: Duration::from_millis(self.notify_timeout_ms),
+        }
+    }
+
+    /// The mailer, `None` without an SMTP URL.
+    pub fn mailer(&self) -> anyhow::Result<Option<crate::notifier::Mailer>> {
+        self.smtp_url
+            .as_deref()
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                crate::notifier::Mailer::new(
+                    url,
+                    &self.mail_from,
+                    Duration::from_millis(self.notify_timeout_ms),
+                )
+            })
+            .transpose()
+    }
 }
 
 impl Settings {
@@ -299,11 +447,39 @@ impl fmt::Display for Settings {
         )?;
         writeln!(f, "webhook_timeout_ms={}", self.webhook_timeout_ms)?;
         writeln!(f, "webhook_poll_ms={}", self.webhook_poll_ms)?;
-        write!(
+        writeln!(
             f,
             "webhook_disable_after_dead={}",
             self.webhook_disable_after_dead
-        )
+        )?;
+        let n = &self.notify;
+        let set = |v: &Option<String>| {
+            if v.is_some() {
+                "<set, masked>"
+            } else {
+                "(none)"
+            }
+        };
+        writeln!(f, "telegram_bot_token={}", set(&n.telegram_bot_token))?;
+        writeln!(f, "telegram_api_url={}", n.telegram_api_url)?;
+        writeln!(
+            f,
+            "telegram_webhook_secret={}",
+            set(&n.telegram_webhook_secret)
+        )?;
+        writeln!(f, "telegram_link_minutes={}", n.telegram_link_minutes)?;
+        writeln!(
+            f,
+            "smtp_url={}",
+            n.smtp_url
+                .as_deref()
+                .map(mask_password)
+                .unwrap_or_else(|| "(none)".into())
+        )?;
+        writeln!(f, "mail_from={}", n.mail_from)?;
+        writeln!(f, "notify_backoff_unit_ms={}", n.notify_backoff_unit_ms)?;
+        writeln!(f, "notify_poll_ms={}", n.notify_poll_ms)?;
+        write!(f, "notify_timeout_ms={}", n.notify_timeout_ms)
     }
 }
 

@@ -130,6 +130,12 @@ pub enum ApiError {
     /// The contact was erased (GDPR-2): nothing more of theirs is recorded.
     #[error("contact {0} was erased")]
     ContactErased(Uuid),
+    /// Telegram is not set up on this service (no bot token).
+    #[error("Telegram is not set up on this service")]
+    TelegramDisabled,
+    /// The Telegram Bot API did not answer as it should; try again later.
+    #[error("Telegram is not reachable right now; try again later")]
+    TelegramUnavailable,
     /// Something failed on our side. The message is deliberately vague.
     #[error("internal error")]
     Internal,
@@ -190,6 +196,8 @@ impl ApiError {
             ApiError::OriginNotAllowed(_) => "ORIGIN_NOT_ALLOWED",
             ApiError::ContactNotFound(_) => "CONTACT_NOT_FOUND",
             ApiError::ContactErased(_) => "CONTACT_ERASED",
+            ApiError::TelegramDisabled => "TELEGRAM_DISABLED",
+            ApiError::TelegramUnavailable => "TELEGRAM_UNAVAILABLE",
             ApiError::Internal => "INTERNAL",
         }
     }

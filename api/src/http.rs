@@ -67,6 +67,8 @@ pub struct HttpState {
     pub ws_keepalive: Duration,
     /// What `/metrics` reports (OPS-M1).
     pub metrics: Arc<Metrics>,
+    /// The Telegram bot behind `/telegram/webhook`, when one is set up (TG-1..5).
+    pub bot: Option<Arc<crate::telegram::bot::Bot>>,
 }
 
 impl HttpState {
@@ -95,7 +97,14 @@ impl HttpState {
             limits: Arc::new(RateLimits::off()),
             ws_keepalive: Duration::from_secs(15),
             metrics: Arc::new(Metrics::new()),
+            bot: None,
         })
+    }
+
+    /// Answers Telegram's updates on `/telegram/webhook` with `bot` (none: 404).
+    pub fn with_telegram(mut self, bot: Option<crate::telegram::bot::Bot>) -> Self {
+        self.bot = bot.map(Arc::new);
+        self
     }
 
     /// Reports into `metrics` (the schema's subscription count must use the same).
@@ -171,6 +180,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/telegram/webhook", post(telegram_webhook))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
@@ -694,4 +704,61 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<serde_json:
         status,
         Json(json!({ "postgres": word(postgres_ok), "kafka": word(kafka_ok) })),
     )
+}
+
+/// `POST /telegram/webhook` (TG-1): Telegram's updates, checked against the webhook secret
+/// and handed to the bot (see [`crate::telegram`] for the answers).
+async fn telegram_webhook(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        (
+            status,
+            axum::Json(serde_json::json!({"code": code, "message": message})),
+        )
+            .into_response()
+    };
+    let Some(bot) = state.bot.clone() else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "TELEGRAM_DISABLED",
+            "Telegram is not set up on this service",
+        );
+    };
+    let presented = headers
+        .get(crate::telegram::SECRET_HEADER)
+        .map(|v| v.as_bytes());
+    if !bot.telegram.secret_matches(presented) {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong",
+        );
+    }
+    let update: crate::telegram::Update = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body is not a Telegram update: {err}"),
+            )
+        }
+    };
+    let Some(message) = update.message else {
+        return StatusCode::OK.into_response();
+    };
+    match bot.handle(&message).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, update_id = update.update_id, "a Telegram update was not handled; Telegram will send it again");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            )
+        }
+    }
 }

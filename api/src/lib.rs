@@ -18,6 +18,9 @@
 //! - [`webhooks`]: the webhook delivery worker (signing, retries, dead letters, disabling)
 //!   and the webhook secrets (PROJ-4).
 //! - [`privacy`]: contacts' data exported (GDPR-1) and erased (GDPR-2).
+//! - [`telegram`]: the Telegram bot, its webhook and link tokens (TG-1..5);
+//!   [`notifier`]: Telegram and e-mail notifications sent, retried and recorded (TG-2,
+//!   CALL-2, INT-3); [`outbox`]: the wake-ups both outbox workers share.
 //! - [`limits`]: rate limits per IP and per widget token (SEC-2); [`metrics`]: what
 //!   `/metrics` reports (OPS-M1). Who may call what is `ACCESS.md` at the workspace root.
 
@@ -32,8 +35,11 @@ pub mod graphql;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod notifier;
+pub mod outbox;
 pub mod privacy;
 pub mod runtime;
 pub mod scheduler;
 pub mod shared_reads;
+pub mod telegram;
 pub mod webhooks;

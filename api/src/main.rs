@@ -1,4 +1,5 @@
-//! The `switchboard` binary: `serve`, `migrate`, `token`, `replay`, `contact`. See README.md.
+//! The `switchboard` binary: `serve`, `migrate`, `token`, `replay`, `contact`, `telegram`. See
+//! README.md.
 
 use std::io::IsTerminal as _;
 use std::time::Duration;
@@ -36,7 +37,7 @@ enum Command {
             long,
             env = "SWITCHBOARD_COMPONENTS",
             value_delimiter = ',',
-            default_value = "api,relay,projections,scheduler"
+            default_value = "api,relay,projections,scheduler,notifier"
         )]
         components: Vec<Component>,
     },
@@ -59,6 +60,24 @@ enum Command {
     Contact {
         #[command(subcommand)]
         command: ContactCommand,
+    },
+    /// The Telegram bot (TG-1..5).
+    Telegram {
+        #[command(subcommand)]
+        command: TelegramCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TelegramCommand {
+    /// Tells Telegram where to send the bot's updates (`setWebhook`), with the webhook secret
+    /// it must send back; checks the bot token first (`getMe`).
+    SetWebhook {
+        #[command(flatten)]
+        notify: switchboard_api::config::NotifyArgs,
+        /// The public HTTPS address of this service's `/telegram/webhook`.
+        #[arg(long)]
+        url: String,
     },
 }
 
@@ -180,6 +199,29 @@ async fn main() -> anyhow::Result<()> {
             let pool = connect_pool(&settings.database).await?;
             let running = start(&settings, pool, &components).await?;
             running.run_until(shutdown_signal()).await
+        }
+        Command::Telegram {
+            command: TelegramCommand::SetWebhook { notify, url },
+        } => {
+            let Some(settings) = notify.telegram()? else {
+                anyhow::bail!("SWITCHBOARD_TELEGRAM_BOT_TOKEN is not set");
+            };
+            let telegram = switchboard_api::telegram::Telegram::new(&settings)?;
+            let me = telegram
+                .api
+                .get_me()
+                .await
+                .context("the bot token was not accepted (getMe)")?;
+            telegram
+                .api
+                .set_webhook(&url, &settings.webhook_secret)
+                .await
+                .context("Telegram refused the webhook (setWebhook)")?;
+            println!(
+                "@{} now sends its updates to {url}",
+                me.username.as_deref().unwrap_or("(the bot)")
+            );
+            Ok(())
         }
         Command::Migrate { database } => {
             let pool = connect_pool(&database).await?;

@@ -4,7 +4,7 @@
 //! open subscription sockets and open subscriptions. Read from PostgreSQL at each scrape, so
 //! that they are right whichever process does the work (the relay, the projections and the
 //! webhook worker may run apart from the API): the relay's lag, each projection's lag, and
-//! webhook deliveries and failed attempts.
+//! webhook deliveries and failed attempts, and notifications pending and failed.
 
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
@@ -56,6 +56,7 @@ pub struct Metrics {
     projection_lag: Family<ProjectionLabels, Level>,
     deliveries: Family<DeliveryLabels, Level>,
     failed_attempts: Level,
+    notifications: Family<DeliveryLabels, Level>,
 }
 
 impl Default for Metrics {
@@ -111,8 +112,15 @@ impl Metrics {
             "Webhook delivery attempts that failed, since the endpoint was registered",
             failed_attempts.clone(),
         );
+        let notifications = Family::<DeliveryLabels, Level>::default();
+        registry.register(
+            "notifications",
+            "Telegram and e-mail notifications by status (pending, failed)",
+            notifications.clone(),
+        );
         Self {
             registry,
+            notifications,
             requests,
             open_sockets,
             open_subscriptions,
@@ -166,6 +174,19 @@ impl Metrics {
                 .set(count);
         }
         self.failed_attempts.set(failed);
+        let (pending, failed): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from notifications where status = 'pending'),
+                    (select count(*) from notifications where status = 'failed')",
+        )
+        .fetch_one(pool)
+        .await?;
+        for (status, count) in [("pending", pending), ("failed", failed)] {
+            self.notifications
+                .get_or_create(&DeliveryLabels {
+                    status: status.into(),
+                })
+                .set(count);
+        }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");

@@ -8,7 +8,8 @@
 //! 2. `ContactErased` is recorded on the contact's stream; the projections drop the data they
 //!    hold (inbox rows, thread messages, call-backs, webhook bodies) when they apply it.
 //! 3. The files the contact uploaded are deleted from the attachment store and their names
-//!    erased; projection dead letters of their conversations lose their personal data.
+//!    erased; projection dead letters of their conversations lose their personal data; their
+//!    Telegram chats are unlinked (TG-4).
 //!
 //! The log is not touched: its hash chains verify before and after.
 
@@ -90,6 +91,18 @@ pub async fn erase_contact(
     .bind(&conversation_ids)
     .execute(pool)
     .await?;
+    // Their Telegram chats (TG-4) stop carrying the conversations at once; the notifications
+    // projection blanks what was sent there when it applies ContactErased.
+    // Tokens first: a link being made right now holds its token's row until it commits, so
+    // the chat it adds is there to delete below.
+    sqlx::query("delete from telegram_link_tokens where contact_id = $1")
+        .bind(contact_id)
+        .execute(pool)
+        .await?;
+    sqlx::query("delete from telegram_visitors where contact_id = $1")
+        .bind(contact_id)
+        .execute(pool)
+        .await?;
     Ok(Erasure {
         contact_id,
         conversation_ids,
@@ -141,12 +154,22 @@ pub struct Upload {
     pub uploaded_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// GDPR-1's document: the log's [`ContactData`] and the files the contact uploaded.
+/// A Telegram chat that carries one of the contact's conversations (TG-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct TelegramChat {
+    pub chat_id: i64,
+    pub conversation_id: Uuid,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// GDPR-1's document: the log's [`ContactData`], the files the contact uploaded and the
+/// Telegram chats they linked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContactExport {
     #[serde(flatten)]
     pub data: ContactData,
     pub uploads: Vec<Upload>,
+    pub telegram_chats: Vec<TelegramChat>,
 }
 
 /// Everything held about the contact; `CONTACT_NOT_FOUND` if nothing is.
@@ -163,5 +186,16 @@ pub async fn contact_export(pool: &PgPool, contact_id: Uuid) -> Result<ContactEx
     .bind(contact_id)
     .fetch_all(pool)
     .await?;
-    Ok(ContactExport { data, uploads })
+    let telegram_chats = sqlx::query_as(
+        "select chat_id, conversation_id, linked_at from telegram_visitors
+         where contact_id = $1 order by linked_at, chat_id",
+    )
+    .bind(contact_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(ContactExport {
+        data,
+        uploads,
+        telegram_chats,
+    })
 }

@@ -23,6 +23,7 @@ use switchboard_commands::tail::TailConfig;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::inboxes::InboxesProjection;
+use switchboard_projections::notifications::NotificationsProjection;
 use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::sla::SlaProjection;
 use switchboard_projections::webhooks::WebhooksProjection;
@@ -53,6 +54,9 @@ pub enum Component {
     Projections,
     /// Closes idle and long-resolved conversations (TIME-1, TIME-2).
     Scheduler,
+    /// Decides who is told of what (the notifications projection) and tells them, by
+    /// Telegram and e-mail (TG-2, TG-4, CALL-2).
+    Notifier,
 }
 
 /// The name of the Kafka relay's checkpoint (in `log_checkpoints`) for `topic`.
@@ -136,7 +140,14 @@ impl LogReader for EventLogReader {
 }
 
 /// Every projection this service runs, by name.
-pub const PROJECTIONS: &[&str] = &["conversations", "inboxes", "operators", "sla", "webhooks"];
+pub const PROJECTIONS: &[&str] = &[
+    "conversations",
+    "inboxes",
+    "operators",
+    "sla",
+    "webhooks",
+    "notifications",
+];
 
 /// The projections a rebuild can name (AUD-5).
 pub const REBUILDABLE: &[&str] = &["conversations", "inboxes", "operators", "sla"];
@@ -288,6 +299,32 @@ pub async fn start(
             Ok(())
         });
     }
+    let telegram = settings
+        .notify
+        .telegram()?
+        .map(|telegram| crate::telegram::Telegram::new(&telegram))
+        .transpose()
+        .context("setting up Telegram")?;
+    if components.contains(&Component::Notifier) {
+        let reader: Arc<dyn LogReader> = Arc::new(EventLogReader(EventLog::new(pool.clone())));
+        spawn_projection(
+            &mut tasks,
+            &pool,
+            &shutdown,
+            settings,
+            &reader,
+            NotificationsProjection,
+        );
+        let channels = Arc::new(crate::notifier::Channels {
+            telegram: telegram.as_ref().map(|t| t.api.clone()),
+            mail: settings.notify.mailer()?,
+        });
+        let (pool, token, notifier) = (pool.clone(), shutdown.clone(), settings.notify.notifier());
+        tasks.spawn(async move {
+            crate::notifier::run_notifier(pool, channels, notifier, token).await;
+            Ok(())
+        });
+    }
     let mut addr = None;
     if components.contains(&Component::Api) {
         let auth = Auth::new(
@@ -318,7 +355,15 @@ pub async fn start(
             limits: limits.clone(),
             widget_api_enabled: settings.widget_api_enabled,
             metrics: metrics.clone(),
+            telegram: telegram.clone(),
         };
+        let bot = telegram.clone().map(|telegram| crate::telegram::bot::Bot {
+            telegram,
+            pool: pool.clone(),
+            conversations: conversations.clone(),
+            operators: OperatorHandler::new(log.clone(), system_clock()),
+            max_body_chars: settings.max_body_chars,
+        });
         let state = HttpState::new(
             build_schema(Some(context)),
             auth,
@@ -344,6 +389,7 @@ pub async fn start(
         )
         .with_widget_api(settings.widget_api_enabled, limits)
         .with_metrics(metrics)
+        .with_telegram(bot)
         .with_ws_keepalive(Duration::from_secs(settings.ws_keepalive_secs.max(1)));
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await

@@ -61,7 +61,6 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
-use sqlx::postgres::PgListener;
 use sqlx::{FromRow, PgPool};
 use switchboard_commands::handler::{CommandMeta, WebhookEndpointHandler};
 use switchboard_domain::webhook::{DisableReason, WebhookEndpointCommand};
@@ -203,19 +202,7 @@ pub async fn run_webhook_worker(
             return;
         }
     };
-    let mut listener = match PgListener::connect_with(&pool).await {
-        Ok(mut listener) => match listener.listen(WEBHOOKS_CHANNEL).await {
-            Ok(()) => Some(listener),
-            Err(err) => {
-                tracing::warn!(error = %err, "webhook worker cannot LISTEN; polling only");
-                None
-            }
-        },
-        Err(err) => {
-            tracing::warn!(error = %err, "webhook worker cannot LISTEN; polling only");
-            None
-        }
-    };
+    let mut listener = crate::outbox::listen(&pool, WEBHOOKS_CHANNEL, "webhook worker").await;
     tracing::info!("webhook worker is running");
     loop {
         let claimed = match claim(&pool, &settings).await {
@@ -241,20 +228,8 @@ pub async fn run_webhook_worker(
         if busy {
             continue;
         }
-        let wake = async {
-            match listener.as_mut() {
-                Some(listener) => {
-                    if listener.recv().await.is_err() {
-                        tokio::time::sleep(settings.poll).await;
-                    }
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(settings.poll) => {}
-            _ = wake => {}
+        if !crate::outbox::wait(&mut listener, settings.poll, &shutdown).await {
+            break;
         }
     }
 }

@@ -93,6 +93,10 @@ pub struct OperatorProfile {
     pub branch_id: Option<Uuid>,
     /// The most conversations auto-assignment gives them at once; `None`: the inbox's default.
     pub capacity: Option<u16>,
+    /// Where call-back notifications reach them by e-mail (CALL-2, INT-3); absent in
+    /// profiles recorded before e-mail was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl OperatorProfile {
@@ -122,7 +126,15 @@ impl OperatorProfile {
             roles,
             branch_id,
             capacity,
+            email: None,
         })
+    }
+
+    /// The same profile with an e-mail address, checked by [`crate::values::email`]; blank
+    /// removes it.
+    pub fn with_email(mut self, email: Option<&str>) -> Result<Self, InvalidInput> {
+        self.email = crate::values::email(email)?;
+        Ok(self)
     }
 
     /// Can this operator be given conversations at all (not only analysts or auditors)?

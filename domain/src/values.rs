@@ -107,6 +107,33 @@ pub fn short_text(field: &'static str, raw: Option<&str>) -> Result<Option<Strin
     Ok(Some(text.to_owned()))
 }
 
+/// An e-mail address someone is reached at (an operator's, INT-3): a [`short_text`] of the
+/// form `local@domain`, without white space, the domain with a dot. Deliberately loose (the
+/// mail server has the last word) but enough to catch a typo before anything is sent.
+pub fn email(raw: Option<&str>) -> Result<Option<String>, InvalidInput> {
+    let Some(text) = short_text("email", raw)? else {
+        return Ok(None);
+    };
+    let well_formed = match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !text.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if !well_formed {
+        return Err(InvalidInput::Malformed {
+            field: "email",
+            expected: "an e-mail address (name@example.com)",
+        });
+    }
+    Ok(Some(text))
+}
+
 /// A phone number in E.164 (`+380441234567`), checked against libphonenumber's metadata
 /// (CALL-1). A number without a country code is read in `default_region` (an ISO 3166 code
 /// such as `UA`), or refused when there is none.
@@ -264,5 +291,30 @@ mod tests {
                 limit: 255
             })
         );
+    }
+
+    #[test]
+    fn emails_are_checked_loosely() {
+        assert_eq!(
+            email(Some(" anna@example.com ")).unwrap(),
+            Some("anna@example.com".to_owned())
+        );
+        assert_eq!(email(Some("  ")).unwrap(), None);
+        for bad in [
+            "anna",
+            "anna@",
+            "@example.com",
+            "a@b@c.com",
+            "a b@c.com",
+            "a@example.",
+        ] {
+            assert!(
+                matches!(
+                    email(Some(bad)),
+                    Err(InvalidInput::Malformed { field: "email", .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

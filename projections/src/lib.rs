@@ -13,6 +13,8 @@
 //! - [`inboxes`]: inboxes (INBOX-1) and the widget-token lookup.
 //! - [`sla`]: response and resolution times against each inbox's SLA policy (PROJ-3).
 //! - [`webhooks`]: which events become webhook deliveries (PROJ-4), and the ordering rule.
+//! - [`notifications`]: which events are told to whom over Telegram and e-mail (TG-2, TG-4,
+//!   CALL-2).
 //! - [`Projection`], [`LogReader`], [`Change`]: what a projection implements, what it needs,
 //!   what it announces.
 
@@ -27,6 +29,7 @@ use uuid::Uuid;
 
 pub mod conversations;
 pub mod inboxes;
+pub mod notifications;
 pub mod operators;
 pub mod runner;
 pub mod sla;
@@ -193,6 +196,7 @@ mod tests {
         let lists = [
             crate::conversations::IGNORED,
             crate::inboxes::HANDLED,
+            crate::notifications::HANDLED,
             crate::operators::HANDLED,
             crate::sla::HANDLED,
             crate::webhooks::HANDLED,

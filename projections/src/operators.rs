@@ -48,8 +48,8 @@ impl Projection for OperatorsProjection {
                 let roles = role_texts(&e.profile);
                 sqlx::query(
                     "insert into operators (operator_id, name, roles, branch_id, capacity, status,
-                                            status_changed_at, registered_at, updated_at)
-                     values ($1, $2, $3, $4, $5, $6, $7, $7, $7)
+                                            status_changed_at, registered_at, updated_at, email)
+                     values ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8)
                      on conflict (operator_id) do nothing",
                 )
                 .bind(e.operator_id)
@@ -59,6 +59,7 @@ impl Projection for OperatorsProjection {
                 .bind(e.profile.capacity.map(i32::from))
                 .bind(OperatorStatus::Offline.as_str())
                 .bind(e.registered_at)
+                .bind(&e.profile.email)
                 .execute(&mut *tx)
                 .await?;
                 e.operator_id
@@ -67,7 +68,7 @@ impl Projection for OperatorsProjection {
                 let roles = role_texts(&e.profile);
                 sqlx::query(
                     "update operators set name = $2, roles = $3, branch_id = $4, capacity = $5,
-                                          updated_at = $6
+                                          updated_at = $6, email = $7
                      where operator_id = $1",
                 )
                 .bind(e.operator_id)
@@ -76,6 +77,7 @@ impl Projection for OperatorsProjection {
                 .bind(e.profile.branch_id)
                 .bind(e.profile.capacity.map(i32::from))
                 .bind(e.changed_at)
+                .bind(&e.profile.email)
                 .execute(&mut *tx)
                 .await?;
                 e.operator_id
@@ -133,6 +135,9 @@ pub mod read {
         pub roles: Vec<String>,
         pub branch_id: Option<Uuid>,
         pub capacity: Option<i32>,
+        pub email: Option<String>,
+        /// Whether they linked a Telegram account (TG-1).
+        pub telegram_linked: bool,
         pub status: String,
         pub status_changed_at: DateTime<Utc>,
         pub last_assigned_at: Option<DateTime<Utc>>,
@@ -143,8 +148,10 @@ pub mod read {
     /// The operator columns plus their load, counted from the inbox.
     fn select() -> String {
         format!(
-            "select o.operator_id, o.name, o.roles, o.branch_id, o.capacity, o.status,
+            "select o.operator_id, o.name, o.roles, o.branch_id, o.capacity, o.email, o.status,
                     o.status_changed_at, o.last_assigned_at,
+                    exists(select 1 from telegram_operators t
+                            where t.operator_id = o.operator_id) as telegram_linked,
                     (select count(*) from inbox_conversations c
                       where c.assignee_id = o.operator_id
                         and c.status not in ('{}', '{}')) as load

@@ -22,6 +22,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
+pub mod fakes;
+
 pub const JWT_SECRET: &str = "end-to-end-tests-secret-of-at-least-32-bytes";
 
 /// Logs from the service under test, when `SWITCHBOARD_LOG` is set (e.g. `info`).
@@ -82,7 +84,25 @@ pub fn test_settings() -> Settings {
         rate_limit_per_widget: 0,
         rate_limit_window_secs: 60,
         widget_api_enabled: true,
+        // Telegram and e-mail off unless a test points them at its fakes; retries in
+        // milliseconds.
+        notify: switchboard_api::config::NotifyArgs {
+            notify_backoff_unit_ms: 20,
+            notify_poll_ms: 50,
+            notify_timeout_ms: 2000,
+            ..Default::default()
+        },
     }
+}
+
+/// [`test_settings`] with Telegram pointed at `bot` and, if given, e-mail at `smtp`.
+pub fn settings_with_fakes(bot: &fakes::FakeBotApi, smtp: Option<&fakes::SmtpSink>) -> Settings {
+    let mut settings = test_settings();
+    settings.notify.telegram_bot_token = Some(fakes::BOT_TOKEN.into());
+    settings.notify.telegram_api_url = bot.base.clone();
+    settings.notify.telegram_webhook_secret = Some(fakes::WEBHOOK_SECRET.into());
+    settings.notify.smtp_url = smtp.map(|s| s.url.clone());
+    settings
 }
 
 /// A pool of our own on the test database (the one `#[sqlx::test]` hands out is small).

@@ -404,6 +404,27 @@ fn operations() -> Vec<Operation> {
             |_| json!({ "c": Uuid::now_v7() }),
         ),
         op(
+            "createTelegramLink",
+            Mutation,
+            Standing,
+            "mutation { createTelegramLink { token } }",
+            none,
+        ),
+        op(
+            "unlinkTelegram",
+            Mutation,
+            Standing,
+            "mutation { unlinkTelegram }",
+            none,
+        ),
+        op(
+            "linkTelegram",
+            Mutation,
+            Shared,
+            "mutation($c: UUID!) { linkTelegram(conversationId: $c) { token } }",
+            conversation,
+        ),
+        op(
             "inboxChanged",
             Subscription,
             Standing,

@@ -13,6 +13,7 @@ use switchboard_commands::tail::{read_committed_after, TailPosition};
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
 use switchboard_projections::inboxes::InboxesProjection;
+use switchboard_projections::notifications::NotificationsProjection;
 use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::runner::apply_batch;
 use switchboard_projections::sla::SlaProjection;
@@ -21,7 +22,13 @@ use switchboard_projections::LogReader;
 use switchboard_tests::calls::{create_inbox, error_extensions, start, Started, REPLY, SEND};
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer, WsClient};
 
-const ALL: &[Component] = &[Component::Api, Component::Relay, Component::Projections];
+// With the notifier: it runs the notifications projection, which `all_caught_up` counts.
+const ALL: &[Component] = &[
+    Component::Api,
+    Component::Relay,
+    Component::Projections,
+    Component::Notifier,
+];
 const WAIT: Duration = Duration::from_secs(60);
 
 async fn server(connect: PgConnectOptions) -> TestServer {
@@ -615,6 +622,8 @@ async fn read_tables(pool: &sqlx::PgPool) -> Value {
         ("webhook_endpoints", "endpoint_id"),
         ("webhook_conversations", "conversation_id"),
         ("webhook_deliveries", "delivery_id"),
+        ("notification_conversations", "conversation_id"),
+        ("notifications", "notification_id"),
         ("projection_stream_positions", "projection, stream_id"),
         ("projection_dead_letters", "projection, event_id"),
     ] {
@@ -660,6 +669,9 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
             .await
             .unwrap();
         apply_batch(&pool, &WebhooksProjection, &log, batch)
+            .await
+            .unwrap();
+        apply_batch(&pool, &NotificationsProjection, &log, batch)
             .await
             .unwrap();
         assert_eq!(read_tables(&pool).await, before);
@@ -783,13 +795,20 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
         lines
     };
     let lag_lines = |sla: i64| {
-        ["conversations", "inboxes", "operators", "sla", "webhooks"]
-            .iter()
-            .map(|p| {
-                let lag = if *p == "sla" { sla } else { 0 };
-                format!("switchboard_projection_lag_events{{projection=\"{p}\"}} {lag}")
-            })
-            .collect::<Vec<_>>()
+        [
+            "conversations",
+            "inboxes",
+            "notifications",
+            "operators",
+            "sla",
+            "webhooks",
+        ]
+        .iter()
+        .map(|p| {
+            let lag = if *p == "sla" { sla } else { 0 };
+            format!("switchboard_projection_lag_events{{projection=\"{p}\"}} {lag}")
+        })
+        .collect::<Vec<_>>()
     };
     assert_eq!(lags().await, lag_lines(0));
     sqlx::query(

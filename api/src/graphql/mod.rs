@@ -1,7 +1,8 @@
 //! The GraphQL schema, split by the user it serves: [`widget`] (website visitors),
 //! [`operator`] (the operator UI), [`team`] (operators and their status), [`admin`]
 //! (inboxes), [`webhooks`] (webhook endpoints and deliveries), [`audit`] (the log, for
-//! auditors) and [`privacy`] (contacts' data: export, erasure). Each module contributes its
+//! auditors), [`privacy`] (contacts' data: export, erasure) and [`telegram`] (Telegram link
+//! tokens for operators and visitors). Each module contributes its
 //! part of Query, Mutation and Subscription; they are merged here. Shared object types live in
 //! [`types`].
 
@@ -21,6 +22,7 @@ pub mod operator;
 pub mod privacy;
 pub mod sla;
 pub mod team;
+pub mod telegram;
 pub mod types;
 pub mod typing;
 pub mod webhooks;
@@ -53,6 +55,8 @@ pub struct AppContext {
     pub widget_api_enabled: bool,
     /// What `/metrics` reports; the schema counts open subscriptions into it.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The Telegram bot, when one is set up (TG-1, TG-4 links).
+    pub telegram: Option<std::sync::Arc<crate::telegram::Telegram>>,
 }
 
 /// The client's address as the HTTP server saw it, recorded in event metadata.
@@ -118,6 +122,7 @@ pub struct MutationRoot(
     team::TeamMutation,
     webhooks::WebhooksMutation,
     privacy::PrivacyMutation,
+    telegram::TelegramMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -43,6 +43,10 @@ pub struct Operator {
     pub branch_id: Option<Uuid>,
     /// The most conversations auto-assignment gives them; null: the inbox's default.
     pub capacity: Option<i32>,
+    /// Where call-back notifications reach them by e-mail (CALL-2).
+    pub email: Option<String>,
+    /// Whether they linked a Telegram account (`/login`, TG-1).
+    pub telegram_linked: bool,
     pub status: OperatorStatus,
     pub status_changed_at: DateTime<Utc>,
     /// Conversations assigned to them that are neither resolved nor closed.
@@ -64,6 +68,8 @@ impl From<OperatorRow> for Operator {
                 .collect(),
             branch_id: row.branch_id,
             capacity: row.capacity,
+            email: row.email,
+            telegram_linked: row.telegram_linked,
             status: domain::OperatorStatus::parse(&row.status)
                 .unwrap_or_default()
                 .into(),
@@ -82,6 +88,8 @@ pub struct OperatorProfileInput {
     pub branch_id: Option<Uuid>,
     /// 1–1000; omit to use each inbox's default.
     pub capacity: Option<i32>,
+    /// Where call-back notifications reach them by e-mail (CALL-2); omit for none.
+    pub email: Option<String>,
 }
 
 impl OperatorProfileInput {
@@ -89,12 +97,10 @@ impl OperatorProfileInput {
         let roles: Vec<Role> = self.roles.iter().map(|&r| r.into()).collect();
         // Out of u16's range is out of the allowed range too (0 is): the profile says so.
         let capacity = self.capacity.map(|c| u16::try_from(c).unwrap_or(0));
-        Ok(OperatorProfile::new(
-            &self.name,
-            &roles,
-            self.branch_id,
-            capacity,
-        )?)
+        Ok(
+            OperatorProfile::new(&self.name, &roles, self.branch_id, capacity)?
+                .with_email(self.email.as_deref())?,
+        )
     }
 }
 

@@ -1,0 +1,462 @@
+//! The notifier (TG-2, TG-4, CALL-2, INT-3): sends the notifications the notifications
+//! projection (`switchboard_projections::notifications`) inserted, over the Telegram Bot API
+//! or SMTP, retries them, and records every attempt in `notification_attempts`.
+//!
+//! # A notification's life
+//! ```text
+//! pending ──sent───────────────────────────────────► sent
+//!    │ ▲ 429: after Telegram's retry_after (not counted as an attempt)
+//!    │ │ unavailable (5xx, timeout, 401/404 of a bad token, SMTP 4xx): after the backoff,
+//!    │ │ MAX_ATTEMPTS in all
+//!    └─┘
+//!    ├──refused (403 blocked, another 4xx, SMTP 5xx) or out of attempts──► failed
+//!    └──the channel is not set up here (no bot token, no SMTP URL)──────► skipped
+//! ```
+//! A chat whose user blocked the bot (403) is unlinked, a visitor's or an operator's: nothing
+//! more is queued for it.
+//!
+//! # Order and claiming
+//! Any number of notifiers share the queue. Each claims due rows with `for update skip
+//! locked`, stamping them with a claim id and a lease, and sends without holding a
+//! transaction; the outcome is written only while the claim is still its own. A Telegram
+//! chat's notifications go out in log order: a row is claimed only when no earlier row for
+//! the same chat is still pending, so a rate-limited chat waits without holding up others.
+//!
+//! # Exactly once, and the one gap
+//! Rows are inserted once per event and recipient (the projection's guarantee), and a sent
+//! row is never sent again. A notifier stopped between Telegram's (or the mail server's)
+//! answer and the write of the outcome would send that one row again when its lease runs out:
+//! neither the Bot API nor SMTP takes an idempotency key. A graceful stop finishes the
+//! attempts in flight first, so a restart neither sends twice nor skips. E-mails carry a
+//! `Message-ID` derived from the notification, so a mail client can fold such a repeat.
+//!
+//! # Crates
+//! lettre sends e-mail (see the crate's Cargo.toml for why).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sqlx::{FromRow, PgPool};
+use switchboard_projections::notifications::NOTIFICATIONS_CHANNEL;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::telegram::client::fit_text;
+use crate::telegram::{BotApi, BotApiError};
+
+/// Attempts before a notification that keeps failing is given up (rate limits aside).
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// Notifications a notifier claims at once (and sends concurrently: one per chat at most).
+const CLAIM_BATCH: i64 = 16;
+
+/// The notifier's settings, from [`crate::config::Settings`].
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    /// How often to look for due notifications when no notification woke it.
+    pub poll: Duration,
+    /// The first retry's delay; each next one doubles it (1, 2, 4 … 64 units).
+    pub backoff_unit: Duration,
+    /// How long Telegram or the mail server has to answer.
+    pub timeout: Duration,
+}
+
+/// Where e-mail goes out.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// From an SMTP URL (`smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://host:465`) and the `From` address.
+    pub fn new(url: &str, from: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|err| anyhow::anyhow!("SWITCHBOARD_SMTP_URL is not usable: {err}"))?
+            .timeout(Some(timeout))
+            .build();
+        let from = from
+            .parse()
+            .map_err(|err| anyhow::anyhow!("SWITCHBOARD_MAIL_FROM is not an address: {err}"))?;
+        Ok(Self { transport, from })
+    }
+}
+
+/// The ways out this process has.
+#[derive(Clone, Default)]
+pub struct Channels {
+    pub telegram: Option<BotApi>,
+    pub mail: Option<Mailer>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+struct Claimed {
+    notification_id: Uuid,
+    channel: String,
+    telegram_chat_id: Option<i64>,
+    email: Option<String>,
+    subject: Option<String>,
+    body: String,
+    attachment: Option<serde_json::Value>,
+    attempts: i32,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Sent {
+        telegram_message_id: Option<i64>,
+    },
+    /// Try again: after `after` (Telegram's rate limit), or after the backoff.
+    Retry {
+        after: Option<Duration>,
+        error: String,
+    },
+    Failed {
+        error: String,
+        blocked: bool,
+    },
+    /// The channel is not set up on this service.
+    Skipped {
+        reason: String,
+    },
+}
+
+/// The delay after failed attempt `attempt` (1-based): `unit` × 2^(attempt-1), at most 64
+/// units; `None` once [`MAX_ATTEMPTS`] are used.
+pub fn backoff(attempt: i32, unit: Duration) -> Option<Duration> {
+    if attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    let exponent = u32::try_from(attempt.clamp(1, 7) - 1).unwrap_or(0);
+    Some(unit * 2u32.pow(exponent))
+}
+
+/// Sends due notifications until `shutdown` is cancelled; attempts under way are finished
+/// first. Woken by the projection's NOTIFY, and polls every `settings.poll` besides.
+pub async fn run_notifier(
+    pool: PgPool,
+    channels: Arc<Channels>,
+    settings: NotifierSettings,
+    shutdown: CancellationToken,
+) {
+    let mut listener = crate::outbox::listen(&pool, NOTIFICATIONS_CHANNEL, "notifier").await;
+    tracing::info!(
+        telegram = channels.telegram.is_some(),
+        email = channels.mail.is_some(),
+        "notifier is running"
+    );
+    while !shutdown.is_cancelled() {
+        let claimed = match claim(&pool, &settings).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::warn!(error = %err, "claiming notifications failed");
+                Vec::new()
+            }
+        };
+        let busy = claimed.len() as i64 == CLAIM_BATCH;
+        let attempts = claimed.into_iter().map(|(claim_id, row)| {
+            let (pool, channels, settings) = (&pool, &channels, &settings);
+            async move {
+                let outcome = send(channels, &row).await;
+                if let Err(err) = record(pool, settings, claim_id, &row, &outcome).await {
+                    tracing::warn!(notification_id = %row.notification_id, error = %err, "recording a notification attempt failed; it is tried again when its claim runs out");
+                }
+            }
+        });
+        futures::future::join_all(attempts).await;
+        if busy {
+            continue;
+        }
+        if !crate::outbox::wait(&mut listener, settings.poll, &shutdown).await {
+            break;
+        }
+    }
+}
+
+/// Claims up to [`CLAIM_BATCH`] due notifications, at most one per Telegram chat: the
+/// earliest pending one of that chat.
+async fn claim(
+    pool: &PgPool,
+    settings: &NotifierSettings,
+) -> Result<Vec<(Uuid, Claimed)>, sqlx::Error> {
+    let claim_id = Uuid::now_v7();
+    // Long enough for a whole SMTP exchange (the timeout bounds each of its ~7 commands) and
+    // for writing the outcome; a claim that outlives it could be sent twice.
+    let lease_ms = (settings.timeout * 8 + Duration::from_secs(30)).as_millis() as i64;
+    let rows: Vec<Claimed> = sqlx::query_as(
+        "with due as (
+             select n.notification_id
+             from notifications n
+             where n.status = 'pending' and n.next_attempt_at <= now()
+               and not exists (select 1 from notifications p
+                               where p.status = 'pending'
+                                 and p.telegram_chat_id = n.telegram_chat_id
+                                 and p.global_position < n.global_position)
+             order by n.global_position
+             limit $1
+             for update of n skip locked
+         )
+         update notifications n
+         set claim_id = $2,
+             next_attempt_at = now() + $3 * interval '1 millisecond',
+             attempts = n.attempts + 1,
+             updated_at = now()
+         from due
+         where n.notification_id = due.notification_id
+         returning n.notification_id, n.channel, n.telegram_chat_id, n.email,
+                   n.subject, n.body, n.attachment, n.attempts",
+    )
+    .bind(CLAIM_BATCH)
+    .bind(claim_id)
+    .bind(lease_ms)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|row| (claim_id, row)).collect())
+}
+
+async fn send(channels: &Channels, row: &Claimed) -> Outcome {
+    match (
+        row.channel.as_str(),
+        row.telegram_chat_id,
+        row.email.as_deref(),
+    ) {
+        ("telegram", Some(chat_id), _) => {
+            let Some(api) = &channels.telegram else {
+                return Outcome::Skipped {
+                    reason: "Telegram is not set up on this service".into(),
+                };
+            };
+            match api.send_message(chat_id, &fit_text(&row.body), None).await {
+                Ok(sent) => Outcome::Sent {
+                    telegram_message_id: Some(sent.message_id),
+                },
+                Err(BotApiError::RetryAfter(after)) => Outcome::Retry {
+                    after: Some(after),
+                    error: BotApiError::RetryAfter(after).to_string(),
+                },
+                Err(err @ BotApiError::Blocked(_)) => Outcome::Failed {
+                    error: err.to_string(),
+                    blocked: true,
+                },
+                Err(err) if err.is_permanent() => Outcome::Failed {
+                    error: err.to_string(),
+                    blocked: false,
+                },
+                Err(err) => Outcome::Retry {
+                    after: None,
+                    error: err.to_string(),
+                },
+            }
+        }
+        ("email", _, Some(address)) => {
+            let Some(mailer) = &channels.mail else {
+                return Outcome::Skipped {
+                    reason: "e-mail is not set up on this service".into(),
+                };
+            };
+            let message = match email(mailer, row, address) {
+                Ok(message) => message,
+                Err(error) => {
+                    return Outcome::Failed {
+                        error,
+                        blocked: false,
+                    }
+                }
+            };
+            match mailer.transport.send(message).await {
+                Ok(_) => Outcome::Sent {
+                    telegram_message_id: None,
+                },
+                Err(err) if err.is_permanent() => Outcome::Failed {
+                    error: format!("the mail server refused: {err}"),
+                    blocked: false,
+                },
+                Err(err) => Outcome::Retry {
+                    after: None,
+                    error: format!("the mail server is unavailable: {err}"),
+                },
+            }
+        }
+        _ => Outcome::Failed {
+            error: "the notification has no address".into(),
+            blocked: false,
+        },
+    }
+}
+
+/// The e-mail of a notification: its text, and its JSON attachment (the consent record) as
+/// `consent.json`.
+fn email(mailer: &Mailer, row: &Claimed, address: &str) -> Result<Message, String> {
+    let to: Mailbox = address
+        .parse()
+        .map_err(|err| format!("the address {address} is not usable: {err}"))?;
+    let builder = Message::builder()
+        .from(mailer.from.clone())
+        .to(to)
+        .subject(row.subject.as_deref().unwrap_or("Switchboard notification"))
+        .message_id(Some(format!("<{}@switchboard>", row.notification_id)));
+    let text = SinglePart::plain(row.body.clone());
+    let built = match &row.attachment {
+        Some(attachment) => builder.multipart(MultiPart::mixed().singlepart(text).singlepart(
+            Attachment::new("consent.json".to_owned()).body(
+                serde_json::to_string_pretty(attachment).unwrap_or_default(),
+                ContentType::parse("application/json").expect("a valid content type"),
+            ),
+        )),
+        None => builder.singlepart(text),
+    };
+    built.map_err(|err| format!("the e-mail could not be built: {err}"))
+}
+
+/// Writes the attempt's outcome while the claim is still ours, and records the attempt.
+async fn record(
+    pool: &PgPool,
+    settings: &NotifierSettings,
+    claim_id: Uuid,
+    row: &Claimed,
+    outcome: &Outcome,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (label, error) = match outcome {
+        Outcome::Sent {
+            telegram_message_id,
+        } => {
+            let done = sqlx::query(
+                "update notifications
+                 set status = 'sent', sent_at = now(), telegram_message_id = $3,
+                     claim_id = null, last_error = null, updated_at = now()
+                 where notification_id = $1 and claim_id = $2",
+            )
+            .bind(row.notification_id)
+            .bind(claim_id)
+            .bind(telegram_message_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(());
+            }
+            ("sent", None)
+        }
+        Outcome::Retry { after, error } => {
+            // A rate limit says when; anything else backs off, and gives up at the end.
+            let delay = match after {
+                Some(after) => Some(*after),
+                None => backoff(row.attempts, settings.backoff_unit),
+            };
+            let done = match delay {
+                Some(delay) => {
+                    // A rate limit is Telegram pacing us, not a failure: it uses no attempt.
+                    sqlx::query(
+                        "update notifications
+                         set next_attempt_at = now() + $3 * interval '1 millisecond',
+                             attempts = attempts - $5, claim_id = null, last_error = $4,
+                             updated_at = now()
+                         where notification_id = $1 and claim_id = $2",
+                    )
+                    .bind(row.notification_id)
+                    .bind(claim_id)
+                    .bind(delay.as_millis() as i64)
+                    .bind(error)
+                    .bind(i32::from(after.is_some()))
+                    .execute(&mut *tx)
+                    .await?
+                }
+                None => fail(&mut tx, row.notification_id, claim_id, error).await?,
+            };
+            if done.rows_affected() == 0 {
+                return Ok(());
+            }
+            (
+                if delay.is_some() { "retry" } else { "failed" },
+                Some(error),
+            )
+        }
+        Outcome::Failed { error, blocked } => {
+            let done = fail(&mut tx, row.notification_id, claim_id, error).await?;
+            if done.rows_affected() == 0 {
+                return Ok(());
+            }
+            if *blocked {
+                // Whoever blocked the bot wants nothing more there: a visitor's chat no longer
+                // carries the conversation, an operator's account is unlinked.
+                sqlx::query("delete from telegram_visitors where chat_id = $1")
+                    .bind(row.telegram_chat_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("delete from telegram_operators where chat_id = $1")
+                    .bind(row.telegram_chat_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            ("failed", Some(error))
+        }
+        Outcome::Skipped { reason } => {
+            let done = sqlx::query(
+                "update notifications
+                 set status = 'skipped', claim_id = null, last_error = $3, updated_at = now()
+                 where notification_id = $1 and claim_id = $2",
+            )
+            .bind(row.notification_id)
+            .bind(claim_id)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(());
+            }
+            ("skipped", Some(reason))
+        }
+    };
+    sqlx::query(
+        "insert into notification_attempts (notification_id, attempt, attempted_at, outcome, error)
+         values ($1, $2, now(), $3, $4)",
+    )
+    .bind(row.notification_id)
+    .bind(row.attempts)
+    .bind(label)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if let (Some(error), false) = (error, label == "skipped") {
+        tracing::warn!(notification_id = %row.notification_id, attempt = row.attempts, outcome = label, %error, "a notification was not sent");
+    }
+    Ok(())
+}
+
+async fn fail(
+    tx: &mut sqlx::PgConnection,
+    notification_id: Uuid,
+    claim_id: Uuid,
+    error: &str,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query(
+        "update notifications
+         set status = 'failed', claim_id = null, last_error = $3, updated_at = now()
+         where notification_id = $1 and claim_id = $2",
+    )
+    .bind(notification_id)
+    .bind(claim_id)
+    .bind(error)
+    .execute(&mut *tx)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_gives_up() {
+        let unit = Duration::from_secs(5);
+        assert_eq!(backoff(1, unit), Some(Duration::from_secs(5)));
+        assert_eq!(backoff(2, unit), Some(Duration::from_secs(10)));
+        assert_eq!(backoff(7, unit), Some(Duration::from_secs(320)));
+        assert_eq!(backoff(MAX_ATTEMPTS, unit), None);
+    }
+}

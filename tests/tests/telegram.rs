@@ -1,0 +1,942 @@
+//! Telegram and notifications end to end (SPEC TG-1..5, CALL-2, INT-3): the real service
+//! with its relay, projections and notifier, a local server that behaves like the Telegram
+//! Bot API (`switchboard_tests::fakes::FakeBotApi`), updates posted to `/telegram/webhook` as
+//! Telegram posts them, and a local SMTP server that keeps what it is sent.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use switchboard_api::auth::Role;
+use switchboard_api::runtime::Component;
+use switchboard_tests::calls::{create_inbox, start, REPLY, SEND};
+use switchboard_tests::fakes::{
+    post_update, Failure, FakeBotApi, SmtpSink, TelegramUser, BOT_USERNAME, WEBHOOK_SECRET,
+};
+use switchboard_tests::{eventually, pool_for, settings_with_fakes, TestServer, WsClient};
+use uuid::Uuid;
+
+const ALL: &[Component] = &[
+    Component::Api,
+    Component::Relay,
+    Component::Projections,
+    Component::Notifier,
+];
+const WAIT: Duration = Duration::from_secs(60);
+
+const THREAD: &str = "query($id: UUID!) { conversation(id: $id) {
+  status assigneeId messages(first: 100) { nodes { body channel sender { kind id } } }
+} }";
+
+/// Registers an operator, waits until the projection has them, links their Telegram
+/// account as `user` through `/login`, and returns their id and token.
+async fn linked_operator(
+    server: &TestServer,
+    bot: &FakeBotApi,
+    name: &str,
+    roles: Vec<Role>,
+    user: &mut TelegramUser,
+) -> (Uuid, String) {
+    let (id, token) = server.register_operator(name, roles, None, None).await;
+    eventually(WAIT, || async {
+        let me = server
+            .graphql_ok("{ me { id } }", json!({}), Some(&token))
+            .await;
+        (!me["me"].is_null()).then_some(())
+    })
+    .await;
+    let link = server
+        .graphql_ok(
+            "mutation { createTelegramLink { token command url expiresAt } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    let link = &link["createTelegramLink"];
+    assert_eq!(
+        link["command"],
+        format!("/login {}", link["token"].as_str().unwrap())
+    );
+    assert_eq!(link["url"], Value::Null);
+    assert_eq!(
+        user.say(server, link["command"].as_str().unwrap()).await,
+        200
+    );
+    bot.wait_for(user.id, |t| t.starts_with("Linked."), WAIT)
+        .await;
+    let me = server
+        .graphql_ok("{ me { telegramLinked } }", json!({}), Some(&token))
+        .await;
+    assert_eq!(me["me"]["telegramLinked"], true);
+    (id, token)
+}
+
+/// The conversation's messages once `ready` holds, as (body, channel, sender kind).
+async fn thread_when(
+    server: &TestServer,
+    operator: &str,
+    id: &str,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<(String, String, String)> {
+    eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(THREAD, json!({ "id": id }), Some(operator))
+            .await;
+        let nodes = data["conversation"]["messages"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        ready(&nodes).then(|| {
+            nodes
+                .iter()
+                .map(|m| {
+                    (
+                        m["body"].as_str().unwrap().to_owned(),
+                        m["channel"].as_str().unwrap_or_default().to_owned(),
+                        m["sender"]["kind"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+    })
+    .await
+}
+
+async fn events_of(server: &TestServer, stream: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from events where stream_id = $1::uuid")
+        .bind(stream)
+        .fetch_one(&server.pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn tg_2_operator_answers_from_telegram_and_the_widget_sees_it(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let mut anna = TelegramUser::new(1001);
+    let (anna_id, admin) =
+        linked_operator(&server, &bot, "Anna", vec![Role::Admin], &mut anna).await;
+    let (_, widget_token) = create_inbox(&server, &admin, "Support").await;
+
+    // The visitor writes on the website; nobody is assigned, so the branch's admins are told.
+    let c = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Olena", "message": "Where is my order?" }),
+    )
+    .await;
+    let id = c.conversation_id.clone();
+    let forwarded = bot
+        .wait_for(anna.id, |t| t.starts_with("[WEB]"), WAIT)
+        .await;
+    assert_eq!(
+        forwarded.text,
+        format!("[WEB] Olena · #{id}\nWhere is my order?")
+    );
+
+    // The widget listens; Anna replies to the forwarded message in Telegram.
+    let mut widget = WsClient::connect(&server.ws_url(), Some(&c.session))
+        .await
+        .unwrap();
+    let sub = widget
+        .subscribe(
+            "subscription($id: UUID!) { messagePosted(conversationId: $id, afterPosition: 0) {
+               body channel sender { kind id } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .unwrap();
+    let first = widget.next_data(&sub, WAIT).await.unwrap();
+    assert_eq!(first["messagePosted"]["body"], "Where is my order?");
+    let (update, _) = anna.update("It ships tomorrow.", Some(forwarded.message_id));
+    assert_eq!(
+        post_update(&server, &update, Some(WEBHOOK_SECRET)).await,
+        200
+    );
+    let reply = widget.next_data(&sub, WAIT).await.unwrap();
+    assert_eq!(
+        reply,
+        json!({ "messagePosted": {
+            "body": "It ships tomorrow.", "channel": "TELEGRAM",
+            "sender": { "kind": "OPERATOR", "id": anna_id },
+        }})
+    );
+
+    // Telegram delivers the same update again: nothing new is recorded.
+    let before = events_of(&server, &id).await;
+    assert_eq!(
+        post_update(&server, &update, Some(WEBHOOK_SECRET)).await,
+        200
+    );
+    assert_eq!(events_of(&server, &id).await, before);
+
+    // Without the secret, or with a wrong one, or with a body that is not an update: refused,
+    // and nothing recorded.
+    let (forged, _) = anna.update("/close", None);
+    assert_eq!(post_update(&server, &forged, None).await, 401);
+    assert_eq!(post_update(&server, &forged, Some("wrong")).await, 401);
+    let garbage = server
+        .http
+        .post(format!("{}/telegram/webhook", server.base))
+        .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status().as_u16(), 400);
+    let body: Value = garbage.json().await.unwrap();
+    assert_eq!(body["code"], "BAD_REQUEST");
+    assert_eq!(events_of(&server, &id).await, before);
+
+    let thread = thread_when(&server, &admin, &id, |m| m.len() == 2).await;
+    assert_eq!(
+        thread,
+        vec![
+            ("Where is my order?".into(), "WEB".into(), "CONTACT".into()),
+            (
+                "It ships tomorrow.".into(),
+                "TELEGRAM".into(),
+                "OPERATOR".into()
+            ),
+        ]
+    );
+    // Anna was sent exactly the welcome and the one forwarded message: her own reply is not
+    // echoed back to her.
+    let texts: Vec<String> = bot.sent_to(anna.id).into_iter().map(|s| s.text).collect();
+    assert_eq!(texts.len(), 2, "{texts:#?}");
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn tg_3_every_bot_command_checks_the_role(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let mut admin_user = TelegramUser::new(2001);
+    let mut moderator_user = TelegramUser::new(2002);
+    let mut analyst_user = TelegramUser::new(2003);
+    let mut stranger = TelegramUser::new(2004);
+    let (admin_id, admin) =
+        linked_operator(&server, &bot, "Anna", vec![Role::Admin], &mut admin_user).await;
+    linked_operator(
+        &server,
+        &bot,
+        "Max",
+        vec![Role::Moderator],
+        &mut moderator_user,
+    )
+    .await;
+    linked_operator(&server, &bot, "Ira", vec![Role::Analyst], &mut analyst_user).await;
+    let (_, widget_token) = create_inbox(&server, &admin, "Support").await;
+    let c = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Olena", "message": "Hello" }),
+    )
+    .await;
+    let id = c.conversation_id.clone();
+    thread_when(&server, &admin, &id, |m| m.len() == 1).await;
+
+    /// Sends `text` as `user` and returns the bot's one answer to it.
+    async fn ask(
+        server: &TestServer,
+        bot: &FakeBotApi,
+        user: &mut TelegramUser,
+        text: &str,
+    ) -> String {
+        let (update, message_id) = user.update(text, None);
+        assert_eq!(
+            post_update(server, &update, Some(WEBHOOK_SECRET)).await,
+            200
+        );
+        let answers: Vec<String> = bot
+            .sent_to(user.id)
+            .into_iter()
+            .filter(|s| s.reply_to == Some(message_id))
+            .map(|s| s.text)
+            .collect();
+        assert_eq!(answers.len(), 1, "{text}: {answers:#?}");
+        answers[0].clone()
+    }
+    let before = events_of(&server, &id).await;
+
+    // Someone who never linked is told how, and nothing is recorded.
+    let not_linked = ask(&server, &bot, &mut stranger, &format!("/open {id}")).await;
+    assert!(
+        not_linked.starts_with("This Telegram account is not linked"),
+        "{not_linked}"
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut stranger, "hello?").await,
+        not_linked
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut stranger, "/login not-a-token").await,
+        "That token is unknown, used or expired. Get a new one in the operator UI."
+    );
+    assert!(ask(&server, &bot, &mut stranger, "/help")
+        .await
+        .starts_with("Switchboard bot."));
+
+    // An analyst works no conversation, and has no status to set.
+    for command in ["open", "close", "assign", "callback", "status"] {
+        assert_eq!(
+            ask(
+                &server,
+                &bot,
+                &mut analyst_user,
+                &format!("/{command} {id}")
+            )
+            .await,
+            format!("/{command}: your role may not work conversations.")
+        );
+    }
+    // A moderator works only what is assigned to them, cannot take it themselves, and does
+    // not handle call-backs.
+    for command in ["open", "close"] {
+        assert_eq!(
+            ask(
+                &server,
+                &bot,
+                &mut moderator_user,
+                &format!("/{command} {id}")
+            )
+            .await,
+            format!("/{command}: moderators work only the conversations assigned to them.")
+        );
+    }
+    assert_eq!(
+        ask(
+            &server,
+            &bot,
+            &mut moderator_user,
+            &format!("/callback {id}")
+        )
+        .await,
+        "/callback: call-backs are for admins and managers."
+    );
+    let take = ask(&server, &bot, &mut moderator_user, &format!("/assign {id}")).await;
+    assert_eq!(
+        take,
+        format!("Not done: conversation {id} is not assigned to you.")
+    );
+    let lost = ask(&server, &bot, &mut moderator_user, "is anyone there?").await;
+    assert!(lost.starts_with("Which conversation?"), "{lost}");
+    assert_eq!(events_of(&server, &id).await, before);
+
+    // The admin: bad arguments first, then every command.
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, "/open nope").await,
+        "/open needs a conversation id, as in /open 0190a1b2-…"
+    );
+    let unknown = Uuid::now_v7();
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, &format!("/open {unknown}")).await,
+        format!("There is no conversation {unknown}.")
+    );
+    assert!(ask(&server, &bot, &mut admin_user, "/frobnicate")
+        .await
+        .starts_with("Unknown command /frobnicate."));
+    let opened = ask(&server, &bot, &mut admin_user, &format!("/open {id}")).await;
+    assert_eq!(
+        opened,
+        format!(
+            "#{id} · Olena · open\nYour messages here now go to this conversation.\nVisitor: Hello"
+        )
+    );
+    // After /open, plain text is a reply to that conversation.
+    let (update, _) = admin_user.update("Hi Olena, how can I help?", None);
+    assert_eq!(
+        post_update(&server, &update, Some(WEBHOOK_SECRET)).await,
+        200
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, &format!("/callback {id}")).await,
+        format!("#{id} has no call-back request.")
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, &format!("/assign {id}")).await,
+        format!("#{id} is yours now.")
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, &format!("/assign {id}")).await,
+        format!("#{id} was already yours.")
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, "/status sleeping").await,
+        "Say which: /status online, /status away, /status busy or /status offline."
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, "/status busy").await,
+        "Your status: busy."
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, "/close").await,
+        format!("Closed #{id}.")
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut admin_user, &format!("/close {id}")).await,
+        format!("#{id} was already closed.")
+    );
+    let closed = ask(&server, &bot, &mut admin_user, "one more thing").await;
+    assert_eq!(
+        closed,
+        format!("Not done: conversation {id} is closed; reopen it to reply.")
+    );
+
+    let view = eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(THREAD, json!({ "id": id }), Some(&admin))
+            .await;
+        (data["conversation"]["status"] == "CLOSED"
+            && data["conversation"]["messages"]["nodes"]
+                .as_array()
+                .unwrap()
+                .len()
+                == 2)
+            .then_some(data)
+    })
+    .await;
+    assert_eq!(view["conversation"]["assigneeId"], json!(admin_id));
+    assert_eq!(
+        view["conversation"]["messages"]["nodes"][1],
+        json!({ "body": "Hi Olena, how can I help?", "channel": "TELEGRAM",
+                "sender": { "kind": "OPERATOR", "id": admin_id } })
+    );
+    let status = eventually(WAIT, || async {
+        let me = server
+            .graphql_ok("{ me { status } }", json!({}), Some(&admin))
+            .await;
+        (me["me"]["status"] == "BUSY").then_some(())
+    })
+    .await;
+    assert_eq!(status, ());
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn tg_4_visitor_continues_in_telegram_and_both_channels_agree(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let mut anna = TelegramUser::new(3001);
+    let (_, admin) = linked_operator(&server, &bot, "Anna", vec![Role::Admin], &mut anna).await;
+    let (_, widget_token) = create_inbox(&server, &admin, "Support").await;
+    let c = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Olena", "message": "first from the web" }),
+    )
+    .await;
+    let id = c.conversation_id.clone();
+    server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": "first answer" } }),
+            Some(&admin),
+        )
+        .await;
+    thread_when(&server, &admin, &id, |m| m.len() == 2).await;
+
+    // The widget asks for a link; the visitor opens it in Telegram.
+    let link = server
+        .graphql_ok(
+            "mutation($id: UUID!) { linkTelegram(conversationId: $id) { token command url } }",
+            json!({ "id": id }),
+            Some(&c.session),
+        )
+        .await;
+    let token = link["linkTelegram"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        link["linkTelegram"]["url"],
+        format!("https://t.me/{BOT_USERNAME}?start=link_{token}")
+    );
+    let mut olena = TelegramUser::new(3002);
+    assert_eq!(
+        olena.say(&server, &format!("/start link_{token}")).await,
+        200
+    );
+    let transcript = bot
+        .wait_for(olena.id, |t| t.starts_with("Conversation so far:"), WAIT)
+        .await;
+    assert_eq!(
+        transcript.text,
+        "Conversation so far:\nYou: first from the web\nSupport: first answer"
+    );
+    // The token is spent: someone else cannot use it.
+    let mut intruder = TelegramUser::new(3003);
+    assert_eq!(
+        intruder.say(&server, &format!("/start link_{token}")).await,
+        200
+    );
+    bot.wait_for(intruder.id, |t| t.starts_with("That link is unknown"), WAIT)
+        .await;
+
+    // Both channels, in turn; each step waits until the other side has it.
+    assert_eq!(olena.say(&server, "from telegram").await, 200);
+    bot.wait_for(
+        anna.id,
+        |t| t.starts_with("[TG] Olena") && t.ends_with("from telegram"),
+        WAIT,
+    )
+    .await;
+    server
+        .graphql_ok(
+            SEND,
+            json!({ "input": { "conversationId": id, "body": "second from the web" } }),
+            Some(&c.session),
+        )
+        .await;
+    bot.wait_for(olena.id, |t| t == "[WEB] You: second from the web", WAIT)
+        .await;
+    server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": "second answer" } }),
+            Some(&admin),
+        )
+        .await;
+    bot.wait_for(olena.id, |t| t == "Anna: second answer", WAIT)
+        .await;
+
+    // The widget's history and the Telegram chat's hold the same messages, in the same order.
+    let web: Vec<String> = thread_when(&server, &admin, &id, |m| m.len() == 5)
+        .await
+        .into_iter()
+        .map(|(body, _, _)| body)
+        .collect();
+    assert_eq!(
+        web,
+        [
+            "first from the web",
+            "first answer",
+            "from telegram",
+            "second from the web",
+            "second answer"
+        ]
+    );
+    let mut telegram: Vec<String> = transcript
+        .text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(": ").unwrap().1.to_owned())
+        .collect();
+    telegram.push("from telegram".into());
+    telegram.extend(
+        bot.sent_to(olena.id)
+            .into_iter()
+            .filter(|s| s.message_id > transcript.message_id)
+            .map(|s| s.text.split_once(": ").unwrap().1.to_owned()),
+    );
+    assert_eq!(telegram, web);
+
+    // The visitor blocks the bot: the next message is refused, recorded, and the chat
+    // unlinked; the conversation goes on in the widget.
+    bot.block(olena.id);
+    server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": "are you still there?" } }),
+            Some(&admin),
+        )
+        .await;
+    let failed: (String, String) = eventually(WAIT, || async {
+        sqlx::query_as(
+            "select status, last_error from notifications
+             where telegram_chat_id = $1 and status = 'failed'",
+        )
+        .bind(olena.id)
+        .fetch_optional(&server.pool)
+        .await
+        .unwrap()
+    })
+    .await;
+    assert_eq!(
+        failed,
+        (
+            "failed".to_owned(),
+            "Telegram refused: Forbidden: bot was blocked by the user".to_owned()
+        )
+    );
+    let linked: i64 = sqlx::query_scalar("select count(*) from telegram_visitors")
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 0);
+    assert_eq!(bot.refused(), vec![(olena.id, 403)]);
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn notifier_restarted_mid_stream_neither_repeats_nor_skips(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let pool = pool_for(connect).await;
+    // The API, relay and projections in one "process", the notifier in another.
+    let server = TestServer::start(
+        &settings,
+        pool.clone(),
+        &[Component::Api, Component::Relay, Component::Projections],
+    )
+    .await;
+    let mut notifier = TestServer::start(&settings, pool.clone(), &[Component::Notifier]).await;
+    let mut anna = TelegramUser::new(4001);
+    let (_, admin) = linked_operator(&server, &bot, "Anna", vec![Role::Admin], &mut anna).await;
+    let (_, widget_token) = create_inbox(&server, &admin, "Support").await;
+    let c = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Olena", "message": "message 0" }),
+    )
+    .await;
+    // Telegram rate-limits the chat once and fails once: both are retried.
+    bot.fail_next(anna.id, &[Failure::RetryAfter(1), Failure::Unavailable]);
+
+    const COUNT: usize = 30;
+    let writer = {
+        let (base, session, id) = (
+            server.base.clone(),
+            c.session.clone(),
+            c.conversation_id.clone(),
+        );
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for n in 1..COUNT {
+                let response: Value = http
+                    .post(format!("{base}/graphql"))
+                    .bearer_auth(&session)
+                    .json(&json!({ "query": SEND, "variables": { "input": {
+                        "conversationId": id, "body": format!("message {n}") } } }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert!(response.get("errors").is_none(), "{response}");
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        })
+    };
+    // Restart the notifier twice while the messages come in.
+    for _ in 0..2 {
+        bot.wait_for(anna.id, |t| t.contains("message "), WAIT)
+            .await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        notifier.stop().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        notifier = TestServer::start(&settings, pool.clone(), &[Component::Notifier]).await;
+    }
+    writer.await.unwrap();
+
+    let forwarded = eventually(WAIT, || async {
+        let forwarded: Vec<String> = bot
+            .sent_to(anna.id)
+            .into_iter()
+            .filter(|s| s.text.starts_with("[WEB]"))
+            .map(|s| s.text.lines().nth(1).unwrap().to_owned())
+            .collect();
+        (forwarded.len() >= COUNT).then_some(forwarded)
+    })
+    .await;
+    // Every message once, in the order written.
+    let expected: Vec<String> = (0..COUNT).map(|n| format!("message {n}")).collect();
+    assert_eq!(forwarded, expected);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        bot.sent_to(anna.id)
+            .iter()
+            .filter(|s| s.text.starts_with("[WEB]"))
+            .count(),
+        COUNT
+    );
+    assert_eq!(bot.refused(), vec![(anna.id, 429), (anna.id, 500)]);
+    // The refused attempts are on record.
+    let attempts: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select outcome, error from notification_attempts where outcome <> 'sent'
+         order by attempted_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        attempts,
+        vec![
+            (
+                "retry".to_owned(),
+                Some("rate limited by Telegram; retry after 1 s".to_owned())
+            ),
+            (
+                "retry".to_owned(),
+                Some("Telegram is unavailable: 500: Internal Server Error".to_owned())
+            ),
+        ]
+    );
+    notifier.stop().await;
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn call_2_callback_reaches_the_manager_by_email_and_telegram(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let bot = FakeBotApi::start().await;
+    let smtp = SmtpSink::start().await;
+    let settings = settings_with_fakes(&bot, Some(&smtp));
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let admin = server.operator_token();
+    let mut mira = TelegramUser::new(5001);
+    let (mira_id, _) = linked_operator(&server, &bot, "Mira", vec![Role::Manager], &mut mira).await;
+    // Her e-mail goes on her profile.
+    server
+        .graphql_ok(
+            "mutation($id: UUID!, $p: OperatorProfileInput!) {
+               updateOperator(operatorId: $id, profile: $p) { changed } }",
+            json!({ "id": mira_id, "p": { "name": "Mira", "roles": ["MANAGER"],
+                     "email": "mira@example.com" } }),
+            Some(&admin),
+        )
+        .await;
+    let refused = server
+        .graphql(
+            "mutation($id: UUID!, $p: OperatorProfileInput!) {
+               updateOperator(operatorId: $id, profile: $p) { changed } }",
+            json!({ "id": mira_id, "p": { "name": "Mira", "roles": ["MANAGER"],
+                     "email": "not an address" } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        switchboard_tests::calls::error_extensions(&refused)["code"],
+        "MALFORMED_FIELD"
+    );
+    eventually(WAIT, || async {
+        let data = server
+            .graphql_ok("{ operators { id email } }", json!({}), Some(&admin))
+            .await;
+        data["operators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["email"] == "mira@example.com")
+            .then_some(())
+    })
+    .await;
+    let (_, widget_token) = create_inbox(&server, &admin, "Support").await;
+
+    let requested = server
+        .graphql_ok(
+            "mutation($input: RequestCallbackInput!) {
+               requestCallback(input: $input) { conversationId callbackId } }",
+            json!({ "input": {
+                "widgetToken": widget_token, "name": "Olena", "phone": "+380441234567",
+                "consent": { "textVersion": "privacy-2026-01", "accepted": true },
+            }}),
+            None,
+        )
+        .await;
+    let conversation_id = requested["requestCallback"]["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback_id = requested["requestCallback"]["callbackId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mails = smtp.wait_for(1, WAIT).await;
+    assert_eq!(mails.len(), 1);
+    let mut mail = mails[0].clone();
+    // The text goes quoted-printable (it has non-ASCII characters); read it as written.
+    mail.data = quoted_printable_decoded(&mail.data);
+    assert_eq!(mail.from, "switchboard@localhost");
+    assert_eq!(mail.to, vec!["mira@example.com".to_owned()]);
+    assert!(
+        mail.data
+            .contains("Subject: Call-back requested: +380441234567"),
+        "{}",
+        mail.data
+    );
+    for line in [
+        format!("Call-back requested · #{conversation_id}"),
+        "Name: Olena".to_owned(),
+        "Phone: +380441234567".to_owned(),
+        "Preferred time: any time".to_owned(),
+        "Consent: text version privacy-2026-01".to_owned(),
+        "from 127.0.0.1".to_owned(),
+    ] {
+        assert!(
+            mail.data.contains(&line),
+            "{line} missing from {}",
+            mail.data
+        );
+    }
+    // The consent record travels as a JSON attachment.
+    assert!(
+        mail.data.contains("filename=\"consent.json\""),
+        "{}",
+        mail.data
+    );
+    assert!(
+        mail.data
+            .contains(&format!("\"callbackId\": \"{callback_id}\"")),
+        "{}",
+        mail.data
+    );
+    assert!(
+        mail.data.contains("\"textVersion\": \"privacy-2026-01\""),
+        "{}",
+        mail.data
+    );
+    assert!(mail.data.contains("\"ip\": \"127.0.0.1\""), "{}", mail.data);
+
+    let telegram = bot
+        .wait_for(mira.id, |t| t.starts_with("Call-back requested"), WAIT)
+        .await;
+    assert!(
+        telegram.text.contains("Phone: +380441234567"),
+        "{}",
+        telegram.text
+    );
+    // From Telegram, the manager reads the call-back with /callback.
+    assert_eq!(
+        mira.say(&server, &format!("/callback {conversation_id}"))
+            .await,
+        200
+    );
+    let shown = bot
+        .wait_for(mira.id, |t| t.starts_with("Call-back for"), WAIT)
+        .await;
+    assert_eq!(
+        shown.text,
+        format!(
+            "Call-back for #{conversation_id}\nName: Olena\nPhone: +380441234567\n\
+             Preferred time: any time\nStatus: requested"
+        )
+    );
+    // One e-mail and one Telegram message, however long we wait.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.mails().len(), 1);
+    assert_eq!(
+        bot.sent_to(mira.id)
+            .iter()
+            .filter(|s| s.text.starts_with("Call-back requested"))
+            .count(),
+        1
+    );
+    server.stop().await;
+}
+
+/// `data` with quoted-printable escapes (`=C2=B7`, soft line breaks) undone.
+fn quoted_printable_decoded(data: &str) -> String {
+    let joined = data.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `switchboard` binary next to this test's (`cargo test --workspace` builds it).
+fn switchboard_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("switchboard");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --bin switchboard` (or the whole workspace's tests)",
+        binary.display()
+    );
+    binary
+}
+
+#[tokio::test]
+async fn tg_1_set_webhook_points_telegram_at_the_service_with_the_secret() {
+    let bot = FakeBotApi::start().await;
+    let url = "https://support.example.com/telegram/webhook";
+    let run = |token: &str, secret: Option<&str>| {
+        let mut command = tokio::process::Command::new(switchboard_binary());
+        command
+            .args(["telegram", "set-webhook", "--url", url])
+            .env("SWITCHBOARD_TELEGRAM_BOT_TOKEN", token)
+            .env("SWITCHBOARD_TELEGRAM_API_URL", &bot.base)
+            .env_remove("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET");
+        if let Some(secret) = secret {
+            command.env("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", secret);
+        }
+        command.output()
+    };
+
+    let done = run(switchboard_tests::fakes::BOT_TOKEN, Some(WEBHOOK_SECRET))
+        .await
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&done.stdout).trim(),
+        format!("@{BOT_USERNAME} now sends its updates to {url}")
+    );
+    assert_eq!(
+        bot.webhook(),
+        Some((url.to_owned(), WEBHOOK_SECRET.to_owned()))
+    );
+
+    // A token Telegram does not know, a missing secret, a secret Telegram would refuse: each
+    // is a clear error, and Telegram is not called.
+    for (token, secret, expected) in [
+        (
+            "999:wrong",
+            Some(WEBHOOK_SECRET),
+            "the bot token was not accepted (getMe)",
+        ),
+        (
+            switchboard_tests::fakes::BOT_TOKEN,
+            None,
+            "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET is required with SWITCHBOARD_TELEGRAM_BOT_TOKEN",
+        ),
+        (
+            switchboard_tests::fakes::BOT_TOKEN,
+            Some("has spaces"),
+            "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET must be 1–256 characters",
+        ),
+    ] {
+        let failed = run(token, secret).await.unwrap();
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(!failed.status.success());
+        assert!(stderr.contains(expected), "{expected} not in {stderr}");
+    }
+    assert_eq!(
+        bot.webhook(),
+        Some((url.to_owned(), WEBHOOK_SECRET.to_owned()))
+    );
+}
