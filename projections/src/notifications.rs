@@ -203,10 +203,14 @@ impl Projection for NotificationsProjection {
             }
             Ok(DomainEvent::MessagePosted(e)) => message_posted(tx, event, &e).await?,
             Ok(DomainEvent::AutoReplySent(e)) => {
-                let from = operator_name(tx, e.operator_id).await?;
+                let chats = visitor_chats(tx, e.conversation_id).await?;
+                let from = match chats.is_empty() {
+                    true => String::new(),
+                    false => operator_name(tx, e.operator_id).await?,
+                };
                 let text = visitor_text(&from, &e.body, &[]);
                 let mut inserted = 0;
-                for chat_id in visitor_chats(tx, e.conversation_id).await? {
+                for chat_id in chats {
                     let to = Recipient::Telegram {
                         chat_id,
                         operator_id: None,
@@ -365,63 +369,94 @@ async fn message_posted(
     let mut inserted = 0;
     match e.sender.kind {
         SenderKind::Contact => {
-            let Some(conversation) = conversation(tx, e.conversation_id).await? else {
+            // One statement finds everyone to tell: the hot path of this projection.
+            let Some(audience) = contact_message_audience(tx, e.conversation_id).await? else {
                 return Ok(0);
-            };
-            let operators = match conversation.assignee_id {
-                Some(assignee) => vec![assignee],
-                None => branch_operators(tx, conversation.branch_id, "admin").await?,
             };
             let text = operator_text(
                 e.channel,
-                conversation.contact_name.as_deref(),
+                audience.contact_name.as_deref(),
                 e.conversation_id,
                 &e.body,
                 &files,
             );
-            for (operator_id, chat_id) in operator_chats(tx, &operators).await? {
+            for (operator_id, chat_id) in audience.operators.iter().zip(&audience.chats) {
                 let to = Recipient::Telegram {
-                    chat_id,
-                    operator_id: Some(operator_id),
+                    chat_id: *chat_id,
+                    operator_id: Some(*operator_id),
                 };
                 inserted += insert(tx, event, e.conversation_id, &to, None, &text, None).await?;
             }
             if e.channel != Channel::Telegram {
                 let text = visitor_text("[WEB] You", &e.body, &files);
-                inserted += to_visitor(tx, event, e.conversation_id, &text).await?;
+                for chat_id in &audience.visitor_chats {
+                    let to = Recipient::Telegram {
+                        chat_id: *chat_id,
+                        operator_id: None,
+                    };
+                    inserted +=
+                        insert(tx, event, e.conversation_id, &to, None, &text, None).await?;
+                }
             }
         }
-        SenderKind::Operator => {
-            let from = match e.sender.id {
-                Some(id) => operator_name(tx, id).await?,
-                None => "Operator".to_owned(),
+        SenderKind::Operator | SenderKind::System | SenderKind::Bot => {
+            // Most conversations are not linked to Telegram: then this is the one statement.
+            let chats = visitor_chats(tx, e.conversation_id).await?;
+            if chats.is_empty() {
+                return Ok(0);
+            }
+            let from = match (e.sender.kind, e.sender.id) {
+                (SenderKind::Operator, Some(id)) => operator_name(tx, id).await?,
+                (SenderKind::Operator, None) => "Operator".to_owned(),
+                _ => "Support".to_owned(),
             };
             let text = visitor_text(&from, &e.body, &files);
-            inserted += to_visitor(tx, event, e.conversation_id, &text).await?;
-        }
-        SenderKind::System | SenderKind::Bot => {
-            let text = visitor_text("Support", &e.body, &files);
-            inserted += to_visitor(tx, event, e.conversation_id, &text).await?;
+            for chat_id in chats {
+                let to = Recipient::Telegram {
+                    chat_id,
+                    operator_id: None,
+                };
+                inserted += insert(tx, event, e.conversation_id, &to, None, &text, None).await?;
+            }
         }
     }
     Ok(inserted)
 }
 
-async fn to_visitor(
+/// Who hears of a contact's message: the linked operators (the assignee, or the branch's
+/// admins while nobody is assigned) with their chats, and the contact's linked chats.
+#[derive(Debug, sqlx::FromRow)]
+struct Audience {
+    contact_name: Option<String>,
+    operators: Vec<Uuid>,
+    chats: Vec<i64>,
+    visitor_chats: Vec<i64>,
+}
+
+async fn contact_message_audience(
     tx: &mut PgConnection,
-    event: &RecordedEvent,
     conversation_id: Uuid,
-    text: &str,
-) -> Result<u64, sqlx::Error> {
-    let mut inserted = 0;
-    for chat_id in visitor_chats(tx, conversation_id).await? {
-        let to = Recipient::Telegram {
-            chat_id,
-            operator_id: None,
-        };
-        inserted += insert(tx, event, conversation_id, &to, None, text, None).await?;
-    }
-    Ok(inserted)
+) -> Result<Option<Audience>, sqlx::Error> {
+    sqlx::query_as(
+        "with c as (select branch_id, assignee_id, contact_name
+                    from notification_conversations where conversation_id = $1),
+              linked as (select t.operator_id, t.chat_id
+                         from telegram_operators t, c
+                         where t.operator_id = c.assignee_id
+                            or (c.assignee_id is null and t.operator_id in
+                                  (select o.operator_id from operators o
+                                   where o.branch_id is not distinct from c.branch_id
+                                     and 'admin' = any(o.roles))))
+         select c.contact_name,
+                array(select operator_id from linked order by operator_id) as operators,
+                array(select chat_id from linked order by operator_id) as chats,
+                array(select chat_id from telegram_visitors
+                      where conversation_id = $1 order by chat_id) as visitor_chats
+         from c",
+    )
+    .bind(conversation_id)
+    .fetch_optional(&mut *tx)
+    .await
 }
 
 /// The call-back's text, for Telegram and as the e-mail's body.
