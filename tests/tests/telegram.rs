@@ -468,7 +468,24 @@ async fn tg_4_visitor_continues_in_telegram_and_both_channels_agree(
         transcript.text,
         "Conversation so far:\nYou: first from the web\nSupport: first answer"
     );
-    // The token is spent: someone else cannot use it.
+    // A token expired long ago is swept when the next one is issued.
+    sqlx::query("update telegram_link_tokens set expires_at = now() - interval '2 days'")
+        .execute(&server.pool)
+        .await
+        .unwrap();
+    server
+        .graphql_ok(
+            "mutation($id: UUID!) { linkTelegram(conversationId: $id) { token } }",
+            json!({ "id": id }),
+            Some(&c.session),
+        )
+        .await;
+    let tokens: i64 = sqlx::query_scalar("select count(*) from telegram_link_tokens")
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 1, "only the new token is left");
+    // The spent token is gone; someone else cannot use it either.
     let mut intruder = TelegramUser::new(3003);
     assert_eq!(
         intruder.say(&server, &format!("/start link_{token}")).await,

@@ -154,6 +154,11 @@ impl Telegram {
                 Some(contact_id),
             ),
         };
+        // Tokens long expired are of no use to anyone (a retried update comes within
+        // minutes): each new one sweeps them, so the table holds about a day of links.
+        sqlx::query("delete from telegram_link_tokens where expires_at < now() - interval '1 day'")
+            .execute(pool)
+            .await?;
         sqlx::query(
             "insert into telegram_link_tokens
                  (token_hash, kind, operator_id, conversation_id, contact_id, expires_at)
