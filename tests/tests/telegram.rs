@@ -551,6 +551,13 @@ async fn tg_4_visitor_continues_in_telegram_and_both_channels_agree(
             .map(|s| s.text.split_once(": ").unwrap().1.to_owned()),
     );
     assert_eq!(telegram, web);
+    // In a visitor's chat, a slash is just a character: `/order 1042` is what they wrote.
+    assert_eq!(olena.say(&server, "/order 1042").await, 200);
+    let thread = thread_when(&server, &admin, &id, |m| m.len() == 6).await;
+    assert_eq!(
+        thread[5],
+        ("/order 1042".into(), "TELEGRAM".into(), "CONTACT".into())
+    );
 
     // The visitor blocks the bot: the next message is refused, recorded, and the chat
     // unlinked; the conversation goes on in the widget.

@@ -14,7 +14,8 @@
 //! - A linked operator's other text becomes their reply in a conversation (TG-2, channel
 //!   `telegram`): the conversation of the notification they replied to, or else the one they
 //!   last `/open`ed, checked again as `/open` is (it may have moved since).
-//! - Other text in a visitor's linked chat becomes the contact's message (TG-4).
+//! - Other text in a visitor's linked chat becomes the contact's message (TG-4), even text
+//!   that starts with a slash: only `/start` and `/help` are commands there.
 //! - Anyone else is told how to link, and nothing is recorded.
 //!
 //! An operator's link wins over a visitor's: a Telegram account linked to an operator always
@@ -147,7 +148,8 @@ impl Bot {
             return Ok(vec!["I can carry text messages only.".into()]);
         };
         let chat_id = message.chat.id;
-        if let Some((name, argument)) = parse_command(text) {
+        let command = parse_command(text);
+        if let Some((name, argument)) = &command {
             match name.as_str() {
                 "start" => {
                     if let Some(token) = argument.strip_prefix(VISITOR_LINK_PREFIX) {
@@ -155,20 +157,22 @@ impl Bot {
                     }
                     return Ok(vec![HELP.into()]);
                 }
-                "login" => return self.link_operator(chat_id, user.id, &argument).await,
+                "login" => return self.link_operator(chat_id, user.id, argument).await,
                 "help" => return Ok(vec![HELP.into()]),
                 _ => {}
             }
-            let Some(operator) = self.linked_operator(user.id).await? else {
-                return Ok(vec![NOT_LINKED.into()]);
-            };
-            return self
-                .operator_command(message, &operator, &name, &argument)
-                .await;
         }
         if let Some(operator) = self.linked_operator(user.id).await? {
-            return self.operator_reply(message, &operator, text).await;
+            return match &command {
+                Some((name, argument)) => {
+                    self.operator_command(message, &operator, name, argument)
+                        .await
+                }
+                None => self.operator_reply(message, &operator, text).await,
+            };
         }
+        // Not an operator: in a visitor's chat, anything else (even `/something`) is what
+        // they wrote.
         let visitor: Option<(Uuid, Uuid)> = sqlx::query_as(
             "select conversation_id, contact_id from telegram_visitors where chat_id = $1",
         )
