@@ -22,12 +22,14 @@ run: $(SECRET_FILE)
 ## make test: services up, then the whole suite against real PostgreSQL and Kafka, and every
 ## benchmark scenario in its seconds-long --quick form so the bench cannot rot (debug build:
 ## its figures mean nothing; BENCHMARKS.md's come from `make bench`), then the GraphQL fuzz of
-## `make fuzz` on that debug build
+## `make fuzz` on that debug build. The binaries are built with --all-targets so they share
+## the tests' feature set and nothing is compiled twice (a second set of artifacts once filled
+## a CI machine's disk).
 test:
 	eval "$$($(SERVICES) up)"; \
 	npm ci --prefix tests/interop --no-audit --no-fund; \
 	cargo test --workspace --locked; \
-	cargo build --locked --bin switchboard --bin bench; \
+	cargo build --locked --workspace --all-targets; \
 	./target/debug/bench --quick; \
 	scripts/fuzz.sh ./target/debug/switchboard
 
