@@ -277,6 +277,11 @@ pub struct NotifyArgs {
     /// How long Telegram or the mail server has to answer, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_NOTIFY_TIMEOUT_MS", default_value_t = 10_000)]
     pub notify_timeout_ms: u64,
+
+    /// How many days a notification that is done with (sent, failed or skipped) is kept, with
+    /// its attempts, for support to look up; 0 keeps them forever.
+    #[arg(long, env = "SWITCHBOARD_NOTIFY_KEEP_DAYS", default_value_t = 30)]
+    pub notify_keep_days: u32,
 }
 
 impl fmt::Debug for NotifyArgs {
@@ -295,6 +300,7 @@ impl fmt::Debug for NotifyArgs {
             .field("notify_backoff_unit_ms", &self.notify_backoff_unit_ms)
             .field("notify_poll_ms", &self.notify_poll_ms)
             .field("notify_timeout_ms", &self.notify_timeout_ms)
+            .field("notify_keep_days", &self.notify_keep_days)
             .finish()
     }
 }
@@ -312,6 +318,7 @@ impl Default for NotifyArgs {
             notify_backoff_unit_ms: 5_000,
             notify_poll_ms: 1000,
             notify_timeout_ms: 10_000,
+            notify_keep_days: 30,
         }
     }
 }
@@ -342,6 +349,8 @@ impl NotifyArgs {
             poll: Duration::from_millis(self.notify_poll_ms),
             backoff_unit: Duration::from_millis(self.notify_backoff_unit_ms),
             timeout: Duration::from_millis(self.notify_timeout_ms),
+            keep: (self.notify_keep_days > 0)
+                .then(|| Duration::from_secs(u64::from(self.notify_keep_days) * 24 * 3600)),
         }
     }
 
@@ -479,7 +488,8 @@ impl fmt::Display for Settings {
         writeln!(f, "mail_from={}", n.mail_from)?;
         writeln!(f, "notify_backoff_unit_ms={}", n.notify_backoff_unit_ms)?;
         writeln!(f, "notify_poll_ms={}", n.notify_poll_ms)?;
-        write!(f, "notify_timeout_ms={}", n.notify_timeout_ms)
+        writeln!(f, "notify_timeout_ms={}", n.notify_timeout_ms)?;
+        write!(f, "notify_keep_days={}", n.notify_keep_days)
     }
 }
 

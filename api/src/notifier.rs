@@ -30,6 +30,14 @@
 //! attempts in flight first, so a restart neither sends twice nor skips. E-mails carry a
 //! `Message-ID` derived from the notification, so a mail client can fold such a repeat.
 //!
+//! # Keeping
+//! Notifications that are done with (sent, failed, skipped) are kept, with their attempts, for
+//! `SWITCHBOARD_NOTIFY_KEEP_DAYS` (30 by default) after their last change, then swept by the
+//! notifier: at start and hourly, a thousand rows per transaction. Pending ones are never
+//! swept. A Telegram reply to a swept message still reaches its conversation: the bot reads
+//! the id from the message's first line. A redelivered event does not bring a swept row back:
+//! the projection skips events it has applied.
+//!
 //! # Crates
 //! lettre sends e-mail (see the crate's Cargo.toml for why).
 
@@ -53,6 +61,12 @@ pub const MAX_ATTEMPTS: i32 = 8;
 /// Notifications a notifier claims at once (and sends concurrently: one per chat at most).
 const CLAIM_BATCH: i64 = 16;
 
+/// How often a notifier sweeps notifications past their keeping time (and once at start).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// The most notifications one sweep transaction deletes, so it never holds many rows.
+const SWEEP_BATCH: i64 = 1000;
+
 /// The notifier's settings, from [`crate::config::Settings`].
 #[derive(Debug, Clone)]
 pub struct NotifierSettings {
@@ -62,6 +76,9 @@ pub struct NotifierSettings {
     pub backoff_unit: Duration,
     /// How long Telegram or the mail server has to answer.
     pub timeout: Duration,
+    /// How long a notification that is done with is kept, with its attempts; `None` keeps
+    /// them forever.
+    pub keep: Option<Duration>,
 }
 
 /// Where e-mail goes out.
@@ -150,7 +167,15 @@ pub async fn run_notifier(
         email = channels.mail.is_some(),
         "notifier is running"
     );
+    let mut next_sweep = tokio::time::Instant::now();
     while !shutdown.is_cancelled() {
+        if let Some(keep) = settings
+            .keep
+            .filter(|_| tokio::time::Instant::now() >= next_sweep)
+        {
+            next_sweep = tokio::time::Instant::now() + SWEEP_EVERY;
+            sweep_all(&pool, keep, &shutdown).await;
+        }
         let claimed = match claim(&pool, &settings).await {
             Ok(claimed) => claimed,
             Err(err) => {
@@ -176,6 +201,57 @@ pub async fn run_notifier(
             break;
         }
     }
+}
+
+/// Sweeps batch after batch until nothing is past `keep` (or shutdown).
+async fn sweep_all(pool: &PgPool, keep: Duration, shutdown: &CancellationToken) {
+    let mut swept = 0;
+    while !shutdown.is_cancelled() {
+        match sweep(pool, keep, SWEEP_BATCH).await {
+            Ok(0) => break,
+            Ok(n) => swept += n,
+            Err(err) => {
+                tracing::warn!(error = %err, "sweeping old notifications failed; the next sweep tries again");
+                break;
+            }
+        }
+    }
+    if swept > 0 {
+        tracing::info!(swept, "old notifications swept");
+    }
+}
+
+/// Deletes up to `limit` notifications that have been done with (sent, failed or skipped)
+/// for longer than `keep`, oldest first, with their attempts. Pending ones are never swept,
+/// whatever their age. Returns how many went. Rows another notifier is sweeping are left to
+/// it.
+pub async fn sweep(pool: &PgPool, keep: Duration, limit: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select notification_id from notifications
+         where status <> 'pending' and updated_at < now() - $1 * interval '1 millisecond'
+         order by updated_at
+         limit $2
+         for update skip locked",
+    )
+    .bind(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query("delete from notification_attempts where notification_id = any($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    let deleted = sqlx::query("delete from notifications where notification_id = any($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(deleted)
 }
 
 /// Claims up to [`CLAIM_BATCH`] due notifications, at most one per Telegram chat: the

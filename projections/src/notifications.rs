@@ -113,6 +113,17 @@ pub fn operator_text(
     )
 }
 
+/// The conversation an [`operator_text`] names in its first line (`… · #<id>`), if `text` is
+/// one. The bot reads it from a replied-to message whose notification was already swept.
+pub fn conversation_of_operator_text(text: &str) -> Option<Uuid> {
+    let first_line = text.lines().next()?;
+    if !(first_line.starts_with("[WEB] ") || first_line.starts_with("[TG] ")) {
+        return None;
+    }
+    let (_, id) = first_line.rsplit_once(" · #")?;
+    Uuid::parse_str(id).ok()
+}
+
 /// The text a visitor's Telegram shows for a message of their conversation written elsewhere.
 pub fn visitor_text(from: &str, body: &str, file_names: &[&str]) -> String {
     with_files(format!("{from}: {body}"), file_names)
@@ -615,6 +626,25 @@ mod tests {
             "[TG] Visitor · #00000000-0000-0000-0000-000000000001\nHi"
         );
         assert_eq!(visitor_text("Anna", "Sure", &[]), "Anna: Sure");
+    }
+
+    #[test]
+    fn the_conversation_is_read_back_from_an_operator_text() {
+        let id = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0042);
+        for channel in [Channel::Web, Channel::Telegram] {
+            let text = operator_text(channel, Some("Olena · #x"), id, "hi\n[WEB] a · #b", &[]);
+            assert_eq!(conversation_of_operator_text(&text), Some(id));
+        }
+        assert_eq!(conversation_of_operator_text("Call-back requested"), None);
+        assert_eq!(
+            conversation_of_operator_text(&format!("[WEB] Olena · #{id}x")),
+            None
+        );
+        assert_eq!(
+            conversation_of_operator_text(&format!("Olena · #{id}")),
+            None
+        );
+        assert_eq!(conversation_of_operator_text(""), None);
     }
 
     #[test]

@@ -18,6 +18,8 @@ use crate::TestServer;
 pub const BOT_TOKEN: &str = "123456:TEST-token";
 /// The username the fake's `getMe` gives.
 pub const BOT_USERNAME: &str = "switchboard_test_bot";
+/// The fake bot's Telegram user id, as `getMe` gives it.
+pub const BOT_ID: i64 = 123456;
 /// The webhook secret the tests configure.
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret_1";
 
@@ -156,7 +158,7 @@ async fn bot_method(
         "getMe" => (
             StatusCode::OK,
             Json(json!({ "ok": true, "result": {
-                "id": 123456, "is_bot": true, "first_name": "Switchboard", "username": BOT_USERNAME,
+                "id": BOT_ID, "is_bot": true, "first_name": "Switchboard", "username": BOT_USERNAME,
             }})),
         ),
         "setWebhook" => {
@@ -242,7 +244,7 @@ impl TelegramUser {
     }
 
     /// The update for a message with `text` (replying to `reply_to`), with its message id.
-    pub fn update(&mut self, text: &str, reply_to: Option<i64>) -> (Value, i64) {
+    pub fn update(&mut self, text: &str, reply_to: Option<&Sent>) -> (Value, i64) {
         let message_id = self.next_message_id;
         self.next_message_id += 1;
         self.next_update_id += 1;
@@ -251,9 +253,13 @@ impl TelegramUser {
             "from": { "id": self.id, "is_bot": false, "first_name": "Test" },
             "chat": { "id": self.id, "type": "private" },
         });
-        if let Some(reply_to) = reply_to {
+        if let Some(replied) = reply_to {
+            // Telegram includes the whole replied-to message: the bot's, with its text.
             message["reply_to_message"] = json!({
-                "message_id": reply_to, "date": 0, "chat": { "id": self.id, "type": "private" },
+                "message_id": replied.message_id, "date": 0, "text": replied.text,
+                "from": { "id": BOT_ID, "is_bot": true, "first_name": "Switchboard",
+                          "username": BOT_USERNAME },
+                "chat": { "id": self.id, "type": "private" },
             });
         }
         (
@@ -269,7 +275,7 @@ impl TelegramUser {
     }
 
     /// Replies to the bot's message `reply_to` with `text`; the webhook's status.
-    pub async fn reply(&mut self, server: &TestServer, reply_to: i64, text: &str) -> u16 {
+    pub async fn reply(&mut self, server: &TestServer, reply_to: &Sent, text: &str) -> u16 {
         let (update, _) = self.update(text, Some(reply_to));
         post_update(server, &update, Some(WEBHOOK_SECRET)).await
     }

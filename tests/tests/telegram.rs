@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
+use switchboard_api::notifier;
 use switchboard_api::runtime::Component;
 use switchboard_tests::calls::{create_inbox, start, REPLY, SEND};
 use switchboard_tests::fakes::{
@@ -152,7 +153,7 @@ async fn tg_2_operator_answers_from_telegram_and_the_widget_sees_it(
         .unwrap();
     let first = widget.next_data(&sub, WAIT).await.unwrap();
     assert_eq!(first["messagePosted"]["body"], "Where is my order?");
-    let (update, _) = anna.update("It ships tomorrow.", Some(forwarded.message_id));
+    let (update, _) = anna.update("It ships tomorrow.", Some(&forwarded));
     assert_eq!(
         post_update(&server, &update, Some(WEBHOOK_SECRET)).await,
         200
@@ -208,7 +209,102 @@ async fn tg_2_operator_answers_from_telegram_and_the_widget_sees_it(
     // echoed back to her.
     let texts: Vec<String> = bot.sent_to(anna.id).into_iter().map(|s| s.text).collect();
     assert_eq!(texts.len(), 2, "{texts:#?}");
+
+    // Weeks later the notification is swept; a reply to the forwarded message still reaches
+    // the conversation, by the id in its first line.
+    sqlx::query("update notifications set updated_at = now() - interval '31 days'")
+        .execute(&server.pool)
+        .await
+        .unwrap();
+    let swept = notifier::sweep(&server.pool, Duration::from_secs(30 * 24 * 3600), 1000)
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    assert_eq!(
+        anna.reply(&server, &forwarded, "It has shipped.").await,
+        200
+    );
+    let late = widget.next_data(&sub, WAIT).await.unwrap();
+    assert_eq!(late["messagePosted"]["body"], "It has shipped.");
+    assert_eq!(late["messagePosted"]["channel"], "TELEGRAM");
     server.stop().await;
+}
+
+/// A notification that is done with is kept `SWITCHBOARD_NOTIFY_KEEP_DAYS`, then swept with
+/// its attempts, oldest first; a pending one is never swept, however old.
+#[sqlx::test(migrations = "../migrations")]
+async fn notifications_done_with_are_swept_after_their_keeping_time(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = &pool_for(connect).await;
+    let row = |status: &'static str, days_ago: i32| async move {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "insert into notifications
+                 (notification_id, event_id, global_position, conversation_id, channel,
+                  telegram_chat_id, body, status, attempts, next_attempt_at, created_at,
+                  updated_at)
+             values ($1, $2, 1, $3, 'telegram', 42, 'hi', $4, 1, now(),
+                     now() - $5 * interval '1 day', now() - $5 * interval '1 day')",
+        )
+        .bind(id)
+        .bind(Uuid::now_v7())
+        .bind(Uuid::now_v7())
+        .bind(status)
+        .bind(days_ago)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into notification_attempts (notification_id, attempt, attempted_at, outcome)
+             values ($1, 1, now(), $2)",
+        )
+        .bind(id)
+        .bind(if status == "pending" { "retry" } else { status })
+        .execute(pool)
+        .await
+        .unwrap();
+        id
+    };
+    let oldest_sent = row("sent", 50).await;
+    let old_failed = row("failed", 40).await;
+    let old_skipped = row("skipped", 35).await;
+    let old_pending = row("pending", 60).await;
+    let recent_sent = row("sent", 29).await;
+    let keep = Duration::from_secs(30 * 24 * 3600);
+
+    let remaining = || async {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "select notification_id from notifications order by notification_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let attempts: i64 = sqlx::query_scalar("select count(*) from notification_attempts")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        (ids, attempts)
+    };
+    // One at a time: the oldest goes first.
+    assert_eq!(notifier::sweep(pool, keep, 1).await.unwrap(), 1);
+    let mut expected = vec![old_failed, old_skipped, old_pending, recent_sent];
+    expected.sort();
+    assert_eq!(remaining().await, (expected, 4));
+    // Then the rest that is past its time; the pending and the recent one stay.
+    assert_eq!(notifier::sweep(pool, keep, 1000).await.unwrap(), 2);
+    assert_eq!(notifier::sweep(pool, keep, 1000).await.unwrap(), 0);
+    let mut expected = vec![old_pending, recent_sent];
+    expected.sort();
+    assert_eq!(remaining().await, (expected, 2));
+    let gone: i64 =
+        sqlx::query_scalar("select count(*) from notifications where notification_id = any($1)")
+            .bind(vec![oldest_sent, old_failed, old_skipped])
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(gone, 0);
 }
 
 #[sqlx::test(migrations = "../migrations")]

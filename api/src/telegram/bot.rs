@@ -40,7 +40,7 @@ use switchboard_domain::operator::{
 use switchboard_domain::values::MessageBody;
 use switchboard_domain::{Actor, ConversationCommand};
 use switchboard_projections::conversations::read as conversations;
-use switchboard_projections::notifications::callback_window;
+use switchboard_projections::notifications::{callback_window, conversation_of_operator_text};
 use uuid::Uuid;
 
 use super::{spend_link, IncomingMessage, LinkTarget, Telegram, VISITOR_LINK_PREFIX};
@@ -334,14 +334,21 @@ impl Bot {
     ) -> Result<Vec<String>, BotFailure> {
         let replied_to = match &message.reply_to_message {
             Some(replied) => {
-                sqlx::query_scalar(
+                let forwarded: Option<Uuid> = sqlx::query_scalar(
                     "select conversation_id from notifications
                      where telegram_chat_id = $1 and telegram_message_id = $2",
                 )
                 .bind(message.chat.id)
                 .bind(replied.message_id)
                 .fetch_optional(&self.pool)
-                .await?
+                .await?;
+                // A forwarded message whose notification was swept (SWITCHBOARD_NOTIFY_KEEP_DAYS)
+                // still names its conversation in its first line; only the bot wrote it.
+                forwarded.or_else(|| {
+                    let by_bot = replied.from.as_ref().is_some_and(|from| from.is_bot);
+                    let text = replied.text.as_deref().filter(|_| by_bot)?;
+                    conversation_of_operator_text(text)
+                })
             }
             None => None,
         };

@@ -291,6 +291,8 @@ pub struct IncomingMessage {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RepliedMessage {
     pub message_id: i64,
+    pub from: Option<TelegramUser>,
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
