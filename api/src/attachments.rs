@@ -438,9 +438,13 @@ pub fn refusal(err: ApiError) -> Response {
         ApiError::AttachmentRefused(
             AttachmentRefused::UnknownType | AttachmentRefused::TypeNotAllowed(_),
         ) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ApiError::RateLimited { retry_after_secs } => {
+        ApiError::RateLimited { retry_after_secs } | ApiError::Unavailable { retry_after_secs } => {
+            let status = match &err {
+                ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
             let mut response = (
-                StatusCode::TOO_MANY_REQUESTS,
+                status,
                 Json(serde_json::json!({
                     "code": err.code(),
                     "message": err.to_string(),

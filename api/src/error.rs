@@ -136,10 +136,18 @@ pub enum ApiError {
     /// The Telegram Bot API did not answer as it should; try again later.
     #[error("Telegram is not reachable right now; try again later")]
     TelegramUnavailable,
+    /// The service is saturated: no database connection came free within the pool's
+    /// acquire timeout. Transient; the client retries after `retry_after_secs` (with the same
+    /// id where the operation takes one, so a retry never records twice).
+    #[error("the service is busy; retry in {retry_after_secs} s")]
+    Unavailable { retry_after_secs: u64 },
     /// Something failed on our side. The message is deliberately vague.
     #[error("internal error")]
     Internal,
 }
+
+/// What a client is told to wait before retrying when the service is saturated.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 impl ApiError {
     pub fn code(&self) -> &'static str {
@@ -198,7 +206,18 @@ impl ApiError {
             ApiError::ContactErased(_) => "CONTACT_ERASED",
             ApiError::TelegramDisabled => "TELEGRAM_DISABLED",
             ApiError::TelegramUnavailable => "TELEGRAM_UNAVAILABLE",
+            ApiError::Unavailable { .. } => "UNAVAILABLE",
             ApiError::Internal => "INTERNAL",
+        }
+    }
+
+    /// How long to wait before retrying, for the errors that say so (`RATE_LIMITED`,
+    /// `UNAVAILABLE`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::Unavailable { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -287,16 +306,24 @@ impl From<CommandError> for ApiError {
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
             CommandError::ContactErased(id) => ApiError::ContactErased(id),
-            other @ (CommandError::Corrupt(_) | CommandError::Storage(_)) => {
-                ApiError::internal(other)
-            }
+            CommandError::Storage(err) => ApiError::from(err),
+            other @ CommandError::Corrupt(_) => ApiError::internal(other),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        ApiError::internal(err)
+        match err {
+            // Saturation, not a fault: every connection was busy for the acquire timeout.
+            sqlx::Error::PoolTimedOut => {
+                tracing::warn!("no database connection came free in time; answering UNAVAILABLE");
+                ApiError::Unavailable {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                }
+            }
+            other => ApiError::internal(other),
+        }
     }
 }
 
@@ -332,7 +359,8 @@ impl ErrorExtensions for ApiError {
                     ext.set("max", *max);
                 }
                 ApiError::RatingTooEarly(status) => ext.set("status", status.as_str()),
-                ApiError::RateLimited { retry_after_secs } => {
+                ApiError::RateLimited { retry_after_secs }
+                | ApiError::Unavailable { retry_after_secs } => {
                     ext.set("retryAfter", *retry_after_secs)
                 }
                 ApiError::IllegalTransition { from, to } => {

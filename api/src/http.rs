@@ -311,15 +311,22 @@ pub fn gatekeep(
         .map(Gate::Refused)
 }
 
-/// The `retryAfter` of a `RATE_LIMITED` error in `response`, if it has one.
-fn rate_limited_for(response: &async_graphql::Response) -> Option<u64> {
+/// The HTTP status and `retryAfter` of a `RATE_LIMITED` (429) or `UNAVAILABLE` (503) error
+/// in `response`, if it has one.
+fn retry_later_for(response: &async_graphql::Response) -> Option<(StatusCode, u64)> {
     response.errors.iter().find_map(|error| {
         let extensions = error.extensions.as_ref()?;
-        if extensions.get("code")? != &async_graphql::Value::from("RATE_LIMITED") {
-            return None;
-        }
+        let status = match extensions.get("code")? {
+            async_graphql::Value::String(code) if code == "RATE_LIMITED" => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            async_graphql::Value::String(code) if code == "UNAVAILABLE" => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => return None,
+        };
         match extensions.get("retryAfter")? {
-            async_graphql::Value::Number(n) => n.as_u64(),
+            async_graphql::Value::Number(n) => Some((status, n.as_u64()?)),
             _ => None,
         }
     })
@@ -354,20 +361,20 @@ pub fn messenger_disabled() -> Response {
 }
 
 /// A refusal before GraphQL ran, in the GraphQL error body clients parse: `429 Too Many
-/// Requests` with `Retry-After` for a rate limit, `403 Forbidden` otherwise.
+/// Requests` with `Retry-After` for a rate limit, `503 Service Unavailable` (with
+/// `Retry-After` when busy) for our own failures, `403 Forbidden` otherwise.
 fn refused(error: ApiError) -> Response {
     let body = Json(async_graphql::Response::from_errors(vec![error
         .extend()
         .into_server_error(async_graphql::Pos::default())]));
-    match &error {
-        ApiError::RateLimited { retry_after_secs } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after_secs.to_string())],
-            body,
-        )
-            .into_response(),
-        ApiError::Internal => (StatusCode::SERVICE_UNAVAILABLE, body).into_response(),
-        _ => (StatusCode::FORBIDDEN, body).into_response(),
+    let status = match &error {
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Unavailable { .. } | ApiError::Internal => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::FORBIDDEN,
+    };
+    match error.retry_after_secs() {
+        Some(secs) => (status, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
+        None => (status, body).into_response(),
     }
 }
 
@@ -409,11 +416,11 @@ async fn graphql_post(
         .data(ClientIp(Some(client.to_string())))
         .data(VisitorRegion(region));
     let response = state.schema.execute(request).await;
-    // Over a limit: the status and header HTTP clients and proxies understand, too.
-    let retry_after = rate_limited_for(&response);
+    // Over a limit, or busy: the status and header HTTP clients and proxies understand, too.
+    let retry_later = retry_later_for(&response);
     let mut response = GraphQLResponse::from(response).into_response();
-    if let Some(secs) = retry_after {
-        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Some((status, secs)) = retry_later {
+        *response.status_mut() = status;
         if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }

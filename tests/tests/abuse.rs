@@ -2,7 +2,8 @@
 //! per widget token (typed `RATE_LIMITED`, HTTP 429 with `Retry-After`, and recovery after
 //! the window), the honeypot, the widget-API switch (`404 {"detail": "Messenger disabled"}`),
 //! close codes 4401/4403 for a refused `connection_init`, keep-alive pings, and the inboxes'
-//! allowed origins (SEC-1).
+//! allowed origins (SEC-1). And saturation: with every database connection busy, a typed
+//! `UNAVAILABLE` (HTTP 503 with `Retry-After`) that records nothing.
 
 use std::time::Duration;
 
@@ -11,11 +12,12 @@ use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::config::Settings;
 use switchboard_api::runtime::Component;
-use switchboard_tests::calls::{create_inbox, error_extensions};
+use switchboard_tests::calls::{create_inbox, error_extensions, start, SEND};
 use switchboard_tests::{pool_for, test_settings, TestServer, WsClient};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
 
 const ALL: &[Component] = &[Component::Api, Component::Relay, Component::Projections];
 
@@ -681,5 +683,57 @@ async fn a_socket_that_never_sends_connection_init_is_closed_with_4408(
         (u16::from(close.code), close.reason.as_str()),
         (4408, "Connection initialisation timeout")
     );
+    server.stop().await;
+}
+
+/// Every connection busy (the overload of BENCHMARKS §7 at 1,000 msg/s): the caller is told
+/// `UNAVAILABLE` with HTTP 503 and `Retry-After`, not `INTERNAL`, nothing is recorded, and
+/// the same request succeeds once connections come free.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_saturated_service_answers_unavailable_and_records_nothing(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    // A conversation to write to, made by the whole service.
+    let setup = server_with(connect.clone(), test_settings()).await;
+    let c = start(&setup, json!({ "name": "Olena", "message": "Hello" })).await;
+    setup.stop().await;
+    // Then the API alone, on a small pool that gives up waiting quickly.
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_millis(300))
+        .connect_with(connect)
+        .await
+        .unwrap();
+    let server = TestServer::start(&test_settings(), pool.clone(), &[Component::Api]).await;
+    let events = || async {
+        let n: i64 = sqlx::query_scalar("select count(*) from events")
+            .fetch_one(&server.pool)
+            .await
+            .unwrap();
+        n
+    };
+    let before = events().await;
+
+    // Take every connection the service could use.
+    let mut held = Vec::new();
+    while let Ok(connection) = pool.acquire().await {
+        held.push(connection);
+    }
+    assert!(!held.is_empty());
+    let input = json!({ "input": {
+        "conversationId": c.conversation_id, "body": "Are you there?",
+        "clientMessageId": Uuid::now_v7(),
+    }});
+    let (status, retry_after, body) = post(&server, SEND, input.clone(), Some(&c.session)).await;
+    assert_eq!((status, retry_after.as_deref()), (503, Some("1")));
+    insta::assert_json_snapshot!("unavailable_when_saturated", body);
+
+    // Connections free again: the same request goes through, once.
+    drop(held);
+    let (status, retry_after, body) = post(&server, SEND, input, Some(&c.session)).await;
+    assert_eq!((status, retry_after), (200, None), "{body}");
+    assert_eq!(body["data"]["sendMessage"]["body"], "Are you there?");
+    assert_eq!(events().await, before + 1);
     server.stop().await;
 }

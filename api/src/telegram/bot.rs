@@ -645,7 +645,7 @@ impl Bot {
     /// The user's answer to a command the log refused; a storage failure is passed up.
     fn refusal(&self, err: CommandError) -> Result<Vec<String>, BotFailure> {
         match ApiError::from(err) {
-            ApiError::Internal | ApiError::Contended => {
+            ApiError::Internal | ApiError::Contended | ApiError::Unavailable { .. } => {
                 Err(BotFailure("the command could not be recorded".to_owned()))
             }
             refused => Ok(vec![format!("Not done: {refused}.")]),
