@@ -692,6 +692,70 @@ async fn tg_4_visitor_continues_in_telegram_and_both_channels_agree(
     server.stop().await;
 }
 
+/// While nobody has linked Telegram, the notifications projection passes over messages
+/// without a transaction; it still keeps up, and once an operator links, the next message
+/// reaches them (and what came before does not).
+#[sqlx::test(migrations = "../migrations")]
+async fn messages_before_anyone_links_are_passed_over_and_later_ones_arrive(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let (_, widget_token) = create_inbox(&server, &server.operator_token(), "Support").await;
+    let c = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Olena", "message": "before" }),
+    )
+    .await;
+    let id = c.conversation_id.clone();
+    server
+        .graphql_ok(
+            SEND,
+            json!({ "input": { "conversationId": id, "body": "still before" } }),
+            Some(&c.session),
+        )
+        .await;
+    // The projection moves past the whole conversation so far, and tells nobody.
+    eventually(WAIT, || async {
+        let (applied, head): (i32, i32) = sqlx::query_as(
+            "select coalesce((select version from projection_stream_positions
+                              where projection = 'notifications' and stream_id = $1::uuid), 0),
+                    (select max(stream_version) from events where stream_id = $1::uuid)",
+        )
+        .bind(&id)
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+        (applied == head).then_some(())
+    })
+    .await;
+    let queued: i64 = sqlx::query_scalar("select count(*) from notifications")
+        .fetch_one(&server.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0);
+
+    // An admin links; the visitor's next message reaches them, and only that one.
+    let mut anna = TelegramUser::new(1501);
+    linked_operator(&server, &bot, "Anna", vec![Role::Admin], &mut anna).await;
+    server
+        .graphql_ok(
+            SEND,
+            json!({ "input": { "conversationId": id, "body": "after" } }),
+            Some(&c.session),
+        )
+        .await;
+    let forwarded = bot
+        .wait_for(anna.id, |t| t.starts_with("[WEB]"), WAIT)
+        .await;
+    assert_eq!(forwarded.text, format!("[WEB] Olena · #{id}\nafter"));
+    let texts: Vec<String> = bot.sent_to(anna.id).into_iter().map(|s| s.text).collect();
+    assert_eq!(texts.len(), 2, "{texts:#?}");
+    server.stop().await;
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn notifier_restarted_mid_stream_neither_repeats_nor_skips(
     _o: PgPoolOptions,
