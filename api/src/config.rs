@@ -279,8 +279,13 @@ pub struct NotifyArgs {
     pub notify_timeout_ms: u64,
 
     /// How many days a notification that is done with (sent, failed or skipped) is kept, with
-    /// its attempts, for support to look up; 0 keeps them forever.
-    #[arg(long, env = "SWITCHBOARD_NOTIFY_KEEP_DAYS", default_value_t = 30)]
+    /// its attempts, for support to look up; 0 keeps them forever (at most 36,500).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_NOTIFY_KEEP_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(0..=36_500)
+    )]
     pub notify_keep_days: u32,
 }
 

@@ -312,8 +312,19 @@ pub fn gatekeep(
 }
 
 /// The HTTP status and `retryAfter` of a `RATE_LIMITED` (429) or `UNAVAILABLE` (503) error
-/// in `response`, if it has one.
+/// in `response`, if it has one and no root field was answered: a request with several
+/// mutations, one of them done, must not be retried whole.
 fn retry_later_for(response: &async_graphql::Response) -> Option<(StatusCode, u64)> {
+    let answered = match &response.data {
+        async_graphql::Value::Object(fields) => fields
+            .values()
+            .any(|value| !matches!(value, async_graphql::Value::Null)),
+        async_graphql::Value::Null => false,
+        _ => true,
+    };
+    if answered {
+        return None;
+    }
     response.errors.iter().find_map(|error| {
         let extensions = error.extensions.as_ref()?;
         let status = match extensions.get("code")? {

@@ -33,7 +33,7 @@
 //! # Keeping
 //! Notifications that are done with (sent, failed, skipped) are kept, with their attempts, for
 //! `SWITCHBOARD_NOTIFY_KEEP_DAYS` (30 by default) after their last change, then swept by the
-//! notifier: at start and hourly, a thousand rows per transaction. Pending ones are never
+//! notifier beside its sends: at start and hourly, a thousand rows per transaction. Pending ones are never
 //! swept. A Telegram reply to a swept message still reaches its conversation: the bot reads
 //! the id from the message's first line. A redelivered event does not bring a swept row back:
 //! the projection skips events it has applied.
@@ -167,15 +167,11 @@ pub async fn run_notifier(
         email = channels.mail.is_some(),
         "notifier is running"
     );
-    let mut next_sweep = tokio::time::Instant::now();
+    // The sweep runs beside the sends, so a large first sweep never holds them up.
+    let sweeper = settings
+        .keep
+        .map(|keep| tokio::spawn(run_sweeper(pool.clone(), keep, shutdown.clone())));
     while !shutdown.is_cancelled() {
-        if let Some(keep) = settings
-            .keep
-            .filter(|_| tokio::time::Instant::now() >= next_sweep)
-        {
-            next_sweep = tokio::time::Instant::now() + SWEEP_EVERY;
-            sweep_all(&pool, keep, &shutdown).await;
-        }
         let claimed = match claim(&pool, &settings).await {
             Ok(claimed) => claimed,
             Err(err) => {
@@ -199,6 +195,20 @@ pub async fn run_notifier(
         }
         if !crate::outbox::wait(&mut listener, settings.poll, &shutdown).await {
             break;
+        }
+    }
+    if let Some(sweeper) = sweeper {
+        let _ = sweeper.await;
+    }
+}
+
+/// Sweeps at start and every [`SWEEP_EVERY`] until `shutdown`.
+async fn run_sweeper(pool: PgPool, keep: Duration, shutdown: CancellationToken) {
+    loop {
+        sweep_all(&pool, keep, &shutdown).await;
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
         }
     }
 }

@@ -106,7 +106,13 @@ pub fn operator_text(
         Channel::Telegram => "[TG]",
         Channel::Web | Channel::Api => "[WEB]",
     };
-    let name = contact_name.unwrap_or("Visitor");
+    // The first line names the conversation (the bot reads it back from replies): a name
+    // with a line break must not end it early.
+    let name: String = contact_name
+        .unwrap_or("Visitor")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     with_files(
         format!("{tag} {name} · #{conversation_id}\n{body}"),
         file_names,
@@ -253,6 +259,15 @@ impl Projection for NotificationsProjection {
             }
             Ok(DomainEvent::CallbackRequested(e)) => callback_requested(tx, event, &e).await?,
             Ok(DomainEvent::ContactErased(e)) => {
+                // The rows first, then their attempts: the notifier's sweep takes them in
+                // that order too, so the two cannot deadlock.
+                sqlx::query(
+                    "select 1 from notifications where conversation_id = any($1)
+                     order by notification_id for update",
+                )
+                .bind(&e.conversation_ids)
+                .execute(&mut *tx)
+                .await?;
                 // What went to the contact's own Telegram chats goes entirely: the chat id is
                 // theirs too.
                 sqlx::query(
@@ -665,6 +680,20 @@ mod tests {
             None
         );
         assert_eq!(conversation_of_operator_text(""), None);
+        // A name cannot end the first line early and name another conversation.
+        let other = Uuid::from_u128(7);
+        let text = operator_text(
+            Channel::Web,
+            Some(&format!("Eve · #{other}\nX")),
+            id,
+            "hi",
+            &[],
+        );
+        assert_eq!(
+            text.lines().next(),
+            Some(format!("[WEB] Eve · #{other} X · #{id}").as_str())
+        );
+        assert_eq!(conversation_of_operator_text(&text), Some(id));
     }
 
     #[test]

@@ -536,7 +536,8 @@ fn decodes(event: &RecordedEvent) -> bool {
     .is_ok()
 }
 
-/// Moves the positions past a batch of events the projection ignores, in one statement
+/// Moves the positions past a batch of events that change nothing in the projection (see
+/// [`passes_over`]), in one statement
 /// instead of a transaction: a projection that ignores most of the traffic (inboxes and
 /// operators ignore messages) then costs one round trip per batch. Only a batch whose
 /// versions have no gap within each stream goes this way; each stream moves only if the batch

@@ -245,6 +245,17 @@ impl TelegramUser {
 
     /// The update for a message with `text` (replying to `reply_to`), with its message id.
     pub fn update(&mut self, text: &str, reply_to: Option<&Sent>) -> (Value, i64) {
+        let replied = reply_to.map(|sent| (sent.message_id, sent.text.as_str(), true));
+        self.update_replying(text, replied)
+    }
+
+    /// An update with `text`, replying to `(message id, its text, whether the bot wrote it)`:
+    /// a reply to one's own message is one Telegram marks as not the bot's.
+    pub fn update_replying(
+        &mut self,
+        text: &str,
+        replied: Option<(i64, &str, bool)>,
+    ) -> (Value, i64) {
         let message_id = self.next_message_id;
         self.next_message_id += 1;
         self.next_update_id += 1;
@@ -253,12 +264,15 @@ impl TelegramUser {
             "from": { "id": self.id, "is_bot": false, "first_name": "Test" },
             "chat": { "id": self.id, "type": "private" },
         });
-        if let Some(replied) = reply_to {
-            // Telegram includes the whole replied-to message: the bot's, with its text.
+        if let Some((replied_id, replied_text, by_bot)) = replied {
+            // Telegram includes the whole replied-to message, with its author and text.
+            let from = match by_bot {
+                true => json!({ "id": BOT_ID, "is_bot": true, "first_name": "Switchboard",
+                                "username": BOT_USERNAME }),
+                false => json!({ "id": self.id, "is_bot": false, "first_name": "Test" }),
+            };
             message["reply_to_message"] = json!({
-                "message_id": replied.message_id, "date": 0, "text": replied.text,
-                "from": { "id": BOT_ID, "is_bot": true, "first_name": "Switchboard",
-                          "username": BOT_USERNAME },
+                "message_id": replied_id, "date": 0, "text": replied_text, "from": from,
                 "chat": { "id": self.id, "type": "private" },
             });
         }

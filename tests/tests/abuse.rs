@@ -728,6 +728,12 @@ async fn a_saturated_service_answers_unavailable_and_records_nothing(
     let (status, retry_after, body) = post(&server, SEND, input.clone(), Some(&c.session)).await;
     assert_eq!((status, retry_after.as_deref()), (503, Some("1")));
     insta::assert_json_snapshot!("unavailable_when_saturated", body);
+    // Nothing was recorded (read on a held connection, before any retry could dedupe it).
+    let during: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&mut *held[0])
+        .await
+        .unwrap();
+    assert_eq!(during, before);
 
     // Connections free again: the same request goes through, once.
     drop(held);

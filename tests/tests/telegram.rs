@@ -227,6 +227,21 @@ async fn tg_2_operator_answers_from_telegram_and_the_widget_sees_it(
     let late = widget.next_data(&sub, WAIT).await.unwrap();
     assert_eq!(late["messagePosted"]["body"], "It has shipped.");
     assert_eq!(late["messagePosted"]["channel"], "TELEGRAM");
+
+    // Only the bot's own messages are read for a conversation id: a reply to Anna's own
+    // message that looks like a forward goes nowhere.
+    let before = events_of(&server, &id).await;
+    let (update, _) = anna.update_replying(
+        "Is this the one?",
+        Some((forwarded.message_id + 100, forwarded.text.as_str(), false)),
+    );
+    assert_eq!(
+        post_update(&server, &update, Some(WEBHOOK_SECRET)).await,
+        200
+    );
+    bot.wait_for(anna.id, |t| t.starts_with("Which conversation?"), WAIT)
+        .await;
+    assert_eq!(events_of(&server, &id).await, before);
     server.stop().await;
 }
 

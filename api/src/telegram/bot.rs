@@ -360,11 +360,16 @@ impl Bot {
         };
         // The same rules as the commands: the conversation may have moved to another branch,
         // or to another moderator, since it was forwarded or opened.
-        if let Some(conversation) = conversations::conversation(&self.pool, conversation_id).await?
-        {
-            if let Err(refusal) = may_work(operator, &conversation, false) {
-                return Ok(vec![format!("Not sent: {refusal}")]);
-            }
+        let Some(conversation) = conversations::conversation(&self.pool, conversation_id).await?
+        else {
+            // Unknown to the read model: nonexistent, or started a moment ago. Without it
+            // the branch cannot be checked, so nothing is posted.
+            return Ok(vec![format!(
+                "Not sent: there is no conversation {conversation_id} (if it has just started, try again in a moment)."
+            )]);
+        };
+        if let Err(refusal) = may_work(operator, &conversation, false) {
+            return Ok(vec![format!("Not sent: {refusal}")]);
         }
         let sender = Sender {
             kind: SenderKind::Operator,
