@@ -22,7 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use switchboard_domain::envelope::RecordedEvent;
 use thiserror::Error;
 use uuid::Uuid;
@@ -134,24 +134,6 @@ pub trait Projection: Send + Sync + 'static {
     /// goes to `apply`, to be dead-lettered). By default, every type.
     fn handles(&self, _event_type: &str) -> bool {
         true
-    }
-
-    /// Whether events of `event_type`, which it [handles](Projection::handles), can change
-    /// anything only while [`Projection::active`] holds. A batch made only of such events
-    /// (and ignored ones) is passed over as ignored while the projection is not active: one
-    /// statement moves its streams' positions, without a transaction. By default, no type.
-    fn conditional(&self, _event_type: &str) -> bool {
-        false
-    }
-
-    /// One cheap read saying whether the [conditional](Projection::conditional) events
-    /// matter now; false promises that `apply` would write nothing for any of them. Asked
-    /// only for batches of conditional and ignored events. By default, always.
-    fn active<'a>(
-        &'a self,
-        _pool: &'a PgPool,
-    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send + 'a {
-        std::future::ready(Ok(true))
     }
 
     /// Whether applying an event of `event_type` reads this projection's progress

@@ -172,26 +172,6 @@ impl Projection for NotificationsProjection {
         HANDLED.contains(&event_type)
     }
 
-    /// Messages and auto-replies go only to linked Telegram chats: while nobody has linked
-    /// one, batches of them are passed over without a transaction (the common case of a
-    /// service without Telegram, and the benchmark's; BENCHMARKS.md §7).
-    fn conditional(&self, event_type: &str) -> bool {
-        matches!(event_type, "MessagePosted" | "AutoReplySent")
-    }
-
-    /// Whether any Telegram chat is linked. A link made while this is read is like one made
-    /// just after the events were applied: what came before is not sent.
-    fn active<'a>(
-        &'a self,
-        pool: &'a sqlx::PgPool,
-    ) -> impl std::future::Future<Output = Result<bool, sqlx::Error>> + Send + 'a {
-        sqlx::query_scalar(
-            "select exists (select 1 from telegram_operators)
-                 or exists (select 1 from telegram_visitors)",
-        )
-        .fetch_one(pool)
-    }
-
     async fn apply(
         &self,
         tx: &mut PgConnection,

@@ -236,7 +236,7 @@ pub async fn apply_batch<P: Projection + ?Sized>(
     log: &dyn LogReader,
     events: &[RecordedEvent],
 ) -> Result<(), ProjectionError> {
-    if passes_over(pool, projection, events).await?
+    if events.iter().all(|event| ignores(projection, event))
         && skip_ignored(pool, projection.name(), events).await?
     {
         return Ok(());
@@ -500,44 +500,16 @@ async fn erased_subjects(
 /// its stream's position. One that does not decode still goes to `apply`, which dead-letters
 /// it.
 fn ignores<P: Projection + ?Sized>(projection: &P, event: &RecordedEvent) -> bool {
-    !projection.handles(&event.event_type) && decodes(event)
+    !projection.handles(&event.event_type)
+        && DomainEvent::decode(
+            &event.event_type,
+            event.schema_version,
+            event.payload.clone(),
+        )
+        .is_ok()
 }
 
-/// Whether `events` would change nothing in `projection`: each is of a type it ignores, or of
-/// a [conditional](Projection::conditional) type while the projection is not
-/// [active](Projection::active). Every event must decode (one that does not goes to `apply`, to
-/// be dead-lettered).
-async fn passes_over<P: Projection + ?Sized>(
-    pool: &PgPool,
-    projection: &P,
-    events: &[RecordedEvent],
-) -> Result<bool, sqlx::Error> {
-    let mut conditional = false;
-    for event in events {
-        if projection.handles(&event.event_type) {
-            if !projection.conditional(&event.event_type) {
-                return Ok(false);
-            }
-            conditional = true;
-        }
-        if !decodes(event) {
-            return Ok(false);
-        }
-    }
-    Ok(!conditional || !projection.active(pool).await?)
-}
-
-fn decodes(event: &RecordedEvent) -> bool {
-    DomainEvent::decode(
-        &event.event_type,
-        event.schema_version,
-        event.payload.clone(),
-    )
-    .is_ok()
-}
-
-/// Moves the positions past a batch of events that change nothing in the projection (see
-/// [`passes_over`]), in one statement
+/// Moves the positions past a batch of events the projection ignores, in one statement
 /// instead of a transaction: a projection that ignores most of the traffic (inboxes and
 /// operators ignore messages) then costs one round trip per batch. Only a batch whose
 /// versions have no gap within each stream goes this way; each stream moves only if the batch

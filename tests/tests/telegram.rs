@@ -707,9 +707,8 @@ async fn tg_4_visitor_continues_in_telegram_and_both_channels_agree(
     server.stop().await;
 }
 
-/// While nobody has linked Telegram, the notifications projection passes over messages
-/// without a transaction; it still keeps up, and once an operator links, the next message
-/// reaches them (and what came before does not).
+/// Messages before anyone linked Telegram are applied and tell nobody; once an operator
+/// links, the next message reaches them (and what came before does not).
 #[sqlx::test(migrations = "../migrations")]
 async fn messages_before_anyone_links_are_passed_over_and_later_ones_arrive(
     _o: PgPoolOptions,
