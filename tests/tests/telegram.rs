@@ -1004,7 +1004,19 @@ async fn call_2_callback_reaches_the_manager_by_email_and_telegram(
         "{}",
         telegram.text
     );
-    // From Telegram, the manager reads the call-back with /callback.
+    // From Telegram, the manager reads the call-back with /callback, once the conversations
+    // projection has it (the notifications projection may well have been faster).
+    eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(
+                "query($id: UUID!) { conversation(id: $id) { id } }",
+                json!({ "id": conversation_id }),
+                Some(&admin),
+            )
+            .await;
+        (!data["conversation"].is_null()).then_some(())
+    })
+    .await;
     assert_eq!(
         mira.say(&server, &format!("/callback {conversation_id}"))
             .await,
