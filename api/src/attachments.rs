@@ -438,31 +438,20 @@ pub fn refusal(err: ApiError) -> Response {
         ApiError::AttachmentRefused(
             AttachmentRefused::UnknownType | AttachmentRefused::TypeNotAllowed(_),
         ) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ApiError::RateLimited { retry_after_secs } | ApiError::Unavailable { retry_after_secs } => {
-            let status = match &err {
-                ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            let mut response = (
-                status,
-                Json(serde_json::json!({
-                    "code": err.code(),
-                    "message": err.to_string(),
-                    "retryAfter": retry_after_secs,
-                })),
-            )
-                .into_response();
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return response;
-        }
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
+    let mut body = serde_json::json!({ "code": err.code(), "message": err.to_string() });
+    let Some(retry_after_secs) = err.retry_after_secs() else {
+        return (status, Json(body)).into_response();
+    };
+    body["retryAfter"] = retry_after_secs.into();
     (
         status,
-        Json(serde_json::json!({ "code": err.code(), "message": err.to_string() })),
+        [(header::RETRY_AFTER, retry_after_secs.to_string())],
+        Json(body),
     )
         .into_response()
 }

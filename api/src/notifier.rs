@@ -32,9 +32,9 @@
 //!
 //! # Keeping
 //! Notifications that are done with (sent, failed, skipped) are kept, with their attempts, for
-//! `SWITCHBOARD_NOTIFY_KEEP_DAYS` (30 by default) after their last change, then swept by the
-//! notifier beside its sends: at start and hourly, a thousand rows per transaction. Pending ones are never
-//! swept. A Telegram reply to a swept message still reaches its conversation: the bot reads
+//! `SWITCHBOARD_NOTIFY_KEEP_DAYS` (30 by default) after their last change, then swept by a
+//! task beside the notifier's sends: at start and hourly, a thousand rows per transaction.
+//! Pending ones are never swept. A Telegram reply to a swept message still reaches its conversation: the bot reads
 //! the id from the message's first line. A redelivered event does not bring a swept row back:
 //! the projection skips events it has applied.
 //!

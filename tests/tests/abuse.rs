@@ -734,6 +734,30 @@ async fn a_saturated_service_answers_unavailable_and_records_nothing(
         .await
         .unwrap();
     assert_eq!(during, before);
+    // The widget's attachment route answers the same way, in its own JSON.
+    let upload = server
+        .http
+        .post(format!(
+            "{}/attachments?conversationId={}&name=a.pdf",
+            server.base, c.conversation_id
+        ))
+        .bearer_auth(&c.session)
+        .body("%PDF-1.4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            upload.status().as_u16(),
+            upload.headers().get("retry-after").cloned()
+        ),
+        (503, Some(HeaderValue::from_static("1")))
+    );
+    assert_eq!(
+        upload.json::<Value>().await.unwrap(),
+        json!({ "code": "UNAVAILABLE", "message": "the service is busy; retry in 1 s",
+                "retryAfter": 1 })
+    );
 
     // Connections free again: the same request goes through, once.
     drop(held);
