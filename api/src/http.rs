@@ -5,7 +5,6 @@
 //! [`crate::attachments`]).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
@@ -20,155 +19,24 @@ use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Json, Router};
 use futures::{SinkExt, StreamExt};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::ClientConfig;
+use rdkafka::consumer::Consumer;
 use serde_json::json;
-use sqlx::PgPool;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::attachments::{self, LocalDirectory, SharedStore};
+use crate::attachments::routes as attachments;
 use async_graphql::ErrorExtensions;
 
-use crate::auth::{Auth, AuthError, Authentication, Viewer};
+use crate::auth::{AuthError, Authentication, Viewer};
 use crate::error::ApiError;
-use crate::geoip::GeoIp;
-use crate::graphql::{AppSchema, ClientIp, RequestId, RequestOrigin, VisitorRegion};
-use crate::limits::RateLimits;
-use crate::metrics::{Metrics, RequestLabels, Running};
+use crate::metrics::{RequestLabels, Running};
+use crate::request::{ClientAddr, ClientIp, RequestId, RequestOrigin, VisitorRegion};
+use crate::state::{check_session_origin, gatekeep, messenger_disabled, Gate, HttpState};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-#[derive(Clone)]
-pub struct HttpState {
-    pub schema: AppSchema,
-    pub auth: Auth,
-    pub pool: PgPool,
-    pub kafka_probe: Arc<BaseConsumer>,
-    pub kafka_topic: String,
-    /// Where the trusted proxy puts the visitor's region (INBOX-2), if it does.
-    pub region_header: Option<header::HeaderName>,
-    /// Where the trusted proxy puts the client's address, if there is one.
-    pub client_ip_header: Option<header::HeaderName>,
-    /// The local GeoIP database, when configured (INBOX-2).
-    pub geoip: Option<Arc<GeoIp>>,
-    /// Where attachment bytes live (CONV-7).
-    pub attachments: SharedStore,
-    /// The largest upload the server reads at all; each inbox sets its own, smaller limit.
-    pub max_upload_bytes: usize,
-    /// False: the widget API is switched off (`404 {"detail": "Messenger disabled"}`).
-    pub widget_api_enabled: bool,
-    /// Abuse limits (SEC-2), shared with the resolvers.
-    pub limits: Arc<RateLimits>,
-    /// How often an idle subscription socket gets a keep-alive.
-    pub ws_keepalive: Duration,
-    /// What `/metrics` reports (OPS-M1).
-    pub metrics: Arc<Metrics>,
-    /// The Telegram bot behind `/telegram/webhook`, when one is set up (TG-1..5).
-    pub bot: Option<Arc<crate::telegram::bot::Bot>>,
-}
-
-impl HttpState {
-    pub fn new(
-        schema: AppSchema,
-        auth: Auth,
-        pool: PgPool,
-        kafka_brokers: &str,
-        kafka_topic: &str,
-    ) -> Result<Self, rdkafka::error::KafkaError> {
-        let kafka_probe: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", kafka_brokers)
-            .create()?;
-        Ok(Self {
-            schema,
-            auth,
-            pool,
-            kafka_probe: Arc::new(kafka_probe),
-            kafka_topic: kafka_topic.to_owned(),
-            region_header: None,
-            client_ip_header: None,
-            geoip: None,
-            attachments: Arc::new(LocalDirectory::new("var/attachments")),
-            max_upload_bytes: switchboard_domain::attachment::MAX_ATTACHMENT_BYTES as usize,
-            widget_api_enabled: true,
-            limits: Arc::new(RateLimits::off()),
-            ws_keepalive: Duration::from_secs(15),
-            metrics: Arc::new(Metrics::new()),
-            bot: None,
-        })
-    }
-
-    /// Answers Telegram's updates on `/telegram/webhook` with `bot` (none: 404).
-    pub fn with_telegram(mut self, bot: Option<crate::telegram::bot::Bot>) -> Self {
-        self.bot = bot.map(Arc::new);
-        self
-    }
-
-    /// Reports into `metrics` (the schema's subscription count must use the same).
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
-    /// Switches the widget API on or off and sets the abuse limits.
-    pub fn with_widget_api(mut self, enabled: bool, limits: Arc<RateLimits>) -> Self {
-        self.widget_api_enabled = enabled;
-        self.limits = limits;
-        self
-    }
-
-    /// Sends subscription sockets a keep-alive this often.
-    pub fn with_ws_keepalive(mut self, every: Duration) -> Self {
-        self.ws_keepalive = every;
-        self
-    }
-
-    /// Reads visitors' regions from this GeoIP database when the header does not give one.
-    pub fn with_geoip(mut self, geoip: Option<GeoIp>) -> Self {
-        self.geoip = geoip.map(Arc::new);
-        self
-    }
-
-    /// Keeps attachments in `store`, reading uploads of at most `max_upload_bytes`.
-    pub fn with_attachments(mut self, store: SharedStore, max_upload_bytes: usize) -> Self {
-        self.attachments = store;
-        self.max_upload_bytes = max_upload_bytes;
-        self
-    }
-
-    /// Reads the client's address from `name` (see `Settings::client_ip_header`).
-    pub fn with_client_ip_header(
-        mut self,
-        name: Option<&str>,
-    ) -> Result<Self, header::InvalidHeaderName> {
-        self.client_ip_header = name.map(header::HeaderName::try_from).transpose()?;
-        Ok(self)
-    }
-
-    /// The client's address: the right-most of the trusted proxy's header when configured
-    /// and usable, else the TCP peer's.
-    fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
-        self.client_ip_header
-            .as_ref()
-            .and_then(|name| headers.get_all(name).iter().next_back())
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.rsplit(',').next())
-            .and_then(|last| last.trim().parse().ok())
-            .unwrap_or(peer)
-    }
-
-    /// Reads the visitor's region from `name` (see `Settings::region_header`).
-    pub fn with_region_header(
-        mut self,
-        name: Option<&str>,
-    ) -> Result<Self, header::InvalidHeaderName> {
-        self.region_header = name.map(header::HeaderName::try_from).transpose()?;
-        Ok(self)
-    }
-}
 
 pub fn router(state: HttpState) -> Router {
     // Uploads read their body themselves, after authentication, up to the inbox's limit.
@@ -205,11 +73,6 @@ fn cors() -> CorsLayer {
         .expose_headers([request_id, header::RETRY_AFTER])
         .max_age(Duration::from_secs(3600))
 }
-
-/// The client's address, as [`HttpState::client_addr`] tells it; put on every request by
-/// [`track`].
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub IpAddr);
 
 /// The request id header, read and sent back (OPS-M1).
 const REQUEST_ID: &str = "x-request-id";
@@ -273,44 +136,6 @@ async fn track(
     response
 }
 
-/// What the HTTP layer turns away before a request reaches its handler.
-pub enum Gate {
-    /// A widget call while the widget API is switched off: answer [`messenger_disabled`].
-    MessengerDisabled,
-    /// A caller over its rate limit (SEC-2).
-    Refused(ApiError),
-}
-
-/// The HTTP layer's checks before a handler runs: the widget-API switch (every caller without
-/// a valid operator token is a widget's, including a token that does not verify), then, with
-/// `charge`, one request against the rate limits. Operators pass both. GraphQL requests are
-/// charged per operation by [`crate::limits::ChargeOperations`] instead.
-pub fn gatekeep(
-    state: &HttpState,
-    client: IpAddr,
-    authentication: &Authentication,
-    charge: bool,
-) -> Option<Gate> {
-    if matches!(authentication.0, Ok(Viewer::Operator { .. })) {
-        return None;
-    }
-    if !state.widget_api_enabled {
-        return Some(Gate::MessengerDisabled);
-    }
-    if !charge {
-        return None;
-    }
-    state
-        .limits
-        .check_ip(client)
-        .and_then(|()| match &authentication.0 {
-            Ok(Viewer::WidgetSession { inbox_id, .. }) => state.limits.check_widget(*inbox_id),
-            _ => Ok(()),
-        })
-        .err()
-        .map(Gate::Refused)
-}
-
 /// The HTTP status and `retryAfter` of a `RATE_LIMITED` (429) or `UNAVAILABLE` (503) error
 /// in `response`, if it has one and no root field was answered: a request with several
 /// mutations, one of them done, must not be retried whole.
@@ -341,34 +166,6 @@ fn retry_later_for(response: &async_graphql::Response) -> Option<(StatusCode, u6
             _ => None,
         }
     })
-}
-
-/// A widget session used from a page its inbox does not list (SEC-1).
-pub async fn check_session_origin(
-    pool: &PgPool,
-    authentication: &Authentication,
-    origin: Option<&str>,
-) -> Result<(), ApiError> {
-    let (Ok(Viewer::WidgetSession { inbox_id, .. }), Some(origin)) = (&authentication.0, origin)
-    else {
-        return Ok(());
-    };
-    let settings = switchboard_projections::inboxes::read::settings(pool, *inbox_id).await?;
-    match settings {
-        Some(settings) if !settings.allows_origin(origin) => {
-            Err(ApiError::OriginNotAllowed(origin.to_owned()))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The answer to every widget call while the widget API is switched off (seed 001).
-pub fn messenger_disabled() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "detail": "Messenger disabled" })),
-    )
-        .into_response()
 }
 
 /// A refusal before GraphQL ran, in the GraphQL error body clients parse: `429 Too Many
@@ -682,12 +479,8 @@ fn authorization_of(payload: &serde_json::Value) -> Option<&str> {
 
 /// Prometheus metrics (OPS-M1), see [`crate::metrics`].
 async fn metrics(State(state): State<HttpState>) -> Response {
-    let relay = crate::runtime::relay_checkpoint(&state.kafka_topic);
-    match state
-        .metrics
-        .render(&state.pool, &relay, crate::runtime::PROJECTIONS)
-        .await
-    {
+    let relay = switchboard_commands::relay::checkpoint_name(&state.kafka_topic);
+    match state.metrics.render(&state.pool, &relay).await {
         Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "metrics query failed");

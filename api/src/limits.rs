@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::auth::{Authentication, Viewer};
 use crate::error::ApiError;
-use crate::graphql::ClientIp;
+use crate::request::ClientIp;
 
 /// Every this many checks, keys whose limit has fully recovered are dropped, so that the maps
 /// stay as large as the set of recently active callers.

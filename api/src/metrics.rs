@@ -144,7 +144,6 @@ impl Metrics {
         &self,
         pool: &PgPool,
         relay_checkpoint: &str,
-        projections: &[&str],
     ) -> Result<String, sqlx::Error> {
         let relay_lag: i64 = sqlx::query_scalar(
             "select coalesce((select max(global_position) from events), 0)
@@ -154,7 +153,7 @@ impl Metrics {
         .fetch_one(pool)
         .await?;
         self.relay_lag.set(relay_lag.max(0));
-        for (projection, lag) in switchboard_projections::lag(pool, projections).await? {
+        for (projection, lag) in switchboard_projections::lag(pool).await? {
             self.projection_lag
                 .get_or_create(&ProjectionLabels { projection })
                 .set(lag);

@@ -22,7 +22,7 @@ use switchboard_domain::envelope::RecordedEvent;
 use switchboard_replay::gdpr::{contact_data as log_data, ContactData};
 use uuid::Uuid;
 
-use crate::attachments::AttachmentStore;
+use crate::attachments::store::AttachmentStore;
 use crate::error::ApiError;
 
 /// What an erasure did.

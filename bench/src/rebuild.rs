@@ -18,6 +18,7 @@ use switchboard_domain::conversation::{
 use switchboard_domain::envelope::{Actor, EventMetadata};
 use switchboard_domain::event::{Channel, Sender, SenderKind};
 use switchboard_domain::operator::Role;
+use switchboard_projections::Catalogue;
 use uuid::Uuid;
 
 use crate::report::{median, round, summary, table};
@@ -206,9 +207,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let mut all_seconds = Vec::new();
     for _ in 0..repeats {
         let mut seconds = 0.0;
-        for name in switchboard_api::runtime::REBUILDABLE {
+        for name in Catalogue::rebuildable_names() {
             let started = Instant::now();
-            let report = switchboard_api::runtime::rebuild_projection(&pool, name, |_| {})
+            let report = switchboard_server::runtime::rebuild_projection(&pool, name, |_| {})
                 .await
                 .context("a rebuildable projection")?
                 .with_context(|| format!("rebuilding {name}"))?;
@@ -224,10 +225,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         all_seconds.push(seconds);
     }
     // One row per projection: the median over the repeats.
-    for name in switchboard_api::runtime::REBUILDABLE {
+    for name in Catalogue::rebuildable_names() {
         let rates: Vec<f64> = results
             .iter()
-            .filter(|r| r["projection"] == *name)
+            .filter(|r| r["projection"] == name)
             .filter_map(|r| r["events_per_s"].as_f64())
             .collect();
         rows.push(vec![
@@ -237,10 +238,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         ]);
     }
     let all = median(&all_seconds);
-    let every_rate = events as f64 * switchboard_api::runtime::REBUILDABLE.len() as f64 / all;
+    let every_rate = events as f64 * Catalogue::rebuildable_names().count() as f64 / all;
     rows.push(vec![
         "all four, one after another".into(),
-        (events * switchboard_api::runtime::REBUILDABLE.len() as u64).to_string(),
+        (events * Catalogue::rebuildable_names().count() as u64).to_string(),
         format!("{every_rate:.0}"),
     ]);
     table(

@@ -25,7 +25,6 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::hash::{event_hash, HashedFields};
-use crate::tail::EVENTS_CHANNEL;
 
 /// The last event of a stream as the appender saw it: what an append builds on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -108,6 +107,10 @@ pub enum AppendError {
     Storage(#[from] sqlx::Error),
 }
 
+/// The channel the log notifies after appends commit (see [`EventLog::notify_appended`]), on
+/// which its tailers ([`crate::tail`]) listen.
+pub const EVENTS_CHANNEL: &str = "switchboard_events";
+
 /// The SQL expression, for a query that reads `events` under the name given, of the key of the
 /// row's data subject (GDPR-2): null when it has none, or once they were erased. The subject
 /// is matched as text first, so an edited, malformed `data_subject` reads as erased instead of
@@ -123,10 +126,6 @@ macro_rules! subject_key_sql {
         )
     };
 }
-
-/// [`subject_key_sql`] for a query that reads `events` as `e`; open the row's event with
-/// [`crate::seal::open_with_stored_key`].
-pub const SUBJECT_KEY_OF_E: &str = subject_key_sql!("e");
 
 /// The columns every read selects, in the order [`decode_row`] expects: the event's, and its
 /// data subject's key.
@@ -347,6 +346,37 @@ pub struct EventFilter {
     pub recorded_before: Option<DateTime<Utc>>,
     /// Global positions in this inclusive range.
     pub positions: Option<(i64, i64)>,
+}
+
+/// The events of `streams` (each up to the version it names) recorded after
+/// `after_position`, and those of the types `or_types` whatever their position, in stream and
+/// version order, read on `conn`: a caller's transaction then sees exactly the versions it
+/// names (the webhooks projection's catch-up, through its `LogReader`).
+pub async fn read_streams_on(
+    conn: &mut PgConnection,
+    streams: &[(Uuid, i32)],
+    after_position: i64,
+    or_types: &[&str],
+) -> Result<Vec<LoggedEvent>, sqlx::Error> {
+    let (ids, versions): (Vec<Uuid>, Vec<i32>) = streams.iter().copied().unzip();
+    let sql = format!(
+        "select {EVENT_COLUMNS}
+         from unnest($1::uuid[], $2::int4[]) as wanted(wanted_stream, up_to)
+         join events on events.stream_id = wanted.wanted_stream
+                    and events.stream_version <= wanted.up_to
+         where events.global_position > $3 or events.event_type = any($4)
+         order by events.stream_id, events.stream_version"
+    );
+    sqlx::query(&sql)
+        .bind(&ids)
+        .bind(&versions)
+        .bind(after_position)
+        .bind(or_types)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(decode_row)
+        .collect()
 }
 
 /// Up to `limit` events matching `filter` with a global position above `after_position`, in

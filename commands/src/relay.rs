@@ -21,6 +21,12 @@ use crate::kafka::{ensure_topic, idempotent_producer, topic_is_empty, KafkaSetti
 use crate::log::LoggedEvent;
 use crate::tail::{LogTail, TailConfig, TailPosition};
 
+/// The name of the Kafka relay's checkpoint (in `log_checkpoints`) for `topic`, which also
+/// names its advisory lock.
+pub fn checkpoint_name(topic: &str) -> String {
+    format!("kafka:{topic}")
+}
+
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
     /// The checkpoint's name; also names the advisory lock.

@@ -40,14 +40,6 @@ const PREFIX: &str = "sealed:v1:";
 /// verify` names the edited event.
 pub const UNREADABLE: &str = "[unreadable]";
 
-/// The PostgreSQL advisory lock that orders erasures after the projection batches under way
-/// (GDPR-2). A batch that reads contacts' keys holds it shared until it commits; destroying a
-/// key takes it exclusively in the same transaction, so it waits for every batch that may have
-/// read the key as live, and every batch after it reads the key as gone. An advisory lock
-/// lives in memory: unlike a row lock on `contact_keys`, it writes nothing to the table's
-/// pages.
-pub const ERASURE_FENCE: i64 = 0x5357_4254_4552_4153; // "SWBTERAS"
-
 /// A contact's 256-bit key.
 #[derive(Clone)]
 pub struct ContactKey(Key<Aes256Gcm>);
@@ -147,7 +139,7 @@ impl Keyring {
         self.lock().remove(&contact_id);
         let mut tx = self.pool.begin().await?;
         sqlx::query("select pg_advisory_xact_lock($1)")
-            .bind(ERASURE_FENCE)
+            .bind(switchboard_domain::contact::ERASURE_FENCE)
             .execute(&mut *tx)
             .await?;
         sqlx::query(

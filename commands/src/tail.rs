@@ -17,10 +17,7 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
-use crate::log::{decode_row, LoggedEvent, EVENT_COLUMNS};
-
-/// The channel `events_notify` (migration 0001) notifies on every committed append.
-pub const EVENTS_CHANNEL: &str = "switchboard_events";
+use crate::log::{decode_row, LoggedEvent, EVENTS_CHANNEL, EVENT_COLUMNS};
 
 /// A place in commit order: after the event `(transaction_id, global_position)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]

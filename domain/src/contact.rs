@@ -22,6 +22,16 @@ pub const ERASED: &str = "[erased]";
 /// The `stream_type` of contacts' streams.
 pub const STREAM_TYPE: &str = "contact";
 
+/// The key of the PostgreSQL advisory lock that orders erasures after the projection batches under way
+/// (GDPR-2): an agreement between the write side (`switchboard_commands::seal`, which destroys
+/// keys) and the read side (the projection runner), kept here so neither depends on the
+/// other. A batch that reads contacts' keys holds it shared until it commits; destroying a
+/// key takes it exclusively in the same transaction, so it waits for every batch that may have
+/// read the key as live, and every batch after it reads the key as gone. An advisory lock
+/// lives in memory: unlike a row lock on `contact_keys`, it writes nothing to the table's
+/// pages.
+pub const ERASURE_FENCE: i64 = 0x5357_4254_4552_4153; // "SWBTERAS"
+
 impl DomainEvent {
     /// JSON pointers (RFC 6901) into [`DomainEvent::payload`] of the contact's personal data
     /// this event carries: what they told us about themselves and what they wrote. Operators'

@@ -13,7 +13,7 @@ use switchboard_domain::event::{
 };
 use switchboard_domain::DomainEvent;
 
-use crate::{Applied, Change, Projection, ProjectionError};
+use crate::{Applied, Change, LogReader, Projection, ProjectionError};
 
 pub struct ConversationsProjection;
 
@@ -57,6 +57,7 @@ impl Projection for ConversationsProjection {
     async fn apply(
         &self,
         tx: &mut PgConnection,
+        _log: &dyn LogReader,
         event: &RecordedEvent,
     ) -> Result<Applied, ProjectionError> {
         let decoded = DomainEvent::decode(

@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::DomainEvent;
 
-use crate::{Applied, Change, Projection, ProjectionError};
+use crate::{Applied, Change, LogReader, Projection, ProjectionError};
 
 pub struct InboxesProjection;
 
@@ -34,6 +34,7 @@ impl Projection for InboxesProjection {
     async fn apply(
         &self,
         tx: &mut PgConnection,
+        _log: &dyn LogReader,
         event: &RecordedEvent,
     ) -> Result<Applied, ProjectionError> {
         let decoded = DomainEvent::decode(

@@ -17,6 +17,8 @@
 //!   CALL-2).
 //! - [`Projection`], [`LogReader`], [`Change`]: what a projection implements, what it needs,
 //!   what it announces.
+//! - [`Catalogue`]: the one list of every projection, which the process wiring, readiness,
+//!   metrics and rebuilds all read.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,6 +36,69 @@ pub mod operators;
 pub mod runner;
 pub mod sla;
 pub mod webhooks;
+
+/// Every projection, the one list of them: what the process runs, what readiness and
+/// `/metrics` report on, and what a rebuild may name. A new projection gets a variant here,
+/// and the compiler then points at every `match` that must run or rebuild it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Catalogue {
+    Conversations,
+    Inboxes,
+    Operators,
+    Sla,
+    Webhooks,
+    Notifications,
+}
+
+impl Catalogue {
+    /// Every projection, in the order they are started.
+    pub const ALL: [Catalogue; 6] = [
+        Catalogue::Conversations,
+        Catalogue::Inboxes,
+        Catalogue::Operators,
+        Catalogue::Sla,
+        Catalogue::Webhooks,
+        Catalogue::Notifications,
+    ];
+
+    /// The name the projection's progress, consumer group and metrics are kept under (its
+    /// [`Projection::name`]).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Catalogue::Conversations => "conversations",
+            Catalogue::Inboxes => "inboxes",
+            Catalogue::Operators => "operators",
+            Catalogue::Sla => "sla",
+            Catalogue::Webhooks => "webhooks",
+            Catalogue::Notifications => "notifications",
+        }
+    }
+
+    /// The projection called `name`.
+    pub fn named(name: &str) -> Option<Catalogue> {
+        Catalogue::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Whether a rebuild (AUD-5) may replay it. The webhooks and notifications projections are
+    /// outboxes: replaying them would insert deliveries and notifications for events already
+    /// acted on, so they are never rebuilt.
+    pub const fn rebuildable(self) -> bool {
+        !matches!(self, Catalogue::Webhooks | Catalogue::Notifications)
+    }
+
+    /// The names of every projection.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Catalogue::ALL.into_iter().map(Catalogue::name)
+    }
+
+    /// The names of the projections a rebuild may name.
+    pub fn rebuildable_names() -> impl Iterator<Item = &'static str> {
+        Catalogue::ALL
+            .into_iter()
+            .filter(|p| p.rebuildable())
+            .map(Catalogue::name)
+    }
+}
 
 /// The PostgreSQL channel on which projections announce committed changes.
 pub const CHANGES_CHANNEL: &str = "switchboard_changes";
@@ -145,21 +210,22 @@ pub trait Projection: Send + Sync + 'static {
     }
 
     /// Applies one event inside the caller's transaction. Events of the types it
-    /// [handles](Projection::handles) arrive once each, in stream order.
+    /// [handles](Projection::handles) arrive once each, in stream order. A projection that
+    /// must read the log itself does so through `log`, never with SQL of its own.
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,
+        log: &'a dyn LogReader,
         event: &'a RecordedEvent,
     ) -> impl Future<Output = Result<Applied, ProjectionError>> + Send + 'a;
 }
 
-/// How many events of the log each of `projections` has yet to apply (its lag), by name.
+/// How many events of the log each projection of the [`Catalogue`] has yet to apply (its
+/// lag), by name.
 /// Counts per stream, against the log's heads: exact, and a full pass over the log's
 /// stream index, so meant for a metrics scrape, not a hot path.
-pub async fn lag(
-    pool: &sqlx::PgPool,
-    projections: &[&str],
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn lag(pool: &sqlx::PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let projections: Vec<&str> = Catalogue::names().collect();
     sqlx::query_as(
         "with heads as (select stream_id, max(stream_version) as version
                         from events group by stream_id)
@@ -171,7 +237,7 @@ pub async fn lag(
          group by p.name
          order by p.name",
     )
-    .bind(projections)
+    .bind(&projections)
     .fetch_all(pool)
     .await
 }
@@ -184,11 +250,44 @@ pub trait LogReader: Send + Sync + 'static {
         stream_id: Uuid,
         after_version: i32,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>>;
+
+    /// The events of `streams` (each up to the version it names) recorded after
+    /// `after_position`, and those of `or_types` whatever their position, in stream and version
+    /// order, with personal data opened (or erased, GDPR-2). Read on `conn`, the caller's
+    /// transaction, so the versions it names are exactly those it sees applied.
+    fn read_streams_on<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        streams: &'a [(Uuid, i32)],
+        after_position: i64,
+        or_types: &'a [&'a str],
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + 'a>>;
 }
 
 #[cfg(test)]
 mod tests {
     use switchboard_domain::DomainEvent;
+
+    #[test]
+    fn the_catalogue_names_each_projection_as_it_names_itself() {
+        use crate::{Catalogue, Projection};
+        let named = |p: Catalogue| match p {
+            Catalogue::Conversations => crate::conversations::ConversationsProjection.name(),
+            Catalogue::Inboxes => crate::inboxes::InboxesProjection.name(),
+            Catalogue::Operators => crate::operators::OperatorsProjection.name(),
+            Catalogue::Sla => crate::sla::SlaProjection.name(),
+            Catalogue::Webhooks => crate::webhooks::WebhooksProjection.name(),
+            Catalogue::Notifications => crate::notifications::NotificationsProjection.name(),
+        };
+        for projection in Catalogue::ALL {
+            assert_eq!(projection.name(), named(projection));
+            assert_eq!(Catalogue::named(projection.name()), Some(projection));
+        }
+        assert_eq!(
+            Catalogue::rebuildable_names().collect::<Vec<_>>(),
+            ["conversations", "inboxes", "operators", "sla"]
+        );
+    }
 
     #[test]
     fn the_listed_event_types_exist() {

@@ -40,7 +40,7 @@ use switchboard_domain::event::{CallbackRequested, Channel, MessagePosted, Sende
 use switchboard_domain::DomainEvent;
 use uuid::Uuid;
 
-use crate::{Applied, Projection, ProjectionError};
+use crate::{Applied, LogReader, Projection, ProjectionError};
 
 pub struct NotificationsProjection;
 
@@ -175,6 +175,7 @@ impl Projection for NotificationsProjection {
     async fn apply(
         &self,
         tx: &mut PgConnection,
+        _log: &dyn LogReader,
         event: &RecordedEvent,
     ) -> Result<Applied, ProjectionError> {
         let decoded = DomainEvent::decode(

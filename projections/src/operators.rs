@@ -8,7 +8,7 @@ use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::operator::{OperatorProfile, OperatorStatus};
 use switchboard_domain::DomainEvent;
 
-use crate::{Applied, Change, Projection, ProjectionError};
+use crate::{Applied, Change, LogReader, Projection, ProjectionError};
 
 pub struct OperatorsProjection;
 
@@ -36,6 +36,7 @@ impl Projection for OperatorsProjection {
     async fn apply(
         &self,
         tx: &mut PgConnection,
+        _log: &dyn LogReader,
         event: &RecordedEvent,
     ) -> Result<Applied, ProjectionError> {
         let decoded = DomainEvent::decode(

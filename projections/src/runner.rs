@@ -430,7 +430,7 @@ async fn apply_all_in<P: Projection + ?Sized>(
             }
         }
         for e in pending.iter().chain(std::iter::once(event)) {
-            apply_one(tx, projection, &mut progress, e, &mut changes).await?;
+            apply_one(tx, projection, log, &mut progress, e, &mut changes).await?;
         }
         progress.advance(event.stream_id, event.stream_version);
     }
@@ -441,7 +441,7 @@ async fn apply_all_in<P: Projection + ?Sized>(
 /// The data subjects of a batch's events (GDPR-2), and which were erased. Kafka may carry an
 /// event opened before its contact's erasure: its personal data must not reach the tables
 /// after the erasure purged them, so it is applied as erased. The batch holds the erasure
-/// fence ([`switchboard_commands::seal::ERASURE_FENCE`]) shared until it commits, so an
+/// fence ([`switchboard_domain::contact::ERASURE_FENCE`]) shared until it commits, so an
 /// erasure waits for a batch that read a key as live, and its `ContactErased` (recorded after
 /// the key is gone) comes after.
 #[derive(Default)]
@@ -480,7 +480,7 @@ async fn erased_subjects(
     // below is a statement of its own, so under READ COMMITTED (the pool's level) it sees
     // every erasure that took the fence before this batch got it.
     sqlx::query("select pg_advisory_xact_lock_shared($1)")
-        .bind(switchboard_commands::seal::ERASURE_FENCE)
+        .bind(switchboard_domain::contact::ERASURE_FENCE)
         .execute(&mut *tx)
         .await?;
     let rows: Vec<(Uuid, bool)> = sqlx::query_as(
@@ -575,6 +575,7 @@ async fn skip_ignored(
 async fn apply_one<P: Projection + ?Sized>(
     tx: &mut PgConnection,
     projection: &P,
+    log: &dyn LogReader,
     progress: &mut Progress,
     event: &RecordedEvent,
     changes: &mut Vec<Change>,
@@ -585,7 +586,7 @@ async fn apply_one<P: Projection + ?Sized>(
     if projection.reads_progress(&event.event_type) {
         progress.write(tx).await?;
     }
-    match projection.apply(&mut *tx, event).await? {
+    match projection.apply(&mut *tx, log, event).await? {
         Applied::Changed(change) => changes.push(change),
         Applied::Ignored => {}
         Applied::Unreadable(reason) => {

@@ -42,7 +42,7 @@ use switchboard_domain::inbox::{InboxSettings, SlaPolicy};
 use switchboard_domain::DomainEvent;
 use uuid::Uuid;
 
-use crate::{Applied, Projection, ProjectionError};
+use crate::{Applied, LogReader, Projection, ProjectionError};
 
 pub struct SlaProjection;
 
@@ -82,6 +82,7 @@ impl Projection for SlaProjection {
     async fn apply(
         &self,
         tx: &mut PgConnection,
+        _log: &dyn LogReader,
         event: &RecordedEvent,
     ) -> Result<Applied, ProjectionError> {
         let decoded = DomainEvent::decode(

@@ -2,7 +2,7 @@
 //! `webhook_endpoints` (every endpoint as its stream says) and `webhook_conversations` (each
 //! conversation's inbox, branch and status), and inserts a row into `webhook_deliveries` for
 //! every event that an enabled endpoint of the event's inbox subscribed to. Sending is the
-//! delivery worker's (`switchboard_api::webhooks`); this module only decides *what* is sent.
+//! delivery worker's (`switchboard_workers::webhooks`); this module only decides *what* is sent.
 //!
 //! # A delivery
 //! One per (event, endpoint): its id is UUID v5 of the event id and the endpoint id (the
@@ -24,19 +24,17 @@
 //!   from the `events` table in the same transaction and get their deliveries then. Events not
 //!   applied yet will come through Kafka and take the first path.
 //!
-//! The catch-up reads the log directly (not through `LogReader`) because it must see exactly
-//! what this transaction sees of the projection's progress. It is bounded by the conversations
-//! of the inbox that were active since the registration.
+//! The catch-up reads the log through [`LogReader::read_streams_on`], on this transaction's
+//! connection, because it must see exactly what this transaction sees of the projection's
+//! progress. It is bounded by the conversations of the inbox that were active since the
+//! registration.
 //!
 //! Changes of the URL or the event types, and disabling and enabling, apply from the moment
 //! this projection applies them (not by position): an event recorded just before a change may
 //! be delivered under the old or the new types. A disabled endpoint gets no new deliveries; its
 //! pending ones wait (the worker does not send them) until it is enabled again.
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
-use switchboard_commands::log::SUBJECT_KEY_OF_E;
-use switchboard_commands::seal::open_with_stored_key;
 use switchboard_domain::contact::erase_sealed;
 use switchboard_domain::conversation::{self, ConversationStatus};
 use switchboard_domain::envelope::RecordedEvent;
@@ -47,7 +45,7 @@ use switchboard_domain::webhook::{
 use switchboard_domain::DomainEvent;
 use uuid::Uuid;
 
-use crate::{Applied, Projection, ProjectionError};
+use crate::{Applied, LogReader, Projection, ProjectionError};
 
 /// The PostgreSQL channel notified (after commit) when deliveries were inserted, so the worker
 /// does not wait for its next poll.
@@ -106,6 +104,7 @@ impl Projection for WebhooksProjection {
     async fn apply(
         &self,
         tx: &mut PgConnection,
+        log: &dyn LogReader,
         event: &RecordedEvent,
     ) -> Result<Applied, ProjectionError> {
         let decoded = DomainEvent::decode(
@@ -140,6 +139,7 @@ impl Projection for WebhooksProjection {
                 .await?;
                 let inserted = catch_up(
                     tx,
+                    log,
                     self.name(),
                     e.endpoint_id,
                     e.inbox_id,
@@ -447,52 +447,39 @@ pub fn delivery_id(event_id: Uuid, endpoint_id: Uuid) -> Uuid {
 /// registration (see the module docs). Returns how many were inserted.
 async fn catch_up(
     tx: &mut PgConnection,
+    log: &dyn LogReader,
     projection: &str,
     endpoint_id: Uuid,
     inbox_id: Uuid,
     chosen: &[WebhookEventType],
     registered_position: i64,
 ) -> Result<u64, ProjectionError> {
-    // The snapshot events from each stream's start are read too, to know the conversation as
-    // it was right after each event delivered.
-    // The events as every reader sees them: personal data opened, or erased (GDPR-2).
-    let rows = sqlx::query(&format!(
-        "select e.global_position, e.stream_id, e.stream_type, e.stream_version, e.event_id,
-                e.event_type, e.schema_version, e.payload, e.metadata, e.recorded_at,
-                {SUBJECT_KEY_OF_E} as subject_key
+    // The inbox's conversations active since the registration, up to what this projection
+    // applied of each.
+    let streams: Vec<(Uuid, i32)> = sqlx::query_as(
+        "select c.conversation_id, p.version
          from webhook_conversations c
          join projection_stream_positions p
            on p.projection = $3 and p.stream_id = c.conversation_id
-         join events e
-           on e.stream_id = c.conversation_id and e.stream_version <= p.version
-         where c.inbox_id = $1 and c.last_position > $2
-           and (e.global_position > $2 or e.event_type = any($4))
-         order by e.stream_id, e.stream_version"
-    ))
+         where c.inbox_id = $1 and c.last_position > $2",
+    )
     .bind(inbox_id)
     .bind(registered_position)
     .bind(projection)
-    .bind(SNAPSHOT_EVENTS)
     .fetch_all(&mut *tx)
     .await?;
+    if streams.is_empty() {
+        return Ok(0);
+    }
+    // The snapshot events from each stream's start are read too, to know the conversation as
+    // it was right after each event delivered.
+    let events = log
+        .read_streams_on(tx, &streams, registered_position, SNAPSHOT_EVENTS)
+        .await?;
     let mut inserted = 0;
     let mut stream: Option<Uuid> = None;
     let mut snapshot: Option<ConversationSnapshot> = None;
-    for row in rows {
-        let mut event = RecordedEvent {
-            global_position: row.try_get("global_position")?,
-            stream_id: row.try_get("stream_id")?,
-            stream_type: row.try_get("stream_type")?,
-            stream_version: row.try_get("stream_version")?,
-            event_id: row.try_get("event_id")?,
-            event_type: row.try_get("event_type")?,
-            schema_version: row.try_get("schema_version")?,
-            payload: row.try_get("payload")?,
-            metadata: row.try_get("metadata")?,
-            recorded_at: row.try_get::<DateTime<Utc>, _>("recorded_at")?,
-        };
-        let key: Option<Vec<u8>> = row.try_get("subject_key")?;
-        open_with_stored_key(&mut event, key.as_deref());
+    for event in events {
         if stream != Some(event.stream_id) {
             stream = Some(event.stream_id);
             snapshot = None;

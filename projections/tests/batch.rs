@@ -273,8 +273,6 @@ async fn a_registration_catches_up_on_what_its_own_batch_applied_before_it(pool:
         &message(conversation, "after 2"),
     )
     .await;
-    let log = FixedLog(vec![]);
-
     // The conversation's partition ahead of the endpoint's, all in one batch: `after 1` is
     // delivered by the registration's catch-up, `after 2` when it is applied.
     let batch = [
@@ -284,6 +282,9 @@ async fn a_registration_catches_up_on_what_its_own_batch_applied_before_it(pool:
         registered,
         after_2.clone(),
     ];
+    // The catch-up reads the log through the reader, up to the versions this batch's
+    // transaction has applied: `after 2` is in the log but not applied yet when it runs.
+    let log = FixedLog(batch.to_vec());
     apply_batch(&pool, &WebhooksProjection, &log, &batch)
         .await
         .unwrap();

@@ -13,8 +13,8 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use switchboard_api::config::{DatabaseArgs, Settings};
-use switchboard_api::runtime::{start, Component, Running};
+use switchboard_server::config::{DatabaseArgs, Settings};
+use switchboard_server::runtime::{start, Component, Running};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -86,7 +86,7 @@ pub fn test_settings() -> Settings {
         widget_api_enabled: true,
         // Telegram and e-mail off unless a test points them at its fakes; retries in
         // milliseconds.
-        notify: switchboard_api::config::NotifyArgs {
+        notify: switchboard_server::config::NotifyArgs {
             notify_backoff_unit_ms: 20,
             notify_poll_ms: 50,
             notify_timeout_ms: 2000,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{conversation_when, error_extensions, CREATE_INBOX, SEND, START};
 use switchboard_tests::{
     eventually, operator_token, pool_for, test_settings, TestServer, REGION_HEADER,

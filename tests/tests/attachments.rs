@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{conversation_when, error_extensions, start, CREATE_INBOX, START};
 use switchboard_tests::{operator_token, pool_for, test_settings, TestServer};
 

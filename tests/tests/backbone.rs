@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::create_inbox;
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer, WsClient};
 use uuid::Uuid;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{
     conversation_when, error_extensions, start, CONVERSATION, NOTE, REPLY, SEND,
 };

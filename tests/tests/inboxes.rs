@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{create_inbox, error_extensions, CREATE_INBOX, START};
 use switchboard_tests::{operator_with_roles, pool_for, test_settings, TestServer};
 use uuid::Uuid;

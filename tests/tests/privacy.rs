@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use switchboard_api::runtime::Component;
 use switchboard_replay::export::{export, ExportScope};
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{create_inbox, error_extensions, SEND};
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer};
 use uuid::Uuid;
@@ -302,7 +302,7 @@ async fn gdpr_1_2_export_then_erase_leaves_no_plaintext_and_the_log_verifies(
     assert_eq!(again["eraseContact"]["filesDeleted"], 0);
 
     // A rebuild from the log reproduces the erased read model, with nothing in the clear.
-    switchboard_api::runtime::rebuild_projection(&pool, "conversations", |_| {})
+    switchboard_server::runtime::rebuild_projection(&pool, "conversations", |_| {})
         .await
         .expect("a known projection")
         .expect("the rebuild succeeds");

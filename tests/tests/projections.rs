@@ -1,14 +1,11 @@
 //! The read side's projections end to end (SPEC PROJ-1..4): each projection's rules through
 //! GraphQL after a scripted scenario, live updates over graphql-transport-ws, and redelivery.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
-use switchboard_api::runtime::Component;
 use switchboard_commands::tail::{read_committed_after, TailPosition};
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
@@ -18,7 +15,7 @@ use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::runner::apply_batch;
 use switchboard_projections::sla::SlaProjection;
 use switchboard_projections::webhooks::WebhooksProjection;
-use switchboard_projections::LogReader;
+use switchboard_server::runtime::{Component, EventLogReader};
 use switchboard_tests::calls::{create_inbox, error_extensions, start, Started, REPLY, SEND};
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer, WsClient};
 
@@ -74,7 +71,7 @@ async fn all_caught_up(pool: &sqlx::PgPool) -> bool {
          where (select count(*) from projection_stream_positions p
                 where p.stream_id = e.stream_id and p.version = e.v) < $1",
     )
-    .bind(switchboard_api::runtime::PROJECTIONS.len() as i64)
+    .bind(switchboard_projections::Catalogue::ALL.len() as i64)
     .fetch_one(pool)
     .await
     .unwrap();
@@ -585,25 +582,6 @@ async fn whole_log(pool: &sqlx::PgPool) -> Vec<RecordedEvent> {
     }
 }
 
-/// The log itself, for gap filling (never needed here: the batch holds every event).
-struct Log(sqlx::PgPool);
-
-impl LogReader for Log {
-    fn read_stream(
-        &self,
-        stream_id: uuid::Uuid,
-        after_version: i32,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>> {
-        Box::pin(async move {
-            Ok(whole_log(&self.0)
-                .await
-                .into_iter()
-                .filter(|e| e.stream_id == stream_id && e.stream_version > after_version)
-                .collect())
-        })
-    }
-}
-
 /// Every row of the read tables, as JSON, in a fixed order.
 async fn read_tables(pool: &sqlx::PgPool) -> Value {
     let mut tables = serde_json::Map::new();
@@ -653,7 +631,7 @@ async fn a_redelivered_batch_changes_no_projection(_o: PgPoolOptions, connect: P
     assert_eq!(before["thread_messages"].as_array().unwrap().len(), 4);
     assert_eq!(before["sla_responses"].as_array().unwrap().len(), 1);
 
-    let log = Log(pool.clone());
+    let log = EventLogReader(switchboard_commands::log::EventLog::new(pool.clone()));
     let twice: Vec<RecordedEvent> = events.iter().flat_map(|e| [e.clone(), e.clone()]).collect();
     for batch in [&events, &twice] {
         apply_batch(&pool, &ConversationsProjection, &log, batch)
@@ -718,12 +696,13 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
     }
     assert_ne!(read_tables(&pool).await, live);
 
-    for name in switchboard_api::runtime::REBUILDABLE {
+    for name in switchboard_projections::Catalogue::rebuildable_names() {
         let mut reports = Vec::new();
-        let report = switchboard_api::runtime::rebuild_projection(&pool, name, |p| reports.push(p))
-            .await
-            .expect("a known projection")
-            .unwrap();
+        let report =
+            switchboard_server::runtime::rebuild_projection(&pool, name, |p| reports.push(p))
+                .await
+                .expect("a known projection")
+                .unwrap();
         let events: i64 = sqlx::query_scalar("select count(*) from events")
             .fetch_one(&pool)
             .await
@@ -740,7 +719,7 @@ async fn a_rebuild_while_running_gives_the_rows_live_consumption_gave(
         .execute(&mut *other)
         .await
         .unwrap();
-    let refused = switchboard_api::runtime::rebuild_projection(&pool, "sla", |_| {})
+    let refused = switchboard_server::runtime::rebuild_projection(&pool, "sla", |_| {})
         .await
         .expect("a known projection");
     assert!(

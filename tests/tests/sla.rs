@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use switchboard_api::auth::Role;
-use switchboard_api::runtime::Component;
 use switchboard_domain::conversation::ConversationStatus::{self, Open, Resolved};
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::event::{
@@ -25,6 +24,7 @@ use switchboard_projections::runner::apply_batch;
 use switchboard_projections::sla::read::{self, Breach, Dimension, Metric, ReportQuery};
 use switchboard_projections::sla::SlaProjection;
 use switchboard_projections::LogReader;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{create_inbox, error_extensions, start, REPLY, SEND};
 use switchboard_tests::{eventually, pool_for, test_settings, TestServer};
 use uuid::Uuid;
@@ -190,6 +190,16 @@ impl LogReader for NoLog {
         _stream_id: Uuid,
         _after_version: i32,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + '_>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn read_streams_on<'a>(
+        &'a self,
+        _conn: &'a mut sqlx::PgConnection,
+        _streams: &'a [(Uuid, i32)],
+        _after_position: i64,
+        _or_types: &'a [&'a str],
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + 'a>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 }

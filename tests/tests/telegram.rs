@@ -8,13 +8,13 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
-use switchboard_api::notifier;
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{create_inbox, start, REPLY, SEND};
 use switchboard_tests::fakes::{
     post_update, Failure, FakeBotApi, SmtpSink, TelegramUser, BOT_USERNAME, WEBHOOK_SECRET,
 };
 use switchboard_tests::{eventually, pool_for, settings_with_fakes, TestServer, WsClient};
+use switchboard_workers::notifier;
 use uuid::Uuid;
 
 const ALL: &[Component] = &[

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{conversation_when, start, SEND};
 use switchboard_tests::{pool_for, test_settings, TestServer};
 

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
-use switchboard_api::runtime::Component;
+use switchboard_server::runtime::{Component, EventLogReader};
 use switchboard_tests::calls::{create_inbox, error_extensions, start, NOTE, REPLY, SEND};
 use switchboard_tests::{eventually, pool_for, test_settings, token_with_roles, TestServer};
 use uuid::Uuid;
@@ -724,34 +724,6 @@ async fn proj_4_bad_input_is_refused_and_changes_nothing(
     server.stop().await;
 }
 
-/// The log itself, for the projection's gap filling.
-struct Log(switchboard_commands::log::EventLog);
-
-impl switchboard_projections::LogReader for Log {
-    fn read_stream(
-        &self,
-        stream_id: Uuid,
-        after_version: i32,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<
-                    Output = Result<Vec<switchboard_domain::envelope::RecordedEvent>, sqlx::Error>,
-                > + Send
-                + '_,
-        >,
-    > {
-        Box::pin(async move {
-            Ok(self
-                .0
-                .read_stream(stream_id, after_version)
-                .await?
-                .into_iter()
-                .map(|logged| logged.event)
-                .collect())
-        })
-    }
-}
-
 /// The ordering rule of `switchboard_projections::webhooks`: an endpoint gets exactly the
 /// events after its registration's position, whether the conversation's partition runs ahead
 /// of the endpoint's or not; the same deliveries either way, and redelivery adds none.
@@ -878,7 +850,7 @@ async fn proj_4_ordering_by_log_position_whatever_kafka_brings_first(pool: sqlx:
     let [started, before, registered, after_1, after_2] =
         [started, before, registered, after_1, after_2].map(|l| l.event);
 
-    let reader = Log(log.clone());
+    let reader = EventLogReader(log.clone());
     let delivered = || async {
         let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
             "select delivery_id, event_id, body from webhook_deliveries order by global_position",

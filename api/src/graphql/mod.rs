@@ -14,6 +14,7 @@ use switchboard_commands::handler::{
 
 use crate::auth::Auth;
 use crate::changes::ChangeFeed;
+use crate::request::{ClientIp, RequestId};
 
 pub mod admin;
 pub mod audit;
@@ -39,7 +40,7 @@ pub struct AppContext {
     /// Erasure (GDPR-2).
     pub contact_handler: ContactHandler,
     /// Where attachment bytes live: erasure deletes a contact's files.
-    pub attachments: crate::attachments::SharedStore,
+    pub attachments: crate::attachments::store::SharedStore,
     pub auth: Auth,
     pub feed: ChangeFeed,
     /// Message reads shared by the subscriptions one change wakes.
@@ -58,17 +59,6 @@ pub struct AppContext {
     /// The Telegram bot, when one is set up (TG-1, TG-4 links).
     pub telegram: Option<std::sync::Arc<crate::telegram::Telegram>>,
 }
-
-/// The client's address as the HTTP server saw it, recorded in event metadata.
-#[derive(Debug, Clone)]
-pub struct ClientIp(pub Option<String>);
-
-/// The id of the HTTP request (or WebSocket connection) being served: from the client's or
-/// proxy's `X-Request-Id` when that is a UUID, otherwise a new one. It is the correlation id
-/// of every event the request records, is logged with the request, and is sent back in the
-/// response's `X-Request-Id` (OPS-M1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestId(pub uuid::Uuid);
 
 /// The correlation id for the commands of the request `ctx` serves.
 pub fn request_id(ctx: &async_graphql::Context<'_>) -> Option<uuid::Uuid> {
@@ -89,14 +79,6 @@ pub fn command_meta(
         ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0.clone()),
     }
 }
-
-/// The `Origin` header of the request (a browser's page), if it had one.
-#[derive(Debug, Clone, Default)]
-pub struct RequestOrigin(pub Option<String>);
-
-/// The visitor's region as the trusted proxy's header gave it (INBOX-2).
-#[derive(Debug, Clone)]
-pub struct VisitorRegion(pub Option<String>);
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(

@@ -283,10 +283,13 @@ impl OperatorMutation {
             .require_operator(CONVERSATION_ROLES)
             .gql()?;
         let conversation_id = input.conversation_id;
-        let attachments =
-            crate::attachments::for_message(&app.pool, conversation_id, &input.attachment_ids)
-                .await
-                .gql()?;
+        let attachments = crate::attachments::store::for_message(
+            &app.pool,
+            conversation_id,
+            &input.attachment_ids,
+        )
+        .await
+        .gql()?;
         let body = crate::graphql::widget::message_body(
             &input.body,
             !attachments.is_empty(),

@@ -20,7 +20,7 @@ use crate::error::{ApiError, ResultExt};
 use crate::graphql::command_meta;
 use crate::graphql::types::page_size;
 use crate::graphql::AppContext;
-use crate::webhooks::{generate_secret, store};
+use switchboard_workers::webhooks::{generate_secret, store};
 
 /// What an endpoint can subscribe to; sent as `conversation.created`, `message.in`, … in the
 /// body's `event` and the `X-Messenger-Event` header.

@@ -21,7 +21,8 @@ use crate::graphql::admin::widget_token_hash;
 use crate::graphql::command_meta;
 use crate::graphql::operator::{check_moderator_sees, message_stream, ConversationChange};
 use crate::graphql::types::{Conversation, Message, Rating};
-use crate::graphql::{request_id, AppContext, ClientIp, RequestOrigin, VisitorRegion};
+use crate::graphql::{request_id, AppContext};
+use crate::request::{ClientIp, RequestOrigin, VisitorRegion};
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
 use switchboard_projections::operators::read as operators;
@@ -259,7 +260,7 @@ impl WidgetMutation {
         let app = ctx.data::<AppContext>()?;
         let auth = ctx.data::<Authentication>()?;
         let (contact_id, _inbox_id) = auth.require_widget_session(input.conversation_id).gql()?;
-        let attachments = crate::attachments::for_message(
+        let attachments = crate::attachments::store::for_message(
             &app.pool,
             input.conversation_id,
             &input.attachment_ids,

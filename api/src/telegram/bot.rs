@@ -123,7 +123,7 @@ impl Bot {
     pub async fn handle(&self, message: &IncomingMessage) -> Result<(), BotFailure> {
         let replies = self.replies_to(message).await?;
         for reply in replies {
-            let text = super::client::fit_text(&reply);
+            let text = switchboard_workers::telegram::fit_text(&reply);
             if let Err(err) = self
                 .telegram
                 .api
@@ -660,7 +660,7 @@ impl Bot {
 
 /// `heading` and as many of the last `lines` as fit in one Telegram message, oldest first.
 fn transcript(heading: &str, lines: &[String]) -> String {
-    let budget = super::client::MAX_TEXT_UNITS - heading.encode_utf16().count() - 2;
+    let budget = switchboard_workers::telegram::MAX_TEXT_UNITS - heading.encode_utf16().count() - 2;
     let mut used = 0;
     let mut kept = Vec::new();
     for line in lines.iter().rev() {

@@ -27,7 +27,6 @@
 //! notifications projection and [`crate::notifier`].
 
 pub mod bot;
-pub mod client;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +41,7 @@ use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-pub use client::{BotApi, BotApiError};
+pub use switchboard_workers::telegram::{BotApi, BotApiError};
 
 use crate::error::ApiError;
 

@@ -331,7 +331,7 @@ impl Default for NotifyArgs {
 impl NotifyArgs {
     /// Telegram's settings, `None` without a bot token. A token without a webhook secret is
     /// refused: an open webhook would let anyone speak as any linked operator.
-    pub fn telegram(&self) -> anyhow::Result<Option<crate::telegram::TelegramSettings>> {
+    pub fn telegram(&self) -> anyhow::Result<Option<switchboard_api::telegram::TelegramSettings>> {
         let Some(token) = self.telegram_bot_token.clone().filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
@@ -340,7 +340,7 @@ impl NotifyArgs {
                 "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET is required with SWITCHBOARD_TELEGRAM_BOT_TOKEN"
             );
         };
-        Ok(Some(crate::telegram::TelegramSettings {
+        Ok(Some(switchboard_api::telegram::TelegramSettings {
             api_url: self.telegram_api_url.clone(),
             bot_token: token,
             webhook_secret: secret,
@@ -349,8 +349,8 @@ impl NotifyArgs {
         }))
     }
 
-    pub fn notifier(&self) -> crate::notifier::NotifierSettings {
-        crate::notifier::NotifierSettings {
+    pub fn notifier(&self) -> switchboard_workers::notifier::NotifierSettings {
+        switchboard_workers::notifier::NotifierSettings {
             poll: Duration::from_millis(self.notify_poll_ms),
             backoff_unit: Duration::from_millis(self.notify_backoff_unit_ms),
             timeout: Duration::from_millis(self.notify_timeout_ms),
@@ -360,12 +360,12 @@ impl NotifyArgs {
     }
 
     /// The mailer, `None` without an SMTP URL.
-    pub fn mailer(&self) -> anyhow::Result<Option<crate::notifier::Mailer>> {
+    pub fn mailer(&self) -> anyhow::Result<Option<switchboard_workers::notifier::Mailer>> {
         self.smtp_url
             .as_deref()
             .filter(|url| !url.is_empty())
             .map(|url| {
-                crate::notifier::Mailer::new(
+                switchboard_workers::notifier::Mailer::new(
                     url,
                     &self.mail_from,
                     Duration::from_millis(self.notify_timeout_ms),
@@ -377,8 +377,8 @@ impl NotifyArgs {
 
 impl Settings {
     /// The abuse limits these settings ask for (SEC-2).
-    pub fn rate_limits(&self) -> crate::limits::RateLimits {
-        crate::limits::RateLimits::new(
+    pub fn rate_limits(&self) -> switchboard_api::limits::RateLimits {
+        switchboard_api::limits::RateLimits::new(
             self.rate_limit_per_ip,
             self.rate_limit_per_widget,
             Duration::from_secs(self.rate_limit_window_secs.max(1)),
@@ -390,8 +390,8 @@ impl Settings {
     }
 
     /// The delivery worker's settings (PROJ-4).
-    pub fn webhooks(&self) -> crate::webhooks::WebhookSettings {
-        crate::webhooks::WebhookSettings {
+    pub fn webhooks(&self) -> switchboard_workers::webhooks::WebhookSettings {
+        switchboard_workers::webhooks::WebhookSettings {
             poll: Duration::from_millis(self.webhook_poll_ms),
             timeout: Duration::from_millis(self.webhook_timeout_ms),
             backoff_unit: Duration::from_millis(self.webhook_backoff_unit_ms),

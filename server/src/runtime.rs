@@ -17,8 +17,8 @@ use switchboard_commands::handler::{
     WebhookEndpointHandler,
 };
 use switchboard_commands::kafka::{ensure_topic, idempotent_producer, KafkaSettings};
-use switchboard_commands::log::EventLog;
-use switchboard_commands::relay::{run_relay, RelayConfig};
+use switchboard_commands::log::{read_streams_on, EventLog};
+use switchboard_commands::relay::{checkpoint_name, run_relay, RelayConfig};
 use switchboard_commands::tail::TailConfig;
 use switchboard_domain::envelope::RecordedEvent;
 use switchboard_projections::conversations::ConversationsProjection;
@@ -28,21 +28,26 @@ use switchboard_projections::operators::OperatorsProjection;
 use switchboard_projections::sla::SlaProjection;
 use switchboard_projections::webhooks::WebhooksProjection;
 
-use crate::attachments::LocalDirectory;
-use crate::geoip::GeoIp;
 use switchboard_projections::runner::{run_projection, RunnerSettings};
-use switchboard_projections::{LogReader, Projection};
+use switchboard_projections::{Catalogue, LogReader, Projection};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::auth::Auth;
-use crate::changes::ChangeFeed;
+use switchboard_api::attachments::{LocalDirectory, SharedStore};
+use switchboard_api::auth::Auth;
+use switchboard_api::changes::ChangeFeed;
+use switchboard_api::geoip::GeoIp;
+use switchboard_api::graphql::{build_schema, AppContext};
+use switchboard_api::http::router;
+use switchboard_api::metrics::Metrics;
+use switchboard_api::state::HttpState;
+use switchboard_api::telegram::{bot::Bot, Telegram};
+use switchboard_workers::notifier::{run_notifier, Channels};
+use switchboard_workers::scheduler::{run_scheduler, SchedulerSettings};
+use switchboard_workers::webhooks::run_webhook_worker;
+
 use crate::config::{DatabaseArgs, Settings};
-use crate::graphql::{build_schema, AppContext};
-use crate::http::{router, HttpState};
-use crate::scheduler::{run_scheduler, SchedulerSettings};
-use crate::webhooks::run_webhook_worker;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Component {
@@ -57,11 +62,6 @@ pub enum Component {
     /// Decides who is told of what (the notifications projection) and tells them, by
     /// Telegram and e-mail (TG-2, TG-4, CALL-2).
     Notifier,
-}
-
-/// The name of the Kafka relay's checkpoint (in `log_checkpoints`) for `topic`.
-pub fn relay_checkpoint(topic: &str) -> String {
-    format!("kafka:{topic}")
 }
 
 /// Opens the pool the way the service wants its connections: a transaction left idle is cut
@@ -118,7 +118,8 @@ impl Running {
     }
 }
 
-/// Reads streams for the projections' gap filling, from the log of `switchboard_commands`.
+/// The projections' port to the log ([`LogReader`]: gap filling, the webhooks catch-up), over
+/// the log of `switchboard_commands`: the read side never depends on the write side itself.
 pub struct EventLogReader(pub EventLog);
 
 impl LogReader for EventLogReader {
@@ -137,23 +138,27 @@ impl LogReader for EventLogReader {
                 .collect())
         })
     }
+
+    fn read_streams_on<'a>(
+        &'a self,
+        conn: &'a mut sqlx::PgConnection,
+        streams: &'a [(Uuid, i32)],
+        after_position: i64,
+        or_types: &'a [&'a str],
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RecordedEvent>, sqlx::Error>> + Send + 'a>> {
+        Box::pin(async move {
+            Ok(read_streams_on(conn, streams, after_position, or_types)
+                .await?
+                .into_iter()
+                .map(|logged| logged.event)
+                .collect())
+        })
+    }
 }
 
-/// Every projection this service runs, by name.
-pub const PROJECTIONS: &[&str] = &[
-    "conversations",
-    "inboxes",
-    "operators",
-    "sla",
-    "webhooks",
-    "notifications",
-];
-
-/// The projections a rebuild can name (AUD-5).
-pub const REBUILDABLE: &[&str] = &["conversations", "inboxes", "operators", "sla"];
-
 /// Rebuilds the projection called `name` from the log into shadow tables and swaps them in
-/// while the service runs (see [`switchboard_replay::rebuild`]). `None` for an unknown name.
+/// while the service runs (see [`switchboard_replay::rebuild`]). `None` for a name that is not
+/// a rebuildable projection ([`Catalogue::rebuildable`]).
 pub async fn rebuild_projection(
     pool: &PgPool,
     name: &str,
@@ -163,12 +168,12 @@ pub async fn rebuild_projection(
 > {
     use switchboard_replay::rebuild::rebuild;
     let log = EventLogReader(EventLog::new(pool.clone()));
-    Some(match name {
-        "conversations" => rebuild(pool, &ConversationsProjection, &log, progress).await,
-        "inboxes" => rebuild(pool, &InboxesProjection, &log, progress).await,
-        "operators" => rebuild(pool, &OperatorsProjection, &log, progress).await,
-        "sla" => rebuild(pool, &SlaProjection, &log, progress).await,
-        _ => return None,
+    Some(match Catalogue::named(name).filter(|p| p.rebuildable())? {
+        Catalogue::Conversations => rebuild(pool, &ConversationsProjection, &log, progress).await,
+        Catalogue::Inboxes => rebuild(pool, &InboxesProjection, &log, progress).await,
+        Catalogue::Operators => rebuild(pool, &OperatorsProjection, &log, progress).await,
+        Catalogue::Sla => rebuild(pool, &SlaProjection, &log, progress).await,
+        Catalogue::Webhooks | Catalogue::Notifications => return None,
     })
 }
 
@@ -224,7 +229,7 @@ pub async fn start(
         let _checked =
             idempotent_producer(&kafka.brokers).context("creating the Kafka producer")?;
         let config = RelayConfig {
-            name: relay_checkpoint(&kafka.topic),
+            name: checkpoint_name(&kafka.topic),
             kafka: kafka.clone(),
             tail: TailConfig {
                 poll_interval: settings.relay_poll_interval(),
@@ -236,48 +241,24 @@ pub async fn start(
     }
     if components.contains(&Component::Projections) {
         let reader: Arc<dyn LogReader> = Arc::new(EventLogReader(EventLog::new(pool.clone())));
-        spawn_projection(
-            &mut tasks,
-            &pool,
-            &shutdown,
-            settings,
-            &reader,
-            ConversationsProjection,
-        );
-        spawn_projection(
-            &mut tasks,
-            &pool,
-            &shutdown,
-            settings,
-            &reader,
-            InboxesProjection,
-        );
-        spawn_projection(
-            &mut tasks,
-            &pool,
-            &shutdown,
-            settings,
-            &reader,
-            OperatorsProjection,
-        );
-        spawn_projection(
-            &mut tasks,
-            &pool,
-            &shutdown,
-            settings,
-            &reader,
-            SlaProjection,
-        );
-        spawn_projection(
-            &mut tasks,
-            &pool,
-            &shutdown,
-            settings,
-            &reader,
-            WebhooksProjection,
-        );
+        macro_rules! spawn {
+            ($projection:expr) => {
+                spawn_projection(&mut tasks, &pool, &shutdown, settings, &reader, $projection)
+            };
+        }
+        for projection in Catalogue::ALL {
+            match projection {
+                Catalogue::Conversations => spawn!(ConversationsProjection),
+                Catalogue::Inboxes => spawn!(InboxesProjection),
+                Catalogue::Operators => spawn!(OperatorsProjection),
+                Catalogue::Sla => spawn!(SlaProjection),
+                Catalogue::Webhooks => spawn!(WebhooksProjection),
+                // Decided beside the notifier, which sends what it inserts.
+                Catalogue::Notifications => {}
+            }
+        }
         // The webhook deliveries the projection above inserts are sent by the projections'
-        // processes; several of them share the queue safely (see `crate::webhooks`).
+        // processes; several of them share the queue safely (see `switchboard_workers::webhooks`).
         let handler = webhook_endpoints.clone();
         let (pool, token, webhooks) = (pool.clone(), shutdown.clone(), settings.webhooks());
         tasks.spawn(async move {
@@ -302,7 +283,7 @@ pub async fn start(
     let telegram = settings
         .notify
         .telegram()?
-        .map(|telegram| crate::telegram::Telegram::new(&telegram))
+        .map(|telegram| Telegram::new(&telegram))
         .transpose()
         .context("setting up Telegram")?;
     if components.contains(&Component::Notifier) {
@@ -315,13 +296,13 @@ pub async fn start(
             &reader,
             NotificationsProjection,
         );
-        let channels = Arc::new(crate::notifier::Channels {
+        let channels = Arc::new(Channels {
             telegram: telegram.as_ref().map(|t| t.api.clone()),
             mail: settings.notify.mailer()?,
         });
         let (pool, token, notifier) = (pool.clone(), shutdown.clone(), settings.notify.notifier());
         tasks.spawn(async move {
-            crate::notifier::run_notifier(pool, channels, notifier, token).await;
+            run_notifier(pool, channels, notifier, token).await;
             Ok(())
         });
     }
@@ -335,9 +316,8 @@ pub async fn start(
             .await
             .context("listening for projection changes")?;
         let limits = Arc::new(settings.rate_limits());
-        let metrics = Arc::new(crate::metrics::Metrics::new());
-        let attachments: crate::attachments::SharedStore =
-            Arc::new(LocalDirectory::new(&settings.attachments_dir));
+        let metrics = Arc::new(Metrics::new());
+        let attachments: SharedStore = Arc::new(LocalDirectory::new(&settings.attachments_dir));
         let context = AppContext {
             pool: pool.clone(),
             handler: conversations.clone(),
@@ -357,7 +337,7 @@ pub async fn start(
             metrics: metrics.clone(),
             telegram: telegram.clone(),
         };
-        let bot = telegram.clone().map(|telegram| crate::telegram::bot::Bot {
+        let bot = telegram.clone().map(|telegram| Bot {
             telegram,
             pool: pool.clone(),
             conversations: conversations.clone(),

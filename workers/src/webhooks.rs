@@ -89,7 +89,7 @@ pub const RESPONSE_EXCERPT_BYTES: usize = 1024;
 /// Deliveries a worker claims at once (and sends concurrently).
 const CLAIM_BATCH: i64 = 16;
 
-/// The worker's settings, from [`crate::config::Settings`].
+/// The worker's settings, from the `switchboard` binary's settings (`server/src/config.rs`).
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
     /// How often to look for due deliveries when no notification came.

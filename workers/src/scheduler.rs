@@ -16,19 +16,18 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use sqlx::PgPool;
-use switchboard_commands::handler::{Clock, CommandMeta, ConversationHandler};
+use switchboard_commands::handler::{Clock, ConversationHandler};
 use switchboard_domain::conversation::{
     CloseForInactivity, CloseForRetention, ConversationCommand, RaisePriorityForWait,
     RecordSlaBreach, SendAutoReply,
 };
-use switchboard_domain::envelope::RecordedEvent;
 use switchboard_domain::event::SlaMetric;
 use switchboard_domain::inbox::InboxSettings;
-use switchboard_domain::Actor;
 use switchboard_projections::conversations::read;
 use switchboard_projections::inboxes::read as inboxes;
 use switchboard_projections::sla::read as sla;
 
+use crate::deadlines::issue_for_deadline;
 use crate::dispatcher::Dispatcher;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -178,30 +177,4 @@ async fn issue(
             .await
             .is_some(),
     )
-}
-
-/// Issues `command` as the system, with an id derived from the conversation and the
-/// `deadline` it acts on (the scheduler's and the dispatcher's rule: the same deadline acted
-/// on twice, by a retry or a second scheduler, is recorded once). The events it recorded now;
-/// `None` when it recorded nothing, was a repeat, or failed (logged).
-pub(crate) async fn issue_for_deadline(
-    handler: &ConversationHandler,
-    conversation_id: Uuid,
-    deadline: &str,
-    command: &ConversationCommand,
-) -> Option<Vec<RecordedEvent>> {
-    let meta = CommandMeta {
-        command_id: Uuid::new_v5(&conversation_id, deadline.as_bytes()),
-        actor: Actor::system(),
-        correlation_id: None,
-        ip: None,
-    };
-    match handler.handle(&meta, command).await {
-        Ok(handled) if !handled.events.is_empty() && !handled.duplicate => Some(handled.recorded),
-        Ok(_) => None,
-        Err(err) => {
-            tracing::warn!(%conversation_id, %deadline, error = %err, "scheduled command failed");
-            None
-        }
-    }
 }

@@ -52,7 +52,7 @@ use switchboard_projections::notifications::NOTIFICATIONS_CHANNEL;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::telegram::client::fit_text;
+use crate::telegram::fit_text;
 use crate::telegram::{BotApi, BotApiError};
 
 /// Attempts before a notification that keeps failing is given up (rate limits aside).
@@ -67,7 +67,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// The most notifications one sweep transaction deletes, so it never holds many rows.
 const SWEEP_BATCH: i64 = 1000;
 
-/// The notifier's settings, from [`crate::config::Settings`].
+/// The notifier's settings, from the `switchboard` binary's settings (`server/src/config.rs`).
 #[derive(Debug, Clone)]
 pub struct NotifierSettings {
     /// How often to look for due notifications when no notification woke it.

@@ -39,7 +39,7 @@ use switchboard_projections::inboxes::read as inboxes;
 use switchboard_projections::operators::read as operators;
 use uuid::Uuid;
 
-use crate::scheduler::issue_for_deadline;
+use crate::deadlines::issue_for_deadline;
 
 /// How far back a new leader looks in the log for assignments the projection may not show.
 pub const TAKEOVER_WINDOW: i64 = 10_000;

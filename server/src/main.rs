@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use switchboard_api::auth::{Auth, Role};
-use switchboard_api::config::{DatabaseArgs, Settings};
-use switchboard_api::runtime::{connect_pool, start, Component};
+use switchboard_server::config::{DatabaseArgs, Settings};
+use switchboard_server::runtime::{connect_pool, start, Component};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
@@ -74,7 +74,7 @@ enum TelegramCommand {
     /// it must send back; checks the bot token first (`getMe`).
     SetWebhook {
         #[command(flatten)]
-        notify: switchboard_api::config::NotifyArgs,
+        notify: switchboard_server::config::NotifyArgs,
         /// The public HTTPS address of this service's `/telegram/webhook`.
         #[arg(long)]
         url: String,
@@ -272,7 +272,7 @@ async fn main() -> anyhow::Result<()> {
                 bar
             });
             let mut last_report = std::time::Instant::now();
-            let report = switchboard_api::runtime::rebuild_projection(&pool, &projection, |p| {
+            let report = switchboard_server::runtime::rebuild_projection(&pool, &projection, |p| {
                 if let Some(bar) = &bar {
                     bar.set_length(p.total.max(p.applied));
                     bar.set_position(p.applied);
@@ -294,7 +294,9 @@ async fn main() -> anyhow::Result<()> {
             match report {
                 None => anyhow::bail!(
                     "no projection called `{projection}`; one of: {}",
-                    switchboard_api::runtime::REBUILDABLE.join(", ")
+                    switchboard_projections::Catalogue::rebuildable_names()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 Some(report) => {
                     let report = report.context("rebuilding")?;

@@ -1,0 +1,30 @@
+//! What the HTTP layer knows of the request it serves, put into the request's extensions and
+//! the GraphQL context for every resolver, route and limit that needs it: who is calling from
+//! where ([`ClientAddr`], [`ClientIp`], [`RequestOrigin`], [`VisitorRegion`]) and which request
+//! it is ([`RequestId`]).
+
+use std::net::IpAddr;
+
+/// The client's address, as [`crate::state::HttpState::client_addr`] tells it; put on every
+/// request by the HTTP layer's request tracking.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The client's address as the HTTP server saw it, recorded in event metadata.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub Option<String>);
+
+/// The id of the HTTP request (or WebSocket connection) being served: from the client's or
+/// proxy's `X-Request-Id` when that is a UUID, otherwise a new one. It is the correlation id
+/// of every event the request records, is logged with the request, and is sent back in the
+/// response's `X-Request-Id` (OPS-M1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId(pub uuid::Uuid);
+
+/// The `Origin` header of the request (a browser's page), if it had one.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOrigin(pub Option<String>);
+
+/// The visitor's region as the trusted proxy's header gave it (INBOX-2).
+#[derive(Debug, Clone)]
+pub struct VisitorRegion(pub Option<String>);

@@ -1,0 +1,368 @@
+//! The layout the code map (ARCHITECTURE.md) describes, held by tests rather than by habit:
+//! every crate depends only on the crates it is allowed to, and no two files of a crate import
+//! each other, directly or around a circle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const DOMAIN: &str = "switchboard-domain";
+const COMMANDS: &str = "switchboard-commands";
+const PROJECTIONS: &str = "switchboard-projections";
+const REPLAY: &str = "switchboard-replay";
+const WORKERS: &str = "switchboard-workers";
+const API: &str = "switchboard-api";
+const SERVER: &str = "switchboard-server";
+const TESTS: &str = "switchboard-tests";
+const BENCH: &str = "switchboard-bench";
+
+/// Each crate of the workspace and the crates of ours it may depend on (normal and dev
+/// dependencies alike). Arrows point down only: the domain knows nothing of ours; the write
+/// side and the read side know the domain and not each other; the composition root
+/// (`server`) depends on everything and nothing but the tests and the bench depends on it.
+const ALLOWED: &[(&str, &[&str])] = &[
+    (DOMAIN, &[]),
+    (COMMANDS, &[DOMAIN]),
+    (PROJECTIONS, &[DOMAIN]),
+    (REPLAY, &[DOMAIN, COMMANDS, PROJECTIONS]),
+    (WORKERS, &[DOMAIN, COMMANDS, PROJECTIONS]),
+    (API, &[DOMAIN, COMMANDS, PROJECTIONS, REPLAY, WORKERS]),
+    (
+        SERVER,
+        &[DOMAIN, COMMANDS, PROJECTIONS, REPLAY, WORKERS, API],
+    ),
+    (
+        TESTS,
+        &[DOMAIN, COMMANDS, PROJECTIONS, REPLAY, WORKERS, API, SERVER],
+    ),
+    (
+        BENCH,
+        &[DOMAIN, COMMANDS, PROJECTIONS, REPLAY, API, SERVER, TESTS],
+    ),
+];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_owned()
+}
+
+/// Every workspace crate with the `switchboard-*` crates it names in its Cargo.toml.
+fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            let ours = package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d["name"].as_str())
+                .filter(|name| name.starts_with("switchboard-"))
+                .map(str::to_owned)
+                .collect();
+            (package["name"].as_str().unwrap().to_owned(), ours)
+        })
+        .collect()
+}
+
+#[test]
+fn every_crate_depends_only_on_what_the_code_map_allows() {
+    let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
+        .iter()
+        .map(|(name, deps)| (*name, deps.iter().copied().collect()))
+        .collect();
+    let actual = workspace_dependencies();
+    let crates: BTreeSet<&str> = actual.keys().map(String::as_str).collect();
+    assert_eq!(
+        crates,
+        allowed.keys().copied().collect::<BTreeSet<_>>(),
+        "a crate was added or removed: give it its row in ALLOWED (and in ARCHITECTURE.md's code map)"
+    );
+    for (name, deps) in &actual {
+        let forbidden: Vec<&String> = deps
+            .iter()
+            .filter(|dep| !allowed[name.as_str()].contains(dep.as_str()))
+            .collect();
+        assert!(
+            forbidden.is_empty(),
+            "{name} depends on {forbidden:?}, which the code map does not allow"
+        );
+    }
+}
+
+/// A crate's files by module path (`""` for the crate root, `a::b` for `src/a/b.rs` or
+/// `src/a/b/mod.rs`), with their text.
+fn modules(src: &Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![src.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let relative = path.strip_prefix(src).unwrap().with_extension("");
+            let mut parts: Vec<String> = relative
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if matches!(
+                parts.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
+                parts.pop();
+            }
+            found.insert(parts.join("::"), std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    found
+}
+
+/// The paths `text` names after each `crate::` and `super::`, written as module paths of the
+/// crate (a `use crate::{a::B, c}` group gives `a::B` and `c`).
+fn named_paths(module: &str, text: &str) -> Vec<Vec<String>> {
+    let mut paths = Vec::new();
+    let code: String = text
+        .lines()
+        .map(|line| match line.trim_start().starts_with("//") {
+            true => "",
+            false => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (prefix, base) in [("crate::", Vec::new()), ("super::", parent_of(module))] {
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find(prefix) {
+            let before = rest[..at].chars().next_back();
+            rest = &rest[at + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            for tail in parse_tree(rest) {
+                let mut path = base.clone();
+                path.extend(tail);
+                paths.push(path);
+            }
+        }
+    }
+    paths
+}
+
+fn parent_of(module: &str) -> Vec<String> {
+    let mut parts: Vec<String> = module
+        .split("::")
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    parts.pop();
+    parts
+}
+
+/// `a::b::{c, d::e}` → `[a, b, c]`, `[a, b, d, e]`; stops at the first character that is not
+/// part of a path.
+fn parse_tree(text: &str) -> Vec<Vec<String>> {
+    fn ident(text: &str) -> (&str, &str) {
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        text.split_at(end)
+    }
+    fn tree<'a>(text: &'a str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) -> &'a str {
+        let text = text.trim_start();
+        if let Some(inner) = text.strip_prefix('{') {
+            let mut rest = inner;
+            loop {
+                rest = tree(rest, prefix.clone(), out).trim_start();
+                if let Some(next) = rest.strip_prefix(',') {
+                    rest = next.trim_start();
+                    if let Some(after) = rest.strip_prefix('}') {
+                        return after;
+                    }
+                } else if let Some(after) = rest.strip_prefix('}') {
+                    return after;
+                } else {
+                    return rest;
+                }
+            }
+        }
+        let (name, rest) = ident(text);
+        if name.is_empty() {
+            if !prefix.is_empty() {
+                out.push(prefix);
+            }
+            return rest;
+        }
+        let mut path = prefix;
+        path.push(name.to_owned());
+        match rest.strip_prefix("::") {
+            Some(deeper) => tree(deeper, path, out),
+            None => {
+                out.push(path);
+                rest
+            }
+        }
+    }
+    let mut out = Vec::new();
+    tree(text, Vec::new(), &mut out);
+    out
+}
+
+/// The module files of `modules` that `path` reaches: the longest prefix that is a file.
+fn resolve<'a>(modules: &'a BTreeMap<String, String>, path: &[String]) -> Option<&'a str> {
+    (0..=path.len()).rev().find_map(|n| {
+        let key = path[..n].join("::");
+        modules.get_key_value(&key).map(|(k, _)| k.as_str())
+    })
+}
+
+/// The circles among a crate's files: sets of two or more files each of which reaches the
+/// others through imports. A file naming its own submodules (a `mod.rs` re-exporting or
+/// merging its children) is not an import in this sense: only the other direction is.
+fn circles(src: &Path) -> Vec<BTreeSet<String>> {
+    let modules = modules(src);
+    let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (module, text) in &modules {
+        for path in named_paths(module, text) {
+            let Some(target) = resolve(&modules, &path) else {
+                continue;
+            };
+            let descendant = module.is_empty() || target.starts_with(&format!("{module}::"));
+            if target != module && !descendant {
+                edges.entry(module).or_default().insert(target);
+            }
+        }
+    }
+    // Reachability by repeated expansion: the crates are small.
+    let reach = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from];
+        while let Some(at) = stack.pop() {
+            for next in edges.get(at).into_iter().flatten() {
+                if seen.insert(*next) {
+                    stack.push(next);
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<&str, BTreeSet<&str>> =
+        modules.keys().map(|m| (m.as_str(), reach(m))).collect();
+    let mut found: Vec<BTreeSet<String>> = Vec::new();
+    for (module, reached) in &reaches {
+        let circle: BTreeSet<String> = reached
+            .iter()
+            .filter(|other| reaches[*other].contains(module))
+            .map(|m| m.to_string())
+            .collect();
+        if circle.len() > 1 && !found.contains(&circle) {
+            found.push(circle);
+        }
+    }
+    found
+}
+
+/// Circles that are known and owed: each names its files. The list only shrinks: a circle
+/// broken must leave it (the test says so), and a new one fails.
+const KNOWN_CIRCLES: &[(&str, &[&str])] = &[
+    (
+        "domain",
+        &[
+            "conversation",
+            "decider",
+            "envelope",
+            "event",
+            "inbox",
+            "operator",
+            "webhook",
+        ],
+    ),
+    ("api", &["graphql::operator", "graphql::widget"]),
+    ("api", &["graphql::sla", "graphql::types"]),
+];
+
+#[test]
+fn no_two_files_of_a_crate_import_each_other() {
+    let root = workspace_root();
+    let mut unexpected = Vec::new();
+    let mut still_known = BTreeSet::new();
+    for (name, _) in ALLOWED {
+        let dir = name.trim_start_matches("switchboard-");
+        // Integration tests (`<crate>/tests/*.rs`) are crates of their own.
+        let src = root.join(dir).join("src");
+        {
+            for circle in circles(&src) {
+                let known = KNOWN_CIRCLES.iter().position(|(krate, files)| {
+                    *krate == dir
+                        && files.iter().copied().collect::<BTreeSet<_>>()
+                            == circle.iter().map(String::as_str).collect()
+                });
+                match known {
+                    Some(index) => {
+                        still_known.insert(index);
+                    }
+                    None => unexpected.push(format!("{dir}: {circle:?}")),
+                }
+            }
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "files that import each other (give what they share a module of its own):\n{}",
+        unexpected.join("\n")
+    );
+    let broken: Vec<_> = (0..KNOWN_CIRCLES.len())
+        .filter(|i| !still_known.contains(i))
+        .map(|i| KNOWN_CIRCLES[i])
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "these circles are gone: take them out of KNOWN_CIRCLES: {broken:?}"
+    );
+}
+
+#[test]
+fn paths_are_read_as_the_compiler_reads_them() {
+    let paths = named_paths(
+        "graphql::widget",
+        "use crate::{auth::Auth, graphql::{types::{A, B}, AppContext}};\n\
+         // crate::commented::Out\n\
+         let x = super::types::page_size(1); use crate::error::ApiError;",
+    );
+    let paths: Vec<String> = paths.iter().map(|p| p.join("::")).collect();
+    assert_eq!(
+        paths,
+        [
+            "auth::Auth",
+            "graphql::types::A",
+            "graphql::types::B",
+            "graphql::AppContext",
+            "error::ApiError",
+            "graphql::types::page_size",
+        ]
+    );
+}
