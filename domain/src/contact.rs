@@ -10,9 +10,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::conversation::DomainError;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind, RecordedEvent};
+use crate::error::DomainError;
 use crate::event::{ContactErased, DomainEvent, SenderKind};
 use crate::operator::Role;
 

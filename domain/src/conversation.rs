@@ -8,12 +8,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use thiserror::Error;
 use uuid::Uuid;
 
 use crate::attachment::MAX_ATTACHMENTS_PER_MESSAGE;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
+use crate::error::DomainError;
 use crate::event::{
     AssignReason, AttachmentRef, AutoReplySent, CallbackOutcome, CallbackRequested,
     CallbackScheduled, CallbackSettled, Channel, Consent, Contact, ConversationAssigned,
@@ -475,113 +475,6 @@ impl ConversationCommand {
             ConversationCommand::SendAutoReply(c) => c.conversation_id,
         }
     }
-}
-
-/// A command that the conversation's current state does not allow. Each variant is something
-/// the caller can act on; none of them changed anything.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum DomainError {
-    /// There is no conversation with this id (it was never started).
-    #[error("conversation {0} does not exist")]
-    ConversationNotFound(Uuid),
-    /// A conversation with this id was already started.
-    #[error("conversation {0} already exists")]
-    ConversationAlreadyExists(Uuid),
-    /// A contact tried to write into a conversation that is not theirs.
-    #[error("contact {contact_id} is not the contact of conversation {conversation_id}")]
-    NotTheContact {
-        conversation_id: Uuid,
-        contact_id: Uuid,
-    },
-    /// Contact messages must name the contact; operator messages the operator.
-    #[error("a {kind} message must carry its sender's id")]
-    MissingSenderId { kind: &'static str },
-    /// The conversation already has a message with this id.
-    #[error("conversation {conversation_id} already has a message {message_id}")]
-    DuplicateMessageId {
-        conversation_id: Uuid,
-        message_id: Uuid,
-    },
-    /// The status machine does not allow this move.
-    #[error("a conversation cannot go from {} to {} by hand", from.as_str(), to.as_str())]
-    IllegalTransition {
-        from: ConversationStatus,
-        to: ConversationStatus,
-    },
-    /// Operators cannot write to or assign a closed conversation; reopen it first.
-    #[error("conversation {0} is closed; reopen it first")]
-    ConversationClosed(Uuid),
-    /// A moderator acted on a conversation that is not assigned to them (OPS-1).
-    #[error("conversation {conversation_id} is not assigned to operator {operator_id}")]
-    NotAssignee {
-        conversation_id: Uuid,
-        operator_id: Uuid,
-    },
-    /// The actor's roles do not allow this (analysts, auditors, contacts; non-admins on inboxes).
-    #[error("{0} may not do this")]
-    NotPermitted(&'static str),
-    /// The inbox does not ask for ratings.
-    #[error("this inbox does not take ratings")]
-    RatingDisabled,
-    /// Ratings come after the conversation is resolved or closed.
-    #[error("a conversation can be rated once it is resolved or closed, not while {}", .0.as_str())]
-    RatingTooEarly(ConversationStatus),
-    /// The conversation was already rated; a rating is given once.
-    #[error("conversation {0} was already rated")]
-    AlreadyRated(Uuid),
-    /// The score is outside the scale (CSAT 1–5, NPS 0–10).
-    #[error("a {} score is {min}–{max}, not {score}", scale.as_str())]
-    ScoreOutOfRange {
-        scale: RatingScale,
-        score: u8,
-        min: u8,
-        max: u8,
-    },
-    /// The conversation has no message with this id.
-    #[error("conversation {conversation_id} has no message {message_id}")]
-    MessageNotFound {
-        conversation_id: Uuid,
-        message_id: Uuid,
-    },
-    /// A call-back is already awaited in this conversation.
-    #[error("a call-back ({0}) is already awaited in this conversation")]
-    CallbackAlreadyPending(Uuid),
-    /// No call-back with this id is awaited in this conversation.
-    #[error("no call-back {0} is awaited in this conversation")]
-    NoSuchCallback(Uuid),
-    /// The preferred window ends before it starts.
-    #[error("the call-back window ends before it starts")]
-    InvalidCallbackWindow,
-    /// There is no inbox with this id.
-    #[error("inbox {0} does not exist")]
-    InboxNotFound(Uuid),
-    /// An inbox with this id was already created.
-    #[error("inbox {0} already exists")]
-    InboxAlreadyExists(Uuid),
-    /// There is no operator with this id (never registered).
-    #[error("operator {0} does not exist")]
-    OperatorNotFound(Uuid),
-    /// An operator with this id was already registered.
-    #[error("operator {0} already exists")]
-    OperatorAlreadyExists(Uuid),
-    /// The operator works another branch than the conversation's (OPS-2).
-    #[error("operator {operator_id} does not work the conversation's branch")]
-    OutsideBranch { operator_id: Uuid },
-    /// A message needs a text or at least one attachment (CONV-7).
-    #[error("a message needs a text or an attachment")]
-    EmptyMessage,
-    /// More attachments than one message may carry.
-    #[error("a message carries at most {max} attachments, not {count}")]
-    TooManyAttachments { count: usize, max: usize },
-    /// Only conversations of a global inbox move between branches (OPS-4).
-    #[error("conversation {0} belongs to a branch inbox; it cannot be transferred")]
-    NotTransferable(Uuid),
-    /// There is no webhook endpoint with this id (PROJ-4).
-    #[error("webhook endpoint {0} does not exist")]
-    WebhookEndpointNotFound(Uuid),
-    /// A webhook endpoint with this id was already registered.
-    #[error("webhook endpoint {0} already exists")]
-    WebhookEndpointAlreadyExists(Uuid),
 }
 
 /// The conversation aggregate, for the generic command handler.

@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use crate::conversation::DomainError;
 use crate::envelope::Actor;
+use crate::error::DomainError;
 use crate::event::DomainEvent;
 
 pub trait Decider {

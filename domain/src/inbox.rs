@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::attachment::AttachmentPolicy;
-use crate::conversation::DomainError;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
+use crate::error::DomainError;
 use crate::event::{
     DomainEvent, InboxActivated, InboxCreated, InboxDeactivated, InboxSettingsChanged, RoutedBy,
     Routing, WidgetTokenRotated,

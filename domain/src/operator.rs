@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::conversation::DomainError;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
+use crate::error::DomainError;
 use crate::event::{
     DomainEvent, OperatorProfileChanged, OperatorRegistered, OperatorStatusChanged,
 };

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::conversation::{ConversationStatus, DomainError};
+use crate::conversation::ConversationStatus;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
+use crate::error::DomainError;
 use crate::event::{
     DomainEvent, SenderKind, WebhookEndpointChanged, WebhookEndpointDisabled,
     WebhookEndpointEnabled, WebhookEndpointRegistered, WebhookSecretRotated,
