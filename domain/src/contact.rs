@@ -11,10 +11,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::decider::Decider;
-use crate::envelope::{Actor, ActorKind, RecordedEvent};
+use crate::envelope::{Actor, RecordedEvent};
 use crate::error::DomainError;
 use crate::event::{ContactErased, DomainEvent, SenderKind};
-use crate::operator::Role;
 
 /// What sealed personal data reads as once its contact is erased.
 pub const ERASED: &str = "[erased]";
@@ -127,8 +126,7 @@ impl Decider for ContactDecider {
         command: &EraseContact,
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
-        let admin = actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin);
-        if !(admin || actor.kind == ActorKind::System) {
+        if !actor.is_admin() {
             return Err(DomainError::NotPermitted("only an admin"));
         }
         if state.erased {
@@ -153,6 +151,7 @@ impl Decider for ContactDecider {
 mod tests {
     use super::*;
     use crate::event::{AttachmentRef, Channel, MessagePosted, Sender};
+    use crate::operator::Role;
 
     fn erase() -> EraseContact {
         EraseContact {

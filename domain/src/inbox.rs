@@ -11,14 +11,13 @@ use uuid::Uuid;
 
 use crate::attachment::AttachmentPolicy;
 use crate::decider::Decider;
-use crate::envelope::{Actor, ActorKind};
+use crate::envelope::Actor;
 use crate::error::DomainError;
 use crate::event::{
     DomainEvent, InboxActivated, InboxCreated, InboxDeactivated, InboxSettingsChanged, RoutedBy,
     Routing, WidgetTokenRotated,
 };
 use crate::hours::WorkingHours;
-use crate::operator::Role;
 use crate::values::{short_text, InvalidInput, MessageBody, DEFAULT_MAX_BODY_CHARS};
 
 pub const STREAM_TYPE: &str = "inbox";
@@ -526,9 +525,7 @@ impl Decider for InboxDecider {
         command: &InboxCommand,
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
-        let admin = actor.kind == ActorKind::System
-            || (actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin));
-        if !admin {
+        if !actor.is_admin() {
             return Err(DomainError::NotPermitted("only an admin"));
         }
         let created = match (state, command) {
@@ -623,6 +620,7 @@ impl Decider for InboxDecider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operator::Role;
     use chrono::TimeZone;
 
     const INBOX: Uuid = Uuid::from_u128(1);

@@ -188,11 +188,6 @@ impl OperatorCommand {
     }
 }
 
-fn is_admin(actor: &Actor) -> bool {
-    actor.kind == ActorKind::System
-        || (actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin))
-}
-
 pub struct OperatorDecider;
 
 impl Decider for OperatorDecider {
@@ -215,9 +210,9 @@ impl Decider for OperatorDecider {
     ) -> Result<Vec<DomainEvent>, DomainError> {
         let own = actor.kind == ActorKind::Operator && actor.id == Some(command.operator_id());
         let allowed = match command {
-            OperatorCommand::SetStatus { .. } => own || is_admin(actor),
+            OperatorCommand::SetStatus { .. } => own || actor.is_admin(),
             OperatorCommand::Register { .. } | OperatorCommand::ChangeProfile { .. } => {
-                is_admin(actor)
+                actor.is_admin()
             }
         };
         if !allowed {

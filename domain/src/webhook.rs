@@ -17,13 +17,12 @@ use uuid::Uuid;
 
 use crate::conversation::ConversationStatus;
 use crate::decider::Decider;
-use crate::envelope::{Actor, ActorKind};
+use crate::envelope::Actor;
 use crate::error::DomainError;
 use crate::event::{
     DomainEvent, SenderKind, WebhookEndpointChanged, WebhookEndpointDisabled,
     WebhookEndpointEnabled, WebhookEndpointRegistered, WebhookSecretRotated,
 };
-use crate::operator::Role;
 use crate::values::InvalidInput;
 
 pub const STREAM_TYPE: &str = "webhook_endpoint";
@@ -187,13 +186,6 @@ impl WebhookEndpointCommand {
     }
 }
 
-/// Endpoints are inbox configuration, which is the admins' (as inboxes are); the system acts
-/// for the delivery worker.
-fn is_admin(actor: &Actor) -> bool {
-    actor.kind == ActorKind::System
-        || (actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin))
-}
-
 pub struct WebhookEndpointDecider;
 
 impl Decider for WebhookEndpointDecider {
@@ -214,7 +206,9 @@ impl Decider for WebhookEndpointDecider {
         command: &WebhookEndpointCommand,
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
-        if !is_admin(actor) {
+        // Endpoints are inbox configuration, which is the admins' (as inboxes are); the system
+        // acts for the delivery worker.
+        if !actor.is_admin() {
             return Err(DomainError::NotPermitted("only an admin"));
         }
         let registered = match (state, command) {
@@ -515,6 +509,7 @@ mod tests {
         AutoReplySent, ConversationStarted, ConversationStatusChanged, InternalNoteAdded,
         MessagePosted, Sender, StatusTrigger,
     };
+    use crate::operator::Role;
     use chrono::TimeZone;
 
     const ENDPOINT: Uuid = Uuid::from_u128(0x77);
