@@ -1528,6 +1528,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decider::testing::{decided, given, Given};
     use crate::operator::Role;
     use chrono::TimeZone;
 
@@ -1555,6 +1556,14 @@ mod tests {
             | ConversationCommand::SendAutoReply(_) => Actor::system(),
             _ => Actor::operator(ADMIN, vec![Role::Admin]),
         }
+    }
+
+    fn contact() -> Actor {
+        Actor::contact(CONTACT)
+    }
+
+    fn admin() -> Actor {
+        Actor::operator(ADMIN, vec![Role::Admin])
     }
 
     fn at() -> DateTime<Utc> {
@@ -1629,38 +1638,39 @@ mod tests {
                 at: at(),
             })
         };
-        let events = given_when(&[start(None)], with(" ", vec![attachment(1)])).unwrap();
+        let events = given_commands(&[start(None)])
+            .when(&with(" ", vec![attachment(1)]), &contact())
+            .outcome()
+            .unwrap();
         let DomainEvent::MessagePosted(posted) = &events[0] else {
             panic!("{events:?}")
         };
         assert_eq!((posted.body.as_str(), posted.attachments.len()), ("", 1));
-        assert_eq!(
-            given_when(&[start(None)], with("  ", vec![])),
-            Err(DomainError::EmptyMessage)
-        );
-        assert_eq!(
-            given_when(&[start(None)], with("x", (0..11).map(attachment).collect())),
-            Err(DomainError::TooManyAttachments { count: 11, max: 10 })
-        );
+        given_commands(&[start(None)])
+            .when(&with("  ", vec![]), &contact())
+            .then_error(DomainError::EmptyMessage);
+        given_commands(&[start(None)])
+            .when(&with("x", (0..11).map(attachment).collect()), &contact())
+            .then_error(DomainError::TooManyAttachments { count: 11, max: 10 });
     }
 
-    /// given `history`, when `command`, then the result.
-    fn given_when(
-        history: &[ConversationCommand],
-        command: ConversationCommand,
-    ) -> Result<Vec<DomainEvent>, DomainError> {
-        let mut state = initial_state();
-        for past in history {
-            for event in decide(&state, past, &actor_for(past)).expect("history is valid") {
-                state = evolve(state, &event);
-            }
-        }
-        decide(&state, &command, &actor_for(&command))
+    /// The events `commands` record, each sent by whom [`actor_for`] says.
+    fn history(commands: &[ConversationCommand]) -> Vec<DomainEvent> {
+        let sent: Vec<_> = commands.iter().map(|c| (c.clone(), actor_for(c))).collect();
+        decided::<ConversationDecider>(&sent)
+    }
+
+    /// Given the events `commands` record.
+    fn given_commands(commands: &[ConversationCommand]) -> Given<ConversationDecider> {
+        given(&history(commands))
     }
 
     #[test]
     fn start_records_the_conversation_and_its_first_message() {
-        let events = given_when(&[], start(Some("hello"))).unwrap();
+        let events = given_commands(&[])
+            .when(&start(Some("hello")), &contact())
+            .outcome()
+            .unwrap();
         let types: Vec<_> = events.iter().map(DomainEvent::event_type).collect();
         assert_eq!(types, ["ConversationStarted", "MessagePosted"]);
         let DomainEvent::MessagePosted(m) = &events[1] else {
@@ -1672,18 +1682,16 @@ mod tests {
 
     #[test]
     fn start_twice_is_refused() {
-        assert_eq!(
-            given_when(&[start(None)], start(None)),
-            Err(DomainError::ConversationAlreadyExists(CONVERSATION))
-        );
+        given_commands(&[start(None)])
+            .when(&start(None), &contact())
+            .then_error(DomainError::ConversationAlreadyExists(CONVERSATION));
     }
 
     #[test]
     fn no_message_to_a_conversation_that_does_not_exist() {
-        assert_eq!(
-            given_when(&[], post(SenderKind::Contact, Some(CONTACT))),
-            Err(DomainError::ConversationNotFound(CONVERSATION))
-        );
+        given_commands(&[])
+            .when(&post(SenderKind::Contact, Some(CONTACT)), &contact())
+            .then_error(DomainError::ConversationNotFound(CONVERSATION));
     }
 
     #[test]
@@ -1693,13 +1701,12 @@ mod tests {
         if let ConversationCommand::PostMessage(p) = &mut duplicate {
             p.message_id = Uuid::from_u128(30);
         }
-        assert_eq!(
-            given_when(&[start(Some("hello"))], duplicate),
-            Err(DomainError::DuplicateMessageId {
+        given_commands(&[start(Some("hello"))])
+            .when(&duplicate, &contact())
+            .then_error(DomainError::DuplicateMessageId {
                 conversation_id: CONVERSATION,
-                message_id: Uuid::from_u128(30)
-            })
-        );
+                message_id: Uuid::from_u128(30),
+            });
     }
 
     fn set(to: ConversationStatus) -> ConversationCommand {
@@ -1710,15 +1717,9 @@ mod tests {
         })
     }
 
-    /// The state reached by `history`.
-    fn state_after(history: &[ConversationCommand]) -> ConversationState {
-        let mut state = initial_state();
-        for past in history {
-            for event in decide(&state, past, &actor_for(past)).expect("history is valid") {
-                state = evolve(state, &event);
-            }
-        }
-        match state {
+    /// The state reached by `commands`.
+    fn state_after(commands: &[ConversationCommand]) -> ConversationState {
+        match given_commands(commands).into_state() {
             Conversation::Started(started) => started,
             Conversation::NotStarted => panic!("not started"),
         }
@@ -1757,7 +1758,9 @@ mod tests {
         ];
         for from in reachable {
             for to in ConversationStatus::ALL.iter().copied() {
-                let result = given_when(&reach(from), set(to));
+                let result = given_commands(&reach(from))
+                    .when(&set(to), &admin())
+                    .outcome();
                 if from == to {
                     assert_eq!(result, Ok(vec![]), "{from:?} → itself changes nothing");
                 } else if allowed.contains(&(from, to)) {
@@ -1807,7 +1810,11 @@ mod tests {
             } else {
                 operator
             };
-            let events = given_when(&reach(before), post(kind, id)).unwrap();
+            let message = post(kind, id);
+            let events = given_commands(&reach(before))
+                .when(&message, &actor_for(&message))
+                .outcome()
+                .unwrap();
             assert_eq!(events[0].event_type(), "MessagePosted");
             let changed = events.get(1).map(|e| match e {
                 DomainEvent::ConversationStatusChanged(c) => (c.from, c.to),
@@ -1819,10 +1826,9 @@ mod tests {
                 "{before:?} + {kind:?}"
             );
         }
-        assert_eq!(
-            given_when(&reach(Closed), post(SenderKind::Operator, operator)),
-            Err(DomainError::ConversationClosed(CONVERSATION))
-        );
+        given_commands(&reach(Closed))
+            .when(&post(SenderKind::Operator, operator), &admin())
+            .then_error(DomainError::ConversationClosed(CONVERSATION));
     }
 
     #[test]
@@ -1834,15 +1840,17 @@ mod tests {
             body: body("call him back"),
             at: at(),
         });
-        let events = given_when(&reach(ConversationStatus::Closed), note.clone()).unwrap();
+        let events = given_commands(&reach(ConversationStatus::Closed))
+            .when(&note, &admin())
+            .outcome()
+            .unwrap();
         assert_eq!(events[0].event_type(), "InternalNoteAdded");
-        assert_eq!(
-            given_when(&[start(None), note.clone()], note),
-            Err(DomainError::DuplicateMessageId {
+        given_commands(&[start(None), note.clone()])
+            .when(&note, &admin())
+            .then_error(DomainError::DuplicateMessageId {
                 conversation_id: CONVERSATION,
-                message_id: Uuid::from_u128(40)
-            })
-        );
+                message_id: Uuid::from_u128(40),
+            });
 
         let urgent = ConversationCommand::SetPriority(SetPriority {
             conversation_id: CONVERSATION,
@@ -1853,10 +1861,9 @@ mod tests {
             state_after(&[start(None), urgent.clone()]).priority,
             Priority::Urgent
         );
-        assert_eq!(
-            given_when(&[start(None), urgent.clone()], urgent),
-            Ok(vec![])
-        );
+        given_commands(&[start(None), urgent.clone()])
+            .when(&urgent, &admin())
+            .then(&[]);
 
         let tag = |raw: &str| {
             ConversationCommand::Tag(TagConversation {
@@ -1872,11 +1879,12 @@ mod tests {
         });
         let state = state_after(&[start(None), tag("VIP"), tag("billing"), untag.clone()]);
         assert_eq!(state.tags.into_iter().collect::<Vec<_>>(), ["billing"]);
-        assert_eq!(given_when(&[start(None)], untag), Ok(vec![]));
-        assert_eq!(
-            given_when(&[start(None), tag("vip")], tag(" Vip ")),
-            Ok(vec![])
-        );
+        given_commands(&[start(None)])
+            .when(&untag, &admin())
+            .then(&[]);
+        given_commands(&[start(None), tag("vip")])
+            .when(&tag(" Vip "), &admin())
+            .then(&[]);
     }
 
     fn assign(operator_id: Uuid) -> ConversationCommand {
@@ -1937,7 +1945,10 @@ mod tests {
 
     #[test]
     fn assignment_and_the_open_queue() {
-        let events = given_when(&[start(None), assign(ADMIN)], assign(MODERATOR)).unwrap();
+        let events = given_commands(&[start(None), assign(ADMIN)])
+            .when(&assign(MODERATOR), &admin())
+            .outcome()
+            .unwrap();
         assert_eq!(
             events,
             [DomainEvent::ConversationAssigned(ConversationAssigned {
@@ -1948,26 +1959,29 @@ mod tests {
                 reason: AssignReason::Manual,
             })]
         );
-        assert_eq!(
-            given_when(&[start(None), assign(ADMIN)], assign(ADMIN)),
-            Ok(vec![])
-        );
+        given_commands(&[start(None), assign(ADMIN)])
+            .when(&assign(ADMIN), &admin())
+            .then(&[]);
         let unassign = ConversationCommand::Unassign(UnassignConversation {
             conversation_id: CONVERSATION,
             at: at(),
         });
-        assert_eq!(given_when(&[start(None)], unassign.clone()), Ok(vec![]));
+        given_commands(&[start(None)])
+            .when(&unassign, &admin())
+            .then(&[]);
         assert_eq!(
             state_after(&[start(None), assign(ADMIN), unassign]).assignee,
             None
         );
         // Closed conversations are not assigned; a contact message reopens and unassigns.
         let closed = [start(None), assign(ADMIN), set(ConversationStatus::Closed)];
-        assert_eq!(
-            given_when(&closed, assign(MODERATOR)),
-            Err(DomainError::ConversationClosed(CONVERSATION))
-        );
-        let events = given_when(&closed, post(SenderKind::Contact, Some(CONTACT))).unwrap();
+        given_commands(&closed)
+            .when(&assign(MODERATOR), &admin())
+            .then_error(DomainError::ConversationClosed(CONVERSATION));
+        let events = given_commands(&closed)
+            .when(&post(SenderKind::Contact, Some(CONTACT)), &contact())
+            .outcome()
+            .unwrap();
         let types: Vec<_> = events.iter().map(DomainEvent::event_type).collect();
         assert_eq!(
             types,
@@ -2070,13 +2084,11 @@ mod tests {
     }
 
     /// Like `state_after`, but the last command is sent by `actor`.
-    fn state_after_as(history: &[ConversationCommand], actor: &Actor) -> Conversation {
-        let (last, earlier) = history.split_last().unwrap();
-        let mut state = Conversation::Started(state_after(earlier));
-        for event in decide(&state, last, actor).unwrap() {
-            state = evolve(state, &event);
-        }
-        state
+    fn state_after_as(commands: &[ConversationCommand], actor: &Actor) -> Conversation {
+        let (last, earlier) = commands.split_last().unwrap();
+        let mut sent: Vec<_> = earlier.iter().map(|c| (c.clone(), actor_for(c))).collect();
+        sent.push((last.clone(), actor.clone()));
+        given::<ConversationDecider>(&decided::<ConversationDecider>(&sent)).into_state()
     }
 
     #[test]
@@ -2412,18 +2424,19 @@ mod tests {
     #[test]
     fn only_the_conversation_contact_writes_as_contact() {
         let stranger = Uuid::from_u128(99);
-        assert_eq!(
-            given_when(&[start(None)], post(SenderKind::Contact, Some(stranger))),
-            Err(DomainError::NotTheContact {
+        given_commands(&[start(None)])
+            .when(&post(SenderKind::Contact, Some(stranger)), &contact())
+            .then_error(DomainError::NotTheContact {
                 conversation_id: CONVERSATION,
-                contact_id: stranger
-            })
-        );
-        assert_eq!(
-            given_when(&[start(None)], post(SenderKind::Operator, None)),
-            Err(DomainError::MissingSenderId { kind: "operator" })
-        );
-        let events = given_when(&[start(None)], post(SenderKind::Contact, Some(CONTACT))).unwrap();
+                contact_id: stranger,
+            });
+        given_commands(&[start(None)])
+            .when(&post(SenderKind::Operator, None), &admin())
+            .then_error(DomainError::MissingSenderId { kind: "operator" });
+        let events = given_commands(&[start(None)])
+            .when(&post(SenderKind::Contact, Some(CONTACT)), &contact())
+            .outcome()
+            .unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event_type(), "MessagePosted");
     }
@@ -2586,7 +2599,13 @@ mod tests {
             ),
         ];
         for (name, given, when, expected) in cases {
-            assert_eq!(given_when(&given, when), expected, "{name}");
+            assert_eq!(
+                given_commands(&given)
+                    .when(&when, &actor_for(&when))
+                    .outcome(),
+                expected,
+                "{name}"
+            );
         }
         let state = Conversation::Started(state_after(&queued));
         assert_eq!(
@@ -2721,7 +2740,13 @@ mod tests {
             ),
         ];
         for (name, given, when, expected) in cases {
-            assert_eq!(given_when(&given, when), expected, "{name}");
+            assert_eq!(
+                given_commands(&given)
+                    .when(&when, &actor_for(&when))
+                    .outcome(),
+                expected,
+                "{name}"
+            );
         }
         let after = state_after(&[
             start_routed(),
@@ -2773,7 +2798,13 @@ mod tests {
             ),
         ];
         for (name, given, expected) in cases {
-            assert_eq!(given_when(&given, auto_reply()), expected, "{name}");
+            assert_eq!(
+                given_commands(&given)
+                    .when(&auto_reply(), &Actor::system())
+                    .outcome(),
+                expected,
+                "{name}"
+            );
         }
         let after = state_after(&[assigned, vec![auto_reply()]].concat());
         assert_eq!(

@@ -64,10 +64,33 @@ pub(crate) mod testing {
         Given { state }
     }
 
+    /// The events `commands` record, each sent by its actor in the state the ones before it
+    /// left: a history told as what people did. Panics if the decider refuses one, since then
+    /// the test's history is wrong, not the decider.
+    pub(crate) fn decided<D: Decider>(commands: &[(D::Command, Actor)]) -> Vec<DomainEvent>
+    where
+        D::Command: std::fmt::Debug,
+    {
+        let mut state = D::initial_state();
+        let mut history = Vec::new();
+        for (command, actor) in commands {
+            let events = D::decide(&state, command, actor)
+                .unwrap_or_else(|e| panic!("the history's {command:?} was refused: {e}"));
+            state = events.iter().fold(state, D::evolve);
+            history.extend(events);
+        }
+        history
+    }
+
     impl<D: Decider> Given<D> {
         /// What `command`, sent by `actor`, decides in this state.
         pub(crate) fn when(&self, command: &D::Command, actor: &Actor) -> When {
             When(D::decide(&self.state, command, actor))
+        }
+
+        /// The state itself, for tests that look at it rather than at a decision.
+        pub(crate) fn into_state(self) -> D::State {
+            self.state
         }
     }
 
