@@ -10,11 +10,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::conversation::DomainError;
 use crate::decider::Decider;
-use crate::envelope::{Actor, ActorKind, RecordedEvent};
+use crate::envelope::{Actor, RecordedEvent};
+use crate::error::DomainError;
 use crate::event::{ContactErased, DomainEvent, SenderKind};
-use crate::operator::Role;
 
 /// What sealed personal data reads as once its contact is erased.
 pub const ERASED: &str = "[erased]";
@@ -137,8 +136,7 @@ impl Decider for ContactDecider {
         command: &EraseContact,
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
-        let admin = actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin);
-        if !(admin || actor.kind == ActorKind::System) {
+        if !actor.is_admin() {
             return Err(DomainError::NotPermitted("only an admin"));
         }
         if state.erased {
@@ -162,7 +160,9 @@ impl Decider for ContactDecider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decider::testing::given;
     use crate::event::{AttachmentRef, Channel, MessagePosted, Sender};
+    use crate::operator::Role;
 
     fn erase() -> EraseContact {
         EraseContact {
@@ -172,35 +172,32 @@ mod tests {
         }
     }
 
+    fn erased() -> DomainEvent {
+        DomainEvent::ContactErased(ContactErased {
+            contact_id: Uuid::from_u128(3),
+            conversation_ids: vec![Uuid::from_u128(1)],
+            erased_at: DateTime::UNIX_EPOCH,
+        })
+    }
+
     #[test]
     fn only_admins_and_the_system_erase_and_erasing_twice_records_once() {
         let admin = Actor::operator(Uuid::from_u128(9), vec![Role::Admin]);
-        let events = ContactDecider::decide(&ContactState::default(), &erase(), &admin).unwrap();
-        assert_eq!(
-            events,
-            vec![DomainEvent::ContactErased(ContactErased {
-                contact_id: Uuid::from_u128(3),
-                conversation_ids: vec![Uuid::from_u128(1)],
-                erased_at: DateTime::UNIX_EPOCH,
-            })]
-        );
-        let erased = ContactDecider::evolve(ContactState::default(), &events[0]);
-        assert_eq!(
-            ContactDecider::decide(&erased, &erase(), &admin),
-            Ok(Vec::new())
-        );
-        assert_eq!(
-            ContactDecider::decide(&ContactState::default(), &erase(), &Actor::system()),
-            Ok(events)
-        );
+        let not_erased = given::<ContactDecider>(&[]);
+        not_erased.when(&erase(), &admin).then(&[erased()]);
+        given::<ContactDecider>(&[erased()])
+            .when(&erase(), &admin)
+            .then(&[]);
+        not_erased
+            .when(&erase(), &Actor::system())
+            .then(&[erased()]);
         for actor in [
             Actor::operator(Uuid::from_u128(9), vec![Role::Manager, Role::Auditor]),
             Actor::contact(Uuid::from_u128(3)),
         ] {
-            assert_eq!(
-                ContactDecider::decide(&ContactState::default(), &erase(), &actor),
-                Err(DomainError::NotPermitted("only an admin"))
-            );
+            not_erased
+                .when(&erase(), &actor)
+                .then_error(DomainError::NotPermitted("only an admin"));
         }
     }
 

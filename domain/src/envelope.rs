@@ -53,6 +53,18 @@ impl Actor {
             roles: Vec::new(),
         }
     }
+
+    /// May this actor administer Switchboard: create inboxes, register operators and webhook
+    /// endpoints, erase contacts? An operator with the admin role may; so may the system,
+    /// which acts on the admins' behalf (the webhook delivery worker disabling a failing
+    /// endpoint, an erasure from the command line). Contacts never may.
+    pub fn is_admin(&self) -> bool {
+        match self.kind {
+            ActorKind::System => true,
+            ActorKind::Operator => self.roles.contains(&Role::Admin),
+            ActorKind::Contact => false,
+        }
+    }
 }
 
 /// Metadata stored next to each event's payload (the `metadata` column).
@@ -130,5 +142,34 @@ mod tests {
                 .unwrap(),
         };
         insta::assert_json_snapshot!(event);
+    }
+
+    #[test]
+    fn admins_are_admin_operators_and_the_system() {
+        let id = Uuid::from_u128(7);
+        let cases = [
+            (
+                Actor::operator(id, vec![Role::Moderator, Role::Admin]),
+                true,
+            ),
+            (Actor::system(), true),
+            (
+                Actor::operator(id, vec![Role::Manager, Role::Auditor]),
+                false,
+            ),
+            (Actor::operator(id, Vec::new()), false),
+            (Actor::contact(id), false),
+            // Roles count only on an operator.
+            (
+                Actor {
+                    roles: vec![Role::Admin],
+                    ..Actor::contact(id)
+                },
+                false,
+            ),
+        ];
+        for (actor, admin) in cases {
+            assert_eq!(actor.is_admin(), admin, "{actor:?}");
+        }
     }
 }

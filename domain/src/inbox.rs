@@ -10,15 +10,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::attachment::AttachmentPolicy;
-use crate::conversation::DomainError;
 use crate::decider::Decider;
-use crate::envelope::{Actor, ActorKind};
+use crate::envelope::Actor;
+use crate::error::DomainError;
 use crate::event::{
     DomainEvent, InboxActivated, InboxCreated, InboxDeactivated, InboxSettingsChanged, RoutedBy,
     Routing, WidgetTokenRotated,
 };
 use crate::hours::WorkingHours;
-use crate::operator::Role;
 use crate::values::{short_text, InvalidInput, MessageBody, DEFAULT_MAX_BODY_CHARS};
 
 pub const STREAM_TYPE: &str = "inbox";
@@ -526,9 +525,7 @@ impl Decider for InboxDecider {
         command: &InboxCommand,
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
-        let admin = actor.kind == ActorKind::System
-            || (actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin));
-        if !admin {
+        if !actor.is_admin() {
             return Err(DomainError::NotPermitted("only an admin"));
         }
         let created = match (state, command) {
@@ -623,6 +620,8 @@ impl Decider for InboxDecider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decider::testing::given;
+    use crate::operator::Role;
     use chrono::TimeZone;
 
     const INBOX: Uuid = Uuid::from_u128(1);
@@ -649,18 +648,15 @@ mod tests {
         }
     }
 
-    fn given_when(
-        history: &[InboxCommand],
-        command: InboxCommand,
-        actor: &Actor,
-    ) -> Result<Vec<DomainEvent>, DomainError> {
-        let mut state = InboxDecider::initial_state();
-        for past in history {
-            for event in InboxDecider::decide(&state, past, &admin()).unwrap() {
-                state = InboxDecider::evolve(state, &event);
-            }
-        }
-        InboxDecider::decide(&state, &command, actor)
+    /// What `create()` records.
+    fn created() -> DomainEvent {
+        DomainEvent::InboxCreated(InboxCreated {
+            inbox_id: INBOX,
+            branch_id: Some(Uuid::from_u128(3)),
+            settings: settings("Support"),
+            widget_token_hash: "h1".into(),
+            created_at: at(),
+        })
     }
 
     #[test]
@@ -753,18 +749,20 @@ mod tests {
     #[test]
     fn only_admins_manage_inboxes() {
         let manager = Actor::operator(Uuid::from_u128(4), vec![Role::Manager]);
+        given::<InboxDecider>(&[])
+            .when(&create(), &manager)
+            .then_error(DomainError::NotPermitted("only an admin"));
         assert_eq!(
-            given_when(&[], create(), &manager),
-            Err(DomainError::NotPermitted("only an admin"))
-        );
-        assert_eq!(
-            given_when(&[], create(), &admin()).unwrap()[0].event_type(),
+            given::<InboxDecider>(&[])
+                .when(&create(), &admin())
+                .outcome()
+                .unwrap()[0]
+                .event_type(),
             "InboxCreated"
         );
-        assert_eq!(
-            given_when(&[create()], create(), &admin()),
-            Err(DomainError::InboxAlreadyExists(INBOX))
-        );
+        given::<InboxDecider>(&[created()])
+            .when(&create(), &admin())
+            .then_error(DomainError::InboxAlreadyExists(INBOX));
     }
 
     #[test]
@@ -774,31 +772,31 @@ mod tests {
             settings: settings(title),
             at: at(),
         };
+        let inbox = given::<InboxDecider>(&[created()]);
+        inbox.when(&change("Support"), &admin()).then(&[]);
         assert_eq!(
-            given_when(&[create()], change("Support"), &admin()),
-            Ok(vec![])
-        );
-        assert_eq!(
-            given_when(&[create()], change("Sales"), &admin()).unwrap()[0].event_type(),
+            inbox.when(&change("Sales"), &admin()).outcome().unwrap()[0].event_type(),
             "InboxSettingsChanged"
         );
-        assert_eq!(
-            given_when(&[], change("Sales"), &admin()),
-            Err(DomainError::InboxNotFound(INBOX))
-        );
+        given::<InboxDecider>(&[])
+            .when(&change("Sales"), &admin())
+            .then_error(DomainError::InboxNotFound(INBOX));
         let off = InboxCommand::SetActive {
             inbox_id: INBOX,
             active: false,
             at: at(),
         };
         assert_eq!(
-            given_when(&[create()], off.clone(), &admin()).unwrap()[0].event_type(),
+            inbox.when(&off, &admin()).outcome().unwrap()[0].event_type(),
             "InboxDeactivated"
         );
-        assert_eq!(
-            given_when(&[create(), off.clone()], off, &admin()),
-            Ok(vec![])
-        );
+        let deactivated = DomainEvent::InboxDeactivated(InboxDeactivated {
+            inbox_id: INBOX,
+            deactivated_at: at(),
+        });
+        given::<InboxDecider>(&[created(), deactivated])
+            .when(&off, &admin())
+            .then(&[]);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   and schema versions integrators see on Kafka and in webhooks.
 //! - [`envelope`]: what the log stores around an event (stream, version, metadata).
 //! - [`decider`]: the shape of every aggregate (`initial_state`, `decide`, `evolve`).
+//! - [`error`]: [`DomainError`], why any decider refused a command.
 //! - [`conversation`]: the conversation aggregate (CONV, OPS-1..5, INBOX-5).
 //! - [`inbox`]: the inbox aggregate and its settings: routing, capacity, escalation,
 //!   messages (INBOX-1..5).
@@ -34,6 +35,7 @@ pub mod contact;
 pub mod conversation;
 pub mod decider;
 pub mod envelope;
+pub mod error;
 pub mod event;
 pub mod hours;
 pub mod inbox;
@@ -41,6 +43,7 @@ pub mod operator;
 pub mod values;
 pub mod webhook;
 
-pub use conversation::{Conversation, ConversationCommand, DomainError};
+pub use conversation::{Conversation, ConversationCommand};
 pub use envelope::{Actor, ActorKind, EventMetadata};
+pub use error::DomainError;
 pub use event::{DomainEvent, EventDecodeError};

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::conversation::DomainError;
 use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
+use crate::error::DomainError;
 use crate::event::{
     DomainEvent, OperatorProfileChanged, OperatorRegistered, OperatorStatusChanged,
 };
@@ -188,11 +188,6 @@ impl OperatorCommand {
     }
 }
 
-fn is_admin(actor: &Actor) -> bool {
-    actor.kind == ActorKind::System
-        || (actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin))
-}
-
 pub struct OperatorDecider;
 
 impl Decider for OperatorDecider {
@@ -215,9 +210,9 @@ impl Decider for OperatorDecider {
     ) -> Result<Vec<DomainEvent>, DomainError> {
         let own = actor.kind == ActorKind::Operator && actor.id == Some(command.operator_id());
         let allowed = match command {
-            OperatorCommand::SetStatus { .. } => own || is_admin(actor),
+            OperatorCommand::SetStatus { .. } => own || actor.is_admin(),
             OperatorCommand::Register { .. } | OperatorCommand::ChangeProfile { .. } => {
-                is_admin(actor)
+                actor.is_admin()
             }
         };
         if !allowed {
@@ -300,6 +295,7 @@ impl Decider for OperatorDecider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decider::testing::given;
     use chrono::TimeZone;
 
     const OPERATOR: Uuid = Uuid::from_u128(5);
@@ -333,18 +329,13 @@ mod tests {
         }
     }
 
-    fn given_when(
-        given: &[(OperatorCommand, Actor)],
-        when: OperatorCommand,
-        actor: &Actor,
-    ) -> Result<Vec<DomainEvent>, DomainError> {
-        let mut state = OperatorDecider::initial_state();
-        for (command, actor) in given {
-            for event in OperatorDecider::decide(&state, command, actor).expect("given") {
-                state = OperatorDecider::evolve(state, &event);
-            }
-        }
-        OperatorDecider::decide(&state, &when, actor)
+    /// What `register()` records.
+    fn registered() -> DomainEvent {
+        DomainEvent::OperatorRegistered(OperatorRegistered {
+            operator_id: OPERATOR,
+            profile: profile(Some(3)),
+            registered_at: at(),
+        })
     }
 
     #[test]
@@ -382,10 +373,10 @@ mod tests {
         );
     }
 
-    /// A table row: name, given (command, actor) pairs, when command, by actor, then.
+    /// A table row: name, given events, when command, by actor, then.
     type Case<'a> = (
         &'static str,
-        &'a [(OperatorCommand, Actor)],
+        &'a [DomainEvent],
         OperatorCommand,
         &'a Actor,
         Result<Vec<DomainEvent>, DomainError>,
@@ -396,7 +387,7 @@ mod tests {
         let me = Actor::operator(OPERATOR, vec![Role::Moderator]);
         let other = Actor::operator(Uuid::from_u128(9), vec![Role::Manager]);
         let admin = admin();
-        let registered = [(register(), admin.clone())];
+        let registered = [registered()];
         let cases: Vec<Case> = vec![
             (
                 "an admin registers",
@@ -498,8 +489,14 @@ mod tests {
                 Ok(vec![]),
             ),
         ];
-        for (name, given, when, actor, expected) in cases {
-            assert_eq!(given_when(given, when, actor), expected, "{name}");
+        for (name, history, when, actor, expected) in cases {
+            assert_eq!(
+                given::<OperatorDecider>(history)
+                    .when(&when, actor)
+                    .outcome(),
+                expected,
+                "{name}"
+            );
         }
     }
 

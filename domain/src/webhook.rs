@@ -15,14 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::conversation::{ConversationStatus, DomainError};
+use crate::conversation::ConversationStatus;
 use crate::decider::Decider;
-use crate::envelope::{Actor, ActorKind};
+use crate::envelope::Actor;
+use crate::error::DomainError;
 use crate::event::{
     DomainEvent, SenderKind, WebhookEndpointChanged, WebhookEndpointDisabled,
     WebhookEndpointEnabled, WebhookEndpointRegistered, WebhookSecretRotated,
 };
-use crate::operator::Role;
 use crate::values::InvalidInput;
 
 pub const STREAM_TYPE: &str = "webhook_endpoint";
@@ -186,13 +186,6 @@ impl WebhookEndpointCommand {
     }
 }
 
-/// Endpoints are inbox configuration, which is the admins' (as inboxes are); the system acts
-/// for the delivery worker.
-fn is_admin(actor: &Actor) -> bool {
-    actor.kind == ActorKind::System
-        || (actor.kind == ActorKind::Operator && actor.roles.contains(&Role::Admin))
-}
-
 pub struct WebhookEndpointDecider;
 
 impl Decider for WebhookEndpointDecider {
@@ -213,7 +206,9 @@ impl Decider for WebhookEndpointDecider {
         command: &WebhookEndpointCommand,
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
-        if !is_admin(actor) {
+        // Endpoints are inbox configuration, which is the admins' (as inboxes are); the system
+        // acts for the delivery worker.
+        if !actor.is_admin() {
             return Err(DomainError::NotPermitted("only an admin"));
         }
         let registered = match (state, command) {
@@ -510,10 +505,12 @@ pub fn webhook_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decider::testing::given;
     use crate::event::{
         AutoReplySent, ConversationStarted, ConversationStatusChanged, InternalNoteAdded,
         MessagePosted, Sender, StatusTrigger,
     };
+    use crate::operator::Role;
     use chrono::TimeZone;
 
     const ENDPOINT: Uuid = Uuid::from_u128(0x77);
@@ -541,18 +538,15 @@ mod tests {
         }
     }
 
-    fn given_when(
-        given: &[WebhookEndpointCommand],
-        when: WebhookEndpointCommand,
-        actor: &Actor,
-    ) -> Result<Vec<DomainEvent>, DomainError> {
-        let mut state = WebhookEndpointDecider::initial_state();
-        for command in given {
-            for event in WebhookEndpointDecider::decide(&state, command, &admin()).expect("given") {
-                state = WebhookEndpointDecider::evolve(state, &event);
-            }
-        }
-        WebhookEndpointDecider::decide(&state, &when, actor)
+    /// What `register()` records.
+    fn registered() -> DomainEvent {
+        DomainEvent::WebhookEndpointRegistered(WebhookEndpointRegistered {
+            endpoint_id: ENDPOINT,
+            inbox_id: INBOX,
+            url: "https://crm.example.com/hooks".into(),
+            event_types: vec![WebhookEventType::MessageIn],
+            registered_at: at(),
+        })
     }
 
     #[test]
@@ -628,104 +622,79 @@ mod tests {
             config: config(&[WebhookEventType::MessageOut]),
             at: at(),
         };
+        let nothing = given::<WebhookEndpointDecider>(&[]);
+        let endpoint = given::<WebhookEndpointDecider>(&[registered()]);
+        nothing.when(&register(), &admin()).then(&[registered()]);
+        nothing
+            .when(&register(), &moderator)
+            .then_error(DomainError::NotPermitted("only an admin"));
+        endpoint
+            .when(&register(), &admin())
+            .then_error(DomainError::WebhookEndpointAlreadyExists(ENDPOINT));
+        nothing
+            .when(&enable, &admin())
+            .then_error(DomainError::WebhookEndpointNotFound(ENDPOINT));
+        let changed = DomainEvent::WebhookEndpointChanged(WebhookEndpointChanged {
+            endpoint_id: ENDPOINT,
+            url: "https://crm.example.com/hooks".into(),
+            event_types: vec![WebhookEventType::MessageOut],
+            changed_at: at(),
+        });
+        endpoint
+            .when(&change, &admin())
+            .then(std::slice::from_ref(&changed));
         assert_eq!(
-            given_when(&[], register(), &admin()),
-            Ok(vec![DomainEvent::WebhookEndpointRegistered(
-                WebhookEndpointRegistered {
-                    endpoint_id: ENDPOINT,
-                    inbox_id: INBOX,
-                    url: "https://crm.example.com/hooks".into(),
-                    event_types: vec![WebhookEventType::MessageIn],
-                    registered_at: at(),
-                }
-            )])
-        );
-        assert_eq!(
-            given_when(&[], register(), &moderator),
-            Err(DomainError::NotPermitted("only an admin"))
-        );
-        assert_eq!(
-            given_when(&[register()], register(), &admin()),
-            Err(DomainError::WebhookEndpointAlreadyExists(ENDPOINT))
-        );
-        assert_eq!(
-            given_when(&[], enable.clone(), &admin()),
-            Err(DomainError::WebhookEndpointNotFound(ENDPOINT))
-        );
-        assert_eq!(
-            given_when(&[register()], change.clone(), &admin()),
-            Ok(vec![DomainEvent::WebhookEndpointChanged(
-                WebhookEndpointChanged {
-                    endpoint_id: ENDPOINT,
-                    url: "https://crm.example.com/hooks".into(),
-                    event_types: vec![WebhookEventType::MessageOut],
-                    changed_at: at(),
-                }
-            )])
-        );
-        assert_eq!(
-            given_when(&[register(), change.clone()], change, &admin()),
+            given::<WebhookEndpointDecider>(&[registered(), changed])
+                .when(&change, &admin())
+                .outcome(),
             Ok(vec![]),
             "the same config changes nothing"
         );
+        let disabled = |reason| {
+            DomainEvent::WebhookEndpointDisabled(WebhookEndpointDisabled {
+                endpoint_id: ENDPOINT,
+                reason,
+                detail: Some("5 deliveries in a row dead-lettered".into()),
+                disabled_at: at(),
+            })
+        };
+        endpoint
+            .when(&disable(DisableReason::Failing), &Actor::system())
+            .then(&[disabled(DisableReason::Failing)]);
+        let disabled_by_hand =
+            given::<WebhookEndpointDecider>(&[registered(), disabled(DisableReason::Manual)]);
         assert_eq!(
-            given_when(
-                &[register()],
-                disable(DisableReason::Failing),
-                &Actor::system()
-            ),
-            Ok(vec![DomainEvent::WebhookEndpointDisabled(
-                WebhookEndpointDisabled {
-                    endpoint_id: ENDPOINT,
-                    reason: DisableReason::Failing,
-                    detail: Some("5 deliveries in a row dead-lettered".into()),
-                    disabled_at: at(),
-                }
-            )])
-        );
-        assert_eq!(
-            given_when(
-                &[register(), disable(DisableReason::Manual)],
-                disable(DisableReason::Failing),
-                &Actor::system()
-            ),
+            disabled_by_hand
+                .when(&disable(DisableReason::Failing), &Actor::system())
+                .outcome(),
             Ok(vec![]),
             "disabled once"
         );
         assert_eq!(
-            given_when(&[register()], enable.clone(), &admin()),
+            endpoint.when(&enable, &admin()).outcome(),
             Ok(vec![]),
             "already enabled"
         );
-        assert_eq!(
-            given_when(
-                &[register(), disable(DisableReason::Manual)],
-                enable,
-                &admin()
-            ),
-            Ok(vec![DomainEvent::WebhookEndpointEnabled(
+        disabled_by_hand
+            .when(&enable, &admin())
+            .then(&[DomainEvent::WebhookEndpointEnabled(
                 WebhookEndpointEnabled {
                     endpoint_id: ENDPOINT,
                     enabled_at: at(),
-                }
-            )])
-        );
-        assert_eq!(
-            given_when(
-                &[register()],
-                WebhookEndpointCommand::RotateSecret {
-                    endpoint_id: ENDPOINT,
-                    at: at()
                 },
-                &admin()
-            ),
-            Ok(vec![DomainEvent::WebhookSecretRotated(
-                WebhookSecretRotated {
+            )]);
+        endpoint
+            .when(
+                &WebhookEndpointCommand::RotateSecret {
                     endpoint_id: ENDPOINT,
-                    rotated_at: at(),
-                }
-            )])
-        );
+                    at: at(),
+                },
+                &admin(),
+            )
+            .then(&[DomainEvent::WebhookSecretRotated(WebhookSecretRotated {
+                endpoint_id: ENDPOINT,
+                rotated_at: at(),
+            })]);
     }
 
     fn message(kind: SenderKind) -> DomainEvent {
