@@ -3,6 +3,7 @@
 //! `INTERNAL` without leaking their text; the details go to the log.
 
 use async_graphql::ErrorExtensions;
+use axum::http::StatusCode;
 use switchboard_commands::handler::CommandError;
 use switchboard_domain::attachment::AttachmentRefused;
 use switchboard_domain::conversation::ConversationStatus;
@@ -208,6 +209,32 @@ impl ApiError {
             ApiError::TelegramUnavailable => "TELEGRAM_UNAVAILABLE",
             ApiError::Unavailable { .. } => "UNAVAILABLE",
             ApiError::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status of the error where it is answered outside GraphQL (attachment transfers,
+    /// refusals before a GraphQL request runs). GraphQL itself answers 200 with the code, or
+    /// 429/503 when nothing in the request was done (`http.rs`).
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_)
+            | ApiError::NotAssignee { .. }
+            | ApiError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::ConversationNotFound(_) | ApiError::AttachmentNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::ContactErased(_) => StatusCode::GONE,
+            ApiError::AttachmentRefused(AttachmentRefused::TooLarge { .. }) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::AttachmentRefused(
+                AttachmentRefused::UnknownType | AttachmentRefused::TypeNotAllowed(_),
+            ) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
         }
     }
 

@@ -168,18 +168,14 @@ fn retry_later_for(response: &async_graphql::Response) -> Option<(StatusCode, u6
     })
 }
 
-/// A refusal before GraphQL ran, in the GraphQL error body clients parse: `429 Too Many
-/// Requests` with `Retry-After` for a rate limit, `503 Service Unavailable` (with
-/// `Retry-After` when busy) for our own failures, `403 Forbidden` otherwise.
+/// A refusal before GraphQL ran, in the GraphQL error body clients parse, with the error's
+/// HTTP status ([`ApiError::http_status`]: `429` with `Retry-After` for a rate limit, `503`
+/// with `Retry-After` when busy, `403` for a page the inbox does not list).
 fn refused(error: ApiError) -> Response {
     let body = Json(async_graphql::Response::from_errors(vec![error
         .extend()
         .into_server_error(async_graphql::Pos::default())]));
-    let status = match &error {
-        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ApiError::Unavailable { .. } | ApiError::Internal => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::FORBIDDEN,
-    };
+    let status = error.http_status();
     match error.retry_after_secs() {
         Some(secs) => (status, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
         None => (status, body).into_response(),

@@ -18,6 +18,7 @@
 //! - [`operator`]: the operator aggregate, roles and the conversations each may work
 //!   (OPS-1, OPS-2).
 //! - [`contact`]: contacts' personal data in events, and erasure (GDPR-1, GDPR-2).
+//! - [`assignment`]: who gets a queued conversation or an escalation (OPS-2, OPS-3).
 //! - [`attachment`]: attachment types (told from the bytes) and per-inbox limits (CONV-7).
 //! - [`hours`]: working hours per weekday in a time zone, with holidays (INBOX-3). chrono-tz
 //!   supplies the IANA time-zone database: hand-kept offsets would be wrong at the next
@@ -30,6 +31,7 @@
 #[macro_use]
 mod text_enum;
 
+pub mod assignment;
 pub mod attachment;
 pub mod contact;
 pub mod conversation;

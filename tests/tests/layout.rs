@@ -295,6 +295,7 @@ const KNOWN_CIRCLES: &[(&str, &[&str])] = &[
             "conversation",
             "decider",
             "envelope",
+            "error",
             "event",
             "inbox",
             "operator",

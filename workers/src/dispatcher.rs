@@ -2,7 +2,8 @@
 //! gets an assignment its assignee did not open in time.
 //!
 //! # Rules
-//! Candidates are the online operators of the conversation's own branch (head office's for a
+//! The rule itself is the domain's (`switchboard_domain::assignment`); this module gathers its
+//! inputs and issues its decisions. Candidates are the online operators of the conversation's own branch (head office's for a
 //! conversation without one) who may work conversations, below their capacity (their
 //! profile's, or the inbox's default). The least loaded wins; among equals, the one assigned
 //! longest ago (round-robin); then the lowest id, so the choice is deterministic. The queue is
@@ -32,6 +33,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgConnection, PgPool};
 use switchboard_commands::handler::ConversationHandler;
+use switchboard_domain::assignment::{choose, served_branches, Candidate};
 use switchboard_domain::conversation::{AutoAssign, ConversationCommand, Escalate};
 use switchboard_domain::inbox::InboxSettings;
 use switchboard_projections::conversations::read as conversations;
@@ -49,17 +51,6 @@ const PER_PASS: i64 = 500;
 
 /// The advisory lock's name.
 const LOCK: &str = "switchboard.dispatcher";
-
-/// An operator as a pass sees them: the projection's row plus this dispatcher's own recent
-/// assignments.
-#[derive(Debug, Clone)]
-struct Candidate {
-    id: Uuid,
-    branch_id: Option<Uuid>,
-    capacity: Option<u16>,
-    load: i64,
-    last_assigned_at: Option<DateTime<Utc>>,
-}
 
 /// An assignment this dispatcher recorded that the projection may not show yet.
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +175,10 @@ impl Dispatcher {
 
         // Only branches someone could take a conversation of: a branch nobody serves must not
         // fill the page and starve the others.
-        let served = served_branches(&candidates, &inbox_settings);
+        let served = served_branches(
+            &candidates,
+            inbox_settings.values().map(|(_, s)| s.default_capacity),
+        );
         for queued in conversations::queue(pool, &served, PER_PASS).await? {
             if self.recent.contains_key(&queued.conversation_id) {
                 continue;
@@ -192,7 +186,12 @@ impl Dispatcher {
             let Some(settings) = open_now(queued.inbox_id) else {
                 continue;
             };
-            let Some(chosen) = choose(&candidates, queued.branch_id, settings, None) else {
+            let Some(chosen) = choose(
+                &candidates,
+                queued.branch_id,
+                settings.default_capacity,
+                None,
+            ) else {
                 continue;
             };
             let command = ConversationCommand::AutoAssign(AutoAssign {
@@ -240,7 +239,7 @@ impl Dispatcher {
             let Some(chosen) = choose(
                 &candidates,
                 unopened.branch_id,
-                settings,
+                settings.default_capacity,
                 Some(unopened.assignee_id),
             ) else {
                 continue;
@@ -311,45 +310,6 @@ impl Dispatcher {
     }
 }
 
-/// The branches with an online candidate below the smallest capacity any inbox allows or
-/// their own: where a pass can possibly assign something.
-fn served_branches(
-    candidates: &[Candidate],
-    inboxes: &HashMap<Uuid, (Option<Uuid>, InboxSettings)>,
-) -> Vec<Option<Uuid>> {
-    let largest_default = inboxes
-        .values()
-        .map(|(_, s)| s.default_capacity)
-        .max()
-        .unwrap_or(switchboard_domain::inbox::DEFAULT_CAPACITY);
-    let mut branches: Vec<Option<Uuid>> = candidates
-        .iter()
-        .filter(|c| c.load < i64::from(c.capacity.unwrap_or(largest_default)))
-        .map(|c| c.branch_id)
-        .collect();
-    branches.sort();
-    branches.dedup();
-    branches
-}
-
-/// The candidate to give a conversation of `branch` to, if any: online in that branch, below
-/// capacity, least loaded, then assigned longest ago, then lowest id. `except` is the current
-/// assignee when escalating.
-fn choose(
-    candidates: &[Candidate],
-    branch: Option<Uuid>,
-    settings: &InboxSettings,
-    except: Option<Uuid>,
-) -> Option<usize> {
-    candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.branch_id == branch && Some(c.id) != except)
-        .filter(|(_, c)| c.load < i64::from(c.capacity.unwrap_or(settings.default_capacity)))
-        .min_by_key(|(_, c)| (c.load, c.last_assigned_at, c.id))
-        .map(|(i, _)| i)
-}
-
 /// Issues a dispatcher command (the scheduler's deadline-derived ids); the stream version of
 /// the assignment it recorded, if it recorded one.
 async fn issue(
@@ -393,75 +353,4 @@ async fn recent_assignments(conn: &mut PgConnection) -> Result<HashMap<Uuid, Rec
         );
     }
     Ok(recent)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn candidate(id: u128, branch: Option<u128>, load: i64, last: Option<i64>) -> Candidate {
-        Candidate {
-            id: Uuid::from_u128(id),
-            branch_id: branch.map(Uuid::from_u128),
-            capacity: None,
-            load,
-            last_assigned_at: last.map(|s| DateTime::from_timestamp(s, 0).unwrap()),
-        }
-    }
-
-    fn settings(capacity: u16) -> InboxSettings {
-        InboxSettings::new("S", None, None, Default::default())
-            .unwrap()
-            .with_assignment(capacity, 240)
-            .unwrap()
-    }
-
-    #[test]
-    fn least_loaded_then_longest_idle_then_lowest_id_within_the_branch() {
-        let b = Some(Uuid::from_u128(100));
-        let pool = [
-            candidate(1, Some(100), 2, Some(10)),
-            candidate(2, Some(100), 1, Some(50)),
-            candidate(3, Some(100), 1, Some(20)),
-            candidate(4, Some(200), 0, None),
-            candidate(5, None, 0, None),
-        ];
-        assert_eq!(
-            choose(&pool, b, &settings(5), None),
-            Some(2),
-            "least loaded, idle longest"
-        );
-        assert_eq!(
-            choose(&pool, b, &settings(5), Some(Uuid::from_u128(3))),
-            Some(1)
-        );
-        assert_eq!(
-            choose(&pool, None, &settings(5), None),
-            Some(4),
-            "head office's own"
-        );
-        assert_eq!(
-            choose(&pool, b, &settings(1), None),
-            None,
-            "all at capacity"
-        );
-        let never = [
-            candidate(7, Some(100), 0, Some(5)),
-            candidate(6, Some(100), 0, None),
-        ];
-        assert_eq!(
-            choose(&never, b, &settings(5), None),
-            Some(1),
-            "never assigned first"
-        );
-        let mut own = [candidate(8, Some(100), 0, None)];
-        own[0].capacity = Some(1);
-        assert_eq!(choose(&own, b, &settings(5), None), Some(0));
-        own[0].load = 1;
-        assert_eq!(
-            choose(&own, b, &settings(5), None),
-            None,
-            "the profile's capacity"
-        );
-    }
 }

@@ -300,26 +300,7 @@ fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {
 
 /// An [`ApiError`] as an HTTP response: its status and `{"code", "message"}`.
 pub fn refusal(err: ApiError) -> Response {
-    let status = match &err {
-        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        ApiError::Forbidden(_) | ApiError::NotAssignee { .. } | ApiError::OriginNotAllowed(_) => {
-            StatusCode::FORBIDDEN
-        }
-        ApiError::ConversationNotFound(_) | ApiError::AttachmentNotFound(_) => {
-            StatusCode::NOT_FOUND
-        }
-        ApiError::ContactErased(_) => StatusCode::GONE,
-        ApiError::AttachmentRefused(AttachmentRefused::TooLarge { .. }) => {
-            StatusCode::PAYLOAD_TOO_LARGE
-        }
-        ApiError::AttachmentRefused(
-            AttachmentRefused::UnknownType | AttachmentRefused::TypeNotAllowed(_),
-        ) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
+    let status = err.http_status();
     let mut body = serde_json::json!({ "code": err.code(), "message": err.to_string() });
     let Some(retry_after_secs) = err.retry_after_secs() else {
         return (status, Json(body)).into_response();

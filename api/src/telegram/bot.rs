@@ -430,11 +430,12 @@ impl Bot {
         if name == "status" {
             return self.set_status(message, operator, argument).await;
         }
+        // The same roles as the call-back mutations' (ACCESS.md).
         if name == "callback"
             && !operator
                 .roles()
                 .iter()
-                .any(|r| matches!(r, Role::Admin | Role::Manager))
+                .any(|r| crate::auth::MANAGER_ROLES.contains(r))
         {
             return Ok(vec![
                 "/callback: call-backs are for admins and managers.".into()
