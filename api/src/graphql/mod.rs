@@ -24,6 +24,7 @@ pub mod privacy;
 pub mod sla;
 pub mod team;
 pub mod telegram;
+pub mod thread;
 pub mod types;
 pub mod typing;
 pub mod webhooks;
@@ -110,7 +111,7 @@ pub struct MutationRoot(
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(
     operator::OperatorSubscription,
-    widget::WidgetSubscription,
+    thread::ThreadSubscription,
     typing::TypingSubscription,
 );
 

@@ -15,16 +15,16 @@ use switchboard_domain::event::{Channel, Sender, SenderKind};
 use switchboard_domain::operator::{conversation_scope, ConversationScope};
 use switchboard_domain::values::{MessageBody, Tag};
 use switchboard_domain::Actor;
-use switchboard_projections::conversations::read::{self, Audience, InboxCursor};
-use switchboard_projections::Change;
+use switchboard_projections::conversations::read::{self, InboxCursor};
 use uuid::Uuid;
 
 use crate::auth::{Authentication, Role, Viewer, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::command_meta;
+use crate::graphql::thread::{check_moderator_sees, message_body};
 use crate::graphql::types::{
-    page_size, Conversation, ConversationStatus, Message, Priority, Source,
+    page_size, Conversation, ConversationChange, ConversationStatus, Message, Priority, Source,
 };
 use crate::graphql::AppContext;
 
@@ -190,14 +190,6 @@ pub struct InternalNoteInput {
     pub client_note_id: Option<Uuid>,
 }
 
-/// The outcome of a change an operator asked for.
-#[derive(Debug, SimpleObject)]
-pub struct ConversationChange {
-    pub conversation_id: Uuid,
-    /// False when the conversation already was as asked (nothing was recorded).
-    pub changed: bool,
-}
-
 /// Runs a conversation command as the operator of this request, if their roles allow.
 /// `command` gets the operator's id and the command id, which is derived from `client_id`
 /// (per conversation and operator, so nobody else's id can collide) or fresh.
@@ -290,12 +282,7 @@ impl OperatorMutation {
         )
         .await
         .gql()?;
-        let body = crate::graphql::widget::message_body(
-            &input.body,
-            !attachments.is_empty(),
-            app.max_body_chars,
-        )
-        .gql()?;
+        let body = message_body(&input.body, !attachments.is_empty(), app.max_body_chars).gql()?;
         let (id, handled) = as_operator(
             ctx,
             conversation_id,
@@ -825,11 +812,6 @@ pub enum InboxTab {
     Closed,
 }
 
-/// Moderators see only conversations assigned to them (OPS-1); everyone else passes.
-pub fn check_moderator_sees(auth: &Authentication, row: &read::InboxRow) -> Result<(), ApiError> {
-    auth.require_assigned_if_moderator(row.conversation_id, row.assignee_id)
-}
-
 #[derive(Default)]
 pub struct OperatorSubscription;
 
@@ -988,69 +970,4 @@ impl UnreadViewer {
             }
         })
     }
-}
-
-/// The messages of `conversation_id` as they reach the thread, each once, in order: after
-/// every wake-up it reads what came after the last position it sent.
-pub async fn message_stream(
-    app: AppContext,
-    conversation_id: Uuid,
-    audience: Audience,
-    after_position: Option<i32>,
-) -> Result<impl Stream<Item = Message>, ApiError> {
-    // Subscribe first, then read where we stand: nothing committed in between is missed.
-    let mut events = app.feed.subscribe();
-    let mut position = match after_position {
-        Some(position) => position,
-        None => read::latest_message_position(&app.pool, conversation_id).await?,
-    };
-    let (pool, reads) = (app.pool.clone(), app.message_reads.clone());
-    Ok(async_stream::stream! {
-        let mut pending = after_position.is_some();
-        // The version of the change that woke us, when one did: subscribers woken by the
-        // same change share one read (see `crate::shared_reads`).
-        let mut woken_by: Option<i32> = None;
-        loop {
-            if pending {
-                let rows = match woken_by.take() {
-                    Some(version) => reads
-                        .messages(&pool, conversation_id, audience, position, 200, version)
-                        .await
-                        .map(|rows| rows.to_vec())
-                        .map_err(|err| err.to_string()),
-                    None => read::messages(&pool, conversation_id, audience, position, 200)
-                        .await
-                        .map_err(|err| err.to_string()),
-                };
-                match rows {
-                    Ok(rows) => {
-                        let more = rows.len() == 200;
-                        for row in rows {
-                            position = row.stream_version;
-                            yield Message::from(row);
-                        }
-                        pending = more;
-                        if more { continue; }
-                    }
-                    Err(err) => tracing::warn!(error = %err, "message subscription read failed"),
-                }
-            }
-            match next_event(&mut events).await {
-                None => break,
-                Some(FeedEvent::Resync) => {
-                    pending = true;
-                    woken_by = None;
-                }
-                Some(FeedEvent::Changed(Change::MessagePosted { conversation_id: id, stream_version, internal, .. }))
-                    if id == conversation_id
-                        && stream_version > position
-                        && (audience == Audience::Operators || !internal) => {
-                    // Two wake-ups before a read: a fresh read, to be sure of both.
-                    woken_by = if pending { None } else { Some(stream_version) };
-                    pending = true;
-                }
-                Some(FeedEvent::Changed(_) | FeedEvent::Typing(_)) => {}
-            }
-        }
-    })
 }

@@ -1,5 +1,5 @@
-//! Object types shared by the widget and operator parts of the schema, and their conversion
-//! from the projections' rows and from freshly recorded events.
+//! Object types shared by the parts of the schema, and their conversion from the projections'
+//! rows and from freshly recorded events.
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject};
@@ -276,6 +276,14 @@ pub struct Rating {
     pub score: i32,
     pub comment: Option<String>,
     pub rated_at: DateTime<Utc>,
+}
+
+/// The outcome of a change an operator asked for.
+#[derive(Debug, SimpleObject)]
+pub struct ConversationChange {
+    pub conversation_id: Uuid,
+    /// False when the conversation already was as asked (nothing was recorded).
+    pub changed: bool,
 }
 
 impl From<InboxRow> for Conversation {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::{Authentication, Viewer};
 use crate::changes::{announce_typing, next_event, FeedEvent, TypingSignal};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::operator::check_moderator_sees;
+use crate::graphql::thread::check_moderator_sees;
 use crate::graphql::types::{Sender, SenderKind};
 use crate::graphql::AppContext;
 

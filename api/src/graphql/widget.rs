@@ -1,9 +1,8 @@
 //! The website visitor's part of the schema: start a conversation (which issues the widget
 //! session token), send messages, read and follow their own conversation.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use futures::Stream;
 use switchboard_commands::handler::CommandMeta;
 use switchboard_domain::conversation::{
     CallbackRequest, ConversationCommand, FirstMessage, MarkRead, PostMessage, RateConversation,
@@ -19,8 +18,8 @@ use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::admin::widget_token_hash;
 use crate::graphql::command_meta;
-use crate::graphql::operator::{check_moderator_sees, message_stream, ConversationChange};
-use crate::graphql::types::{Conversation, Message, Rating};
+use crate::graphql::thread::message_body;
+use crate::graphql::types::{Conversation, ConversationChange, Message, Rating};
 use crate::graphql::{request_id, AppContext};
 use crate::request::{ClientIp, RequestOrigin, VisitorRegion};
 use switchboard_projections::conversations::read;
@@ -152,19 +151,6 @@ pub struct SendMessageInput {
     /// one, the body may be empty.
     #[graphql(default)]
     pub attachment_ids: Vec<Uuid>,
-}
-
-/// A message's text: required, unless the message carries attachments (CONV-7).
-pub fn message_body(
-    raw: &str,
-    has_attachments: bool,
-    limit: usize,
-) -> Result<MessageBody, InvalidInput> {
-    if has_attachments {
-        MessageBody::parse_or_empty(raw, limit)
-    } else {
-        MessageBody::parse(raw, limit)
-    }
 }
 
 #[derive(Default)]
@@ -628,30 +614,4 @@ pub struct Availability {
     pub message: Option<String>,
     /// Outside working hours: when they start again.
     pub next_opening: Option<DateTime<Utc>>,
-}
-
-#[derive(Default)]
-pub struct WidgetSubscription;
-
-#[Subscription]
-impl WidgetSubscription {
-    /// New messages of a conversation, as they are committed to the thread. Open to operators
-    /// and to the conversation's own widget session. With `afterPosition`, first replays the
-    /// messages after that position (to catch up after a reconnect).
-    async fn message_posted(
-        &self,
-        ctx: &Context<'_>,
-        conversation_id: Uuid,
-        after_position: Option<i32>,
-    ) -> async_graphql::Result<impl Stream<Item = Message>> {
-        let auth = ctx.data::<Authentication>()?;
-        let audience = auth.require_conversation_reader(conversation_id).gql()?;
-        let app = ctx.data::<AppContext>()?.clone();
-        if let Some(row) = read::conversation(&app.pool, conversation_id).await.gql()? {
-            check_moderator_sees(auth, &row).gql()?;
-        }
-        message_stream(app, conversation_id, audience, after_position)
-            .await
-            .gql()
-    }
 }
