@@ -14,6 +14,8 @@ use crate::auth::{Authentication, CONVERSATION_ROLES};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::AppContext;
 
+pub mod sla;
+
 // The GraphQL enums mirror the domain's; `remote` makes the compiler keep them in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "domain::conversation::ConversationStatus")]
@@ -384,13 +386,8 @@ pub fn page_size(first: Option<i32>, default: i32) -> Result<i64, ApiError> {
 impl Conversation {
     /// Its SLA figures (PROJ-3): due times, responses, resolutions and breaches. Operators
     /// only; null until the SLA projection has the conversation.
-    async fn sla(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::graphql::sla::ConversationSla>> {
-        crate::graphql::sla::conversation_sla(ctx, self.id)
-            .await
-            .gql()
+    async fn sla(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<sla::ConversationSla>> {
+        sla::conversation_sla(ctx, self.id).await.gql()
     }
 
     /// What is unread in it for whoever asks (PROJ-2). For an operator: the contact's
