@@ -29,6 +29,7 @@ pub mod types;
 pub mod typing;
 pub mod webhooks;
 pub mod widget;
+pub mod widget_token;
 
 /// What every resolver may use. Put into the schema once, at start-up.
 #[derive(Clone)]

@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::admin::widget_token_hash;
 use crate::graphql::command_meta;
 use crate::graphql::thread::message_body;
 use crate::graphql::types::{Conversation, ConversationChange, Message, Rating};
+use crate::graphql::widget_token::widget_token_hash;
 use crate::graphql::{request_id, AppContext};
 use crate::request::{ClientIp, RequestOrigin, VisitorRegion};
 use switchboard_projections::conversations::read;

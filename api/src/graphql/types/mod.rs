@@ -63,6 +63,14 @@ pub enum Channel {
     Api,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::inbox::RatingScale")]
+pub enum RatingScale {
+    None,
+    Csat,
+    Nps,
+}
+
 /// A text column written by a projection from a domain enum. Anything else is a bug in the
 /// projection; it is logged and shown as `fallback` rather than failing the whole page.
 fn stored<D, G: From<D>>(text: &str, parse: fn(&str) -> Option<D>, fallback: D) -> G {
@@ -273,7 +281,7 @@ pub struct Conversation {
 
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Rating {
-    pub scale: crate::graphql::admin::RatingScale,
+    pub scale: RatingScale,
     /// CSAT 1–5, NPS 0–10.
     pub score: i32,
     pub comment: Option<String>,
