@@ -1,6 +1,6 @@
 //! A conversation's thread as both its sides reach it, operators and the visitor: the rule for
 //! a message's text, who may see a conversation, and the `messagePosted` subscription with the
-//! stream of messages behind it. Shared by [`super::operator`], [`super::widget`] and
+//! stream of messages behind it. Shared by [`super::operator`], [`super::visitor`] and
 //! [`super::typing`], so that none of them imports another.
 
 use async_graphql::{Context, Subscription};

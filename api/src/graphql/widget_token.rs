@@ -1,6 +1,6 @@
 //! The inbox's widget token (SEC-1): admins are given it when they create an inbox or rotate
 //! its token ([`super::admin`]); visitors present it to start a conversation
-//! ([`super::widget`]). The log keeps only its hash.
+//! ([`super::visitor`]). The log keeps only its hash.
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;

@@ -1,6 +1,6 @@
 //! A conversation's SLA figures (PROJ-3), the `Conversation.sla` field operators read: due
 //! times, responses, resolutions and breaches, on the conversation's SLA clock. The report of
-//! aggregates, for analysts, is [`crate::graphql::sla`].
+//! aggregates, for analysts, is [`crate::graphql::analyst`].
 
 use async_graphql::{Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};

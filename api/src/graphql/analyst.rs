@@ -16,10 +16,10 @@ use crate::graphql::AppContext;
 const MAX_REPORT_DAYS: i64 = 366;
 
 #[derive(Default)]
-pub struct SlaQuery;
+pub struct AnalystQuery;
 
 #[Object]
-impl SlaQuery {
+impl AnalystQuery {
     /// SLA aggregates of `[from, to)` (PROJ-3), one row per group that had anything in the
     /// range; with no `groupBy`, one row for everything. Conversations and their statuses,
     /// backlog and reopens count the conversations started in the range; response and

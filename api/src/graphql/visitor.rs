@@ -154,13 +154,13 @@ pub struct SendMessageInput {
 }
 
 #[derive(Default)]
-pub struct WidgetMutation;
+pub struct VisitorMutation;
 
 #[derive(Default)]
-pub struct WidgetRatingMutation;
+pub struct VisitorRatingMutation;
 
 #[Object]
-impl WidgetMutation {
+impl VisitorMutation {
     /// Starts a conversation as a website visitor, in the inbox whose widget token is in the
     /// input (no Authorization header); returns the widget session token for everything after.
     async fn start_conversation(
@@ -291,7 +291,7 @@ pub struct RateConversationInput {
 const MAX_COMMENT_CHARS: usize = 1000;
 
 #[Object]
-impl WidgetRatingMutation {
+impl VisitorRatingMutation {
     /// Rates the conversation once it is resolved or closed, on the inbox's scale (CONV-8).
     async fn rate_conversation(
         &self,
@@ -361,7 +361,7 @@ pub struct MarkReadInput {
 }
 
 #[Object]
-impl WidgetReadMutation {
+impl VisitorReadMutation {
     /// The visitor has read the replies up to a message (CONV-5). Markers only move forward;
     /// `changed` is false when it was already there.
     async fn mark_read(
@@ -389,7 +389,7 @@ impl WidgetReadMutation {
 }
 
 #[derive(Default)]
-pub struct WidgetReadMutation;
+pub struct VisitorReadMutation;
 
 #[derive(Debug, InputObject)]
 pub struct ConsentInput {
@@ -424,10 +424,10 @@ pub struct CallbackRequestPayload {
 }
 
 #[derive(Default)]
-pub struct WidgetCallbackMutation;
+pub struct VisitorCallbackMutation;
 
 #[Object]
-impl WidgetCallbackMutation {
+impl VisitorCallbackMutation {
     /// Asks to be called back (CALL-1), from a conversation or as a guest without one (then a
     /// conversation with source CALLBACK is opened). The phone is normalised to E.164; the
     /// consent (text version, time, IP) is recorded. The conversation waits in
@@ -535,10 +535,10 @@ impl WidgetCallbackMutation {
 }
 
 #[derive(Default)]
-pub struct WidgetQuery;
+pub struct VisitorQuery;
 
 #[Object]
-impl WidgetQuery {
+impl VisitorQuery {
     /// The widget session's own conversation.
     async fn my_conversation(
         &self,
