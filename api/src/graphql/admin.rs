@@ -1,5 +1,7 @@
-//! The admin's part of the schema: inboxes (INBOX-1). Creating an inbox or rotating its
-//! widget token returns the token once; only its SHA-256 is kept.
+//! The admins' part of the schema: inboxes (INBOX-1) and their settings. Creating an inbox or
+//! rotating its widget token returns the token once; only its SHA-256 is kept (see
+//! [`super::widget_token`]). The admins' other parts have files of their own: [`super::team`],
+//! [`super::webhooks`], [`super::privacy`].
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};

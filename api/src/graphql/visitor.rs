@@ -1,5 +1,8 @@
-//! The website visitor's part of the schema: start a conversation (which issues the widget
-//! session token), send messages, read and follow their own conversation.
+//! The website visitor's part of the schema, what the widget calls: start a conversation (which
+//! issues the widget session token), send messages, mark replies read, rate the conversation,
+//! ask for a call-back, read their own conversation, and whether someone is there to answer.
+//! Following the thread live (`messagePosted`) is [`super::thread`]'s, typing
+//! [`super::typing`]'s: operators use them too.
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};

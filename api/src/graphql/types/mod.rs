@@ -1,5 +1,6 @@
-//! Object types shared by the parts of the schema, and their conversion from the projections'
-//! rows and from freshly recorded events.
+//! Object types shared by the users' parts of the schema (conversations, messages, ratings,
+//! the outcome of a change), and their conversion from the projections' rows and from freshly
+//! recorded events. A conversation's SLA figures are in [`sla`].
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject};
