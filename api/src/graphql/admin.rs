@@ -1,9 +1,10 @@
-//! The admin's part of the schema: inboxes (INBOX-1). Creating an inbox or rotating its
-//! widget token returns the token once; only its SHA-256 is kept.
+//! The admins' part of the schema: inboxes (INBOX-1) and their settings. Creating an inbox or
+//! rotating its widget token returns the token once; only its SHA-256 is kept (see
+//! [`super::widget_token`]). The admins' other parts have files of their own: [`super::team`],
+//! [`super::webhooks`], [`super::privacy`].
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use switchboard_commands::handler::Handled;
 use switchboard_domain::attachment::AttachmentPolicy;
 use switchboard_domain::hours;
@@ -14,16 +15,9 @@ use uuid::Uuid;
 
 use crate::auth::{Authentication, Role, INBOX_LIST_ROLES};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::command_meta;
-use crate::graphql::AppContext;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "switchboard_domain::inbox::RatingScale")]
-pub enum RatingScale {
-    None,
-    Csat,
-    Nps,
-}
+use crate::graphql::types::RatingScale;
+use crate::graphql::widget_token::{new_widget_token, widget_token_hash};
+use crate::graphql::{command_meta, AppContext};
 
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Inbox {
@@ -386,17 +380,6 @@ pub struct InboxChange {
     pub inbox_id: Uuid,
     /// False when the inbox already was as asked.
     pub changed: bool,
-}
-
-/// A new widget token: 256 random bits (two v4 UUIDs from the OS's generator), prefixed so
-/// that a leaked one is recognisable.
-fn new_widget_token() -> String {
-    format!("sbw_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
-}
-
-/// What the log keeps of a widget token.
-pub fn widget_token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 async fn as_admin(ctx: &Context<'_>, command: InboxCommand) -> async_graphql::Result<Handled> {

@@ -1,10 +1,20 @@
-//! The GraphQL schema, split by the user it serves: [`widget`] (website visitors),
-//! [`operator`] (the operator UI), [`team`] (operators and their status), [`admin`]
-//! (inboxes), [`webhooks`] (webhook endpoints and deliveries), [`audit`] (the log, for
-//! auditors), [`privacy`] (contacts' data: export, erasure) and [`telegram`] (Telegram link
-//! tokens for operators and visitors). Each module contributes its
-//! part of Query, Mutation and Subscription; they are merged here. Shared object types live in
-//! [`types`].
+//! The GraphQL schema, one module per user of it, each contributing its part of Query, Mutation
+//! and Subscription; they are merged here.
+//!
+//! - [`visitor`]: website visitors, through the widget: start a conversation, write, rate,
+//!   ask for a call-back, read their own conversation.
+//! - [`operator`]: the operator UI: the inbox list, a conversation's thread, its status and
+//!   assignment, call-backs, live updates.
+//! - [`admin`] (inboxes), [`team`] (operators and their status), [`webhooks`] (endpoints and
+//!   deliveries), [`privacy`] (contacts' data: export, erasure), [`telegram`] (link tokens for
+//!   operators and visitors): admins, and operators for themselves.
+//! - [`analyst`]: the SLA report.
+//! - [`auditor`]: the log itself.
+//!
+//! What several of them share has a module of its own, so that no user's module imports
+//! another's: [`types`] (the object types, a conversation's SLA figures among them),
+//! [`thread`] (a thread as both sides reach it), [`typing`] (typing indicators, both ways),
+//! [`widget_token`]. [`depth`] is the depth limit.
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 use sqlx::PgPool;
@@ -17,17 +27,19 @@ use crate::changes::ChangeFeed;
 use crate::request::{ClientIp, RequestId};
 
 pub mod admin;
-pub mod audit;
+pub mod analyst;
+pub mod auditor;
 pub mod depth;
 pub mod operator;
 pub mod privacy;
-pub mod sla;
 pub mod team;
 pub mod telegram;
+pub mod thread;
 pub mod types;
 pub mod typing;
+pub mod visitor;
 pub mod webhooks;
-pub mod widget;
+pub mod widget_token;
 
 /// What every resolver may use. Put into the schema once, at start-up.
 #[derive(Clone)]
@@ -83,21 +95,21 @@ pub fn command_meta(
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     operator::OperatorQuery,
-    widget::WidgetQuery,
+    visitor::VisitorQuery,
     admin::AdminQuery,
     team::TeamQuery,
-    sla::SlaQuery,
+    analyst::AnalystQuery,
     webhooks::WebhooksQuery,
-    audit::AuditQuery,
+    auditor::AuditorQuery,
     privacy::PrivacyQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
-    widget::WidgetMutation,
-    widget::WidgetRatingMutation,
-    widget::WidgetReadMutation,
-    widget::WidgetCallbackMutation,
+    visitor::VisitorMutation,
+    visitor::VisitorRatingMutation,
+    visitor::VisitorReadMutation,
+    visitor::VisitorCallbackMutation,
     typing::TypingMutation,
     operator::OperatorMutation,
     admin::AdminMutation,
@@ -110,7 +122,7 @@ pub struct MutationRoot(
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(
     operator::OperatorSubscription,
-    widget::WidgetSubscription,
+    thread::ThreadSubscription,
     typing::TypingSubscription,
 );
 

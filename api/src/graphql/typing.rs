@@ -1,7 +1,8 @@
-//! Typing indicators (CONV-6), both ways. Ephemeral: a signal goes from the API node that got
-//! it to every API node (PostgreSQL NOTIFY, see `changes`) and on to subscribers; nothing is
-//! stored. A "typing" signal expires after the configured time (8 s by default) unless
-//! renewed: the subscription then reports `typing: false` by itself.
+//! Typing indicators (CONV-6), both ways: operators and the visitor use the same mutation and
+//! subscription. Ephemeral: a signal goes from the API node that got it to every API node
+//! (PostgreSQL NOTIFY, see `changes`) and on to subscribers; nothing is stored. A "typing"
+//! signal expires after the configured time (8 s by default) unless renewed: the subscription
+//! then reports `typing: false` by itself.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::auth::{Authentication, Viewer};
 use crate::changes::{announce_typing, next_event, FeedEvent, TypingSignal};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::operator::check_moderator_sees;
+use crate::graphql::thread::check_moderator_sees;
 use crate::graphql::types::{Sender, SenderKind};
 use crate::graphql::AppContext;
 

@@ -1,5 +1,6 @@
-//! Object types shared by the widget and operator parts of the schema, and their conversion
-//! from the projections' rows and from freshly recorded events.
+//! Object types shared by the users' parts of the schema (conversations, messages, ratings,
+//! the outcome of a change), and their conversion from the projections' rows and from freshly
+//! recorded events. A conversation's SLA figures are in [`sla`].
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject};
@@ -13,6 +14,8 @@ use uuid::Uuid;
 use crate::auth::{Authentication, CONVERSATION_ROLES};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::AppContext;
+
+pub mod sla;
 
 // The GraphQL enums mirror the domain's; `remote` makes the compiler keep them in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -59,6 +62,14 @@ pub enum Channel {
     Web,
     Telegram,
     Api,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::inbox::RatingScale")]
+pub enum RatingScale {
+    None,
+    Csat,
+    Nps,
 }
 
 /// A text column written by a projection from a domain enum. Anything else is a bug in the
@@ -271,11 +282,19 @@ pub struct Conversation {
 
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Rating {
-    pub scale: crate::graphql::admin::RatingScale,
+    pub scale: RatingScale,
     /// CSAT 1–5, NPS 0–10.
     pub score: i32,
     pub comment: Option<String>,
     pub rated_at: DateTime<Utc>,
+}
+
+/// The outcome of a change an operator asked for.
+#[derive(Debug, SimpleObject)]
+pub struct ConversationChange {
+    pub conversation_id: Uuid,
+    /// False when the conversation already was as asked (nothing was recorded).
+    pub changed: bool,
 }
 
 impl From<InboxRow> for Conversation {
@@ -376,13 +395,8 @@ pub fn page_size(first: Option<i32>, default: i32) -> Result<i64, ApiError> {
 impl Conversation {
     /// Its SLA figures (PROJ-3): due times, responses, resolutions and breaches. Operators
     /// only; null until the SLA projection has the conversation.
-    async fn sla(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::graphql::sla::ConversationSla>> {
-        crate::graphql::sla::conversation_sla(ctx, self.id)
-            .await
-            .gql()
+    async fn sla(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<sla::ConversationSla>> {
+        sla::conversation_sla(ctx, self.id).await.gql()
     }
 
     /// What is unread in it for whoever asks (PROJ-2). For an operator: the contact's

@@ -1,9 +1,11 @@
-//! The website visitor's part of the schema: start a conversation (which issues the widget
-//! session token), send messages, read and follow their own conversation.
+//! The website visitor's part of the schema, what the widget calls: start a conversation (which
+//! issues the widget session token), send messages, mark replies read, rate the conversation,
+//! ask for a call-back, read their own conversation, and whether someone is there to answer.
+//! Following the thread live (`messagePosted`) is [`super::thread`]'s, typing
+//! [`super::typing`]'s: operators use them too.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use futures::Stream;
 use switchboard_commands::handler::CommandMeta;
 use switchboard_domain::conversation::{
     CallbackRequest, ConversationCommand, FirstMessage, MarkRead, PostMessage, RateConversation,
@@ -17,10 +19,10 @@ use uuid::Uuid;
 
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::admin::widget_token_hash;
 use crate::graphql::command_meta;
-use crate::graphql::operator::{check_moderator_sees, message_stream, ConversationChange};
-use crate::graphql::types::{Conversation, Message, Rating};
+use crate::graphql::thread::message_body;
+use crate::graphql::types::{Conversation, ConversationChange, Message, Rating};
+use crate::graphql::widget_token::widget_token_hash;
 use crate::graphql::{request_id, AppContext};
 use crate::request::{ClientIp, RequestOrigin, VisitorRegion};
 use switchboard_projections::conversations::read;
@@ -154,27 +156,14 @@ pub struct SendMessageInput {
     pub attachment_ids: Vec<Uuid>,
 }
 
-/// A message's text: required, unless the message carries attachments (CONV-7).
-pub fn message_body(
-    raw: &str,
-    has_attachments: bool,
-    limit: usize,
-) -> Result<MessageBody, InvalidInput> {
-    if has_attachments {
-        MessageBody::parse_or_empty(raw, limit)
-    } else {
-        MessageBody::parse(raw, limit)
-    }
-}
+#[derive(Default)]
+pub struct VisitorMutation;
 
 #[derive(Default)]
-pub struct WidgetMutation;
-
-#[derive(Default)]
-pub struct WidgetRatingMutation;
+pub struct VisitorRatingMutation;
 
 #[Object]
-impl WidgetMutation {
+impl VisitorMutation {
     /// Starts a conversation as a website visitor, in the inbox whose widget token is in the
     /// input (no Authorization header); returns the widget session token for everything after.
     async fn start_conversation(
@@ -305,7 +294,7 @@ pub struct RateConversationInput {
 const MAX_COMMENT_CHARS: usize = 1000;
 
 #[Object]
-impl WidgetRatingMutation {
+impl VisitorRatingMutation {
     /// Rates the conversation once it is resolved or closed, on the inbox's scale (CONV-8).
     async fn rate_conversation(
         &self,
@@ -375,7 +364,7 @@ pub struct MarkReadInput {
 }
 
 #[Object]
-impl WidgetReadMutation {
+impl VisitorReadMutation {
     /// The visitor has read the replies up to a message (CONV-5). Markers only move forward;
     /// `changed` is false when it was already there.
     async fn mark_read(
@@ -403,7 +392,7 @@ impl WidgetReadMutation {
 }
 
 #[derive(Default)]
-pub struct WidgetReadMutation;
+pub struct VisitorReadMutation;
 
 #[derive(Debug, InputObject)]
 pub struct ConsentInput {
@@ -438,10 +427,10 @@ pub struct CallbackRequestPayload {
 }
 
 #[derive(Default)]
-pub struct WidgetCallbackMutation;
+pub struct VisitorCallbackMutation;
 
 #[Object]
-impl WidgetCallbackMutation {
+impl VisitorCallbackMutation {
     /// Asks to be called back (CALL-1), from a conversation or as a guest without one (then a
     /// conversation with source CALLBACK is opened). The phone is normalised to E.164; the
     /// consent (text version, time, IP) is recorded. The conversation waits in
@@ -549,10 +538,10 @@ impl WidgetCallbackMutation {
 }
 
 #[derive(Default)]
-pub struct WidgetQuery;
+pub struct VisitorQuery;
 
 #[Object]
-impl WidgetQuery {
+impl VisitorQuery {
     /// The widget session's own conversation.
     async fn my_conversation(
         &self,
@@ -628,30 +617,4 @@ pub struct Availability {
     pub message: Option<String>,
     /// Outside working hours: when they start again.
     pub next_opening: Option<DateTime<Utc>>,
-}
-
-#[derive(Default)]
-pub struct WidgetSubscription;
-
-#[Subscription]
-impl WidgetSubscription {
-    /// New messages of a conversation, as they are committed to the thread. Open to operators
-    /// and to the conversation's own widget session. With `afterPosition`, first replays the
-    /// messages after that position (to catch up after a reconnect).
-    async fn message_posted(
-        &self,
-        ctx: &Context<'_>,
-        conversation_id: Uuid,
-        after_position: Option<i32>,
-    ) -> async_graphql::Result<impl Stream<Item = Message>> {
-        let auth = ctx.data::<Authentication>()?;
-        let audience = auth.require_conversation_reader(conversation_id).gql()?;
-        let app = ctx.data::<AppContext>()?.clone();
-        if let Some(row) = read::conversation(&app.pool, conversation_id).await.gql()? {
-            check_moderator_sees(auth, &row).gql()?;
-        }
-        message_stream(app, conversation_id, audience, after_position)
-            .await
-            .gql()
-    }
 }

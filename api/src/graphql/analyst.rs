@@ -1,13 +1,13 @@
-//! The analysts' part of the schema (PROJ-3): SLA figures per conversation and the report of
-//! aggregates by inbox, branch, operator and day. The metrics' definitions are in
-//! `switchboard_projections::sla` and the README.
+//! The analysts' part of the schema (PROJ-3): the SLA report of aggregates by inbox, branch,
+//! operator and day. A conversation's own figures are [`super::types::sla`]. The metrics'
+//! definitions are in `switchboard_projections::sla` and the README.
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use switchboard_projections::sla::read::{self, Dimension, Metric};
+use switchboard_projections::sla::read::{self, Dimension};
 use uuid::Uuid;
 
-use crate::auth::{Authentication, CONVERSATION_ROLES, REPORT_ROLES};
+use crate::auth::{Authentication, REPORT_ROLES};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::ConversationStatus;
 use crate::graphql::AppContext;
@@ -16,10 +16,10 @@ use crate::graphql::AppContext;
 const MAX_REPORT_DAYS: i64 = 366;
 
 #[derive(Default)]
-pub struct SlaQuery;
+pub struct AnalystQuery;
 
 #[Object]
-impl SlaQuery {
+impl AnalystQuery {
     /// SLA aggregates of `[from, to)` (PROJ-3), one row per group that had anything in the
     /// range; with no `groupBy`, one row for everything. Conversations and their statuses,
     /// backlog and reopens count the conversations started in the range; response and
@@ -167,137 +167,4 @@ impl From<read::ReportRow> for SlaReportRow {
             nps: row.nps,
         }
     }
-}
-
-/// A conversation's SLA figures (PROJ-3), on its SLA clock.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct ConversationSla {
-    /// Times count only the inbox's working hours.
-    pub business_hours_only: bool,
-    pub first_response_due: Option<DateTime<Utc>>,
-    pub first_response_at: Option<DateTime<Utc>>,
-    /// Since when the contact waits for the next response, if they do.
-    pub waiting_since: Option<DateTime<Utc>>,
-    pub next_response_due: Option<DateTime<Utc>>,
-    pub resolution_due: Option<DateTime<Utc>>,
-    pub reopen_count: i32,
-    /// The first response and every next one, in order.
-    pub responses: Vec<SlaResponse>,
-    pub resolutions: Vec<SlaResolution>,
-    /// Every deadline missed: met late, or still running past it now.
-    pub breaches: Vec<SlaBreach>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum ResponseKind {
-    First,
-    Next,
-}
-
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SlaResponse {
-    pub kind: ResponseKind,
-    /// The reply's position in the conversation.
-    pub position: i32,
-    pub operator_id: Option<Uuid>,
-    pub waited_from: DateTime<Utc>,
-    pub responded_at: DateTime<Utc>,
-    pub seconds: i64,
-    pub deadline: Option<DateTime<Utc>>,
-    pub breached: bool,
-}
-
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SlaResolution {
-    pub position: i32,
-    /// The assignee when it was resolved.
-    pub operator_id: Option<Uuid>,
-    pub resolved_at: DateTime<Utc>,
-    pub seconds: i64,
-    pub deadline: Option<DateTime<Utc>>,
-    pub breached: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "Metric")]
-pub enum SlaMetric {
-    FirstResponse,
-    NextResponse,
-    Resolution,
-}
-
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SlaBreach {
-    pub metric: SlaMetric,
-    /// The deadline it missed.
-    pub deadline: DateTime<Utc>,
-    /// When it was met after all; null while still running.
-    pub met_at: Option<DateTime<Utc>>,
-}
-
-/// The SLA figures of a conversation for an operator; `None` until the projection has it.
-pub async fn conversation_sla(
-    ctx: &Context<'_>,
-    conversation_id: Uuid,
-) -> Result<Option<ConversationSla>, ApiError> {
-    let auth = ctx
-        .data::<Authentication>()
-        .map_err(|_| ApiError::Unauthenticated("no credentials".into()))?;
-    auth.require_operator(CONVERSATION_ROLES)?;
-    let app = ctx
-        .data::<AppContext>()
-        .map_err(|_| ApiError::Unauthenticated("no application context".into()))?;
-    let Some(sla) = read::conversation(&app.pool, conversation_id).await? else {
-        return Ok(None);
-    };
-    let breaches = sla
-        .breaches(Utc::now())
-        .into_iter()
-        .map(|b| SlaBreach {
-            metric: b.metric.into(),
-            deadline: b.deadline,
-            met_at: b.met_at,
-        })
-        .collect();
-    let c = sla.conversation;
-    Ok(Some(ConversationSla {
-        business_hours_only: c.business_hours_only,
-        first_response_due: c.first_response_due,
-        first_response_at: c.first_response_at,
-        waiting_since: c.waiting_since,
-        next_response_due: c.next_response_due,
-        resolution_due: c.resolution_due,
-        reopen_count: c.reopen_count,
-        responses: sla
-            .responses
-            .into_iter()
-            .map(|r| SlaResponse {
-                kind: if r.kind == "first" {
-                    ResponseKind::First
-                } else {
-                    ResponseKind::Next
-                },
-                position: r.position,
-                operator_id: r.operator_id,
-                waited_from: r.waited_from,
-                responded_at: r.responded_at,
-                seconds: r.seconds,
-                deadline: r.deadline,
-                breached: r.breached,
-            })
-            .collect(),
-        resolutions: sla
-            .resolutions
-            .into_iter()
-            .map(|r| SlaResolution {
-                position: r.position,
-                operator_id: r.operator_id,
-                resolved_at: r.resolved_at,
-                seconds: r.seconds,
-                deadline: r.deadline,
-                breached: r.breached,
-            })
-            .collect(),
-        breaches,
-    }))
 }

@@ -17,10 +17,10 @@ use crate::graphql::types::page_size;
 use crate::graphql::AppContext;
 
 #[derive(Default)]
-pub struct AuditQuery;
+pub struct AuditorQuery;
 
 #[Object]
-impl AuditQuery {
+impl AuditorQuery {
     /// The events of one stream (a conversation, an inbox, an operator, a webhook endpoint or
     /// a contact), in order (auditors). `after` is the `endCursor` of the previous page.
     async fn stream_events(
