@@ -170,12 +170,17 @@ fn retry_later_for(response: &async_graphql::Response) -> Option<(StatusCode, u6
 
 /// A refusal before GraphQL ran, in the GraphQL error body clients parse, with the error's
 /// HTTP status ([`ApiError::http_status`]: `429` with `Retry-After` for a rate limit, `503`
-/// with `Retry-After` when busy, `403` for a page the inbox does not list).
+/// with `Retry-After` when busy, `403` for a page the inbox does not list). One exception:
+/// our own failure in a check made before the request runs is `503`, not `500`, so a client
+/// retries the request it could not even start.
 fn refused(error: ApiError) -> Response {
     let body = Json(async_graphql::Response::from_errors(vec![error
         .extend()
         .into_server_error(async_graphql::Pos::default())]));
-    let status = error.http_status();
+    let status = match error {
+        ApiError::Internal => StatusCode::SERVICE_UNAVAILABLE,
+        _ => error.http_status(),
+    };
     match error.retry_after_secs() {
         Some(secs) => (status, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
         None => (status, body).into_response(),

@@ -16,7 +16,8 @@
 //! Never the composition root (`switchboard-server`), which depends on this crate.
 //!
 //! # API boundary
-//! - [`http::router`] and [`http::HttpState`]: the routes and what they share.
+//! - [`http::router`]: the routes; [`state::HttpState`]: what they share; [`request`]: what
+//!   is known of the request being served.
 //! - [`graphql::build_schema`]: the schema, split by the user it serves (visitor, operator,
 //!   admin, analyst, auditor); [`changes`] fans the projections' notifications out to it.
 //! - [`auth`]: operator and widget-session tokens; [`error`]: every failure as a stable code.

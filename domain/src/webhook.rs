@@ -8,7 +8,7 @@
 //! ([`WebhookSecretRotated`]).
 //!
 //! Everything here is pure; the projection that turns events into deliveries and the worker
-//! that sends them live in `switchboard_projections::webhooks` and `switchboard_api::webhooks`.
+//! that sends them live in `switchboard_projections::webhooks` and `switchboard_workers::webhooks`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -17,8 +17,8 @@
 //!   CALL-2).
 //! - [`Projection`], [`LogReader`], [`Change`]: what a projection implements, what it needs,
 //!   what it announces.
-//! - [`Catalogue`]: the one list of every projection, which the process wiring, readiness,
-//!   metrics and rebuilds all read.
+//! - [`Catalogue`]: the one list of every projection, which the process wiring, `/metrics`
+//!   and rebuilds read.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -37,46 +37,47 @@ pub mod runner;
 pub mod sla;
 pub mod webhooks;
 
-/// Every projection, the one list of them: what the process runs, what readiness and
-/// `/metrics` report on, and what a rebuild may name. A new projection gets a variant here,
-/// and the compiler then points at every `match` that must run or rebuild it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Catalogue {
-    Conversations,
-    Inboxes,
-    Operators,
-    Sla,
-    Webhooks,
-    Notifications,
+/// Declares [`Catalogue`], its list [`Catalogue::ALL`] and [`Catalogue::name`] from one list,
+/// so a projection cannot be in one and missing from another.
+macro_rules! catalogue {
+    ($($variant:ident => $name:literal,)+) => {
+        /// Every projection, the one list of them: what the process runs, what `/metrics`
+        /// reports the lag of, and what a rebuild may name. A new projection gets a line in
+        /// this list, and the compiler then points at every `match` that must run or rebuild
+        /// it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Catalogue {
+            $($variant,)+
+        }
+
+        impl Catalogue {
+            /// Every projection, in the order they are started.
+            pub const ALL: &'static [Catalogue] = &[$(Catalogue::$variant,)+];
+
+            /// The name the projection's progress, consumer group and metrics are kept under
+            /// (its [`Projection::name`]).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Catalogue::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    Conversations => "conversations",
+    Inboxes => "inboxes",
+    Operators => "operators",
+    Sla => "sla",
+    Webhooks => "webhooks",
+    Notifications => "notifications",
 }
 
 impl Catalogue {
-    /// Every projection, in the order they are started.
-    pub const ALL: [Catalogue; 6] = [
-        Catalogue::Conversations,
-        Catalogue::Inboxes,
-        Catalogue::Operators,
-        Catalogue::Sla,
-        Catalogue::Webhooks,
-        Catalogue::Notifications,
-    ];
-
-    /// The name the projection's progress, consumer group and metrics are kept under (its
-    /// [`Projection::name`]).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Catalogue::Conversations => "conversations",
-            Catalogue::Inboxes => "inboxes",
-            Catalogue::Operators => "operators",
-            Catalogue::Sla => "sla",
-            Catalogue::Webhooks => "webhooks",
-            Catalogue::Notifications => "notifications",
-        }
-    }
-
     /// The projection called `name`.
     pub fn named(name: &str) -> Option<Catalogue> {
-        Catalogue::ALL.into_iter().find(|p| p.name() == name)
+        Catalogue::ALL.iter().copied().find(|p| p.name() == name)
     }
 
     /// Whether a rebuild (AUD-5) may replay it. The webhooks and notifications projections are
@@ -88,15 +89,15 @@ impl Catalogue {
 
     /// The names of every projection.
     pub fn names() -> impl Iterator<Item = &'static str> {
-        Catalogue::ALL.into_iter().map(Catalogue::name)
+        Catalogue::ALL.iter().map(|p| p.name())
     }
 
     /// The names of the projections a rebuild may name.
     pub fn rebuildable_names() -> impl Iterator<Item = &'static str> {
         Catalogue::ALL
-            .into_iter()
+            .iter()
             .filter(|p| p.rebuildable())
-            .map(Catalogue::name)
+            .map(|p| p.name())
     }
 }
 
@@ -211,7 +212,7 @@ pub trait Projection: Send + Sync + 'static {
 
     /// Applies one event inside the caller's transaction. Events of the types it
     /// [handles](Projection::handles) arrive once each, in stream order. A projection that
-    /// must read the log itself does so through `log`, never with SQL of its own.
+    /// must read events of the log itself reads them through `log`.
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -279,7 +280,7 @@ mod tests {
             Catalogue::Webhooks => crate::webhooks::WebhooksProjection.name(),
             Catalogue::Notifications => crate::notifications::NotificationsProjection.name(),
         };
-        for projection in Catalogue::ALL {
+        for &projection in Catalogue::ALL {
             assert_eq!(projection.name(), named(projection));
             assert_eq!(Catalogue::named(projection.name()), Some(projection));
         }

@@ -1,7 +1,7 @@
 //! The notifications projection (TG-2, TG-4, CALL-2, INT-3): which events are told to whom,
 //! over Telegram or e-mail. It keeps `notification_conversations` (each conversation's inbox,
 //! branch, assignee and contact) and inserts rows into `notifications`, the outbox the
-//! notifier (`switchboard_api::notifier`) sends from. This module only decides *what* is sent.
+//! notifier (`switchboard_workers::notifier`) sends from. This module only decides *what* is sent.
 //!
 //! # Who is told what
 //! - A contact's message ([`MessagePosted`] from the contact): the assignee's Telegram, or,

@@ -1,6 +1,7 @@
-//! Starting and stopping the process's components: the API, the relay, the projections. By
-//! default one process runs all three; `serve --components relay` (etc.) runs a subset, so
-//! each can be scaled and restarted on its own.
+//! Starting and stopping the process's components: the API, the relay, the projections (with
+//! the webhook sender), the scheduler (with the dispatcher) and the notifier (with the
+//! notifications projection). By default one process runs them all; `serve --components
+//! relay` (etc.) runs a subset, so each can be scaled and restarted on its own.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -212,6 +213,7 @@ pub async fn start(
     let log = EventLog::new(pool.clone());
     let conversations = ConversationHandler::new(log.clone(), system_clock());
     let webhook_endpoints = WebhookEndpointHandler::new(log.clone(), system_clock());
+    let operators = OperatorHandler::new(log.clone(), system_clock());
     let kafka = KafkaSettings {
         brokers: settings.kafka_brokers.clone(),
         topic: settings.kafka_topic.clone(),
@@ -322,7 +324,7 @@ pub async fn start(
             pool: pool.clone(),
             handler: conversations.clone(),
             inbox_handler: InboxHandler::new(log.clone(), system_clock()),
-            operator_handler: OperatorHandler::new(log.clone(), system_clock()),
+            operator_handler: operators.clone(),
             webhook_handler: webhook_endpoints.clone(),
             contact_handler: ContactHandler::new(log.clone(), system_clock()),
             attachments: attachments.clone(),
@@ -341,7 +343,7 @@ pub async fn start(
             telegram,
             pool: pool.clone(),
             conversations: conversations.clone(),
-            operators: OperatorHandler::new(log.clone(), system_clock()),
+            operators: operators.clone(),
             max_body_chars: settings.max_body_chars,
         });
         let state = HttpState::new(

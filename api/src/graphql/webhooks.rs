@@ -3,7 +3,7 @@
 //! deliveries with their attempts; redeliver one. Endpoints are inbox configuration, so, like
 //! inboxes, they are the admins'.
 //!
-//! The secret is generated here, stored outside the log (`crate::webhooks::store`) and shown
+//! The secret is generated here, stored outside the log (`switchboard_workers::webhooks::store`) and shown
 //! once: in the answer to `registerWebhookEndpoint` and to `rotateWebhookSecret`.
 
 use async_graphql::connection::{Connection, Edge};

@@ -24,7 +24,7 @@
 //! `telegram_operators` and `telegram_visitors` outside the log, like webhook secrets.
 //!
 //! What the bot does with messages and commands is [`bot`]; who is notified of what is the
-//! notifications projection and [`crate::notifier`].
+//! notifications projection and `switchboard_workers::notifier`.
 
 pub mod bot;
 
@@ -60,7 +60,7 @@ pub struct Telegram {
     username: OnceCell<String>,
 }
 
-/// Telegram's settings, from [`crate::config::Settings`]. `Debug` masks the token and secret.
+/// Telegram's settings, from the binary's settings (`server/src/config.rs`). `Debug` masks the token and secret.
 #[derive(Clone)]
 pub struct TelegramSettings {
     pub api_url: String,
