@@ -12,6 +12,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::operator::profile::{OperatorProfile, OperatorStatus};
+
 text_enum! {
     /// Where a conversation came from (CONV-1).
     pub enum Source {
@@ -345,7 +347,7 @@ pub struct AutoReplySent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorRegistered {
     pub operator_id: Uuid,
-    pub profile: crate::operator::OperatorProfile,
+    pub profile: OperatorProfile,
     pub registered_at: DateTime<Utc>,
 }
 
@@ -353,7 +355,7 @@ pub struct OperatorRegistered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorProfileChanged {
     pub operator_id: Uuid,
-    pub profile: crate::operator::OperatorProfile,
+    pub profile: OperatorProfile,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -361,8 +363,8 @@ pub struct OperatorProfileChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorStatusChanged {
     pub operator_id: Uuid,
-    pub from: crate::operator::OperatorStatus,
-    pub to: crate::operator::OperatorStatus,
+    pub from: OperatorStatus,
+    pub to: OperatorStatus,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -720,6 +722,7 @@ pub enum EventDecodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operator::role::Role;
     use chrono::TimeZone;
 
     fn at() -> DateTime<Utc> {
@@ -964,8 +967,8 @@ mod tests {
             }),
             DomainEvent::OperatorStatusChanged(OperatorStatusChanged {
                 operator_id: Uuid::from_u128(6),
-                from: crate::operator::OperatorStatus::Offline,
-                to: crate::operator::OperatorStatus::Online,
+                from: OperatorStatus::Offline,
+                to: OperatorStatus::Online,
                 changed_at: at(),
             }),
             DomainEvent::WebhookEndpointRegistered(WebhookEndpointRegistered {
@@ -1006,10 +1009,10 @@ mod tests {
         ]
     }
 
-    fn operator_profile() -> crate::operator::OperatorProfile {
-        crate::operator::OperatorProfile::new(
+    fn operator_profile() -> OperatorProfile {
+        OperatorProfile::new(
             "Olena",
-            &[crate::operator::Role::Moderator],
+            &[Role::Moderator],
             Some(Uuid::from_u128(7)),
             Some(4),
         )
@@ -1125,16 +1128,13 @@ mod tests {
         check(UnassignReason::ALL, UnassignReason::as_str);
         check(AssignReason::ALL, AssignReason::as_str);
         check(RoutedBy::ALL, RoutedBy::as_str);
-        check(
-            crate::operator::OperatorStatus::ALL,
-            crate::operator::OperatorStatus::as_str,
-        );
+        check(OperatorStatus::ALL, OperatorStatus::as_str);
         check(CallbackOutcome::ALL, CallbackOutcome::as_str);
         check(
             crate::inbox::RatingScale::ALL,
             crate::inbox::RatingScale::as_str,
         );
-        check(crate::operator::Role::ALL, crate::operator::Role::as_str);
+        check(Role::ALL, Role::as_str);
         check(
             crate::conversation::ConversationStatus::ALL,
             crate::conversation::ConversationStatus::as_str,

@@ -409,7 +409,7 @@ impl InboxSettings {
         default_capacity: u16,
         escalation_timeout_secs: u32,
     ) -> Result<Self, InvalidInput> {
-        if default_capacity == 0 || default_capacity > crate::operator::MAX_CAPACITY {
+        if default_capacity == 0 || default_capacity > crate::operator::profile::MAX_CAPACITY {
             return Err(InvalidInput::Malformed {
                 field: "default_capacity",
                 expected: "a number of conversations from 1 to 1000",
@@ -621,7 +621,7 @@ impl Decider for InboxDecider {
 mod tests {
     use super::*;
     use crate::decider::testing::given;
-    use crate::operator::Role;
+    use crate::operator::role::Role;
     use chrono::TimeZone;
 
     const INBOX: Uuid = Uuid::from_u128(1);

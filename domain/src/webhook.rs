@@ -510,7 +510,7 @@ mod tests {
         AutoReplySent, ConversationStarted, ConversationStatusChanged, InternalNoteAdded,
         MessagePosted, Sender, StatusTrigger,
     };
-    use crate::operator::Role;
+    use crate::operator::role::Role;
     use chrono::TimeZone;
 
     const ENDPOINT: Uuid = Uuid::from_u128(0x77);

@@ -25,7 +25,7 @@ use crate::event::{
     PriorityRaisedForWait, Sender, SenderKind, StatusTrigger, UnassignReason,
 };
 use crate::inbox::RatingScale;
-use crate::operator::{conversation_scope, may_work_branch, ConversationScope};
+use crate::operator::role::{conversation_scope, may_work_branch, ConversationScope};
 use crate::values::MessageBody;
 
 /// What `command`, sent by `actor`, means in `state`: the events to record, or why not. Pure.

@@ -5,7 +5,7 @@ use crate::event::{
     ConversationReadByContact, ConversationStatusChanged, ConversationTransferred,
     ConversationUnassigned, UnassignReason,
 };
-use crate::operator::Role;
+use crate::operator::role::Role;
 use chrono::TimeZone;
 
 const CONVERSATION: Uuid = Uuid::from_u128(10);
