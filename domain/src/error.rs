@@ -8,7 +8,7 @@
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::conversation::ConversationStatus;
+use crate::conversation::status::ConversationStatus;
 use crate::inbox::RatingScale;
 
 /// A command that the aggregate's current state, or the actor's rights, do not allow. Each

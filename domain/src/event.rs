@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::conversation::status::ConversationStatus;
 use crate::operator::profile::{OperatorProfile, OperatorStatus};
 
 text_enum! {
@@ -227,8 +228,8 @@ pub struct AttachmentRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationStatusChanged {
     pub conversation_id: Uuid,
-    pub from: crate::conversation::ConversationStatus,
-    pub to: crate::conversation::ConversationStatus,
+    pub from: ConversationStatus,
+    pub to: ConversationStatus,
     pub trigger: StatusTrigger,
     pub changed_at: DateTime<Utc>,
 }
@@ -809,8 +810,8 @@ mod tests {
             }),
             DomainEvent::ConversationStatusChanged(ConversationStatusChanged {
                 conversation_id,
-                from: crate::conversation::ConversationStatus::Open,
-                to: crate::conversation::ConversationStatus::InProgress,
+                from: ConversationStatus::Open,
+                to: ConversationStatus::InProgress,
                 trigger: StatusTrigger::OperatorReplied,
                 changed_at: at(),
             }),
@@ -1135,10 +1136,7 @@ mod tests {
             crate::inbox::RatingScale::as_str,
         );
         check(Role::ALL, Role::as_str);
-        check(
-            crate::conversation::ConversationStatus::ALL,
-            crate::conversation::ConversationStatus::as_str,
-        );
+        check(ConversationStatus::ALL, ConversationStatus::as_str);
         assert_eq!(Channel::parse("telegram"), Some(Channel::Telegram));
         assert_eq!(Channel::parse("fax"), None);
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::conversation::ConversationStatus;
+use crate::conversation::status::ConversationStatus;
 use crate::decider::Decider;
 use crate::envelope::Actor;
 use crate::error::DomainError;

@@ -7,8 +7,9 @@
 //! `authorize_command` decides it once per command, before a function of its own decides what
 //! the command means.
 //!
-//! This file holds the statuses, the state and the commands; `decide.rs` the decisions,
-//! `evolve.rs` the fold, `tests.rs` the given / when / then tests.
+//! This file holds the status machine, the state and the commands; `status.rs` the statuses
+//! (a leaf that events import), `decide.rs` the decisions, `evolve.rs` the fold, `tests.rs`
+//! the given / when / then tests.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -27,26 +28,16 @@ use crate::values::{MessageBody, Phone, Tag};
 
 mod decide;
 mod evolve;
+pub(crate) mod status;
 #[cfg(test)]
 mod tests;
 
 pub use decide::decide;
 pub use evolve::evolve;
+pub use status::ConversationStatus;
 
 /// The stream type under which conversations are stored in the log.
 pub const STREAM_TYPE: &str = "conversation";
-
-text_enum! {
-    /// CONV-2's statuses.
-    pub enum ConversationStatus {
-        Open = "open",
-        InProgress = "in_progress",
-        WaitingForUser = "waiting_for_user",
-        PendingCallback = "pending_callback",
-        Resolved = "resolved",
-        Closed = "closed",
-    }
-}
 
 /// May an operator move a conversation from `from` to `to` by hand? (`from == to` is handled
 /// by the caller as "nothing to do".) `pending_callback` is entered only by a call-back request.
