@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::conversation::status::ConversationStatus;
 use crate::operator::profile::{OperatorProfile, OperatorStatus};
+use crate::webhook::types::{DisableReason, WebhookEventType};
 
 text_enum! {
     /// Where a conversation came from (CONV-1).
@@ -492,7 +493,7 @@ pub struct WebhookEndpointRegistered {
     pub endpoint_id: Uuid,
     pub inbox_id: Uuid,
     pub url: String,
-    pub event_types: Vec<crate::webhook::WebhookEventType>,
+    pub event_types: Vec<WebhookEventType>,
     pub registered_at: DateTime<Utc>,
 }
 
@@ -501,7 +502,7 @@ pub struct WebhookEndpointRegistered {
 pub struct WebhookEndpointChanged {
     pub endpoint_id: Uuid,
     pub url: String,
-    pub event_types: Vec<crate::webhook::WebhookEventType>,
+    pub event_types: Vec<WebhookEventType>,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -510,7 +511,7 @@ pub struct WebhookEndpointChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEndpointDisabled {
     pub endpoint_id: Uuid,
-    pub reason: crate::webhook::DisableReason,
+    pub reason: DisableReason,
     /// In words, e.g. how many deliveries failed in a row.
     pub detail: Option<String>,
     pub disabled_at: DateTime<Utc>,
@@ -977,20 +978,20 @@ mod tests {
                 inbox_id: Uuid::from_u128(2),
                 url: "https://crm.example.com/hooks".into(),
                 event_types: vec![
-                    crate::webhook::WebhookEventType::ConversationCreated,
-                    crate::webhook::WebhookEventType::MessageIn,
+                    WebhookEventType::ConversationCreated,
+                    WebhookEventType::MessageIn,
                 ],
                 registered_at: at(),
             }),
             DomainEvent::WebhookEndpointChanged(WebhookEndpointChanged {
                 endpoint_id: Uuid::from_u128(12),
                 url: "https://crm.example.com/hooks/v2".into(),
-                event_types: vec![crate::webhook::WebhookEventType::ConversationClosed],
+                event_types: vec![WebhookEventType::ConversationClosed],
                 changed_at: at(),
             }),
             DomainEvent::WebhookEndpointDisabled(WebhookEndpointDisabled {
                 endpoint_id: Uuid::from_u128(12),
-                reason: crate::webhook::DisableReason::Failing,
+                reason: DisableReason::Failing,
                 detail: Some("5 deliveries in a row were dead-lettered".into()),
                 disabled_at: at(),
             }),
