@@ -9,7 +9,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::conversation::status::ConversationStatus;
-use crate::inbox::RatingScale;
+use crate::inbox::settings::RatingScale;
 
 /// A command that the aggregate's current state, or the actor's rights, do not allow. Each
 /// variant is something the caller can act on; none of them changed anything.

@@ -13,8 +13,13 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::conversation::status::ConversationStatus;
+use crate::inbox::settings::{InboxSettings, RatingScale, SlaTerms};
 use crate::operator::profile::{OperatorProfile, OperatorStatus};
 use crate::webhook::types::{DisableReason, WebhookEventType};
+
+// How a global inbox's conversation was routed is decided by the inbox's settings, so it lives
+// with them; `ConversationStarted` records it, and these stay its names in the catalogue.
+pub use crate::inbox::settings::{RoutedBy, Routing};
 
 text_enum! {
     /// Where a conversation came from (CONV-1).
@@ -118,27 +123,6 @@ text_enum! {
 }
 
 text_enum! {
-    /// How a conversation of a global inbox found its branch (INBOX-2).
-    pub enum RoutedBy {
-        /// A routing rule matched the visitor's region.
-        Rule = "rule",
-        /// No rule matched (or the region was unknown): the inbox's default branch.
-        Default = "default",
-        /// No rule matched and the inbox has no default branch: head office works it.
-        Unrouted = "unrouted",
-    }
-}
-
-/// Where a global inbox's conversation was routed, and why (INBOX-2). Absent for a branch
-/// inbox's conversations, whose branch is the inbox's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Routing {
-    /// The visitor's region as the trusted proxy reported it, if it did.
-    pub region: Option<String>,
-    pub routed_by: RoutedBy,
-}
-
-text_enum! {
     /// How a call-back ended (CALL-2).
     pub enum CallbackOutcome {
         Completed = "completed",
@@ -191,7 +175,7 @@ pub struct ConversationStarted {
     /// The inbox's SLA policy and working hours at the start (PROJ-3); absent in events
     /// recorded before they were carried (the SLA projection then uses the inbox's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sla: Option<crate::inbox::SlaTerms>,
+    pub sla: Option<SlaTerms>,
 }
 
 /// A message was added to a conversation's thread.
@@ -386,7 +370,7 @@ pub struct InboxCreated {
     pub inbox_id: Uuid,
     /// Set once, never changed; `None` for a global inbox.
     pub branch_id: Option<Uuid>,
-    pub settings: crate::inbox::InboxSettings,
+    pub settings: InboxSettings,
     pub widget_token_hash: String,
     pub created_at: DateTime<Utc>,
 }
@@ -395,7 +379,7 @@ pub struct InboxCreated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxSettingsChanged {
     pub inbox_id: Uuid,
-    pub settings: crate::inbox::InboxSettings,
+    pub settings: InboxSettings,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -426,7 +410,7 @@ pub struct InboxDeactivated {
 pub struct ConversationRated {
     pub conversation_id: Uuid,
     /// `csat` (1–5) or `nps` (0–10), as the inbox asked at the time.
-    pub scale: crate::inbox::RatingScale,
+    pub scale: RatingScale,
     pub score: u8,
     pub comment: Option<String>,
     pub rated_at: DateTime<Utc>,
@@ -724,6 +708,7 @@ pub enum EventDecodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inbox::settings::SlaPolicy;
     use crate::operator::role::Role;
     use chrono::TimeZone;
 
@@ -731,12 +716,12 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 0).unwrap()
     }
 
-    fn inbox_settings() -> crate::inbox::InboxSettings {
-        crate::inbox::InboxSettings::new(
+    fn inbox_settings() -> InboxSettings {
+        InboxSettings::new(
             "Support",
             Some("Hi! How can we help?"),
             Some("#0a84ff"),
-            crate::inbox::RatingScale::Csat,
+            RatingScale::Csat,
         )
         .unwrap()
         .with_messages(
@@ -785,8 +770,8 @@ mod tests {
                     region: Some("UA-30".into()),
                     routed_by: RoutedBy::Rule,
                 }),
-                sla: Some(crate::inbox::SlaTerms {
-                    policy: crate::inbox::SlaPolicy::new(Some(600), Some(300), None, true).unwrap(),
+                sla: Some(SlaTerms {
+                    policy: SlaPolicy::new(Some(600), Some(300), None, true).unwrap(),
                     working_hours: crate::hours::WorkingHours::default(),
                 }),
             }),
@@ -881,7 +866,7 @@ mod tests {
             }),
             DomainEvent::ConversationRated(ConversationRated {
                 conversation_id,
-                scale: crate::inbox::RatingScale::Csat,
+                scale: RatingScale::Csat,
                 score: 5,
                 comment: Some("Quick and kind".into()),
                 rated_at: at(),
@@ -1132,10 +1117,7 @@ mod tests {
         check(RoutedBy::ALL, RoutedBy::as_str);
         check(OperatorStatus::ALL, OperatorStatus::as_str);
         check(CallbackOutcome::ALL, CallbackOutcome::as_str);
-        check(
-            crate::inbox::RatingScale::ALL,
-            crate::inbox::RatingScale::as_str,
-        );
+        check(RatingScale::ALL, RatingScale::as_str);
         check(Role::ALL, Role::as_str);
         check(ConversationStatus::ALL, ConversationStatus::as_str);
         assert_eq!(Channel::parse("telegram"), Some(Channel::Telegram));

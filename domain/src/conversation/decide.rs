@@ -24,7 +24,7 @@ use crate::event::{
     ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, PriorityChanged,
     PriorityRaisedForWait, Sender, SenderKind, StatusTrigger, UnassignReason,
 };
-use crate::inbox::RatingScale;
+use crate::inbox::settings::RatingScale;
 use crate::operator::role::{conversation_scope, may_work_branch, ConversationScope};
 use crate::values::MessageBody;
 

@@ -23,7 +23,7 @@ use crate::event::{
     AttachmentRef, CallbackOutcome, Channel, Consent, Contact, DomainEvent, Priority, Routing,
     Sender, SenderKind, Source, StatusTrigger,
 };
-use crate::inbox::RatingScale;
+use crate::inbox::settings::RatingScale;
 use crate::values::{MessageBody, Phone, Tag};
 
 mod decide;
@@ -142,7 +142,7 @@ pub struct StartConversation {
     /// How routing chose the branch; `Some` exactly when the inbox is global.
     pub routing: Option<Routing>,
     /// The inbox's SLA policy and working hours now (PROJ-3), recorded with the start.
-    pub sla: Option<crate::inbox::SlaTerms>,
+    pub sla: Option<crate::inbox::settings::SlaTerms>,
     pub at: DateTime<Utc>,
 }
 
