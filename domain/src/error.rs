@@ -1,8 +1,8 @@
 //! Why a decider refused a command: [`DomainError`], the one error type of every aggregate.
 //!
 //! One enum for all deciders because the command handler (`switchboard_commands`) is generic
-//! over [`Decider`](crate::decider::Decider) and the API maps each variant to one stable error
-//! code (`api/src/error.rs`). A refusal changes nothing: no event was recorded, so the caller
+//! over the `Decider` trait and the API maps each variant to one stable error code
+//! (`api/src/error.rs`). A refusal changes nothing: no event was recorded, so the caller
 //! may fix what the variant names and send the command again.
 
 use thiserror::Error;
@@ -41,7 +41,7 @@ pub enum DomainError {
         message_id: Uuid,
     },
     /// The status machine (CONV-2) does not allow this move by hand; see
-    /// [`operator_may_set`](crate::conversation::operator_may_set).
+    /// [`operator_may_set`](crate::conversation::status_machine::operator_may_set).
     #[error("a conversation cannot go from {} to {} by hand", from.as_str(), to.as_str())]
     IllegalTransition {
         from: ConversationStatus,

@@ -30,7 +30,7 @@ mod decide;
 mod evolve;
 mod state;
 pub(crate) mod status;
-mod status_machine;
+pub(crate) mod status_machine;
 #[cfg(test)]
 mod tests;
 

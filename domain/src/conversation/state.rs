@@ -1,5 +1,5 @@
-//! What the conversation decider knows about a conversation: the fold of its events
-//! ([`evolve`](super::evolve())) and the input of every decision.
+//! What the conversation decider knows about a conversation: what `evolve.rs` folds its
+//! events into, and what `decide.rs` decides on.
 
 use std::collections::{BTreeSet, HashMap};
 
