@@ -162,7 +162,7 @@ mod tests {
     use super::*;
     use crate::decider::testing::given;
     use crate::event::{AttachmentRef, Channel, MessagePosted, Sender};
-    use crate::operator::Role;
+    use crate::operator::role::Role;
 
     fn erase() -> EraseContact {
         EraseContact {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::operator::Role;
+use crate::operator::role::Role;
 
 /// Who did it. Auditors read this; projections use it to tell operator from contact actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,15 +1,15 @@
 //! Why a decider refused a command: [`DomainError`], the one error type of every aggregate.
 //!
 //! One enum for all deciders because the command handler (`switchboard_commands`) is generic
-//! over [`Decider`](crate::decider::Decider) and the API maps each variant to one stable error
-//! code (`api/src/error.rs`). A refusal changes nothing: no event was recorded, so the caller
+//! over the `Decider` trait and the API maps each variant to one stable error code
+//! (`api/src/error.rs`). A refusal changes nothing: no event was recorded, so the caller
 //! may fix what the variant names and send the command again.
 
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::conversation::ConversationStatus;
-use crate::inbox::RatingScale;
+use crate::conversation::status::ConversationStatus;
+use crate::inbox::settings::RatingScale;
 
 /// A command that the aggregate's current state, or the actor's rights, do not allow. Each
 /// variant is something the caller can act on; none of them changed anything.
@@ -41,7 +41,7 @@ pub enum DomainError {
         message_id: Uuid,
     },
     /// The status machine (CONV-2) does not allow this move by hand; see
-    /// [`operator_may_set`](crate::conversation::operator_may_set).
+    /// [`operator_may_set`](crate::conversation::status_machine::operator_may_set).
     #[error("a conversation cannot go from {} to {} by hand", from.as_str(), to.as_str())]
     IllegalTransition {
         from: ConversationStatus,

@@ -12,6 +12,15 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::conversation::status::ConversationStatus;
+use crate::inbox::settings::{InboxSettings, RatingScale, SlaTerms};
+use crate::operator::profile::{OperatorProfile, OperatorStatus};
+use crate::webhook::types::{DisableReason, WebhookEventType};
+
+// How a global inbox's conversation was routed is decided by the inbox's settings, so it lives
+// with them; `ConversationStarted` records it, and these stay its names in the catalogue.
+pub use crate::inbox::settings::{RoutedBy, Routing};
+
 text_enum! {
     /// Where a conversation came from (CONV-1).
     pub enum Source {
@@ -114,27 +123,6 @@ text_enum! {
 }
 
 text_enum! {
-    /// How a conversation of a global inbox found its branch (INBOX-2).
-    pub enum RoutedBy {
-        /// A routing rule matched the visitor's region.
-        Rule = "rule",
-        /// No rule matched (or the region was unknown): the inbox's default branch.
-        Default = "default",
-        /// No rule matched and the inbox has no default branch: head office works it.
-        Unrouted = "unrouted",
-    }
-}
-
-/// Where a global inbox's conversation was routed, and why (INBOX-2). Absent for a branch
-/// inbox's conversations, whose branch is the inbox's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Routing {
-    /// The visitor's region as the trusted proxy reported it, if it did.
-    pub region: Option<String>,
-    pub routed_by: RoutedBy,
-}
-
-text_enum! {
     /// How a call-back ended (CALL-2).
     pub enum CallbackOutcome {
         Completed = "completed",
@@ -187,7 +175,7 @@ pub struct ConversationStarted {
     /// The inbox's SLA policy and working hours at the start (PROJ-3); absent in events
     /// recorded before they were carried (the SLA projection then uses the inbox's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sla: Option<crate::inbox::SlaTerms>,
+    pub sla: Option<SlaTerms>,
 }
 
 /// A message was added to a conversation's thread.
@@ -225,8 +213,8 @@ pub struct AttachmentRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationStatusChanged {
     pub conversation_id: Uuid,
-    pub from: crate::conversation::ConversationStatus,
-    pub to: crate::conversation::ConversationStatus,
+    pub from: ConversationStatus,
+    pub to: ConversationStatus,
     pub trigger: StatusTrigger,
     pub changed_at: DateTime<Utc>,
 }
@@ -345,7 +333,7 @@ pub struct AutoReplySent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorRegistered {
     pub operator_id: Uuid,
-    pub profile: crate::operator::OperatorProfile,
+    pub profile: OperatorProfile,
     pub registered_at: DateTime<Utc>,
 }
 
@@ -353,7 +341,7 @@ pub struct OperatorRegistered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorProfileChanged {
     pub operator_id: Uuid,
-    pub profile: crate::operator::OperatorProfile,
+    pub profile: OperatorProfile,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -361,8 +349,8 @@ pub struct OperatorProfileChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorStatusChanged {
     pub operator_id: Uuid,
-    pub from: crate::operator::OperatorStatus,
-    pub to: crate::operator::OperatorStatus,
+    pub from: OperatorStatus,
+    pub to: OperatorStatus,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -382,7 +370,7 @@ pub struct InboxCreated {
     pub inbox_id: Uuid,
     /// Set once, never changed; `None` for a global inbox.
     pub branch_id: Option<Uuid>,
-    pub settings: crate::inbox::InboxSettings,
+    pub settings: InboxSettings,
     pub widget_token_hash: String,
     pub created_at: DateTime<Utc>,
 }
@@ -391,7 +379,7 @@ pub struct InboxCreated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxSettingsChanged {
     pub inbox_id: Uuid,
-    pub settings: crate::inbox::InboxSettings,
+    pub settings: InboxSettings,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -422,7 +410,7 @@ pub struct InboxDeactivated {
 pub struct ConversationRated {
     pub conversation_id: Uuid,
     /// `csat` (1–5) or `nps` (0–10), as the inbox asked at the time.
-    pub scale: crate::inbox::RatingScale,
+    pub scale: RatingScale,
     pub score: u8,
     pub comment: Option<String>,
     pub rated_at: DateTime<Utc>,
@@ -489,7 +477,7 @@ pub struct WebhookEndpointRegistered {
     pub endpoint_id: Uuid,
     pub inbox_id: Uuid,
     pub url: String,
-    pub event_types: Vec<crate::webhook::WebhookEventType>,
+    pub event_types: Vec<WebhookEventType>,
     pub registered_at: DateTime<Utc>,
 }
 
@@ -498,7 +486,7 @@ pub struct WebhookEndpointRegistered {
 pub struct WebhookEndpointChanged {
     pub endpoint_id: Uuid,
     pub url: String,
-    pub event_types: Vec<crate::webhook::WebhookEventType>,
+    pub event_types: Vec<WebhookEventType>,
     pub changed_at: DateTime<Utc>,
 }
 
@@ -507,7 +495,7 @@ pub struct WebhookEndpointChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEndpointDisabled {
     pub endpoint_id: Uuid,
-    pub reason: crate::webhook::DisableReason,
+    pub reason: DisableReason,
     /// In words, e.g. how many deliveries failed in a row.
     pub detail: Option<String>,
     pub disabled_at: DateTime<Utc>,
@@ -720,18 +708,20 @@ pub enum EventDecodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inbox::settings::SlaPolicy;
+    use crate::operator::role::Role;
     use chrono::TimeZone;
 
     fn at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 0).unwrap()
     }
 
-    fn inbox_settings() -> crate::inbox::InboxSettings {
-        crate::inbox::InboxSettings::new(
+    fn inbox_settings() -> InboxSettings {
+        InboxSettings::new(
             "Support",
             Some("Hi! How can we help?"),
             Some("#0a84ff"),
-            crate::inbox::RatingScale::Csat,
+            RatingScale::Csat,
         )
         .unwrap()
         .with_messages(
@@ -780,8 +770,8 @@ mod tests {
                     region: Some("UA-30".into()),
                     routed_by: RoutedBy::Rule,
                 }),
-                sla: Some(crate::inbox::SlaTerms {
-                    policy: crate::inbox::SlaPolicy::new(Some(600), Some(300), None, true).unwrap(),
+                sla: Some(SlaTerms {
+                    policy: SlaPolicy::new(Some(600), Some(300), None, true).unwrap(),
                     working_hours: crate::hours::WorkingHours::default(),
                 }),
             }),
@@ -806,8 +796,8 @@ mod tests {
             }),
             DomainEvent::ConversationStatusChanged(ConversationStatusChanged {
                 conversation_id,
-                from: crate::conversation::ConversationStatus::Open,
-                to: crate::conversation::ConversationStatus::InProgress,
+                from: ConversationStatus::Open,
+                to: ConversationStatus::InProgress,
                 trigger: StatusTrigger::OperatorReplied,
                 changed_at: at(),
             }),
@@ -876,7 +866,7 @@ mod tests {
             }),
             DomainEvent::ConversationRated(ConversationRated {
                 conversation_id,
-                scale: crate::inbox::RatingScale::Csat,
+                scale: RatingScale::Csat,
                 score: 5,
                 comment: Some("Quick and kind".into()),
                 rated_at: at(),
@@ -964,8 +954,8 @@ mod tests {
             }),
             DomainEvent::OperatorStatusChanged(OperatorStatusChanged {
                 operator_id: Uuid::from_u128(6),
-                from: crate::operator::OperatorStatus::Offline,
-                to: crate::operator::OperatorStatus::Online,
+                from: OperatorStatus::Offline,
+                to: OperatorStatus::Online,
                 changed_at: at(),
             }),
             DomainEvent::WebhookEndpointRegistered(WebhookEndpointRegistered {
@@ -973,20 +963,20 @@ mod tests {
                 inbox_id: Uuid::from_u128(2),
                 url: "https://crm.example.com/hooks".into(),
                 event_types: vec![
-                    crate::webhook::WebhookEventType::ConversationCreated,
-                    crate::webhook::WebhookEventType::MessageIn,
+                    WebhookEventType::ConversationCreated,
+                    WebhookEventType::MessageIn,
                 ],
                 registered_at: at(),
             }),
             DomainEvent::WebhookEndpointChanged(WebhookEndpointChanged {
                 endpoint_id: Uuid::from_u128(12),
                 url: "https://crm.example.com/hooks/v2".into(),
-                event_types: vec![crate::webhook::WebhookEventType::ConversationClosed],
+                event_types: vec![WebhookEventType::ConversationClosed],
                 changed_at: at(),
             }),
             DomainEvent::WebhookEndpointDisabled(WebhookEndpointDisabled {
                 endpoint_id: Uuid::from_u128(12),
-                reason: crate::webhook::DisableReason::Failing,
+                reason: DisableReason::Failing,
                 detail: Some("5 deliveries in a row were dead-lettered".into()),
                 disabled_at: at(),
             }),
@@ -1006,10 +996,10 @@ mod tests {
         ]
     }
 
-    fn operator_profile() -> crate::operator::OperatorProfile {
-        crate::operator::OperatorProfile::new(
+    fn operator_profile() -> OperatorProfile {
+        OperatorProfile::new(
             "Olena",
-            &[crate::operator::Role::Moderator],
+            &[Role::Moderator],
             Some(Uuid::from_u128(7)),
             Some(4),
         )
@@ -1125,20 +1115,11 @@ mod tests {
         check(UnassignReason::ALL, UnassignReason::as_str);
         check(AssignReason::ALL, AssignReason::as_str);
         check(RoutedBy::ALL, RoutedBy::as_str);
-        check(
-            crate::operator::OperatorStatus::ALL,
-            crate::operator::OperatorStatus::as_str,
-        );
+        check(OperatorStatus::ALL, OperatorStatus::as_str);
         check(CallbackOutcome::ALL, CallbackOutcome::as_str);
-        check(
-            crate::inbox::RatingScale::ALL,
-            crate::inbox::RatingScale::as_str,
-        );
-        check(crate::operator::Role::ALL, crate::operator::Role::as_str);
-        check(
-            crate::conversation::ConversationStatus::ALL,
-            crate::conversation::ConversationStatus::as_str,
-        );
+        check(RatingScale::ALL, RatingScale::as_str);
+        check(Role::ALL, Role::as_str);
+        check(ConversationStatus::ALL, ConversationStatus::as_str);
         assert_eq!(Channel::parse("telegram"), Some(Channel::Telegram));
         assert_eq!(Channel::parse("fax"), None);
     }

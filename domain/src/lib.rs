@@ -6,6 +6,13 @@
 //! decision is a pure function of its inputs and is tested as given events / when command /
 //! then events or error.
 //!
+//! Files import one another in one direction only, never around a circle. The values events
+//! carry live in leaf files of their aggregate (`conversation/status.rs`,
+//! `inbox/settings.rs`, `operator/role.rs`, `operator/profile.rs`, `webhook/types.rs`) that
+//! import no events and no decider; [`event`], [`envelope`] and [`error`] import those files
+//! by their own paths, and the deciders import [`event`]. A parent `mod.rs` declares and
+//! re-exports its children; they do not import it (tests aside).
+//!
 //! # API boundary
 //! - [`event`]: the event catalogue ([`event::DomainEvent`]) and its JSON contract: the names
 //!   and schema versions integrators see on Kafka and in webhooks.

@@ -4,15 +4,17 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::evolve;
-use super::{
-    after_message, operator_may_set, AddInternalNote, AssignConversation, AutoAssign,
-    CallbackRequest, ChangeStatus, CloseForInactivity, CloseForRetention, Conversation,
-    ConversationCommand, ConversationState, ConversationStatus, Escalate, MarkRead, PostMessage,
+use super::command::{
+    AddInternalNote, AssignConversation, AutoAssign, CallbackRequest, ChangeStatus,
+    CloseForInactivity, CloseForRetention, ConversationCommand, Escalate, MarkRead, PostMessage,
     RaisePriorityForWait, RateConversation, RecordSlaBreach, RequestCallback, ScheduleCallback,
     SendAutoReply, SetPriority, SettleCallback, StartConversation, TagConversation, Transfer,
     TransferTarget, UnassignConversation, UntagConversation,
 };
+use super::evolve::evolve;
+use super::state::{Conversation, ConversationState};
+use super::status::ConversationStatus;
+use super::status_machine::{after_message, operator_may_set};
 use crate::attachment::MAX_ATTACHMENTS_PER_MESSAGE;
 use crate::envelope::{Actor, ActorKind};
 use crate::error::DomainError;
@@ -24,8 +26,8 @@ use crate::event::{
     ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, PriorityChanged,
     PriorityRaisedForWait, Sender, SenderKind, StatusTrigger, UnassignReason,
 };
-use crate::inbox::RatingScale;
-use crate::operator::{conversation_scope, may_work_branch, ConversationScope};
+use crate::inbox::settings::RatingScale;
+use crate::operator::role::{conversation_scope, may_work_branch, ConversationScope};
 use crate::values::MessageBody;
 
 /// What `command`, sent by `actor`, means in `state`: the events to record, or why not. Pure.

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Conversation, ConversationState, ConversationStatus};
+use super::state::{Conversation, ConversationState};
+use super::status::ConversationStatus;
 use crate::event::{DomainEvent, Priority, SenderKind};
 
 /// The state after `event`. Total: an event the state does not care about leaves it as is.

@@ -2,486 +2,54 @@
 //!
 //! One conversation is one stream in the log. The command handler loads its events, folds
 //! them with [`evolve()`], asks [`decide()`] what a command means in that state, and appends
-//! the answer. The status machine of CONV-2 lives here ([`operator_may_set`],
-//! [`after_message`]) and nowhere else. So does who may send which command:
-//! `authorize_command` decides it once per command, before a function of its own decides what
-//! the command means.
+//! the answer. The status machine of CONV-2 lives in `status_machine.rs`
+//! ([`operator_may_set`], [`after_message`]) and nowhere else. Who may send which command
+//! lives in `decide.rs`: `authorize_command` decides it once per command, before a function
+//! of its own decides what the command means.
 //!
-//! This file holds the statuses, the state and the commands; `decide.rs` the decisions,
-//! `evolve.rs` the fold, `tests.rs` the given / when / then tests.
+//! One file per part. The parts import one another's files, never this one (the tests
+//! aside), so they form no circle:
+//! - `status.rs`: the statuses, a leaf the events import;
+//! - `status_machine.rs`: the moves between them;
+//! - `state.rs`: what the decider knows about a conversation;
+//! - `command.rs`: the commands;
+//! - `decide.rs`: the decisions; `evolve.rs`: the fold;
+//! - `tests.rs`: the given / when / then tests.
+//!
+//! This file names them all under `conversation::` and plugs them into the [`Decider`] trait.
 
-use std::collections::{BTreeSet, HashMap};
-
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::decider::Decider;
 use crate::envelope::Actor;
 use crate::error::DomainError;
-use crate::event::{
-    AttachmentRef, CallbackOutcome, Channel, Consent, Contact, DomainEvent, Priority, Routing,
-    Sender, SenderKind, Source, StatusTrigger,
-};
-use crate::inbox::RatingScale;
-use crate::values::{MessageBody, Phone, Tag};
+use crate::event::DomainEvent;
 
+mod command;
 mod decide;
 mod evolve;
+mod state;
+pub(crate) mod status;
+pub(crate) mod status_machine;
 #[cfg(test)]
 mod tests;
 
+pub use command::{
+    AddInternalNote, AssignConversation, AutoAssign, CallbackRequest, ChangeStatus,
+    CloseForInactivity, CloseForRetention, ConversationCommand, Escalate, FirstMessage, MarkRead,
+    OpenConversation, PostMessage, RaisePriorityForWait, RateConversation, RecordSlaBreach,
+    RequestCallback, ScheduleCallback, SendAutoReply, SetPriority, SettleCallback,
+    StartConversation, TagConversation, Transfer, TransferTarget, UnassignConversation,
+    UntagConversation,
+};
 pub use decide::decide;
 pub use evolve::evolve;
+pub use state::{initial_state, Conversation, ConversationState};
+pub use status::ConversationStatus;
+pub use status_machine::{after_message, operator_may_set};
 
 /// The stream type under which conversations are stored in the log.
 pub const STREAM_TYPE: &str = "conversation";
-
-text_enum! {
-    /// CONV-2's statuses.
-    pub enum ConversationStatus {
-        Open = "open",
-        InProgress = "in_progress",
-        WaitingForUser = "waiting_for_user",
-        PendingCallback = "pending_callback",
-        Resolved = "resolved",
-        Closed = "closed",
-    }
-}
-
-/// May an operator move a conversation from `from` to `to` by hand? (`from == to` is handled
-/// by the caller as "nothing to do".) `pending_callback` is entered only by a call-back request.
-pub fn operator_may_set(from: ConversationStatus, to: ConversationStatus) -> bool {
-    use ConversationStatus::*;
-    match to {
-        Open => matches!(from, Resolved | Closed),
-        InProgress => matches!(from, Open | WaitingForUser | PendingCallback),
-        WaitingForUser => matches!(from, Open | InProgress),
-        Resolved => matches!(from, Open | InProgress | WaitingForUser | PendingCallback),
-        Closed => from != Closed,
-        PendingCallback => false,
-    }
-}
-
-/// The status a message moves the conversation to, if any: the contact writing reopens a
-/// resolved or closed conversation and resumes a waiting one; the first operator reply takes an
-/// open conversation into progress.
-pub fn after_message(
-    status: ConversationStatus,
-    sender: SenderKind,
-) -> Option<(ConversationStatus, StatusTrigger)> {
-    use ConversationStatus::*;
-    match (sender, status) {
-        (SenderKind::Contact, Resolved | Closed) => Some((Open, StatusTrigger::ContactWrote)),
-        (SenderKind::Contact, WaitingForUser) => Some((InProgress, StatusTrigger::ContactWrote)),
-        (SenderKind::Operator, Open) => Some((InProgress, StatusTrigger::OperatorReplied)),
-        _ => None,
-    }
-}
-
-/// What the decider needs to know about a started conversation; nothing more.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConversationState {
-    pub id: Uuid,
-    pub inbox_id: Uuid,
-    pub contact_id: Uuid,
-    pub status: ConversationStatus,
-    pub priority: Priority,
-    pub tags: BTreeSet<String>,
-    /// The operator working it; `None` while it waits in the Open queue.
-    pub assignee: Option<Uuid>,
-    /// Rated once already (CONV-8).
-    pub rated: bool,
-    /// Every message and note id in the thread, with its position (stream version): ids are
-    /// unique within a conversation.
-    pub message_positions: HashMap<Uuid, i32>,
-    /// The stream version this state is at: the position of its last event.
-    pub version: i32,
-    /// How far each operator has read (CONV-5).
-    pub operator_read: HashMap<Uuid, i32>,
-    /// How far the contact has read (CONV-5).
-    pub contact_read: i32,
-    /// The position of the last message to or from the contact (not notes); 0 before any.
-    pub last_message_position: i32,
-    /// The position of the contact's oldest message no operator has answered yet (CONV-9).
-    pub waiting_since_position: Option<i32>,
-    /// How many times the current wait raised the priority.
-    pub wait_raises: u8,
-    /// The call-back being awaited, if any (CALL-1/2): its id and whether it is scheduled.
-    pub pending_callback: Option<(Uuid, Option<DateTime<Utc>>)>,
-    /// The branch that works it; `None`: head office (INBOX-2, OPS-4).
-    pub branch_id: Option<Uuid>,
-    /// Started in a global inbox, so it may move between branches (OPS-4).
-    pub transferable: bool,
-    /// While unassigned: the position at which it entered the queue. Auto-assignment names
-    /// it, so a stale decision (the queue entry is gone) changes nothing (OPS-2).
-    pub queued_since_position: Option<i32>,
-    /// While assigned: the position of the assignment, and whether the assignee opened it
-    /// since (OPS-3).
-    pub assignment_position: i32,
-    pub opened: bool,
-    /// The contact wrote at least once; an operator answered at least once (INBOX-5).
-    pub has_inbound: bool,
-    pub has_outbound: bool,
-    /// The auto-reply went out (INBOX-5): once per conversation.
-    pub auto_replied: bool,
-}
-
-// One value per command handled, moved not copied around: boxing the large variant would buy
-// nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Conversation {
-    NotStarted,
-    Started(ConversationState),
-}
-
-/// Open a conversation, optionally with the contact's first message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartConversation {
-    pub conversation_id: Uuid,
-    pub inbox_id: Uuid,
-    pub source: Source,
-    pub contact: Contact,
-    pub subject: Option<String>,
-    pub first_message: Option<FirstMessage>,
-    /// A guest's call-back request that opens the conversation (CALL-1).
-    pub callback: Option<CallbackRequest>,
-    /// The branch that will work it: the inbox's, or where routing sent it (INBOX-2).
-    pub branch_id: Option<Uuid>,
-    /// How routing chose the branch; `Some` exactly when the inbox is global.
-    pub routing: Option<Routing>,
-    /// The inbox's SLA policy and working hours now (PROJ-3), recorded with the start.
-    pub sla: Option<crate::inbox::SlaTerms>,
-    pub at: DateTime<Utc>,
-}
-
-/// What a contact asks for when they ask to be called back (CALL-1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackRequest {
-    pub callback_id: Uuid,
-    pub phone: Phone,
-    pub window_from: Option<DateTime<Utc>>,
-    pub window_to: Option<DateTime<Utc>>,
-    pub consent: Consent,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirstMessage {
-    pub message_id: Uuid,
-    pub channel: Channel,
-    pub body: MessageBody,
-    pub attachments: Vec<AttachmentRef>,
-}
-
-/// Add a message to an existing conversation, from the contact or an operator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostMessage {
-    pub conversation_id: Uuid,
-    pub message_id: Uuid,
-    pub sender: Sender,
-    pub channel: Channel,
-    /// Empty only with attachments (CONV-7).
-    pub body: MessageBody,
-    /// Files already uploaded to this conversation (the API checks that), at most
-    /// [`MAX_ATTACHMENTS_PER_MESSAGE`](crate::attachment::MAX_ATTACHMENTS_PER_MESSAGE).
-    pub attachments: Vec<AttachmentRef>,
-    pub at: DateTime<Utc>,
-}
-
-/// An operator's note, never shown to the contact (CONV-4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddInternalNote {
-    pub conversation_id: Uuid,
-    pub note_id: Uuid,
-    pub author_id: Uuid,
-    pub body: MessageBody,
-    pub at: DateTime<Utc>,
-}
-
-/// An operator moves the conversation to another status (CONV-2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeStatus {
-    pub conversation_id: Uuid,
-    pub to: ConversationStatus,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetPriority {
-    pub conversation_id: Uuid,
-    pub priority: Priority,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagConversation {
-    pub conversation_id: Uuid,
-    pub tag: Tag,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UntagConversation {
-    pub conversation_id: Uuid,
-    pub tag: Tag,
-    pub at: DateTime<Utc>,
-}
-
-/// Give the conversation to an operator (OPS-5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssignConversation {
-    pub conversation_id: Uuid,
-    pub operator_id: Uuid,
-    /// The assignee's branch, as their operator stream says: they must be able to work the
-    /// conversation's branch.
-    pub operator_branch_id: Option<Uuid>,
-    pub at: DateTime<Utc>,
-}
-
-/// Auto-assignment gives a queued conversation to an online operator (OPS-2). Stale if the
-/// conversation left that queue entry (someone took it, it was closed): then nothing happens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AutoAssign {
-    pub conversation_id: Uuid,
-    pub queued_since_position: i32,
-    pub operator_id: Uuid,
-    pub operator_branch_id: Option<Uuid>,
-    pub at: DateTime<Utc>,
-}
-
-/// The assignee did not open the conversation in time; it goes to the next operator (OPS-3).
-/// Stale if the assignment changed or was opened meanwhile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Escalate {
-    pub conversation_id: Uuid,
-    pub assignment_position: i32,
-    pub operator_id: Uuid,
-    pub operator_branch_id: Option<Uuid>,
-    pub at: DateTime<Utc>,
-}
-
-/// The operator opened (viewed) the conversation (OPS-3). Only the assignee's first view
-/// of their assignment is recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenConversation {
-    pub conversation_id: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-/// Where a transfer sends a conversation (OPS-4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransferTarget {
-    /// To a branch's queue, for its first free operator.
-    Branch(Option<Uuid>),
-    /// To this operator; the branch follows them.
-    Operator {
-        operator_id: Uuid,
-        branch_id: Option<Uuid>,
-    },
-}
-
-/// Move a global inbox's conversation to another branch or operator (OPS-4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transfer {
-    pub conversation_id: Uuid,
-    pub to: TransferTarget,
-    pub at: DateTime<Utc>,
-}
-
-/// The inbox's auto-reply, sent by the system in the assignee's name (INBOX-5). Stale unless
-/// the conversation is open, assigned, the contact wrote, nobody answered and no auto-reply
-/// went out yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendAutoReply {
-    pub conversation_id: Uuid,
-    pub message_id: Uuid,
-    pub body: MessageBody,
-    pub at: DateTime<Utc>,
-}
-
-/// Put the conversation back into the Open queue (OPS-5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnassignConversation {
-    pub conversation_id: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-/// The contact rates the conversation (CONV-8). `scale` is the inbox's setting at the time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateConversation {
-    pub conversation_id: Uuid,
-    pub scale: RatingScale,
-    pub score: u8,
-    pub comment: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
-/// The contact of an existing conversation asks to be called back (CALL-1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestCallback {
-    pub conversation_id: Uuid,
-    pub request: CallbackRequest,
-    pub at: DateTime<Utc>,
-}
-
-/// An operator sets (or moves) the time of the awaited call-back (CALL-2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduleCallback {
-    pub conversation_id: Uuid,
-    pub callback_id: Uuid,
-    pub scheduled_for: DateTime<Utc>,
-    pub at: DateTime<Utc>,
-}
-
-/// An operator records how the call-back ended (CALL-2). While the conversation still waits
-/// on it, a completed call resolves the conversation; otherwise it goes back to open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettleCallback {
-    pub conversation_id: Uuid,
-    pub callback_id: Uuid,
-    pub outcome: CallbackOutcome,
-    pub note: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
-/// The scheduler closes a conversation that saw no message since `last_message_position`
-/// for the inactivity timeout (TIME-1). Stale if a message came since: then nothing happens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseForInactivity {
-    pub conversation_id: Uuid,
-    pub last_message_position: i32,
-    pub at: DateTime<Utc>,
-}
-
-/// The scheduler closes a conversation that stayed resolved for the retention period
-/// (TIME-2). Stale if it is no longer resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseForRetention {
-    pub conversation_id: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-/// The scheduler raises the priority of a conversation whose contact has waited
-/// `step` × the raise interval for an answer (CONV-9). Stale if an operator answered since
-/// (the wait changed) or this step was already taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RaisePriorityForWait {
-    pub conversation_id: Uuid,
-    pub waiting_since_position: i32,
-    pub step: u8,
-    pub at: DateTime<Utc>,
-}
-
-/// The scheduler saw an SLA deadline pass with its wait still running (PROJ-3), from the SLA
-/// projection. The SLA clock is not part of the conversation's state, so the decider takes
-/// the observation as it is; the command's id, derived from the deadline, records it once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordSlaBreach {
-    pub conversation_id: Uuid,
-    pub metric: crate::event::SlaMetric,
-    pub deadline: DateTime<Utc>,
-    pub at: DateTime<Utc>,
-}
-
-/// A reader (the contact, or the operator who sends it) has read the thread up to a message,
-/// or all of it (CONV-5). Markers only move forward.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MarkRead {
-    pub conversation_id: Uuid,
-    /// `None`: everything so far.
-    pub up_to_message_id: Option<Uuid>,
-    pub at: DateTime<Utc>,
-}
-
-// A command lives for one request and is matched, not stored: boxing the start would only
-// cost an allocation.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConversationCommand {
-    Start(StartConversation),
-    PostMessage(PostMessage),
-    AddInternalNote(AddInternalNote),
-    ChangeStatus(ChangeStatus),
-    SetPriority(SetPriority),
-    Tag(TagConversation),
-    Untag(UntagConversation),
-    Assign(AssignConversation),
-    Unassign(UnassignConversation),
-    Rate(RateConversation),
-    MarkRead(MarkRead),
-    CloseForInactivity(CloseForInactivity),
-    CloseForRetention(CloseForRetention),
-    RequestCallback(RequestCallback),
-    ScheduleCallback(ScheduleCallback),
-    SettleCallback(SettleCallback),
-    RaisePriorityForWait(RaisePriorityForWait),
-    RecordSlaBreach(RecordSlaBreach),
-    AutoAssign(AutoAssign),
-    Escalate(Escalate),
-    Open(OpenConversation),
-    Transfer(Transfer),
-    SendAutoReply(SendAutoReply),
-}
-
-impl ConversationCommand {
-    /// When the command was sent.
-    pub fn at(&self) -> DateTime<Utc> {
-        match self {
-            ConversationCommand::Start(c) => c.at,
-            ConversationCommand::PostMessage(c) => c.at,
-            ConversationCommand::AddInternalNote(c) => c.at,
-            ConversationCommand::ChangeStatus(c) => c.at,
-            ConversationCommand::SetPriority(c) => c.at,
-            ConversationCommand::Tag(c) => c.at,
-            ConversationCommand::Untag(c) => c.at,
-            ConversationCommand::Assign(c) => c.at,
-            ConversationCommand::Unassign(c) => c.at,
-            ConversationCommand::Rate(c) => c.at,
-            ConversationCommand::MarkRead(c) => c.at,
-            ConversationCommand::CloseForInactivity(c) => c.at,
-            ConversationCommand::CloseForRetention(c) => c.at,
-            ConversationCommand::RequestCallback(c) => c.at,
-            ConversationCommand::ScheduleCallback(c) => c.at,
-            ConversationCommand::SettleCallback(c) => c.at,
-            ConversationCommand::RaisePriorityForWait(c) => c.at,
-            ConversationCommand::RecordSlaBreach(c) => c.at,
-            ConversationCommand::AutoAssign(c) => c.at,
-            ConversationCommand::Escalate(c) => c.at,
-            ConversationCommand::Open(c) => c.at,
-            ConversationCommand::Transfer(c) => c.at,
-            ConversationCommand::SendAutoReply(c) => c.at,
-        }
-    }
-
-    /// The stream the command is about.
-    pub fn conversation_id(&self) -> Uuid {
-        match self {
-            ConversationCommand::Start(c) => c.conversation_id,
-            ConversationCommand::PostMessage(c) => c.conversation_id,
-            ConversationCommand::AddInternalNote(c) => c.conversation_id,
-            ConversationCommand::ChangeStatus(c) => c.conversation_id,
-            ConversationCommand::SetPriority(c) => c.conversation_id,
-            ConversationCommand::Tag(c) => c.conversation_id,
-            ConversationCommand::Untag(c) => c.conversation_id,
-            ConversationCommand::Assign(c) => c.conversation_id,
-            ConversationCommand::Unassign(c) => c.conversation_id,
-            ConversationCommand::Rate(c) => c.conversation_id,
-            ConversationCommand::MarkRead(c) => c.conversation_id,
-            ConversationCommand::CloseForInactivity(c) => c.conversation_id,
-            ConversationCommand::CloseForRetention(c) => c.conversation_id,
-            ConversationCommand::RequestCallback(c) => c.conversation_id,
-            ConversationCommand::ScheduleCallback(c) => c.conversation_id,
-            ConversationCommand::SettleCallback(c) => c.conversation_id,
-            ConversationCommand::RaisePriorityForWait(c) => c.conversation_id,
-            ConversationCommand::RecordSlaBreach(c) => c.conversation_id,
-            ConversationCommand::AutoAssign(c) => c.conversation_id,
-            ConversationCommand::Escalate(c) => c.conversation_id,
-            ConversationCommand::Open(c) => c.conversation_id,
-            ConversationCommand::Transfer(c) => c.conversation_id,
-            ConversationCommand::SendAutoReply(c) => c.conversation_id,
-        }
-    }
-}
 
 /// The conversation aggregate, for the generic command handler.
 pub struct ConversationDecider;
@@ -520,8 +88,4 @@ impl Decider for ConversationDecider {
             }),
         }
     }
-}
-
-pub fn initial_state() -> Conversation {
-    Conversation::NotStarted
 }

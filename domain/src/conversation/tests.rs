@@ -1,12 +1,15 @@
 use super::*;
 use crate::decider::testing::{decided, given, Given};
 use crate::event::{
-    AssignReason, AutoReplySent, CallbackOutcome, ConversationAssigned, ConversationOpened,
-    ConversationReadByContact, ConversationStatusChanged, ConversationTransferred,
-    ConversationUnassigned, UnassignReason,
+    AssignReason, AttachmentRef, AutoReplySent, CallbackOutcome, Channel, Consent, Contact,
+    ConversationAssigned, ConversationOpened, ConversationReadByContact, ConversationStatusChanged,
+    ConversationTransferred, ConversationUnassigned, Priority, Routing, Sender, SenderKind, Source,
+    StatusTrigger, UnassignReason,
 };
-use crate::operator::Role;
-use chrono::TimeZone;
+use crate::inbox::settings::RatingScale;
+use crate::operator::role::Role;
+use crate::values::{MessageBody, Phone, Tag};
+use chrono::{DateTime, TimeZone, Utc};
 
 const CONVERSATION: Uuid = Uuid::from_u128(10);
 const CONTACT: Uuid = Uuid::from_u128(20);

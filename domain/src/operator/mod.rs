@@ -4,9 +4,11 @@
 //! An operator's stream id is their id, the subject of their sign-in token. The conversation
 //! aggregate never reads this stream: whoever assigns a conversation reads the assignee's
 //! branch here first and passes it along, and the conversation's decider checks it.
+//!
+//! The values operator events carry live in leaf files that import no event: `role.rs` (roles
+//! and what they allow), `profile.rs` (profile and status). This file is the decider.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::decider::Decider;
@@ -15,133 +17,14 @@ use crate::error::DomainError;
 use crate::event::{
     DomainEvent, OperatorProfileChanged, OperatorRegistered, OperatorStatusChanged,
 };
-use crate::values::{short_text, InvalidInput};
+
+pub(crate) mod profile;
+pub(crate) mod role;
+
+pub use profile::{OperatorProfile, OperatorStatus, MAX_CAPACITY};
+pub use role::{conversation_scope, may_work_branch, ConversationScope, Role};
 
 pub const STREAM_TYPE: &str = "operator";
-
-/// The most conversations anyone may be given at once; a typo guard, not a policy.
-pub const MAX_CAPACITY: u16 = 1000;
-
-text_enum! {
-    /// Operator roles (OPS-1).
-    pub enum Role {
-        /// Everything.
-        Admin = "admin",
-        /// Sees and acts only on conversations assigned to them.
-        Moderator = "moderator",
-        /// Conversations, history, call-back outcomes.
-        Manager = "manager",
-        /// Reports only.
-        Analyst = "analyst",
-        /// The event log only.
-        Auditor = "auditor",
-    }
-}
-
-text_enum! {
-    /// Whether an operator is at work (OPS-2). Only `online` operators get conversations
-    /// automatically; a new operator is `offline`.
-    #[derive(Default)]
-    pub enum OperatorStatus {
-        Online = "online",
-        Away = "away",
-        Busy = "busy",
-        #[default]
-        Offline = "offline",
-    }
-}
-
-/// Which conversations an operator may work (reply, note, status, priority, tags, assign).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConversationScope {
-    /// Admins and managers: any conversation.
-    Any,
-    /// Moderators: only those assigned to them.
-    AssignedOnly,
-    /// Analysts and auditors: none.
-    None,
-}
-
-/// The widest scope any of `roles` grants.
-pub fn conversation_scope(roles: &[Role]) -> ConversationScope {
-    if roles
-        .iter()
-        .any(|r| matches!(r, Role::Admin | Role::Manager))
-    {
-        ConversationScope::Any
-    } else if roles.contains(&Role::Moderator) {
-        ConversationScope::AssignedOnly
-    } else {
-        ConversationScope::None
-    }
-}
-
-/// May an operator of `operator_branch` be given a conversation of `conversation_branch`?
-/// Operators without a branch (head office) may work any conversation; a branch's operators
-/// only their branch's.
-pub fn may_work_branch(operator_branch: Option<Uuid>, conversation_branch: Option<Uuid>) -> bool {
-    operator_branch.is_none() || operator_branch == conversation_branch
-}
-
-/// Who an operator is. Construct with [`OperatorProfile::new`], which validates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OperatorProfile {
-    pub name: String,
-    /// At least one; each once, in [`Role::ALL`] order.
-    pub roles: Vec<Role>,
-    /// Where they work; `None` for head office (any branch, and global conversations).
-    pub branch_id: Option<Uuid>,
-    /// The most conversations auto-assignment gives them at once; `None`: the inbox's default.
-    pub capacity: Option<u16>,
-    /// Where call-back notifications reach them by e-mail (CALL-2, INT-3); absent in
-    /// profiles recorded before e-mail was asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-}
-
-impl OperatorProfile {
-    pub fn new(
-        name: &str,
-        roles: &[Role],
-        branch_id: Option<Uuid>,
-        capacity: Option<u16>,
-    ) -> Result<Self, InvalidInput> {
-        let name = short_text("name", Some(name))?.ok_or(InvalidInput::Empty { field: "name" })?;
-        let roles: Vec<Role> = Role::ALL
-            .iter()
-            .copied()
-            .filter(|r| roles.contains(r))
-            .collect();
-        if roles.is_empty() {
-            return Err(InvalidInput::Empty { field: "roles" });
-        }
-        if capacity.is_some_and(|c| c == 0 || c > MAX_CAPACITY) {
-            return Err(InvalidInput::Malformed {
-                field: "capacity",
-                expected: "a number of conversations from 1 to 1000",
-            });
-        }
-        Ok(Self {
-            name,
-            roles,
-            branch_id,
-            capacity,
-            email: None,
-        })
-    }
-
-    /// The same profile with an e-mail address, checked by [`crate::values::email`]; blank
-    /// removes it.
-    pub fn with_email(mut self, email: Option<&str>) -> Result<Self, InvalidInput> {
-        self.email = crate::values::email(email)?;
-        Ok(self)
-    }
-
-    /// Can this operator be given conversations at all (not only analysts or auditors)?
-    pub fn works_conversations(&self) -> bool {
-        conversation_scope(&self.roles) != ConversationScope::None
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorState {
@@ -338,41 +221,6 @@ mod tests {
         })
     }
 
-    #[test]
-    fn profiles_are_validated_and_normalised() {
-        let p = OperatorProfile::new(
-            "  Ivan ",
-            &[Role::Manager, Role::Admin, Role::Manager],
-            None,
-            None,
-        )
-        .unwrap();
-        assert_eq!(p.name, "Ivan");
-        assert_eq!(p.roles, vec![Role::Admin, Role::Manager]);
-        assert_eq!(
-            OperatorProfile::new(" ", &[Role::Admin], None, None),
-            Err(InvalidInput::Empty { field: "name" })
-        );
-        assert_eq!(
-            OperatorProfile::new("A", &[], None, None),
-            Err(InvalidInput::Empty { field: "roles" })
-        );
-        for bad in [0, MAX_CAPACITY + 1] {
-            assert!(matches!(
-                OperatorProfile::new("A", &[Role::Admin], None, Some(bad)),
-                Err(InvalidInput::Malformed {
-                    field: "capacity",
-                    ..
-                })
-            ));
-        }
-        assert!(
-            !OperatorProfile::new("A", &[Role::Analyst, Role::Auditor], None, None)
-                .unwrap()
-                .works_conversations()
-        );
-    }
-
     /// A table row: name, given events, when command, by actor, then.
     type Case<'a> = (
         &'static str,
@@ -498,16 +346,5 @@ mod tests {
                 "{name}"
             );
         }
-    }
-
-    #[test]
-    fn head_office_works_any_branch_a_branch_only_its_own() {
-        let a = Some(Uuid::from_u128(1));
-        let b = Some(Uuid::from_u128(2));
-        assert!(may_work_branch(None, a));
-        assert!(may_work_branch(None, None));
-        assert!(may_work_branch(a, a));
-        assert!(!may_work_branch(a, b));
-        assert!(!may_work_branch(a, None));
     }
 }
