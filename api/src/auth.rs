@@ -8,6 +8,7 @@
 //!   (and contact) it may read and write (SEC-1).
 
 use std::time::Duration;
+use switchboard_domain::DomainError;
 
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -295,7 +296,10 @@ impl Authentication {
         if let Ok(Viewer::Operator { id, roles }) = &self.0 {
             if conversation_scope(roles) == ConversationScope::AssignedOnly && assignee != Some(*id)
             {
-                return Err(ApiError::NotAssignee { conversation_id });
+                return Err(ApiError::Domain(DomainError::NotAssignee {
+                    conversation_id,
+                    operator_id: *id,
+                }));
             }
         }
         Ok(())

@@ -6,7 +6,6 @@ use async_graphql::ErrorExtensions;
 use axum::http::StatusCode;
 use switchboard_commands::handler::CommandError;
 use switchboard_domain::attachment::AttachmentRefused;
-use switchboard_domain::conversation::ConversationStatus;
 use switchboard_domain::values::InvalidInput;
 use switchboard_domain::DomainError;
 use thiserror::Error;
@@ -14,6 +13,11 @@ use uuid::Uuid;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
+    /// A decider refused the command, or the API found what a decider would (an inbox,
+    /// operator or conversation that does not exist): its code and message are the domain
+    /// error's ([`domain_code`]), so each refusal is declared once, in `switchboard_domain`.
+    #[error(transparent)]
+    Domain(DomainError),
     /// No valid token where one is needed.
     #[error("not authenticated: {0}")]
     Unauthenticated(String),
@@ -29,75 +33,21 @@ pub enum ApiError {
         argument: &'static str,
         reason: String,
     },
-    #[error("conversation {0} does not exist")]
-    ConversationNotFound(Uuid),
-    #[error("conversation {0} already exists")]
-    ConversationAlreadyExists(Uuid),
-    /// The status machine does not allow this move (CONV-2).
-    #[error("a conversation cannot go from {} to {} by hand", from.as_str(), to.as_str())]
-    IllegalTransition {
-        from: ConversationStatus,
-        to: ConversationStatus,
-    },
-    /// A moderator acted on (or asked for) a conversation not assigned to them.
-    #[error("conversation {conversation_id} is not assigned to you")]
-    NotAssignee { conversation_id: Uuid },
-    /// The conversation is closed; reopen it first.
-    #[error("conversation {0} is closed; reopen it to reply")]
-    ConversationClosed(Uuid),
-    #[error("the conversation has no message {0}")]
-    MessageNotFound(Uuid),
-    #[error("a call-back ({0}) is already awaited in this conversation")]
-    CallbackAlreadyPending(Uuid),
-    #[error("no call-back {0} is awaited in this conversation")]
-    NoSuchCallback(Uuid),
-    #[error("the call-back window ends before it starts")]
-    InvalidCallbackWindow,
     /// A call-back needs the contact's consent to process their personal data (CALL-1).
     #[error("the contact must accept the personal-data consent text to be called back")]
     ConsentRequired,
-    #[error("this inbox does not take ratings")]
-    RatingDisabled,
-    #[error("a conversation can be rated once it is resolved or closed, not while {}", .0.as_str())]
-    RatingTooEarly(ConversationStatus),
-    #[error("conversation {0} was already rated")]
-    AlreadyRated(Uuid),
-    #[error("a score on this scale is {min}–{max}, not {score}")]
-    ScoreOutOfRange { score: i64, min: u8, max: u8 },
     /// No inbox has this widget token (never had, or it was rotated).
     #[error("the widget token is not valid; get the current one from the inbox settings")]
     InvalidWidgetToken,
     /// The inbox is switched off and accepts no new conversations.
     #[error("inbox {0} is not active")]
     InboxInactive(Uuid),
-    #[error("inbox {0} does not exist")]
-    InboxNotFound(Uuid),
-    #[error("inbox {0} already exists")]
-    InboxAlreadyExists(Uuid),
-    /// No operator is registered with this id (OPS-2).
-    #[error("operator {0} is not registered; an admin registers operators first")]
-    OperatorNotFound(Uuid),
-    #[error("operator {0} is already registered")]
-    OperatorAlreadyExists(Uuid),
-    /// The operator works another branch than the conversation's (OPS-2, OPS-4).
-    #[error("operator {0} does not work this conversation's branch; transfer it first")]
-    OutsideBranch(Uuid),
-    /// Only a global inbox's conversations move between branches (OPS-4).
-    #[error("conversation {0} belongs to a branch inbox and cannot be transferred")]
-    NotTransferable(Uuid),
     /// The file cannot be attached: its type, its size, or it is empty (CONV-7).
     #[error(transparent)]
     AttachmentRefused(#[from] AttachmentRefused),
     /// No attachment with this id was uploaded to this conversation.
     #[error("attachment {0} was not uploaded to this conversation")]
     AttachmentNotFound(Uuid),
-    #[error("a message carries at most {max} attachments, not {count}")]
-    TooManyAttachments { count: usize, max: usize },
-    /// No webhook endpoint has this id (PROJ-4).
-    #[error("webhook endpoint {0} does not exist")]
-    WebhookEndpointNotFound(Uuid),
-    #[error("webhook endpoint {0} already exists")]
-    WebhookEndpointAlreadyExists(Uuid),
     /// No webhook delivery has this id.
     #[error("webhook delivery {0} does not exist")]
     WebhookDeliveryNotFound(Uuid),
@@ -153,28 +103,15 @@ const BUSY_RETRY_AFTER_SECS: u64 = 1;
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
+            ApiError::Domain(err) => domain_code(err),
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::InvalidInput(InvalidInput::EmptyBody) => "EMPTY_BODY",
             ApiError::InvalidInput(InvalidInput::Empty { .. }) => "EMPTY_FIELD",
             ApiError::InvalidInput(InvalidInput::Malformed { .. }) => "MALFORMED_FIELD",
             ApiError::InvalidWidgetToken => "INVALID_WIDGET_TOKEN",
-            ApiError::RatingDisabled => "RATING_DISABLED",
-            ApiError::CallbackAlreadyPending(_) => "CALLBACK_ALREADY_PENDING",
-            ApiError::NoSuchCallback(_) => "NO_SUCH_CALLBACK",
-            ApiError::InvalidCallbackWindow => "INVALID_CALLBACK_WINDOW",
             ApiError::ConsentRequired => "CONSENT_REQUIRED",
-            ApiError::MessageNotFound(_) => "MESSAGE_NOT_FOUND",
-            ApiError::RatingTooEarly(_) => "RATING_TOO_EARLY",
-            ApiError::AlreadyRated(_) => "ALREADY_RATED",
-            ApiError::ScoreOutOfRange { .. } => "SCORE_OUT_OF_RANGE",
             ApiError::InboxInactive(_) => "INBOX_INACTIVE",
-            ApiError::InboxNotFound(_) => "INBOX_NOT_FOUND",
-            ApiError::InboxAlreadyExists(_) => "INBOX_ALREADY_EXISTS",
-            ApiError::OperatorNotFound(_) => "OPERATOR_NOT_FOUND",
-            ApiError::OperatorAlreadyExists(_) => "OPERATOR_ALREADY_EXISTS",
-            ApiError::OutsideBranch(_) => "OUTSIDE_BRANCH",
-            ApiError::NotTransferable(_) => "NOT_TRANSFERABLE",
             ApiError::AttachmentRefused(AttachmentRefused::TooLarge { .. }) => {
                 "ATTACHMENT_TOO_LARGE"
             }
@@ -183,18 +120,10 @@ impl ApiError {
             ) => "UNSUPPORTED_ATTACHMENT_TYPE",
             ApiError::AttachmentRefused(AttachmentRefused::Empty) => "EMPTY_FILE",
             ApiError::AttachmentNotFound(_) => "ATTACHMENT_NOT_FOUND",
-            ApiError::TooManyAttachments { .. } => "TOO_MANY_ATTACHMENTS",
             ApiError::InvalidInput(InvalidInput::BodyTooLong { .. }) => "BODY_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::TooLong { .. }) => "FIELD_TOO_LONG",
             ApiError::InvalidInput(InvalidInput::ControlCharacter { .. }) => "INVALID_CHARACTER",
             ApiError::InvalidArgument { .. } => "INVALID_ARGUMENT",
-            ApiError::ConversationNotFound(_) => "CONVERSATION_NOT_FOUND",
-            ApiError::ConversationAlreadyExists(_) => "CONVERSATION_ALREADY_EXISTS",
-            ApiError::IllegalTransition { .. } => "ILLEGAL_TRANSITION",
-            ApiError::ConversationClosed(_) => "CONVERSATION_CLOSED",
-            ApiError::NotAssignee { .. } => "NOT_ASSIGNEE",
-            ApiError::WebhookEndpointNotFound(_) => "WEBHOOK_ENDPOINT_NOT_FOUND",
-            ApiError::WebhookEndpointAlreadyExists(_) => "WEBHOOK_ENDPOINT_ALREADY_EXISTS",
             ApiError::WebhookDeliveryNotFound(_) => "WEBHOOK_DELIVERY_NOT_FOUND",
             ApiError::WebhookDeliveryPending(_) => "WEBHOOK_DELIVERY_PENDING",
             ApiError::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
@@ -219,11 +148,10 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_)
-            | ApiError::NotAssignee { .. }
+            | ApiError::Domain(DomainError::NotAssignee { .. })
             | ApiError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
-            ApiError::ConversationNotFound(_) | ApiError::AttachmentNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::Domain(DomainError::ConversationNotFound(_))
+            | ApiError::AttachmentNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::ContactErased(_) => StatusCode::GONE,
             ApiError::AttachmentRefused(AttachmentRefused::TooLarge { .. }) => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -255,81 +183,61 @@ impl ApiError {
     }
 }
 
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            // Who may do what, told as FORBIDDEN whatever the aggregate.
+            e @ (DomainError::NotTheContact { .. }
+            | DomainError::MissingSenderId { .. }
+            | DomainError::NotPermitted(_)) => ApiError::Forbidden(e.to_string()),
+            DomainError::DuplicateMessageId { message_id, .. } => {
+                ApiError::IdempotencyKeyReused(message_id)
+            }
+            DomainError::EmptyMessage => ApiError::InvalidInput(InvalidInput::EmptyBody),
+            other => ApiError::Domain(other),
+        }
+    }
+}
+
+/// The stable code of every domain refusal that reaches a client as itself (the others become
+/// FORBIDDEN, IDEMPOTENCY_KEY_REUSED or EMPTY_BODY: see `From<DomainError>`). A match over
+/// every variant, so a new refusal cannot reach a client without a code.
+pub fn domain_code(err: &DomainError) -> &'static str {
+    match err {
+        DomainError::ConversationNotFound(_) => "CONVERSATION_NOT_FOUND",
+        DomainError::ConversationAlreadyExists(_) => "CONVERSATION_ALREADY_EXISTS",
+        DomainError::NotTheContact { .. }
+        | DomainError::MissingSenderId { .. }
+        | DomainError::NotPermitted(_) => "FORBIDDEN",
+        DomainError::DuplicateMessageId { .. } => "IDEMPOTENCY_KEY_REUSED",
+        DomainError::IllegalTransition { .. } => "ILLEGAL_TRANSITION",
+        DomainError::ConversationClosed(_) => "CONVERSATION_CLOSED",
+        DomainError::NotAssignee { .. } => "NOT_ASSIGNEE",
+        DomainError::RatingDisabled => "RATING_DISABLED",
+        DomainError::RatingTooEarly(_) => "RATING_TOO_EARLY",
+        DomainError::AlreadyRated(_) => "ALREADY_RATED",
+        DomainError::ScoreOutOfRange { .. } => "SCORE_OUT_OF_RANGE",
+        DomainError::MessageNotFound { .. } => "MESSAGE_NOT_FOUND",
+        DomainError::CallbackAlreadyPending(_) => "CALLBACK_ALREADY_PENDING",
+        DomainError::NoSuchCallback(_) => "NO_SUCH_CALLBACK",
+        DomainError::InvalidCallbackWindow => "INVALID_CALLBACK_WINDOW",
+        DomainError::OutsideBranch { .. } => "OUTSIDE_BRANCH",
+        DomainError::EmptyMessage => "EMPTY_BODY",
+        DomainError::TooManyAttachments { .. } => "TOO_MANY_ATTACHMENTS",
+        DomainError::NotTransferable(_) => "NOT_TRANSFERABLE",
+        DomainError::InboxNotFound(_) => "INBOX_NOT_FOUND",
+        DomainError::InboxAlreadyExists(_) => "INBOX_ALREADY_EXISTS",
+        DomainError::OperatorNotFound(_) => "OPERATOR_NOT_FOUND",
+        DomainError::OperatorAlreadyExists(_) => "OPERATOR_ALREADY_EXISTS",
+        DomainError::WebhookEndpointNotFound(_) => "WEBHOOK_ENDPOINT_NOT_FOUND",
+        DomainError::WebhookEndpointAlreadyExists(_) => "WEBHOOK_ENDPOINT_ALREADY_EXISTS",
+    }
+}
+
 impl From<CommandError> for ApiError {
     fn from(err: CommandError) -> Self {
         match err {
-            CommandError::Domain(DomainError::ConversationNotFound(id)) => {
-                ApiError::ConversationNotFound(id)
-            }
-            CommandError::Domain(DomainError::ConversationAlreadyExists(id)) => {
-                ApiError::ConversationAlreadyExists(id)
-            }
-            CommandError::Domain(
-                e @ (DomainError::NotTheContact { .. } | DomainError::MissingSenderId { .. }),
-            ) => ApiError::Forbidden(e.to_string()),
-            CommandError::Domain(DomainError::DuplicateMessageId { message_id, .. }) => {
-                ApiError::IdempotencyKeyReused(message_id)
-            }
-            CommandError::Domain(DomainError::IllegalTransition { from, to }) => {
-                ApiError::IllegalTransition { from, to }
-            }
-            CommandError::Domain(DomainError::ConversationClosed(id)) => {
-                ApiError::ConversationClosed(id)
-            }
-            CommandError::Domain(DomainError::NotAssignee {
-                conversation_id, ..
-            }) => ApiError::NotAssignee { conversation_id },
-            CommandError::Domain(e @ DomainError::NotPermitted(_)) => {
-                ApiError::Forbidden(e.to_string())
-            }
-            CommandError::Domain(DomainError::InboxNotFound(id)) => ApiError::InboxNotFound(id),
-            CommandError::Domain(DomainError::RatingDisabled) => ApiError::RatingDisabled,
-            CommandError::Domain(DomainError::CallbackAlreadyPending(id)) => {
-                ApiError::CallbackAlreadyPending(id)
-            }
-            CommandError::Domain(DomainError::NoSuchCallback(id)) => ApiError::NoSuchCallback(id),
-            CommandError::Domain(DomainError::InvalidCallbackWindow) => {
-                ApiError::InvalidCallbackWindow
-            }
-            CommandError::Domain(DomainError::MessageNotFound { message_id, .. }) => {
-                ApiError::MessageNotFound(message_id)
-            }
-            CommandError::Domain(DomainError::RatingTooEarly(status)) => {
-                ApiError::RatingTooEarly(status)
-            }
-            CommandError::Domain(DomainError::AlreadyRated(id)) => ApiError::AlreadyRated(id),
-            CommandError::Domain(DomainError::ScoreOutOfRange {
-                score, min, max, ..
-            }) => ApiError::ScoreOutOfRange {
-                score: i64::from(score),
-                min,
-                max,
-            },
-            CommandError::Domain(DomainError::InboxAlreadyExists(id)) => {
-                ApiError::InboxAlreadyExists(id)
-            }
-            CommandError::Domain(DomainError::OperatorNotFound(id)) => {
-                ApiError::OperatorNotFound(id)
-            }
-            CommandError::Domain(DomainError::OperatorAlreadyExists(id)) => {
-                ApiError::OperatorAlreadyExists(id)
-            }
-            CommandError::Domain(DomainError::OutsideBranch { operator_id }) => {
-                ApiError::OutsideBranch(operator_id)
-            }
-            CommandError::Domain(DomainError::NotTransferable(id)) => ApiError::NotTransferable(id),
-            CommandError::Domain(DomainError::EmptyMessage) => {
-                ApiError::InvalidInput(InvalidInput::EmptyBody)
-            }
-            CommandError::Domain(DomainError::TooManyAttachments { count, max }) => {
-                ApiError::TooManyAttachments { count, max }
-            }
-            CommandError::Domain(DomainError::WebhookEndpointNotFound(id)) => {
-                ApiError::WebhookEndpointNotFound(id)
-            }
-            CommandError::Domain(DomainError::WebhookEndpointAlreadyExists(id)) => {
-                ApiError::WebhookEndpointAlreadyExists(id)
-            }
+            CommandError::Domain(err) => ApiError::from(err),
             CommandError::Contended { .. } => ApiError::Contended,
             CommandError::CommandIdReused(id) => ApiError::IdempotencyKeyReused(id),
             CommandError::ContactErased(id) => ApiError::ContactErased(id),
@@ -381,16 +289,18 @@ impl ErrorExtensions for ApiError {
                     ext.set("expected", *expected);
                 }
                 ApiError::InvalidArgument { argument, .. } => ext.set("argument", *argument),
-                ApiError::ScoreOutOfRange { min, max, .. } => {
+                ApiError::Domain(DomainError::ScoreOutOfRange { min, max, .. }) => {
                     ext.set("min", *min);
                     ext.set("max", *max);
                 }
-                ApiError::RatingTooEarly(status) => ext.set("status", status.as_str()),
+                ApiError::Domain(DomainError::RatingTooEarly(status)) => {
+                    ext.set("status", status.as_str())
+                }
                 ApiError::RateLimited { retry_after_secs }
                 | ApiError::Unavailable { retry_after_secs } => {
                     ext.set("retryAfter", *retry_after_secs)
                 }
-                ApiError::IllegalTransition { from, to } => {
+                ApiError::Domain(DomainError::IllegalTransition { from, to }) => {
                     ext.set("from", from.as_str());
                     ext.set("to", to.as_str());
                 }

@@ -48,11 +48,11 @@ pub enum DomainError {
         to: ConversationStatus,
     },
     /// Operators cannot write to, assign or transfer a closed conversation; reopen it first.
-    #[error("conversation {0} is closed; reopen it first")]
+    #[error("conversation {0} is closed; reopen it to reply")]
     ConversationClosed(Uuid),
     /// A moderator acted on a conversation that is not assigned to them (OPS-1): it has to be
     /// assigned to them first.
-    #[error("conversation {conversation_id} is not assigned to operator {operator_id}")]
+    #[error("conversation {conversation_id} is not assigned to you")]
     NotAssignee {
         conversation_id: Uuid,
         operator_id: Uuid,
@@ -72,15 +72,15 @@ pub enum DomainError {
     #[error("conversation {0} was already rated")]
     AlreadyRated(Uuid),
     /// The score is outside the scale (CSAT 1–5, NPS 0–10).
-    #[error("a {} score is {min}–{max}, not {score}", scale.as_str())]
+    #[error("a score on this scale is {min}–{max}, not {score}")]
     ScoreOutOfRange {
         scale: RatingScale,
-        score: u8,
+        score: i64,
         min: u8,
         max: u8,
     },
     /// The conversation has no message with this id (a read marker names an unknown message).
-    #[error("conversation {conversation_id} has no message {message_id}")]
+    #[error("the conversation has no message {message_id}")]
     MessageNotFound {
         conversation_id: Uuid,
         message_id: Uuid,
@@ -97,7 +97,7 @@ pub enum DomainError {
     InvalidCallbackWindow,
     /// The operator works another branch than the conversation's (OPS-2): pick an operator of
     /// that branch or of head office, or transfer the conversation first.
-    #[error("operator {operator_id} does not work the conversation's branch")]
+    #[error("operator {operator_id} does not work this conversation's branch; transfer it first")]
     OutsideBranch { operator_id: Uuid },
     /// A message needs a text or at least one attachment (CONV-7).
     #[error("a message needs a text or an attachment")]
@@ -106,7 +106,7 @@ pub enum DomainError {
     #[error("a message carries at most {max} attachments, not {count}")]
     TooManyAttachments { count: usize, max: usize },
     /// Only conversations of a global inbox move between branches (OPS-4).
-    #[error("conversation {0} belongs to a branch inbox; it cannot be transferred")]
+    #[error("conversation {0} belongs to a branch inbox and cannot be transferred")]
     NotTransferable(Uuid),
 
     // Inboxes (INBOX).
@@ -119,10 +119,10 @@ pub enum DomainError {
 
     // Operators (OPS).
     /// There is no operator with this id (never registered): register them first.
-    #[error("operator {0} does not exist")]
+    #[error("operator {0} is not registered; an admin registers operators first")]
     OperatorNotFound(Uuid),
     /// An operator with this id was already registered: change their profile instead.
-    #[error("operator {0} already exists")]
+    #[error("operator {0} is already registered")]
     OperatorAlreadyExists(Uuid),
 
     // Webhook endpoints (PROJ-4).

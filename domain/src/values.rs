@@ -47,6 +47,13 @@ fn has_forbidden_control(text: &str) -> bool {
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
+/// CONV-7: a message needs a text or at least one attachment. The one statement of the rule:
+/// [`MessageBody::for_message`] parses a message's text by it, and the conversation's decider
+/// checks every message against it.
+pub fn has_content(body: &MessageBody, attachments: usize) -> bool {
+    !body.is_empty() || attachments > 0
+}
+
 /// A message body: not blank, at most `limit` characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -76,6 +83,16 @@ impl MessageBody {
             return Ok(Self(String::new()));
         }
         Self::parse(raw, limit)
+    }
+
+    /// A message's text beside `attachments` attachments: blank only when there is one at
+    /// least ([`has_content`]); otherwise as [`MessageBody::parse`].
+    pub fn for_message(raw: &str, attachments: usize, limit: usize) -> Result<Self, InvalidInput> {
+        let body = Self::parse_or_empty(raw, limit)?;
+        match has_content(&body, attachments) {
+            true => Ok(body),
+            false => Err(InvalidInput::EmptyBody),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -208,6 +225,29 @@ impl Tag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_needs_a_text_or_an_attachment() {
+        assert_eq!(
+            MessageBody::for_message(" \n", 0, 10),
+            Err(InvalidInput::EmptyBody)
+        );
+        let blank = MessageBody::for_message(" \n", 1, 10).unwrap();
+        assert!(blank.is_empty());
+        assert!(has_content(&blank, 1));
+        assert!(!has_content(&blank, 0));
+        assert_eq!(
+            MessageBody::for_message("hi", 0, 10).unwrap().as_str(),
+            "hi"
+        );
+        assert_eq!(
+            MessageBody::for_message("far too long", 1, 3),
+            Err(InvalidInput::BodyTooLong {
+                actual: 12,
+                limit: 3
+            })
+        );
+    }
 
     #[test]
     fn body_rules() {

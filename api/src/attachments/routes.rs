@@ -2,6 +2,7 @@
 //! [module](super) for what they answer).
 
 use std::net::IpAddr;
+use switchboard_domain::DomainError;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -78,7 +79,9 @@ async fn store_upload(
     auth.require_conversation_reader(conversation_id)?;
     let conversation = from_log(state, conversation_id)
         .await?
-        .ok_or(ApiError::ConversationNotFound(conversation_id))?;
+        .ok_or(ApiError::Domain(DomainError::ConversationNotFound(
+            conversation_id,
+        )))?;
     auth.require_assigned_if_moderator(conversation.id, conversation.assignee)?;
     // GDPR-2: nothing more of an erased contact's is kept, files included.
     if let Ok(Viewer::WidgetSession { contact_id, .. }) = &auth.0 {

@@ -4,6 +4,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use switchboard_domain::DomainError;
 use uuid::Uuid;
 
 use crate::auth::{Authentication, ANY_ROLE};
@@ -52,7 +53,7 @@ impl TelegramMutation {
             .gql()?
             .is_none()
         {
-            return Err(ApiError::OperatorNotFound(operator_id)).gql();
+            return Err(ApiError::Domain(DomainError::OperatorNotFound(operator_id))).gql();
         }
         let link = telegram
             .issue_link(&app.pool, LinkTarget::Operator(operator_id))

@@ -1,11 +1,9 @@
-//! A conversation's thread as both its sides reach it, operators and the visitor: the rule for
-//! a message's text, who may see a conversation, and the `messagePosted` subscription with the
+//! A conversation's thread as both its sides reach it, operators and the visitor: who may see a conversation, and the `messagePosted` subscription with the
 //! stream of messages behind it. Shared by [`super::operator`], [`super::visitor`] and
 //! [`super::typing`], so that none of them imports another.
 
 use async_graphql::{Context, Subscription};
 use futures::Stream;
-use switchboard_domain::values::{InvalidInput, MessageBody};
 use switchboard_projections::conversations::read::{self, Audience};
 use switchboard_projections::Change;
 use uuid::Uuid;
@@ -15,19 +13,6 @@ use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::types::Message;
 use crate::graphql::AppContext;
-
-/// A message's text: required, unless the message carries attachments (CONV-7).
-pub fn message_body(
-    raw: &str,
-    has_attachments: bool,
-    limit: usize,
-) -> Result<MessageBody, InvalidInput> {
-    if has_attachments {
-        MessageBody::parse_or_empty(raw, limit)
-    } else {
-        MessageBody::parse(raw, limit)
-    }
-}
 
 /// Moderators see only conversations assigned to them (OPS-1); everyone else passes.
 pub fn check_moderator_sees(auth: &Authentication, row: &read::InboxRow) -> Result<(), ApiError> {

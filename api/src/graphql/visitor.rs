@@ -15,12 +15,12 @@ use switchboard_domain::event::{self, Consent, Contact, DomainEvent, Sender};
 use switchboard_domain::inbox::{RatingScale, SlaTerms};
 use switchboard_domain::values::{short_text, InvalidInput, MessageBody, Phone};
 use switchboard_domain::Actor;
+use switchboard_domain::DomainError;
 use uuid::Uuid;
 
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::command_meta;
-use crate::graphql::thread::message_body;
 use crate::graphql::types::{Conversation, ConversationChange, Message, Rating};
 use crate::graphql::widget_token::widget_token_hash;
 use crate::graphql::{request_id, AppContext};
@@ -44,7 +44,7 @@ async fn place(ctx: &Context<'_>, inbox: &inboxes::InboxRow) -> Result<Placement
     let app = ctx.data_unchecked::<AppContext>();
     let settings = inboxes::settings(&app.pool, inbox.inbox_id)
         .await?
-        .ok_or(ApiError::InboxNotFound(inbox.inbox_id))?;
+        .ok_or(ApiError::Domain(DomainError::InboxNotFound(inbox.inbox_id)))?;
     let sla = settings.sla_terms();
     if inbox.branch_id.is_some() {
         return Ok(Placement {
@@ -228,7 +228,9 @@ impl VisitorMutation {
             }
         }
         let (contact_id, inbox_id) = payload
-            .ok_or(ApiError::ConversationAlreadyExists(conversation_id))
+            .ok_or(ApiError::Domain(DomainError::ConversationAlreadyExists(
+                conversation_id,
+            )))
             .gql()?;
         Ok(StartConversationPayload {
             conversation_id,
@@ -256,7 +258,8 @@ impl VisitorMutation {
         )
         .await
         .gql()?;
-        let body = message_body(&input.body, !attachments.is_empty(), app.max_body_chars).gql()?;
+        let body =
+            MessageBody::for_message(&input.body, attachments.len(), app.max_body_chars).gql()?;
         // Derived per conversation, so a client cannot pick an id that exists elsewhere.
         let message_id = match input.client_message_id {
             Some(client_id) => Uuid::new_v5(&input.conversation_id, client_id.as_bytes()),
@@ -309,11 +312,16 @@ impl VisitorRatingMutation {
             .gql()?
             .and_then(|inbox| RatingScale::parse(&inbox.rating))
             .unwrap_or_default();
+        // A score no scale has is refused as the decider refuses one outside the inbox's.
         let score = u8::try_from(input.score)
-            .map_err(|_| ApiError::ScoreOutOfRange {
-                score: i64::from(input.score),
-                min: 0,
-                max: 10,
+            .map_err(|_| match scale.bounds() {
+                None => ApiError::Domain(DomainError::RatingDisabled),
+                Some((min, max)) => ApiError::Domain(DomainError::ScoreOutOfRange {
+                    scale,
+                    score: i64::from(input.score),
+                    min,
+                    max,
+                }),
             })
             .gql()?;
         let comment = match input
@@ -351,7 +359,9 @@ impl VisitorRatingMutation {
                 }),
                 _ => None,
             })
-            .ok_or(ApiError::AlreadyRated(input.conversation_id))
+            .ok_or(ApiError::Domain(DomainError::AlreadyRated(
+                input.conversation_id,
+            )))
             .gql()
     }
 }
@@ -568,7 +578,7 @@ impl VisitorQuery {
         let settings = inboxes::settings(&app.pool, inbox.inbox_id)
             .await
             .gql()?
-            .ok_or(ApiError::InboxNotFound(inbox.inbox_id))
+            .ok_or(ApiError::Domain(DomainError::InboxNotFound(inbox.inbox_id)))
             .gql()?;
         let now = Utc::now();
         if !settings.working_hours.is_open(now) {

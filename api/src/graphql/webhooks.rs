@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use switchboard_domain::inbox::Inbox;
 use switchboard_domain::webhook::{WebhookEndpointCommand, WebhookEndpointConfig};
 use switchboard_domain::Actor;
+use switchboard_domain::DomainError;
 use switchboard_projections::webhooks::read::{self, EndpointRow};
 use uuid::Uuid;
 
@@ -384,7 +385,7 @@ impl WebhooksMutation {
             app.inbox_handler.state(input.inbox_id).await.gql()?,
             Inbox::NotCreated
         ) {
-            return Err(ApiError::InboxNotFound(input.inbox_id)).gql();
+            return Err(ApiError::Domain(DomainError::InboxNotFound(input.inbox_id))).gql();
         }
         let endpoint_id = Uuid::now_v7();
         let secret = generate_secret();

@@ -26,9 +26,8 @@ use crate::event::{
     ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, PriorityChanged,
     PriorityRaisedForWait, Sender, SenderKind, StatusTrigger, UnassignReason,
 };
-use crate::inbox::settings::RatingScale;
 use crate::operator::role::{conversation_scope, may_work_branch, ConversationScope};
-use crate::values::MessageBody;
+use crate::values::{has_content, MessageBody};
 
 /// What `command`, sent by `actor`, means in `state`: the events to record, or why not. Pure.
 /// An empty list means the command asks for what already is (a status it has, a tag it
@@ -780,10 +779,8 @@ fn rate_conversation(
     started: &ConversationState,
     rate: &RateConversation,
 ) -> Result<Vec<DomainEvent>, DomainError> {
-    let (min, max) = match rate.scale {
-        RatingScale::None => return Err(DomainError::RatingDisabled),
-        RatingScale::Csat => (1, 5),
-        RatingScale::Nps => (0, 10),
+    let Some((min, max)) = rate.scale.bounds() else {
+        return Err(DomainError::RatingDisabled);
     };
     if !resolved_or_closed(started.status) {
         return Err(DomainError::RatingTooEarly(started.status));
@@ -794,7 +791,7 @@ fn rate_conversation(
     if !(min..=max).contains(&rate.score) {
         return Err(DomainError::ScoreOutOfRange {
             scale: rate.scale,
-            score: rate.score,
+            score: i64::from(rate.score),
             min,
             max,
         });
@@ -841,7 +838,7 @@ fn callback_requested(
 
 /// CONV-7: a text, or attachments, or both; not too many attachments.
 fn check_content(body: &MessageBody, attachments: &[AttachmentRef]) -> Result<(), DomainError> {
-    if body.is_empty() && attachments.is_empty() {
+    if !has_content(body, attachments.len()) {
         return Err(DomainError::EmptyMessage);
     }
     if attachments.len() > MAX_ATTACHMENTS_PER_MESSAGE {

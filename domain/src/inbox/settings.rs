@@ -28,6 +28,17 @@ text_enum! {
     }
 }
 
+impl RatingScale {
+    /// The lowest and highest score of the scale; `None` when no rating is asked for.
+    pub const fn bounds(self) -> Option<(u8, u8)> {
+        match self {
+            RatingScale::None => None,
+            RatingScale::Csat => Some((1, 5)),
+            RatingScale::Nps => Some((0, 10)),
+        }
+    }
+}
+
 /// How long an assignee has to open a conversation before it escalates (OPS-3), by default.
 pub const DEFAULT_ESCALATION_SECS: u32 = 240;
 

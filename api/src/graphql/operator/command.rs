@@ -6,6 +6,7 @@ use async_graphql::Context;
 use switchboard_commands::handler::Handled;
 use switchboard_domain::conversation::ConversationCommand;
 use switchboard_domain::Actor;
+use switchboard_domain::DomainError;
 use uuid::Uuid;
 
 use crate::auth::{Authentication, CONVERSATION_ROLES};
@@ -60,7 +61,7 @@ pub(super) async fn operator_branch(
             Ok(operator.profile.branch_id)
         }
         switchboard_domain::operator::Operator::NotRegistered => {
-            Err(ApiError::OperatorNotFound(operator_id)).gql()
+            Err(ApiError::Domain(DomainError::OperatorNotFound(operator_id))).gql()
         }
     }
 }

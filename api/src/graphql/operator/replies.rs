@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::command::as_operator;
 use crate::auth::{Authentication, CONVERSATION_ROLES};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::thread::{check_moderator_sees, message_body};
+use crate::graphql::thread::check_moderator_sees;
 use crate::graphql::types::{Conversation, Message};
 use crate::graphql::AppContext;
 
@@ -84,7 +84,8 @@ impl ReplyMutation {
         )
         .await
         .gql()?;
-        let body = message_body(&input.body, !attachments.is_empty(), app.max_body_chars).gql()?;
+        let body =
+            MessageBody::for_message(&input.body, attachments.len(), app.max_body_chars).gql()?;
         let (id, handled) = as_operator(
             ctx,
             conversation_id,
