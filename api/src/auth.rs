@@ -296,7 +296,7 @@ impl Authentication {
         if let Ok(Viewer::Operator { id, roles }) = &self.0 {
             if conversation_scope(roles) == ConversationScope::AssignedOnly && assignee != Some(*id)
             {
-                return Err(ApiError::Domain(DomainError::NotAssignee {
+                return Err(ApiError::from(DomainError::NotAssignee {
                     conversation_id,
                     operator_id: *id,
                 }));

@@ -16,6 +16,8 @@ pub enum ApiError {
     /// A decider refused the command, or the API found what a decider would (an inbox,
     /// operator or conversation that does not exist): its code and message are the domain
     /// error's ([`domain_code`]), so each refusal is declared once, in `switchboard_domain`.
+    /// Built with `ApiError::from(DomainError::…)`, never directly: a few refusals are told
+    /// otherwise (see `From<DomainError>`).
     #[error(transparent)]
     Domain(DomainError),
     /// No valid token where one is needed.
@@ -364,5 +366,53 @@ impl async_graphql::extensions::Extension for ErrorCodes {
     ) -> futures::stream::BoxStream<'s, async_graphql::Response> {
         use futures::StreamExt;
         next.run(ctx, stream).map(label).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusals_told_otherwise_never_reach_a_client_as_domain_errors() {
+        let id = Uuid::nil();
+        let told_otherwise = [
+            (
+                DomainError::NotTheContact {
+                    conversation_id: id,
+                    contact_id: id,
+                },
+                "FORBIDDEN",
+            ),
+            (
+                DomainError::MissingSenderId { kind: "contact" },
+                "FORBIDDEN",
+            ),
+            (DomainError::NotPermitted("only an admin"), "FORBIDDEN"),
+            (
+                DomainError::DuplicateMessageId {
+                    conversation_id: id,
+                    message_id: id,
+                },
+                "IDEMPOTENCY_KEY_REUSED",
+            ),
+            (DomainError::EmptyMessage, "EMPTY_BODY"),
+        ];
+        for (err, code) in told_otherwise {
+            let api = ApiError::from(err.clone());
+            assert!(!matches!(api, ApiError::Domain(_)), "{err:?}");
+            assert_eq!(api.code(), code);
+            assert_eq!(domain_code(&err), code, "the same code either way");
+        }
+        let passed_through = ApiError::from(DomainError::NotAssignee {
+            conversation_id: id,
+            operator_id: id,
+        });
+        assert_eq!(passed_through.code(), "NOT_ASSIGNEE");
+        assert_eq!(passed_through.http_status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            passed_through.to_string(),
+            format!("conversation {id} is not assigned to you")
+        );
     }
 }

@@ -48,6 +48,7 @@ pub enum DomainError {
         to: ConversationStatus,
     },
     /// Operators cannot write to, assign or transfer a closed conversation; reopen it first.
+    /// (The texts of these variants are what API clients read.)
     #[error("conversation {0} is closed; reopen it to reply")]
     ConversationClosed(Uuid),
     /// A moderator acted on a conversation that is not assigned to them (OPS-1): it has to be

@@ -374,10 +374,14 @@ async fn conv_8_rating_once_after_resolve_on_the_inbox_scale(
         error_extensions(&rate(6, session.clone(), id.clone()).await),
         json!({ "code": "SCORE_OUT_OF_RANGE", "min": 1, "max": 5 })
     );
-    assert_eq!(
-        error_extensions(&rate(-1, session.clone(), id.clone()).await)["code"],
-        "SCORE_OUT_OF_RANGE"
-    );
+    // Scores no scale has are refused with the inbox's own bounds.
+    for score in [-1, 1000] {
+        assert_eq!(
+            error_extensions(&rate(score, session.clone(), id.clone()).await),
+            json!({ "code": "SCORE_OUT_OF_RANGE", "min": 1, "max": 5 }),
+            "{score}"
+        );
+    }
     let rated = rate(5, session.clone(), id.clone()).await;
     assert_eq!(
         rated["data"]["rateConversation"],
@@ -392,6 +396,10 @@ async fn conv_8_rating_once_after_resolve_on_the_inbox_scale(
 
     let (other, other_session) = started(unrated).await;
     set_status(&server, &operator, &other, "CLOSED").await;
+    assert_eq!(
+        error_extensions(&rate(1000, other_session.clone(), other.clone()).await)["code"],
+        "RATING_DISABLED"
+    );
     assert_eq!(
         error_extensions(&rate(5, other_session, other).await)["code"],
         "RATING_DISABLED"

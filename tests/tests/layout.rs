@@ -152,7 +152,7 @@ fn named_paths(module: &str, text: &str) -> Vec<Vec<String>> {
     let code = without_comments(text);
     // Inside an inline module (`mod tests { use super::*; }`), `super` is the file's own
     // module, not its parent.
-    let inline_from = inline_module_start(&code);
+    let inline = inline_modules(&code);
     let own: Vec<String> = module
         .split("::")
         .filter(|p| !p.is_empty())
@@ -167,11 +167,16 @@ fn named_paths(module: &str, text: &str) -> Vec<Vec<String>> {
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
                 continue;
             }
-            let base = match prefix {
+            let mut base = match prefix {
                 "crate::" => Vec::new(),
-                _ if offset >= inline_from => own.clone(),
+                _ if inline.iter().any(|r| r.contains(&offset)) => own.clone(),
                 _ => parent_of(module),
             };
+            // `super::super::x`: one level up for each further `super`.
+            while prefix == "super::" && rest.starts_with("super::") {
+                rest = &rest["super::".len()..];
+                base.pop();
+            }
             for tail in parse_tree(rest) {
                 let mut path = base.clone();
                 path.extend(tail);
@@ -182,22 +187,40 @@ fn named_paths(module: &str, text: &str) -> Vec<Vec<String>> {
     paths
 }
 
-/// Where the first inline module (`mod name {`) of `code` starts; its end if there is none.
-fn inline_module_start(code: &str) -> usize {
-    let mut at = 0;
-    for line in code.split_inclusive('\n') {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let declares = match words.as_slice() {
-            ["mod", _, "{", ..] | ["pub", "mod", _, "{", ..] => true,
-            ["mod", name, ..] | ["pub", "mod", name, ..] => name.ends_with('{'),
-            _ => false,
-        };
-        if declares {
-            return at;
+/// The byte ranges of `code`'s inline modules (`mod name { … }`, whatever the visibility or
+/// attributes before it), found by matching braces from each declaration.
+fn inline_modules(code: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut search = 0;
+    while let Some(found) = code[search..].find("mod ") {
+        let at = search + found;
+        search = at + 4;
+        let starts_word = code[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || c == ')' || c == ']');
+        let name_len = code[search..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(code.len() - search);
+        let after = &code[search + name_len..];
+        if !starts_word || name_len == 0 || !after.trim_start().starts_with('{') {
+            continue;
         }
-        at += line.len();
+        let open = search + name_len + (after.len() - after.trim_start().len());
+        let mut depth = 0;
+        for (i, c) in code[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                ranges.push(open..open + i);
+                break;
+            }
+        }
     }
-    code.len()
+    ranges
 }
 
 /// `text` without its `//` comments (doc comments included), whole-line or trailing. A `//`
@@ -264,7 +287,11 @@ fn parse_tree(text: &str) -> Vec<Vec<String>> {
             Some(deeper) => tree(deeper, path, out),
             None => {
                 out.push(path);
-                rest
+                // `a::B as C`: the name it is known by here does not matter.
+                match rest.trim_start().strip_prefix("as ") {
+                    Some(renamed) => ident(renamed.trim_start()).1,
+                    None => rest,
+                }
             }
         }
     }
@@ -278,6 +305,7 @@ fn parse_tree(text: &str) -> Vec<Vec<String>> {
 /// is not where `crate::attachments::SharedStore` lives).
 fn resolve<'a>(modules: &'a BTreeMap<String, String>, path: &[String]) -> Option<&'a str> {
     let mut path = path.to_vec();
+    let mut last = None;
     for _ in 0..8 {
         let (n, module) = (0..=path.len()).rev().find_map(|n| {
             let key = path[..n].join("::");
@@ -289,9 +317,10 @@ fn resolve<'a>(modules: &'a BTreeMap<String, String>, path: &[String]) -> Option
         let Some(target) = reexported(module, &modules[module], item) else {
             return Some(module);
         };
+        last = Some(module);
         path = target;
     }
-    None
+    last
 }
 
 /// Where `module` (whose text is `text`) re-exports `item` from, as a path of the crate, when
@@ -304,8 +333,12 @@ fn reexported(module: &str, text: &str, item: &str) -> Option<Vec<String>> {
         .map(str::to_owned)
         .collect();
     let mut rest = code.as_str();
-    while let Some(at) = rest.find("pub use ") {
-        rest = &rest[at + "pub use ".len()..];
+    while let Some(at) = rest.find("use ") {
+        let public = rest[..at].trim_end().ends_with("pub") || rest[..at].trim_end().ends_with(')');
+        rest = &rest[at + "use ".len()..];
+        if !public {
+            continue;
+        }
         let tree = rest.strip_prefix("self::").unwrap_or(rest);
         if tree.starts_with("crate::") || tree.starts_with("super::") {
             continue; // followed when that path is read
@@ -432,6 +465,16 @@ fn paths_are_read_as_the_compiler_reads_them() {
             "graphql::types::page_size",
             "graphql",
         ]
+    );
+    let nested = named_paths(
+        "a::b::c",
+        "use super::super::x::Y;\npub mod read {\n    use super::z;\n}\nuse super::w::{V as U, T};",
+    );
+    let nested: Vec<String> = nested.iter().map(|p| p.join("::")).collect();
+    assert_eq!(
+        nested,
+        ["a::x::Y", "a::b::c::z", "a::b::w::V", "a::b::w::T"],
+        "super::super, an inline module's super, a file-level super after it, and renames"
     );
     let in_tests = named_paths(
         "a::b",

@@ -79,7 +79,7 @@ async fn store_upload(
     auth.require_conversation_reader(conversation_id)?;
     let conversation = from_log(state, conversation_id)
         .await?
-        .ok_or(ApiError::Domain(DomainError::ConversationNotFound(
+        .ok_or(ApiError::from(DomainError::ConversationNotFound(
             conversation_id,
         )))?;
     auth.require_assigned_if_moderator(conversation.id, conversation.assignee)?;

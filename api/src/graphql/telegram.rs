@@ -53,7 +53,7 @@ impl TelegramMutation {
             .gql()?
             .is_none()
         {
-            return Err(ApiError::Domain(DomainError::OperatorNotFound(operator_id))).gql();
+            return Err(ApiError::from(DomainError::OperatorNotFound(operator_id))).gql();
         }
         let link = telegram
             .issue_link(&app.pool, LinkTarget::Operator(operator_id))

@@ -44,7 +44,7 @@ async fn place(ctx: &Context<'_>, inbox: &inboxes::InboxRow) -> Result<Placement
     let app = ctx.data_unchecked::<AppContext>();
     let settings = inboxes::settings(&app.pool, inbox.inbox_id)
         .await?
-        .ok_or(ApiError::Domain(DomainError::InboxNotFound(inbox.inbox_id)))?;
+        .ok_or(ApiError::from(DomainError::InboxNotFound(inbox.inbox_id)))?;
     let sla = settings.sla_terms();
     if inbox.branch_id.is_some() {
         return Ok(Placement {
@@ -228,7 +228,7 @@ impl VisitorMutation {
             }
         }
         let (contact_id, inbox_id) = payload
-            .ok_or(ApiError::Domain(DomainError::ConversationAlreadyExists(
+            .ok_or(ApiError::from(DomainError::ConversationAlreadyExists(
                 conversation_id,
             )))
             .gql()?;
@@ -312,11 +312,12 @@ impl VisitorRatingMutation {
             .gql()?
             .and_then(|inbox| RatingScale::parse(&inbox.rating))
             .unwrap_or_default();
-        // A score no scale has is refused as the decider refuses one outside the inbox's.
+        // A score no scale has (it does not fit the command's byte) is refused here, with the
+        // inbox's bounds, before the decider's other checks (a rating too early, say).
         let score = u8::try_from(input.score)
             .map_err(|_| match scale.bounds() {
-                None => ApiError::Domain(DomainError::RatingDisabled),
-                Some((min, max)) => ApiError::Domain(DomainError::ScoreOutOfRange {
+                None => ApiError::from(DomainError::RatingDisabled),
+                Some((min, max)) => ApiError::from(DomainError::ScoreOutOfRange {
                     scale,
                     score: i64::from(input.score),
                     min,
@@ -359,7 +360,7 @@ impl VisitorRatingMutation {
                 }),
                 _ => None,
             })
-            .ok_or(ApiError::Domain(DomainError::AlreadyRated(
+            .ok_or(ApiError::from(DomainError::AlreadyRated(
                 input.conversation_id,
             )))
             .gql()
@@ -578,7 +579,7 @@ impl VisitorQuery {
         let settings = inboxes::settings(&app.pool, inbox.inbox_id)
             .await
             .gql()?
-            .ok_or(ApiError::Domain(DomainError::InboxNotFound(inbox.inbox_id)))
+            .ok_or(ApiError::from(DomainError::InboxNotFound(inbox.inbox_id)))
             .gql()?;
         let now = Utc::now();
         if !settings.working_hours.is_open(now) {

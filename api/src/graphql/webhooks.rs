@@ -385,7 +385,7 @@ impl WebhooksMutation {
             app.inbox_handler.state(input.inbox_id).await.gql()?,
             Inbox::NotCreated
         ) {
-            return Err(ApiError::Domain(DomainError::InboxNotFound(input.inbox_id))).gql();
+            return Err(ApiError::from(DomainError::InboxNotFound(input.inbox_id))).gql();
         }
         let endpoint_id = Uuid::now_v7();
         let secret = generate_secret();

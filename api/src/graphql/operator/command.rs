@@ -61,7 +61,7 @@ pub(super) async fn operator_branch(
             Ok(operator.profile.branch_id)
         }
         switchboard_domain::operator::Operator::NotRegistered => {
-            Err(ApiError::Domain(DomainError::OperatorNotFound(operator_id))).gql()
+            Err(ApiError::from(DomainError::OperatorNotFound(operator_id))).gql()
         }
     }
 }
