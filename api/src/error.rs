@@ -83,6 +83,16 @@ pub enum ApiError {
     /// The contact was erased (GDPR-2): nothing more of theirs is recorded.
     #[error("contact {0} was erased")]
     ContactErased(Uuid),
+    /// The visitor claimed to be a user of the site, and the identity hash does not prove it
+    /// (SEC-1): wrong, missing, or made with a secret that was rotated since.
+    #[error("the user's identity could not be verified; the site must sign the user id with the inbox's current identity secret")]
+    IdentityNotVerified,
+    /// The inbox takes only verified users of its site (SEC-1), and the visitor is none.
+    #[error("this chat is for signed-in users of the site only; sign in on the site first")]
+    IdentityRequired,
+    /// A visitor claimed to be a user, but the inbox has no identity secret to check it with.
+    #[error("this inbox does not verify users; an admin must issue its identity secret first")]
+    IdentityNotConfigured,
     /// Telegram is not set up on this service (no bot token).
     #[error("Telegram is not set up on this service")]
     TelegramDisabled,
@@ -136,6 +146,9 @@ impl ApiError {
             ApiError::OriginNotAllowed(_) => "ORIGIN_NOT_ALLOWED",
             ApiError::ContactNotFound(_) => "CONTACT_NOT_FOUND",
             ApiError::ContactErased(_) => "CONTACT_ERASED",
+            ApiError::IdentityNotVerified => "IDENTITY_NOT_VERIFIED",
+            ApiError::IdentityRequired => "IDENTITY_REQUIRED",
+            ApiError::IdentityNotConfigured => "IDENTITY_NOT_CONFIGURED",
             ApiError::TelegramDisabled => "TELEGRAM_DISABLED",
             ApiError::TelegramUnavailable => "TELEGRAM_UNAVAILABLE",
             ApiError::Unavailable { .. } => "UNAVAILABLE",
@@ -148,7 +161,9 @@ impl ApiError {
     /// 429/503 when nothing in the request was done (`http.rs`).
     pub fn http_status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated(_)
+            | ApiError::IdentityNotVerified
+            | ApiError::IdentityRequired => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_)
             | ApiError::Domain(DomainError::NotAssignee { .. })
             | ApiError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,

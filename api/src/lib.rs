@@ -34,6 +34,7 @@ pub mod error;
 pub mod geoip;
 pub mod graphql;
 pub mod http;
+pub mod identity;
 pub mod limits;
 pub mod metrics;
 pub mod privacy;

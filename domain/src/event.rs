@@ -91,6 +91,8 @@ text_enum! {
         CallbackRequested = "callback_requested",
         /// The awaited call-back was settled (CALL-2).
         CallbackSettled = "callback_settled",
+        /// The contact ended the chat from the widget.
+        ContactEnded = "contact_ended",
     }
 }
 
@@ -391,6 +393,15 @@ pub struct WidgetTokenRotated {
     pub rotated_at: DateTime<Utc>,
 }
 
+/// An admin issued a new identity secret for the inbox (SEC-1): the site signs its users'
+/// ids with it (`identityHash`), and hashes made with the old one stop verifying. The secret
+/// itself never enters the log: it lives in `inbox_identity_secrets`, which the API writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySecretRotated {
+    pub inbox_id: Uuid,
+    pub rotated_at: DateTime<Utc>,
+}
+
 /// An inactive inbox accepts conversations again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxActivated {
@@ -541,6 +552,7 @@ pub enum DomainEvent {
     InboxCreated(InboxCreated),
     InboxSettingsChanged(InboxSettingsChanged),
     WidgetTokenRotated(WidgetTokenRotated),
+    IdentitySecretRotated(IdentitySecretRotated),
     InboxActivated(InboxActivated),
     InboxDeactivated(InboxDeactivated),
     ConversationRated(ConversationRated),
@@ -632,6 +644,7 @@ event_catalogue! {
     InboxCreated => version 1,
     InboxSettingsChanged => version 1,
     WidgetTokenRotated => version 1,
+    IdentitySecretRotated => version 1,
     InboxActivated => version 1,
     InboxDeactivated => version 1,
     ConversationRated => version 1,
@@ -854,6 +867,10 @@ mod tests {
                 inbox_id: Uuid::from_u128(2),
                 widget_token_hash:
                     "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752".into(),
+                rotated_at: at(),
+            }),
+            DomainEvent::IdentitySecretRotated(IdentitySecretRotated {
+                inbox_id: Uuid::from_u128(2),
                 rotated_at: at(),
             }),
             DomainEvent::InboxActivated(InboxActivated {

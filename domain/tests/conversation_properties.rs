@@ -7,12 +7,13 @@ use std::collections::HashSet;
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use switchboard_domain::conversation::{
-    after_message, decide, evolve, initial_state, operator_may_set, AddInternalNote,
-    AssignConversation, AutoAssign, CallbackRequest, ChangeStatus, CloseForInactivity,
-    CloseForRetention, Conversation, ConversationCommand, ConversationStatus, Escalate, MarkRead,
-    OpenConversation, PostMessage, RaisePriorityForWait, RateConversation, RequestCallback,
-    ScheduleCallback, SendAutoReply, SetPriority, SettleCallback, StartConversation,
-    TagConversation, Transfer, TransferTarget, UnassignConversation,
+    after_message, contact_may_end, decide, evolve, initial_state, operator_may_set,
+    AddInternalNote, AssignConversation, AutoAssign, CallbackRequest, ChangeStatus,
+    CloseForInactivity, CloseForRetention, Conversation, ConversationCommand, ConversationStatus,
+    EndConversation, Escalate, MarkRead, OpenConversation, PostMessage, RaisePriorityForWait,
+    RateConversation, RequestCallback, ScheduleCallback, SendAutoReply, SetPriority,
+    SettleCallback, StartConversation, TagConversation, Transfer, TransferTarget,
+    UnassignConversation,
 };
 use switchboard_domain::envelope::ActorKind;
 use switchboard_domain::event::{
@@ -174,6 +175,10 @@ fn command() -> impl Strategy<Value = ConversationCommand> {
                 at: at(),
             })
         }),
+        Just(ConversationCommand::End(EndConversation {
+            conversation_id: CONVERSATION,
+            at: at(),
+        })),
         Just(ConversationCommand::CloseForRetention(CloseForRetention {
             conversation_id: CONVERSATION,
             at: at(),
@@ -297,6 +302,7 @@ proptest! {
                     ConversationCommand::Rate(_)
                         | ConversationCommand::RequestCallback(_)
                         | ConversationCommand::MarkRead(_)
+                        | ConversationCommand::End(_)
                 );
             if contact_command {
                 prop_assert_eq!(actor.id, Some(CONTACT));
@@ -322,6 +328,10 @@ proptest! {
                             StatusTrigger::CallbackRequested => change.to == ConversationStatus::PendingCallback,
                             StatusTrigger::CallbackSettled => change.from == ConversationStatus::PendingCallback
                                 && matches!(change.to, ConversationStatus::Resolved | ConversationStatus::Open),
+                            StatusTrigger::ContactEnded => actor.kind == ActorKind::Contact
+                                && actor.id == Some(CONTACT)
+                                && contact_may_end(change.from)
+                                && change.to == ConversationStatus::Resolved,
                             StatusTrigger::Retention => actor.kind == ActorKind::System
                                 && change.from == ConversationStatus::Resolved
                                 && change.to == ConversationStatus::Closed,

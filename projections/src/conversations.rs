@@ -23,6 +23,7 @@ pub(crate) const IGNORED: &[&str] = &[
     "InboxCreated",
     "InboxSettingsChanged",
     "WidgetTokenRotated",
+    "IdentitySecretRotated",
     "InboxActivated",
     "InboxDeactivated",
     "OperatorRegistered",
@@ -271,6 +272,7 @@ impl Projection for ConversationsProjection {
                 DomainEvent::InboxCreated(_)
                 | DomainEvent::InboxSettingsChanged(_)
                 | DomainEvent::WidgetTokenRotated(_)
+                | DomainEvent::IdentitySecretRotated(_)
                 | DomainEvent::InboxActivated(_)
                 | DomainEvent::InboxDeactivated(_)
                 | DomainEvent::OperatorRegistered(_)
@@ -972,6 +974,46 @@ pub mod read {
         sqlx::query_as(&sql)
             .bind(conversation_id)
             .fetch_optional(pool)
+            .await
+    }
+
+    /// A contact's latest conversation in any inbox: what is known of them (name, e-mail,
+    /// phone) as they last told it.
+    pub async fn of_contact_anywhere(
+        pool: &PgPool,
+        contact_id: Uuid,
+    ) -> Result<Option<InboxRow>, sqlx::Error> {
+        let sql = format!(
+            "select {INBOX_COLUMNS} from inbox_conversations c
+             where c.contact_id = $1
+             order by c.started_at desc, c.conversation_id desc
+             limit 1"
+        );
+        sqlx::query_as(&sql)
+            .bind(contact_id)
+            .fetch_optional(pool)
+            .await
+    }
+
+    /// A contact's conversations in one inbox, most recently active first, up to `limit`
+    /// (what a returning visitor lists: SEC-1).
+    pub async fn of_contact(
+        pool: &PgPool,
+        contact_id: Uuid,
+        inbox_id: Uuid,
+        limit: i64,
+    ) -> Result<Vec<InboxRow>, sqlx::Error> {
+        let sql = format!(
+            "select {INBOX_COLUMNS} from inbox_conversations c
+             where c.contact_id = $1 and c.inbox_id = $2
+             order by c.last_activity_at desc, c.conversation_id desc
+             limit $3"
+        );
+        sqlx::query_as(&sql)
+            .bind(contact_id)
+            .bind(inbox_id)
+            .bind(limit)
+            .fetch_all(pool)
             .await
     }
 

@@ -14,6 +14,7 @@ pub(crate) const HANDLED: &[&str] = &[
     "InboxCreated",
     "InboxSettingsChanged",
     "WidgetTokenRotated",
+    "IdentitySecretRotated",
     "InboxActivated",
     "InboxDeactivated",
 ];
@@ -93,6 +94,17 @@ impl Projection for InboxesProjection {
                 .await?;
                 e.inbox_id
             }
+            Ok(DomainEvent::IdentitySecretRotated(e)) => {
+                sqlx::query(
+                    "update inboxes set identity_secret_rotated_at = $2, updated_at = $2
+                     where inbox_id = $1",
+                )
+                .bind(e.inbox_id)
+                .bind(e.rotated_at)
+                .execute(&mut *tx)
+                .await?;
+                e.inbox_id
+            }
             Ok(DomainEvent::InboxActivated(e)) => {
                 set_active(tx, e.inbox_id, true, e.activated_at).await?
             }
@@ -144,10 +156,12 @@ pub mod read {
         pub updated_at: DateTime<Utc>,
         /// Everything the admin set, as the last event had it.
         pub settings: Option<Json<InboxSettings>>,
+        /// When its identity secret was last issued (SEC-1); `None`: it has none.
+        pub identity_secret_rotated_at: Option<DateTime<Utc>>,
     }
 
     const COLUMNS: &str = "inbox_id, branch_id, title, greeting, color, rating, active, created_at,
-                           updated_at, settings";
+                           updated_at, settings, identity_secret_rotated_at";
 
     /// The inbox whose current widget token has this SHA-256 (hex).
     pub async fn by_widget_token_hash(

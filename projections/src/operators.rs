@@ -172,6 +172,18 @@ pub mod read {
             .await
     }
 
+    /// The name an operator shows to contacts (the widget's "Ann is answering"): nothing
+    /// else of theirs reaches a contact.
+    pub async fn display_name(
+        pool: &PgPool,
+        operator_id: Uuid,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("select name from operators where operator_id = $1")
+            .bind(operator_id)
+            .fetch_optional(pool)
+            .await
+    }
+
     /// Every operator, or a branch's (`Some(None)`: head office), by name.
     pub async fn all(
         pool: &PgPool,

@@ -109,6 +109,20 @@ fn operations() -> Vec<Operation> {
         ),
         op("myConversation", Query, Standing, "{ myConversation { id } }", none),
         op(
+            "myConversations",
+            Query,
+            Standing,
+            "{ myConversations { sessionToken } }",
+            none,
+        ),
+        op(
+            "widgetSettings",
+            Query,
+            Standing,
+            "query($t: String!) { widgetSettings(widgetToken: $t) { title } }",
+            |r| json!({ "t": r.widget_token }),
+        ),
+        op(
             "availability",
             Query,
             Standing,
@@ -179,6 +193,13 @@ fn operations() -> Vec<Operation> {
             Mutation,
             Fresh,
             "mutation($c: UUID!) { markRead(input: {conversationId: $c}) { changed } }",
+            conversation,
+        ),
+        op(
+            "endConversation",
+            Mutation,
+            Fresh,
+            "mutation($c: UUID!) { endConversation(conversationId: $c) { changed } }",
             conversation,
         ),
         op(
@@ -318,6 +339,13 @@ fn operations() -> Vec<Operation> {
             |r| json!({ "i": r.spare_inbox }),
         ),
         op(
+            "rotateIdentitySecret",
+            Mutation,
+            Standing,
+            "mutation($i: UUID!) { rotateIdentitySecret(inboxId: $i) { inboxId } }",
+            |r| json!({ "i": r.spare_inbox }),
+        ),
+        op(
             "setInboxActive",
             Mutation,
             Standing,
@@ -436,6 +464,20 @@ fn operations() -> Vec<Operation> {
             Subscription,
             Standing,
             "subscription { unreadChanged { total } }",
+            none,
+        ),
+        op(
+            "startConversationWithContact",
+            Mutation,
+            Standing,
+            r#"mutation($i: UUID!) { startConversationWithContact(input: {contactId: "00000000-0000-0000-0000-00000000dead", inboxId: $i, body: "Hello"}) { conversationId } }"#,
+            |r| json!({ "i": r.inbox }),
+        ),
+        op(
+            "myConversationChanged",
+            Subscription,
+            Standing,
+            "subscription { myConversationChanged { id } }",
             none,
         ),
         op(

@@ -10,12 +10,13 @@ use switchboard_domain::attachment::AttachmentPolicy;
 use switchboard_domain::hours;
 use switchboard_domain::inbox::{InboxCommand, InboxSettings};
 use switchboard_domain::Actor;
+use switchboard_domain::DomainError;
 use switchboard_projections::inboxes::read::{self, InboxRow};
 use uuid::Uuid;
 
 use crate::auth::{Authentication, Role, INBOX_LIST_ROLES};
 use crate::error::{ApiError, ResultExt};
-use crate::graphql::types::RatingScale;
+use crate::graphql::types::{RatingScale, VisitorField, VisitorIdentity};
 use crate::graphql::widget_token::{new_widget_token, widget_token_hash};
 use crate::graphql::{command_meta, AppContext};
 
@@ -57,6 +58,13 @@ pub struct Inbox {
     pub allowed_origins: Vec<String>,
     /// Service-level targets (PROJ-3).
     pub sla: SlaPolicy,
+    /// What the pre-chat form asks for before a visitor may start (INBOX-1).
+    pub required_fields: Vec<VisitorField>,
+    /// Whether only verified users of the site may chat (SEC-1).
+    pub visitor_identity: VisitorIdentity,
+    /// When the identity secret was last issued (SEC-1); null: none yet, so no visitor can be
+    /// verified.
+    pub identity_secret_rotated_at: Option<DateTime<Utc>>,
 }
 
 /// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never
@@ -139,6 +147,9 @@ impl From<InboxRow> for Inbox {
             retention_secs: settings.retention_secs,
             allowed_origins: settings.allowed_origins,
             sla: settings.sla.into(),
+            required_fields: settings.required_fields.iter().map(|&f| f.into()).collect(),
+            visitor_identity: settings.visitor_identity.into(),
+            identity_secret_rotated_at: row.identity_secret_rotated_at,
         }
     }
 }
@@ -298,6 +309,14 @@ pub struct InboxSettingsInput {
     /// A browser's widget request from another site answers `ORIGIN_NOT_ALLOWED`.
     #[graphql(default)]
     pub allowed_origins: Vec<String>,
+    /// What a visitor must give before they start (INBOX-1); `startConversation` without one
+    /// answers `EMPTY_FIELD` naming it.
+    #[graphql(default)]
+    pub required_fields: Vec<VisitorField>,
+    /// `REQUIRED`: only users the site vouches for may chat (SEC-1); issue the identity
+    /// secret with `rotateIdentitySecret` first.
+    #[graphql(default_with = "VisitorIdentity::Optional")]
+    pub visitor_identity: VisitorIdentity,
 }
 
 impl InboxSettingsInput {
@@ -357,7 +376,15 @@ impl InboxSettingsInput {
                 .iter()
                 .map(String::as_str)
                 .collect::<Vec<_>>(),
-        )?)
+        )?
+        .with_visitor_rules(
+            &self
+                .required_fields
+                .iter()
+                .map(|&f| f.into())
+                .collect::<Vec<_>>(),
+            self.visitor_identity.into(),
+        ))
     }
 }
 
@@ -373,6 +400,15 @@ pub struct InboxWithToken {
     pub inbox_id: Uuid,
     /// Shown this once: the widget sends it to start conversations. Keep it like a password.
     pub widget_token: String,
+}
+
+/// An inbox's identity secret (SEC-1), shown once.
+#[derive(Debug, SimpleObject)]
+pub struct IdentitySecret {
+    pub inbox_id: Uuid,
+    /// Keep it on the site's server, like a password: whoever holds it can sign in as any
+    /// user of the site.
+    pub secret: String,
 }
 
 #[derive(Debug, SimpleObject)]
@@ -490,6 +526,39 @@ impl AdminMutation {
             inbox_id,
             widget_token,
         })
+    }
+
+    /// Issues a new identity secret for verifying the site's users (SEC-1), shown this once:
+    /// the site's server signs each user id with it (`identityHash`, hex HMAC-SHA256). Hashes
+    /// made with the previous secret stop verifying (admins).
+    async fn rotate_identity_secret(
+        &self,
+        ctx: &Context<'_>,
+        inbox_id: Uuid,
+    ) -> async_graphql::Result<IdentitySecret> {
+        ctx.data::<Authentication>()?
+            .require_operator(&[Role::Admin])
+            .gql()?;
+        let app = ctx.data::<AppContext>()?;
+        // Only an inbox that exists gets a secret; the event records that it changed.
+        read::inbox(&app.pool, inbox_id)
+            .await
+            .gql()?
+            .ok_or(ApiError::from(DomainError::InboxNotFound(inbox_id)))
+            .gql()?;
+        let secret = crate::identity::new_secret();
+        crate::identity::put_secret(&app.pool, inbox_id, &secret)
+            .await
+            .gql()?;
+        as_admin(
+            ctx,
+            InboxCommand::RotateIdentitySecret {
+                inbox_id,
+                at: Utc::now(),
+            },
+        )
+        .await?;
+        Ok(IdentitySecret { inbox_id, secret })
     }
 
     /// Switches an inbox on or off; an inactive inbox starts no conversations (admins).

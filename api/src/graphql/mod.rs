@@ -107,6 +107,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     visitor::VisitorMutation,
+    visitor::VisitorMessageMutation,
     visitor::VisitorRatingMutation,
     visitor::VisitorReadMutation,
     visitor::VisitorCallbackMutation,
@@ -124,6 +125,7 @@ pub struct SubscriptionRoot(
     operator::OperatorSubscription,
     thread::ThreadSubscription,
     typing::TypingSubscription,
+    visitor::VisitorSubscription,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -231,6 +231,14 @@ pub struct CloseForInactivity {
     pub at: DateTime<Utc>,
 }
 
+/// The contact ends the chat from the widget: it is resolved, as if an operator had resolved
+/// it (the rating is asked for next). Nothing happens if it is resolved or closed already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndConversation {
+    pub conversation_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 /// The scheduler closes a conversation that stayed resolved for the retention period
 /// (TIME-2). Stale if it is no longer resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,6 +296,7 @@ pub enum ConversationCommand {
     Rate(RateConversation),
     MarkRead(MarkRead),
     CloseForInactivity(CloseForInactivity),
+    End(EndConversation),
     CloseForRetention(CloseForRetention),
     RequestCallback(RequestCallback),
     ScheduleCallback(ScheduleCallback),
@@ -317,6 +326,7 @@ impl ConversationCommand {
             ConversationCommand::Rate(c) => c.at,
             ConversationCommand::MarkRead(c) => c.at,
             ConversationCommand::CloseForInactivity(c) => c.at,
+            ConversationCommand::End(c) => c.at,
             ConversationCommand::CloseForRetention(c) => c.at,
             ConversationCommand::RequestCallback(c) => c.at,
             ConversationCommand::ScheduleCallback(c) => c.at,
@@ -346,6 +356,7 @@ impl ConversationCommand {
             ConversationCommand::Rate(c) => c.conversation_id,
             ConversationCommand::MarkRead(c) => c.conversation_id,
             ConversationCommand::CloseForInactivity(c) => c.conversation_id,
+            ConversationCommand::End(c) => c.conversation_id,
             ConversationCommand::CloseForRetention(c) => c.conversation_id,
             ConversationCommand::RequestCallback(c) => c.conversation_id,
             ConversationCommand::ScheduleCallback(c) => c.conversation_id,

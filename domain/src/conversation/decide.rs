@@ -6,15 +6,16 @@ use uuid::Uuid;
 
 use super::command::{
     AddInternalNote, AssignConversation, AutoAssign, CallbackRequest, ChangeStatus,
-    CloseForInactivity, CloseForRetention, ConversationCommand, Escalate, MarkRead, PostMessage,
-    RaisePriorityForWait, RateConversation, RecordSlaBreach, RequestCallback, ScheduleCallback,
-    SendAutoReply, SetPriority, SettleCallback, StartConversation, TagConversation, Transfer,
-    TransferTarget, UnassignConversation, UntagConversation,
+    CloseForInactivity, CloseForRetention, ConversationCommand, EndConversation, Escalate,
+    MarkRead, PostMessage, RaisePriorityForWait, RateConversation, RecordSlaBreach,
+    RequestCallback, ScheduleCallback, SendAutoReply, SetPriority, SettleCallback,
+    StartConversation, TagConversation, Transfer, TransferTarget, UnassignConversation,
+    UntagConversation,
 };
 use super::evolve::evolve;
 use super::state::{Conversation, ConversationState};
 use super::status::ConversationStatus;
-use super::status_machine::{after_message, operator_may_set};
+use super::status_machine::{after_message, contact_may_end, operator_may_set};
 use crate::attachment::MAX_ATTACHMENTS_PER_MESSAGE;
 use crate::envelope::{Actor, ActorKind};
 use crate::error::DomainError;
@@ -101,6 +102,7 @@ fn decide_command(
         ConversationCommand::Rate(rate) => rate_conversation(started, rate),
         ConversationCommand::MarkRead(read) => mark_read(started, read, actor),
         ConversationCommand::CloseForInactivity(close) => close_for_inactivity(started, close),
+        ConversationCommand::End(end) => Ok(end_by_contact(started, end).into_iter().collect()),
         ConversationCommand::CloseForRetention(close) => close_for_retention(started, close),
         ConversationCommand::RequestCallback(request) => request_callback(started, request),
         ConversationCommand::ScheduleCallback(schedule) => schedule_callback(started, schedule),
@@ -154,7 +156,7 @@ fn authorize_command(
         }
         // The contact's own say (CONV-8, CALL-1).
         ConversationCommand::Rate(_) => authorize_rating(started, actor),
-        ConversationCommand::RequestCallback(_) => {
+        ConversationCommand::RequestCallback(_) | ConversationCommand::End(_) => {
             if actor.kind != ActorKind::Contact || actor.id != Some(started.contact_id) {
                 return Err(DomainError::NotPermitted("only the contact"));
             }
@@ -332,6 +334,18 @@ fn change_status(
         StatusTrigger::Operator,
         change.at,
     )])
+}
+
+/// The contact ends the chat: resolved, unless it is already resolved or closed.
+fn end_by_contact(started: &ConversationState, end: &EndConversation) -> Option<DomainEvent> {
+    contact_may_end(started.status).then(|| {
+        status_changed(
+            started,
+            ConversationStatus::Resolved,
+            StatusTrigger::ContactEnded,
+            end.at,
+        )
+    })
 }
 
 fn set_priority(

@@ -116,6 +116,7 @@ pub fn evolve(state: Conversation, event: &DomainEvent) -> Conversation {
         DomainEvent::InboxCreated(_)
         | DomainEvent::InboxSettingsChanged(_)
         | DomainEvent::WidgetTokenRotated(_)
+        | DomainEvent::IdentitySecretRotated(_)
         | DomainEvent::InboxActivated(_)
         | DomainEvent::InboxDeactivated(_)
         | DomainEvent::OperatorRegistered(_)

@@ -36,9 +36,9 @@ mod tests;
 
 pub use command::{
     AddInternalNote, AssignConversation, AutoAssign, CallbackRequest, ChangeStatus,
-    CloseForInactivity, CloseForRetention, ConversationCommand, Escalate, FirstMessage, MarkRead,
-    OpenConversation, PostMessage, RaisePriorityForWait, RateConversation, RecordSlaBreach,
-    RequestCallback, ScheduleCallback, SendAutoReply, SetPriority, SettleCallback,
+    CloseForInactivity, CloseForRetention, ConversationCommand, EndConversation, Escalate,
+    FirstMessage, MarkRead, OpenConversation, PostMessage, RaisePriorityForWait, RateConversation,
+    RecordSlaBreach, RequestCallback, ScheduleCallback, SendAutoReply, SetPriority, SettleCallback,
     StartConversation, TagConversation, Transfer, TransferTarget, UnassignConversation,
     UntagConversation,
 };
@@ -46,7 +46,7 @@ pub use decide::decide;
 pub use evolve::evolve;
 pub use state::{initial_state, Conversation, ConversationState};
 pub use status::ConversationStatus;
-pub use status_machine::{after_message, operator_may_set};
+pub use status_machine::{after_message, contact_may_end, operator_may_set};
 
 /// The stream type under which conversations are stored in the log.
 pub const STREAM_TYPE: &str = "conversation";

@@ -20,6 +20,13 @@ pub fn operator_may_set(from: ConversationStatus, to: ConversationStatus) -> boo
     }
 }
 
+/// May the contact end the chat (the widget's "end chat")? Any conversation still under way:
+/// it becomes resolved. One already resolved or closed has nothing to end.
+pub fn contact_may_end(status: ConversationStatus) -> bool {
+    use ConversationStatus::*;
+    !matches!(status, Resolved | Closed)
+}
+
 /// The status a message moves the conversation to, if any: the contact writing reopens a
 /// resolved or closed conversation and resumes a waiting one; the first operator reply takes an
 /// open conversation into progress.

@@ -22,6 +22,8 @@ const MODERATOR: Uuid = Uuid::from_u128(88);
 fn actor_for(command: &ConversationCommand) -> Actor {
     match command {
         ConversationCommand::Start(_)
+        | ConversationCommand::RequestCallback(_)
+        | ConversationCommand::End(_)
         | ConversationCommand::PostMessage(PostMessage {
             sender:
                 Sender {
@@ -1292,4 +1294,55 @@ fn the_auto_reply_goes_once_when_assigned_and_unanswered() {
         "an auto-reply is not an answer"
     );
     assert_eq!(after.waiting_since_position, Some(2));
+}
+
+#[test]
+fn the_contact_ends_the_chat_once_and_only_their_own() {
+    use ConversationStatus::*;
+    let end = ConversationCommand::End(EndConversation {
+        conversation_id: CONVERSATION,
+        at: at(),
+    });
+    let moves = |state: &Conversation, actor: &Actor| {
+        decide(state, &end, actor).map(|events| {
+            events
+                .iter()
+                .map(|e| match e {
+                    DomainEvent::ConversationStatusChanged(c) => (c.from, c.to, c.trigger),
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let mut pending = reach(Open);
+    pending.push(ConversationCommand::RequestCallback(RequestCallback {
+        conversation_id: CONVERSATION,
+        request: callback_request(1),
+        at: at(),
+    }));
+    let reached = |status| match status {
+        PendingCallback => pending.clone(),
+        other => reach(other),
+    };
+    for status in [Open, InProgress, WaitingForUser, PendingCallback] {
+        let state = Conversation::Started(state_after(&reached(status)));
+        assert_eq!(
+            moves(&state, &contact()),
+            Ok(vec![(status, Resolved, StatusTrigger::ContactEnded)]),
+            "{status:?}"
+        );
+    }
+    for status in [Resolved, Closed] {
+        let state = Conversation::Started(state_after(&reach(status)));
+        assert_eq!(moves(&state, &contact()), Ok(vec![]), "{status:?}");
+    }
+    let open = Conversation::Started(state_after(&reach(Open)));
+    assert_eq!(
+        moves(&open, &Actor::contact(Uuid::from_u128(99))),
+        Err(DomainError::NotPermitted("only the contact"))
+    );
+    assert_eq!(
+        moves(&open, &admin()),
+        Err(DomainError::NotPermitted("only the contact"))
+    );
 }

@@ -15,11 +15,14 @@ use crate::decider::Decider;
 use crate::envelope::Actor;
 use crate::error::DomainError;
 use crate::event::{
-    DomainEvent, InboxActivated, InboxCreated, InboxDeactivated, InboxSettingsChanged,
-    WidgetTokenRotated,
+    DomainEvent, IdentitySecretRotated, InboxActivated, InboxCreated, InboxDeactivated,
+    InboxSettingsChanged, WidgetTokenRotated,
 };
 
 pub(crate) mod settings;
+pub mod visitor;
+
+pub use visitor::{VisitorDetails, VisitorField, VisitorIdentity};
 
 pub use settings::{
     InboxSettings, RatingScale, RoutingRule, SlaPolicy, SlaTerms, DEFAULT_CAPACITY,
@@ -69,6 +72,8 @@ pub enum InboxCommand {
         active: bool,
         at: DateTime<Utc>,
     },
+    /// A new identity secret (SEC-1); the caller stores the secret itself, apart from the log.
+    RotateIdentitySecret { inbox_id: Uuid, at: DateTime<Utc> },
 }
 
 impl InboxCommand {
@@ -77,7 +82,8 @@ impl InboxCommand {
             InboxCommand::Create { inbox_id, .. }
             | InboxCommand::ChangeSettings { inbox_id, .. }
             | InboxCommand::RotateWidgetToken { inbox_id, .. }
-            | InboxCommand::SetActive { inbox_id, .. } => *inbox_id,
+            | InboxCommand::SetActive { inbox_id, .. }
+            | InboxCommand::RotateIdentitySecret { inbox_id, .. } => *inbox_id,
         }
     }
 }
@@ -153,6 +159,14 @@ impl Decider for InboxDecider {
                 widget_token_hash: widget_token_hash.clone(),
                 rotated_at: *at,
             })]),
+            InboxCommand::RotateIdentitySecret { at, .. } => {
+                Ok(vec![DomainEvent::IdentitySecretRotated(
+                    IdentitySecretRotated {
+                        inbox_id: created.id,
+                        rotated_at: *at,
+                    },
+                )])
+            }
             InboxCommand::SetActive { active, at, .. } => match (created.active, active) {
                 (true, true) | (false, false) => Ok(Vec::new()),
                 (false, true) => Ok(vec![DomainEvent::InboxActivated(InboxActivated {
@@ -287,5 +301,28 @@ mod tests {
         given::<InboxDecider>(&[created(), deactivated])
             .when(&off, &admin())
             .then(&[]);
+    }
+
+    #[test]
+    fn identity_secrets_are_rotated_by_admins_of_existing_inboxes() {
+        let rotate = InboxCommand::RotateIdentitySecret {
+            inbox_id: INBOX,
+            at: at(),
+        };
+        given::<InboxDecider>(&[created()])
+            .when(&rotate, &admin())
+            .then(&[DomainEvent::IdentitySecretRotated(IdentitySecretRotated {
+                inbox_id: INBOX,
+                rotated_at: at(),
+            })]);
+        given::<InboxDecider>(&[])
+            .when(&rotate, &admin())
+            .then_error(DomainError::InboxNotFound(INBOX));
+        given::<InboxDecider>(&[created()])
+            .when(
+                &rotate,
+                &Actor::operator(Uuid::from_u128(4), vec![Role::Manager]),
+            )
+            .then_error(DomainError::NotPermitted("only an admin"));
     }
 }

@@ -14,6 +14,8 @@ use crate::hours::WorkingHours;
 use crate::operator::profile::MAX_CAPACITY;
 use crate::values::{short_text, InvalidInput, MessageBody, DEFAULT_MAX_BODY_CHARS};
 
+use super::visitor::{required_fields as required_fields_in_order, VisitorField, VisitorIdentity};
+
 text_enum! {
     /// How contacts rate a conversation after it is resolved or closed (CONV-8).
     #[derive(Default)]
@@ -100,6 +102,17 @@ pub struct InboxSettings {
     /// rate limits and session tokens are.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
+    /// The details the pre-chat form asks for before a visitor may start (INBOX-1): each once,
+    /// name before e-mail before phone. Absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_fields: Vec<VisitorField>,
+    /// Whether only verified users of the site may chat (SEC-1). Absent: optional.
+    #[serde(default, skip_serializing_if = "is_optional")]
+    pub visitor_identity: VisitorIdentity,
+}
+
+fn is_optional(identity: &VisitorIdentity) -> bool {
+    *identity == VisitorIdentity::Optional
 }
 
 /// The most origins an inbox lists.
@@ -345,7 +358,20 @@ impl InboxSettings {
             retention_secs: None,
             sla: SlaPolicy::default(),
             allowed_origins: Vec::new(),
+            required_fields: Vec::new(),
+            visitor_identity: VisitorIdentity::Optional,
         })
+    }
+
+    /// What visitors must give and prove before they chat (INBOX-1, SEC-1).
+    pub fn with_visitor_rules(
+        mut self,
+        required_fields: &[VisitorField],
+        identity: VisitorIdentity,
+    ) -> Self {
+        self.required_fields = required_fields_in_order(required_fields);
+        self.visitor_identity = identity;
+        self
     }
 
     /// The service-level targets (PROJ-3).

@@ -4,6 +4,7 @@
 //! - [`replies`]: one conversation's thread: the conversation, replies and internal notes.
 //! - [`status`]: status and priority, assignment and transfer, opened and read, tags.
 //! - [`callbacks`]: call-back requests and how they ended.
+//! - [`outreach`]: a conversation the operator starts with a known contact.
 //! - [`subscriptions`]: the inbox list and the unread counters, live.
 //!
 //! `command` turns an operator's request into a conversation command for the mutations. A
@@ -14,6 +15,7 @@ use async_graphql::MergedObject;
 pub mod callbacks;
 mod command;
 pub mod inbox;
+pub mod outreach;
 pub mod replies;
 pub mod status;
 pub mod subscriptions;
@@ -35,4 +37,5 @@ pub struct OperatorMutation(
     status::StatusMutation,
     callbacks::CallbackMutation,
     status::TagMutation,
+    outreach::OutreachMutation,
 );

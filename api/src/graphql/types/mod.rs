@@ -72,6 +72,25 @@ pub enum RatingScale {
     Nps,
 }
 
+/// A detail the pre-chat form asks for (INBOX-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::inbox::VisitorField")]
+pub enum VisitorField {
+    Name,
+    Email,
+    Phone,
+}
+
+/// Whether only verified users of the site may chat (SEC-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::inbox::VisitorIdentity")]
+pub enum VisitorIdentity {
+    /// Anonymous visitors chat; a visitor who claims to be a user must prove it.
+    Optional,
+    /// Only users the site vouches for (`identityHash`) chat.
+    Required,
+}
+
 /// A text column written by a projection from a domain enum. Anything else is a bug in the
 /// projection; it is logged and shown as `fallback` rather than failing the whole page.
 fn stored<D, G: From<D>>(text: &str, parse: fn(&str) -> Option<D>, fallback: D) -> G {
@@ -252,7 +271,7 @@ pub struct Conversation {
     pub last_message: Option<MessagePreview>,
     pub message_count: i32,
     pub priority: Priority,
-    /// Lower-case, sorted.
+    /// Lower-case, sorted; empty for a widget session.
     pub tags: Vec<String>,
     /// When it was last resolved; kept when it reopens.
     pub resolved_at: Option<DateTime<Utc>>,
@@ -260,11 +279,15 @@ pub struct Conversation {
     pub closed_at: Option<DateTime<Utc>>,
     /// How often the contact reopened it by writing after resolve or close.
     pub reopen_count: i32,
-    /// The operator working it; null while it waits in the Open queue.
+    /// The operator working it; null while it waits in the Open queue, and always for a
+    /// widget session (contacts see `assigneeName` only).
     pub assignee_id: Option<Uuid>,
+    /// The assignee, for `assigneeName` whoever asks.
+    #[graphql(skip)]
+    pub assignee: Option<Uuid>,
     /// The contact's rating (CONV-8), once given.
     pub rating: Option<Rating>,
-    /// The branch that works it; null: head office (INBOX-2, OPS-4).
+    /// The branch that works it; null: head office (INBOX-2, OPS-4), and for a widget session.
     pub branch_id: Option<Uuid>,
     /// Started in a global inbox: it may move to another branch (OPS-4).
     pub transferable: bool,
@@ -345,6 +368,7 @@ impl From<InboxRow> for Conversation {
             closed_at: row.closed_at,
             reopen_count: row.reopen_count,
             assignee_id: row.assignee_id,
+            assignee: row.assignee_id,
             branch_id: row.branch_id,
             transferable: row.transferable,
             assigned_at: row.assigned_at,
@@ -374,6 +398,17 @@ impl From<InboxEntry> for Conversation {
             viewer_unread: Some(entry.viewer_unread),
             ..Conversation::from(entry.row)
         }
+    }
+}
+
+impl Conversation {
+    /// The conversation as its contact may see it: no assignee id, branch or tags (the
+    /// company's own working notes), the assignee's name being what the widget shows.
+    pub fn for_contact(mut self) -> Self {
+        self.assignee_id = None;
+        self.branch_id = None;
+        self.tags = Vec::new();
+        self
     }
 }
 
@@ -422,6 +457,20 @@ impl Conversation {
                 }
             },
         }
+    }
+
+    /// The assignee's name, as contacts see it (the widget's "Ann is answering"); null while
+    /// it waits in the Open queue.
+    async fn assignee_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(assignee) = self.assignee else {
+            return Ok(None);
+        };
+        let app = ctx.data::<AppContext>()?;
+        Ok(
+            switchboard_projections::operators::read::display_name(&app.pool, assignee)
+                .await
+                .gql()?,
+        )
     }
 
     /// The thread, oldest first. `after` is the cursor (position) of the last message seen.
