@@ -57,6 +57,9 @@ pub struct Inbox {
     pub allowed_origins: Vec<String>,
     /// Service-level targets (PROJ-3).
     pub sla: SlaPolicy,
+    /// Takes the conversations customers start by writing to the Telegram bot (the first
+    /// created of the active inboxes that do).
+    pub telegram_intake: bool,
 }
 
 /// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never
@@ -139,6 +142,7 @@ impl From<InboxRow> for Inbox {
             retention_secs: settings.retention_secs,
             allowed_origins: settings.allowed_origins,
             sla: settings.sla.into(),
+            telegram_intake: settings.telegram_intake,
         }
     }
 }
@@ -298,6 +302,11 @@ pub struct InboxSettingsInput {
     /// A browser's widget request from another site answers `ORIGIN_NOT_ALLOWED`.
     #[graphql(default)]
     pub allowed_origins: Vec<String>,
+    /// Whether this inbox takes the conversations customers start by writing to the
+    /// Telegram bot. If several active inboxes do, the one created first takes them; if none
+    /// does, the bot answers such customers that it cannot take messages.
+    #[graphql(default)]
+    pub telegram_intake: bool,
 }
 
 impl InboxSettingsInput {
@@ -357,7 +366,8 @@ impl InboxSettingsInput {
                 .iter()
                 .map(String::as_str)
                 .collect::<Vec<_>>(),
-        )?)
+        )?
+        .with_telegram_intake(self.telegram_intake))
     }
 }
 

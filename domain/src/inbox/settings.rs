@@ -100,6 +100,12 @@ pub struct InboxSettings {
     /// rate limits and session tokens are.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
+    /// This inbox takes the conversations customers start by writing to the Telegram bot
+    /// (seed 002). If several inboxes do, the one created first takes them; if none does, the
+    /// bot tells such customers it cannot take their messages. Left out of the JSON while
+    /// false, so settings recorded before it read and hash as they did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub telegram_intake: bool,
 }
 
 /// The most origins an inbox lists.
@@ -345,7 +351,14 @@ impl InboxSettings {
             retention_secs: None,
             sla: SlaPolicy::default(),
             allowed_origins: Vec::new(),
+            telegram_intake: false,
         })
+    }
+
+    /// Whether this inbox takes the conversations customers start in Telegram (seed 002).
+    pub fn with_telegram_intake(mut self, telegram_intake: bool) -> Self {
+        self.telegram_intake = telegram_intake;
+        self
     }
 
     /// The service-level targets (PROJ-3).
@@ -568,6 +581,16 @@ mod tests {
             old,
             InboxSettings::new("Old", None, None, RatingScale::None).unwrap()
         );
+    }
+
+    #[test]
+    fn telegram_intake_is_written_only_when_on() {
+        let off = serde_json::to_value(settings("S")).unwrap();
+        assert_eq!(off.get("telegram_intake"), None);
+        let on = settings("S").with_telegram_intake(true);
+        let json = serde_json::to_value(&on).unwrap();
+        assert_eq!(json["telegram_intake"], true);
+        assert_eq!(serde_json::from_value::<InboxSettings>(json).unwrap(), on);
     }
 
     #[test]
