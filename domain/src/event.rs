@@ -77,7 +77,8 @@ impl Priority {
 text_enum! {
     /// Why a conversation's status changed (CONV-2).
     pub enum StatusTrigger {
-        /// An operator set it.
+        /// An operator set it by hand: any move the status machine allows them, marking the
+        /// conversation as awaiting a call (`pending_callback`, seed 000) included.
         Operator = "operator",
         /// The first operator reply moved an open conversation into progress.
         OperatorReplied = "operator_replied",

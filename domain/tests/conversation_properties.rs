@@ -337,10 +337,17 @@ proptest! {
                                 && change.to == ConversationStatus::Closed,
                         };
                         prop_assert!(legal, "illegal {:?} → {:?} by {:?}", change.from, change.to, change.trigger);
-                        prop_assert!(
-                            change.to != ConversationStatus::PendingCallback
-                                || change.trigger == StatusTrigger::CallbackRequested
-                        );
+                        // "We will call you": asked for by the contact, or marked by hand (never
+                        // by the contact) on a conversation still being worked.
+                        if change.to == ConversationStatus::PendingCallback {
+                            prop_assert!(
+                                change.trigger == StatusTrigger::CallbackRequested
+                                    || (change.trigger == StatusTrigger::Operator
+                                        && actor.kind != ActorKind::Contact
+                                        && !matches!(change.from, ConversationStatus::Resolved | ConversationStatus::Closed)),
+                                "{:?} → pending_callback by {:?} as {:?}", change.from, change.trigger, actor
+                            );
+                        }
                         status = change.to;
                     }
                     DomainEvent::MessagePosted(m) => {

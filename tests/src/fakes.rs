@@ -230,17 +230,36 @@ async fn bot_method(
 pub struct TelegramUser {
     /// The user's id; their private chat with the bot has the same id.
     pub id: i64,
+    /// The profile's names, as Telegram sends them with every message.
+    pub first_name: String,
+    pub last_name: Option<String>,
     next_message_id: i64,
     next_update_id: i64,
 }
 
 impl TelegramUser {
+    /// A user whose profile is named "Test".
     pub fn new(id: i64) -> Self {
+        Self::named(id, "Test", None)
+    }
+
+    /// A user whose profile has these names.
+    pub fn named(id: i64, first_name: &str, last_name: Option<&str>) -> Self {
         Self {
             id,
+            first_name: first_name.to_owned(),
+            last_name: last_name.map(str::to_owned),
             next_message_id: 1,
             next_update_id: id * 1000,
         }
+    }
+
+    fn profile(&self) -> Value {
+        let mut profile = json!({ "id": self.id, "is_bot": false, "first_name": self.first_name });
+        if let Some(last_name) = &self.last_name {
+            profile["last_name"] = json!(last_name);
+        }
+        profile
     }
 
     /// The update for a message with `text` (replying to `reply_to`), with its message id.
@@ -261,7 +280,7 @@ impl TelegramUser {
         self.next_update_id += 1;
         let mut message = json!({
             "message_id": message_id, "date": 0, "text": text,
-            "from": { "id": self.id, "is_bot": false, "first_name": "Test" },
+            "from": self.profile(),
             "chat": { "id": self.id, "type": "private" },
         });
         if let Some((replied_id, replied_text, by_bot)) = replied {
@@ -269,7 +288,7 @@ impl TelegramUser {
             let from = match by_bot {
                 true => json!({ "id": BOT_ID, "is_bot": true, "first_name": "Switchboard",
                                 "username": BOT_USERNAME }),
-                false => json!({ "id": self.id, "is_bot": false, "first_name": "Test" }),
+                false => self.profile(),
             };
             message["reply_to_message"] = json!({
                 "message_id": replied_id, "date": 0, "text": replied_text, "from": from,

@@ -238,6 +238,14 @@ fn operations() -> Vec<Operation> {
             "mutation($c: UUID!) { changeConversationStatus(conversationId: $c, status: RESOLVED) { changed } }",
             conversation,
         ),
+        // Marking it as awaiting a call is the same mutation, and the same row.
+        op(
+            "changeConversationStatus",
+            Mutation,
+            Fresh,
+            "mutation($c: UUID!) { changeConversationStatus(conversationId: $c, status: PENDING_CALLBACK) { changed } }",
+            conversation,
+        ),
         op(
             "setConversationPriority",
             Mutation,
@@ -808,8 +816,10 @@ async fn every_operation_as_every_caller_is_exactly_as_access_md_says(
     let mut rows: Vec<String> = table.keys().cloned().collect();
     rows.sort();
     assert_eq!(rows, fields, "ACCESS.md's rows against the schema's fields");
+    // An operation may be run more than once, in different ways, against its one row.
     let mut tested: Vec<String> = operations.iter().map(|o| o.name.to_owned()).collect();
     tested.sort();
+    tested.dedup();
     assert_eq!(tested, fields, "this test's operations against the schema");
 
     let mut mismatches = Vec::new();

@@ -103,6 +103,33 @@ async fn thread_when(
     .await
 }
 
+/// Sends `text` as `user` and returns the bot's one answer to it.
+async fn ask(server: &TestServer, bot: &FakeBotApi, user: &mut TelegramUser, text: &str) -> String {
+    let answers = answers(server, bot, user, text).await;
+    assert_eq!(answers.len(), 1, "{text}: {answers:#?}");
+    answers[0].clone()
+}
+
+/// Sends `text` as `user` and returns the bot's answers to it (the webhook answers after
+/// the bot has).
+async fn answers(
+    server: &TestServer,
+    bot: &FakeBotApi,
+    user: &mut TelegramUser,
+    text: &str,
+) -> Vec<String> {
+    let (update, message_id) = user.update(text, None);
+    assert_eq!(
+        post_update(server, &update, Some(WEBHOOK_SECRET)).await,
+        200
+    );
+    bot.sent_to(user.id)
+        .into_iter()
+        .filter(|s| s.reply_to == Some(message_id))
+        .map(|s| s.text)
+        .collect()
+}
+
 async fn events_of(server: &TestServer, stream: &str) -> i64 {
     sqlx::query_scalar("select count(*) from events where stream_id = $1::uuid")
         .bind(stream)
@@ -351,30 +378,10 @@ async fn tg_3_every_bot_command_checks_the_role(_o: PgPoolOptions, connect: PgCo
     let id = c.conversation_id.clone();
     thread_when(&server, &admin, &id, |m| m.len() == 1).await;
 
-    /// Sends `text` as `user` and returns the bot's one answer to it.
-    async fn ask(
-        server: &TestServer,
-        bot: &FakeBotApi,
-        user: &mut TelegramUser,
-        text: &str,
-    ) -> String {
-        let (update, message_id) = user.update(text, None);
-        assert_eq!(
-            post_update(server, &update, Some(WEBHOOK_SECRET)).await,
-            200
-        );
-        let answers: Vec<String> = bot
-            .sent_to(user.id)
-            .into_iter()
-            .filter(|s| s.reply_to == Some(message_id))
-            .map(|s| s.text)
-            .collect();
-        assert_eq!(answers.len(), 1, "{text}: {answers:#?}");
-        answers[0].clone()
-    }
     let before = events_of(&server, &id).await;
 
-    // Someone who never linked is told how, and nothing is recorded.
+    // Someone who never linked is told how, and nothing is recorded; what they write is a
+    // customer's message, which no inbox takes here.
     let not_linked = ask(&server, &bot, &mut stranger, &format!("/open {id}")).await;
     assert!(
         not_linked.starts_with("This Telegram account is not linked"),
@@ -382,7 +389,8 @@ async fn tg_3_every_bot_command_checks_the_role(_o: PgPoolOptions, connect: PgCo
     );
     assert_eq!(
         ask(&server, &bot, &mut stranger, "hello?").await,
-        not_linked
+        "Sorry, we cannot take messages in Telegram yet. Please write to us from the chat on \
+         our website. (Operators: link your account with /login <token>.)"
     );
     assert_eq!(
         ask(&server, &bot, &mut stranger, "/login not-a-token").await,
@@ -466,7 +474,10 @@ async fn tg_3_every_bot_command_checks_the_role(_o: PgPoolOptions, connect: PgCo
     );
     assert_eq!(
         ask(&server, &bot, &mut admin_user, &format!("/callback {id}")).await,
-        format!("#{id} has no call-back request.")
+        format!(
+            "#{id} now awaits a call.\nNo call-back request, and no phone number on record: \
+             ask the contact for one."
+        )
     );
     assert_eq!(
         ask(&server, &bot, &mut admin_user, &format!("/assign {id}")).await,
@@ -1023,13 +1034,13 @@ async fn call_2_callback_reaches_the_manager_by_email_and_telegram(
         200
     );
     let shown = bot
-        .wait_for(mira.id, |t| t.starts_with("Call-back for"), WAIT)
+        .wait_for(mira.id, |t| t.contains("Call-back for"), WAIT)
         .await;
     assert_eq!(
         shown.text,
         format!(
-            "Call-back for #{conversation_id}\nName: Olena\nPhone: +380441234567\n\
-             Preferred time: any time\nStatus: requested"
+            "#{conversation_id} already awaits a call.\nCall-back for #{conversation_id}\n\
+             Name: Olena\nPhone: +380441234567\nPreferred time: any time\nStatus: requested"
         )
     );
     // One e-mail and one Telegram message, however long we wait.
@@ -1149,4 +1160,484 @@ async fn tg_1_set_webhook_points_telegram_at_the_service_with_the_secret() {
         bot.webhook(),
         Some((url.to_owned(), WEBHOOK_SECRET.to_owned()))
     );
+}
+
+const STATUS: &str = "mutation($id: UUID!, $s: ConversationStatus!) {
+  changeConversationStatus(conversationId: $id, status: $s) { changed } }";
+
+/// The triggers of the conversation's recorded status changes, in order, as (to, trigger).
+async fn status_changes(server: &TestServer, stream: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select payload->>'to', payload->>'trigger' from events
+         where stream_id = $1::uuid and event_type = 'ConversationStatusChanged'
+         order by stream_version",
+    )
+    .bind(stream)
+    .fetch_all(&server.pool)
+    .await
+    .unwrap()
+}
+
+/// The conversation's status once the projection shows `expected`.
+async fn status_becomes(server: &TestServer, operator: &str, id: &str, expected: &str) {
+    eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(THREAD, json!({ "id": id }), Some(operator))
+            .await;
+        (data["conversation"]["status"] == expected).then_some(())
+    })
+    .await;
+}
+
+/// Seed 000's `/callback <id>`: the conversation is marked as awaiting a call, for admins and
+/// managers; the answer shows whom to call.
+#[sqlx::test(migrations = "../migrations")]
+async fn tg_3_callback_marks_awaiting_call(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let mut anna = TelegramUser::new(7001);
+    let mut mira = TelegramUser::new(7002);
+    let mut max = TelegramUser::new(7003);
+    let mut ira = TelegramUser::new(7004);
+    let (_, admin) = linked_operator(&server, &bot, "Anna", vec![Role::Admin], &mut anna).await;
+    linked_operator(&server, &bot, "Mira", vec![Role::Manager], &mut mira).await;
+    let (max_id, _) = linked_operator(&server, &bot, "Max", vec![Role::Moderator], &mut max).await;
+    linked_operator(&server, &bot, "Ira", vec![Role::Analyst], &mut ira).await;
+    let (_, widget_token) = create_inbox(&server, &admin, "Support").await;
+    let c = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Olena", "phone": "+380441234567",
+                "message": "Please call me" }),
+    )
+    .await;
+    let id = c.conversation_id.clone();
+    // Max's own conversation: a moderator is refused for the role, not the assignment.
+    server
+        .graphql_ok(
+            "mutation($c: UUID!, $m: UUID!) { assignConversation(conversationId: $c, operatorId: $m) { changed } }",
+            json!({ "c": id, "m": max_id }),
+            Some(&admin),
+        )
+        .await;
+    eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(THREAD, json!({ "id": id }), Some(&admin))
+            .await;
+        (data["conversation"]["assigneeId"] == json!(max_id)).then_some(())
+    })
+    .await;
+    let before = events_of(&server, &id).await;
+    assert_eq!(
+        ask(&server, &bot, &mut max, &format!("/callback {id}")).await,
+        "/callback: call-backs are for admins and managers."
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut ira, &format!("/callback {id}")).await,
+        "/callback: your role may not work conversations."
+    );
+    let unknown = Uuid::now_v7();
+    assert_eq!(
+        ask(&server, &bot, &mut mira, &format!("/callback {unknown}")).await,
+        format!("There is no conversation {unknown}.")
+    );
+    assert_eq!(
+        ask(&server, &bot, &mut mira, "/callback").await,
+        "/callback needs a conversation id, as in /callback 0190a1b2-…"
+    );
+    assert_eq!(
+        events_of(&server, &id).await,
+        before,
+        "refusals record nothing"
+    );
+
+    // The manager marks it; GraphQL shows it; the change says it was made by hand.
+    assert_eq!(
+        ask(&server, &bot, &mut mira, &format!("/callback {id}")).await,
+        format!(
+            "#{id} now awaits a call.\nNo call-back request; the contact's phone: +380441234567."
+        )
+    );
+    status_becomes(&server, &admin, &id, "PENDING_CALLBACK").await;
+    assert_eq!(
+        status_changes(&server, &id).await,
+        vec![("pending_callback".to_owned(), "operator".to_owned())]
+    );
+    // Again: nothing to do, and said so; the same update delivered twice records nothing.
+    let (update, _) = mira.update(&format!("/callback {id}"), None);
+    let again = events_of(&server, &id).await;
+    for _ in 0..2 {
+        assert_eq!(
+            post_update(&server, &update, Some(WEBHOOK_SECRET)).await,
+            200
+        );
+    }
+    bot.wait_for(
+        mira.id,
+        |t| t.starts_with(&format!("#{id} already awaits a call.")),
+        WAIT,
+    )
+    .await;
+    assert_eq!(events_of(&server, &id).await, again);
+
+    // After /open, /callback alone marks the opened one; the visitor's own request, once
+    // made, is shown instead of the phone.
+    let c2 = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Petro", "message": "Hello" }),
+    )
+    .await;
+    let id2 = c2.conversation_id.clone();
+    thread_when(&server, &admin, &id2, |m| m.len() == 1).await;
+    assert!(ask(&server, &bot, &mut anna, &format!("/open {id2}"))
+        .await
+        .starts_with(&format!("#{id2} · Petro · open")));
+    assert_eq!(
+        ask(&server, &bot, &mut anna, "/callback").await,
+        format!(
+            "#{id2} now awaits a call.\nNo call-back request, and no phone number on record: \
+             ask the contact for one."
+        )
+    );
+    server
+        .graphql_ok(
+            r#"mutation($c: UUID!) { requestCallback(input: {conversationId: $c,
+               phone: "+380501112233", consent: {textVersion: "privacy-1", accepted: true}}) { callbackId } }"#,
+            json!({ "c": id2 }),
+            Some(&c2.session),
+        )
+        .await;
+    eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(
+                "{ callbacks { nodes { conversationId } } }",
+                json!({}),
+                Some(&admin),
+            )
+            .await;
+        (data["callbacks"]["nodes"][0]["conversationId"] == json!(id2)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        ask(&server, &bot, &mut anna, "/callback").await,
+        format!(
+            "#{id2} already awaits a call.\nCall-back for #{id2}\nName: Petro\n\
+             Phone: +380501112233\nPreferred time: any time\nStatus: requested"
+        )
+    );
+    // The request found the status already there: one change, by hand.
+    assert_eq!(
+        status_changes(&server, &id2).await,
+        vec![("pending_callback".to_owned(), "operator".to_owned())]
+    );
+
+    // A closed conversation is reopened first, not marked.
+    assert_eq!(
+        ask(&server, &bot, &mut anna, "/close").await,
+        format!("Closed #{id2}.")
+    );
+    let closed = events_of(&server, &id2).await;
+    assert_eq!(
+        ask(&server, &bot, &mut anna, "/callback").await,
+        "Not done: a conversation cannot go from closed to pending_callback by hand."
+    );
+    assert_eq!(events_of(&server, &id2).await, closed);
+    server.stop().await;
+}
+
+/// CONV-2: operators set `PENDING_CALLBACK` through the status mutation too, from a
+/// conversation still being worked; an illegal move is a typed error that writes nothing.
+#[sqlx::test(migrations = "../migrations")]
+async fn conv_2_operator_marks_awaiting_callback(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let admin = server.operator_token();
+    let (_, manager) = server
+        .register_operator("Mira", vec![Role::Manager], None, None)
+        .await;
+    let (_, moderator) = server
+        .register_operator("Max", vec![Role::Moderator], None, None)
+        .await;
+    let (_, analyst) = server
+        .register_operator("Ira", vec![Role::Analyst], None, None)
+        .await;
+    let (_, widget_token) = create_inbox(&server, &admin, "Support").await;
+    let c = start(
+        &server,
+        json!({ "widgetToken": widget_token, "name": "Olena", "message": "Call me?" }),
+    )
+    .await;
+    let id = c.conversation_id.clone();
+    let srv = &server;
+    let set = |status: &'static str, token: String| {
+        let id = id.clone();
+        async move {
+            srv.graphql(STATUS, json!({ "id": id, "s": status }), Some(&token))
+                .await
+        }
+    };
+    let changed =
+        |response: &Value| response["data"]["changeConversationStatus"]["changed"].clone();
+
+    // From OPEN, by a manager (managers record the calls); again changes nothing.
+    assert_eq!(
+        changed(&set("PENDING_CALLBACK", manager.clone()).await),
+        true
+    );
+    assert_eq!(
+        changed(&set("PENDING_CALLBACK", manager.clone()).await),
+        false
+    );
+    status_becomes(&server, &admin, &id, "PENDING_CALLBACK").await;
+    // From IN_PROGRESS and from WAITING_FOR_USER too; left by hand like any status.
+    for status in [
+        "IN_PROGRESS",
+        "PENDING_CALLBACK",
+        "IN_PROGRESS",
+        "WAITING_FOR_USER",
+    ] {
+        assert_eq!(changed(&set(status, admin.clone()).await), true, "{status}");
+    }
+    assert_eq!(changed(&set("PENDING_CALLBACK", admin.clone()).await), true);
+    status_becomes(&server, &admin, &id, "PENDING_CALLBACK").await;
+
+    // Refusals, each typed and writing nothing: a move the machine does not have, a
+    // resolved conversation (reopen it first), a moderator's on what is not theirs, an
+    // analyst's.
+    let refused = |response: &Value| {
+        let ext = switchboard_tests::calls::error_extensions(response);
+        (
+            ext["code"].as_str().unwrap_or_default().to_owned(),
+            ext["from"].as_str().map(str::to_owned),
+            ext["to"].as_str().map(str::to_owned),
+        )
+    };
+    let before = events_of(&server, &id).await;
+    assert_eq!(
+        refused(&set("WAITING_FOR_USER", admin.clone()).await),
+        (
+            "ILLEGAL_TRANSITION".to_owned(),
+            Some("pending_callback".to_owned()),
+            Some("waiting_for_user".to_owned())
+        )
+    );
+    assert_eq!(changed(&set("RESOLVED", admin.clone()).await), true);
+    let resolved = events_of(&server, &id).await;
+    assert_eq!(resolved, before + 1);
+    let illegal = set("PENDING_CALLBACK", admin.clone()).await;
+    assert_eq!(
+        refused(&illegal),
+        (
+            "ILLEGAL_TRANSITION".to_owned(),
+            Some("resolved".to_owned()),
+            Some("pending_callback".to_owned())
+        )
+    );
+    assert_eq!(
+        illegal["errors"][0]["message"],
+        "a conversation cannot go from resolved to pending_callback by hand"
+    );
+    assert_eq!(changed(&set("OPEN", admin.clone()).await), true);
+    let reopened = events_of(&server, &id).await;
+    assert_eq!(
+        refused(&set("PENDING_CALLBACK", moderator.clone()).await).0,
+        "NOT_ASSIGNEE"
+    );
+    assert_eq!(
+        refused(&set("PENDING_CALLBACK", analyst.clone()).await).0,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        events_of(&server, &id).await,
+        reopened,
+        "refusals write nothing"
+    );
+
+    let by_hand = |to: &str| (to.to_owned(), "operator".to_owned());
+    assert_eq!(
+        status_changes(&server, &id).await,
+        vec![
+            by_hand("pending_callback"),
+            by_hand("in_progress"),
+            by_hand("pending_callback"),
+            by_hand("in_progress"),
+            by_hand("waiting_for_user"),
+            by_hand("pending_callback"),
+            by_hand("resolved"),
+            by_hand("open"),
+        ]
+    );
+    status_becomes(&server, &admin, &id, "OPEN").await;
+    server.stop().await;
+}
+
+/// Seed 002: a customer writes to the bot and a conversation starts in the inbox that takes
+/// Telegram conversations; their next messages join it, operators' replies reach their chat,
+/// and it is one contact throughout.
+#[sqlx::test(migrations = "../migrations")]
+async fn tg_customer_starts_conversation_by_writing_to_bot(
+    _o: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let mut anna = TelegramUser::new(8001);
+    let (_, admin) = linked_operator(&server, &bot, "Anna", vec![Role::Admin], &mut anna).await;
+    let mut olena = TelegramUser::named(8002, "Olena", Some("Kovalenko"));
+    let conversations = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from events where event_type = 'ConversationStarted'",
+        )
+        .fetch_one(&server.pool)
+        .await
+        .unwrap()
+    };
+
+    // No inbox takes Telegram conversations yet: she is told so, and nothing is recorded.
+    create_inbox(&server, &admin, "Web only").await;
+    let no_intake = "Sorry, we cannot take messages in Telegram yet. Please write to us from \
+                     the chat on our website. (Operators: link your account with /login <token>.)";
+    assert_eq!(ask(&server, &bot, &mut olena, "/start").await, no_intake);
+    assert_eq!(ask(&server, &bot, &mut olena, "Hello?").await, no_intake);
+    assert_eq!(conversations().await, 0);
+
+    // An admin has an inbox take them (and sees that it does).
+    let created = server
+        .graphql_ok(
+            "mutation($input: CreateInboxInput!) { createInbox(input: $input) { inboxId } }",
+            json!({ "input": { "settings": {
+                "title": "Telegram", "greeting": "Hi! Ask us anything.", "telegramIntake": true } } }),
+            Some(&admin),
+        )
+        .await;
+    let inbox_id = created["createInbox"]["inboxId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    eventually(WAIT, || async {
+        let data = server
+            .graphql_ok("{ inboxes { id telegramIntake } }", json!({}), Some(&admin))
+            .await;
+        let intake: Vec<Value> = data["inboxes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["telegramIntake"] == true)
+            .map(|i| i["id"].clone())
+            .collect();
+        (intake == [json!(inbox_id)]).then_some(())
+    })
+    .await;
+    assert_eq!(
+        ask(&server, &bot, &mut olena, "/start").await,
+        "Hi! Ask us anything."
+    );
+
+    // Her first message starts the conversation; the admins of head office hear of it.
+    let (first, _) = olena.update("Where is my order?", None);
+    assert_eq!(
+        post_update(&server, &first, Some(WEBHOOK_SECRET)).await,
+        200
+    );
+    bot.wait_for(
+        olena.id,
+        |t| t == "Thank you! Your message is with our support team; their answers will come to this chat.",
+        WAIT,
+    )
+    .await;
+    let forwarded = bot
+        .wait_for(anna.id, |t| t.starts_with("[TG] Olena Kovalenko"), WAIT)
+        .await;
+    let id = switchboard_projections::notifications::conversation_of_operator_text(&forwarded.text)
+        .expect("the forward names the conversation")
+        .to_string();
+    assert_eq!(
+        forwarded.text,
+        format!("[TG] Olena Kovalenko · #{id}\nWhere is my order?")
+    );
+
+    // An operator's reply in GraphQL reaches her chat, straight after her first message.
+    server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": "It ships tomorrow." } }),
+            Some(&admin),
+        )
+        .await;
+    let reply = bot
+        .wait_for(olena.id, |t| t.ends_with("It ships tomorrow."), WAIT)
+        .await;
+    assert_eq!(reply.text, "Anna: It ships tomorrow.");
+    // Telegram delivers the first update again: nothing new is recorded.
+    let recorded = events_of(&server, &id).await;
+    assert_eq!(
+        post_update(&server, &first, Some(WEBHOOK_SECRET)).await,
+        200
+    );
+    assert_eq!(events_of(&server, &id).await, recorded);
+
+    // Her second message joins it, unanswered by the bot.
+    assert!(answers(&server, &bot, &mut olena, "Order 1042")
+        .await
+        .is_empty());
+    let thread = thread_when(&server, &admin, &id, |m| m.len() == 3).await;
+    assert_eq!(
+        thread,
+        vec![
+            (
+                "Where is my order?".into(),
+                "TELEGRAM".into(),
+                "CONTACT".into()
+            ),
+            ("It ships tomorrow.".into(), "API".into(), "OPERATOR".into()),
+            ("Order 1042".into(), "TELEGRAM".into(), "CONTACT".into()),
+        ]
+    );
+    let view = server
+        .graphql_ok(
+            "query($id: UUID!) { conversation(id: $id) { inboxId source contact { id name }
+               messages(first: 10) { nodes { sender { id } } } } }",
+            json!({ "id": id }),
+            Some(&admin),
+        )
+        .await;
+    let contact_id = view["conversation"]["contact"]["id"].clone();
+    assert_eq!(view["conversation"]["inboxId"], json!(inbox_id));
+    assert_eq!(view["conversation"]["source"], "TELEGRAM");
+    assert_eq!(view["conversation"]["contact"]["name"], "Olena Kovalenko");
+    let nodes = view["conversation"]["messages"]["nodes"]
+        .as_array()
+        .unwrap();
+    for message in [&nodes[0], &nodes[2]] {
+        assert_eq!(
+            message["sender"]["id"], contact_id,
+            "one contact throughout"
+        );
+    }
+
+    // Resolved, then she writes again: the same conversation reopens (CONV-2).
+    server
+        .graphql_ok(STATUS, json!({ "id": id, "s": "RESOLVED" }), Some(&admin))
+        .await;
+    status_becomes(&server, &admin, &id, "RESOLVED").await;
+    assert!(answers(&server, &bot, &mut olena, "One more thing")
+        .await
+        .is_empty());
+    status_becomes(&server, &admin, &id, "OPEN").await;
+    let thread = thread_when(&server, &admin, &id, |m| m.len() == 4).await;
+    assert_eq!(thread[3].0, "One more thing");
+    assert_eq!(conversations().await, 1, "one conversation for her, ever");
+
+    // An operator's chat works as it did: Anna's text is her reply, not a customer's.
+    assert_eq!(anna.reply(&server, &forwarded, "On it.").await, 200);
+    let thread = thread_when(&server, &admin, &id, |m| m.len() == 5).await;
+    assert_eq!(
+        thread[4],
+        ("On it.".into(), "TELEGRAM".into(), "OPERATOR".into())
+    );
+    bot.wait_for(olena.id, |t| t == "Anna: On it.", WAIT).await;
+    assert_eq!(conversations().await, 1);
+    server.stop().await;
 }

@@ -65,6 +65,9 @@ pub struct Inbox {
     /// When the identity secret was last issued (SEC-1); null: none yet, so no visitor can be
     /// verified.
     pub identity_secret_rotated_at: Option<DateTime<Utc>>,
+    /// Takes the conversations customers start by writing to the Telegram bot (the first
+    /// created of the active inboxes that do).
+    pub telegram_intake: bool,
 }
 
 /// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never
@@ -150,6 +153,7 @@ impl From<InboxRow> for Inbox {
             required_fields: settings.required_fields.iter().map(|&f| f.into()).collect(),
             visitor_identity: settings.visitor_identity.into(),
             identity_secret_rotated_at: row.identity_secret_rotated_at,
+            telegram_intake: settings.telegram_intake,
         }
     }
 }
@@ -317,6 +321,11 @@ pub struct InboxSettingsInput {
     /// secret with `rotateIdentitySecret` first.
     #[graphql(default_with = "VisitorIdentity::Optional")]
     pub visitor_identity: VisitorIdentity,
+    /// Whether this inbox takes the conversations customers start by writing to the
+    /// Telegram bot. If several active inboxes do, the one created first takes them; if none
+    /// does, the bot answers such customers that it cannot take messages.
+    #[graphql(default)]
+    pub telegram_intake: bool,
 }
 
 impl InboxSettingsInput {
@@ -384,7 +393,8 @@ impl InboxSettingsInput {
                 .map(|&f| f.into())
                 .collect::<Vec<_>>(),
             self.visitor_identity.into(),
-        ))
+        )
+        .with_telegram_intake(self.telegram_intake))
     }
 }
 

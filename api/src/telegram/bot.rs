@@ -2,21 +2,28 @@
 //!
 //! # Who is writing
 //! - `/start link_<token>` links the chat to a visitor's conversation (TG-4); `/login <token>`
-//!   links the Telegram account to an operator (TG-1); `/help` answers anyone.
+//!   links the Telegram account to an operator (TG-1); `/help` answers anyone; `/start`
+//!   alone shows operators the help and greets anyone else.
 //! - A linked operator's commands (TG-3), each checked against the operator's roles as the
 //!   operators projection has them now (not as a token once carried them):
 //!   `/open <id>` (admins and managers: any conversation of their branch, head office any;
 //!   moderators: those assigned to them), `/close [<id>]` (the same), `/assign <id>` (takes
 //!   it, as `takeConversation` does: a moderator cannot take what is not theirs),
-//!   `/callback [<id>]` (shows the awaited call-back: admins and managers, as the `callbacks`
-//!   query), `/status online|away|busy|offline` (as `setOperatorStatus`: not analysts or
-//!   auditors), `/help`. ACCESS.md's rows for those operations hold here too.
+//!   `/callback [<id>]` (marks it as awaiting a call, as `changeConversationStatus` to
+//!   `PENDING_CALLBACK` does, and shows the call-back request if there is one, or the
+//!   contact's phone: admins and managers, as the `callbacks` query, since it shows them),
+//!   `/status online|away|busy|offline` (as `setOperatorStatus`: not analysts or auditors),
+//!   `/help`. ACCESS.md's rows for those operations hold here too.
 //! - A linked operator's other text becomes their reply in a conversation (TG-2, channel
 //!   `telegram`): the conversation of the notification they replied to, or else the one they
 //!   last `/open`ed, checked again as `/open` is (it may have moved since).
 //! - Other text in a visitor's linked chat becomes the contact's message (TG-4), even text
 //!   that starts with a slash: only `/start` and `/help` are commands there.
-//! - Anyone else is told how to link, and nothing is recorded.
+//! - Anyone else who writes text is a customer (seed 002): their message starts their
+//!   conversation in the inbox that takes Telegram conversations, or joins it if it exists
+//!   (see [`super::intake`]); with no such inbox they are told so, and nothing is recorded.
+//!   A command from them (`/open`, say: an operator who has not linked yet) is answered
+//!   with how to link, and nothing is recorded.
 //!
 //! An operator's link wins over a visitor's: a Telegram account linked to an operator always
 //! speaks as the operator.
@@ -31,19 +38,21 @@ use switchboard_commands::handler::{
     CommandError, CommandMeta, ConversationHandler, Handled, OperatorHandler,
 };
 use switchboard_domain::conversation::{
-    AssignConversation, ChangeStatus, ConversationStatus, OpenConversation, PostMessage,
+    AssignConversation, ChangeStatus, Conversation, ConversationStatus, OpenConversation,
+    PostMessage,
 };
 use switchboard_domain::event::{Channel, Sender, SenderKind};
 use switchboard_domain::operator::{
     conversation_scope, may_work_branch, ConversationScope, OperatorCommand, OperatorStatus, Role,
 };
 use switchboard_domain::values::MessageBody;
-use switchboard_domain::{Actor, ConversationCommand};
+use switchboard_domain::{Actor, ConversationCommand, DomainError};
 use switchboard_projections::conversations::read as conversations;
 use switchboard_projections::notifications::{callback_window, conversation_of_operator_text};
 use uuid::Uuid;
 
-use super::{spend_link, IncomingMessage, LinkTarget, Telegram, VISITOR_LINK_PREFIX};
+use super::intake::{self, Customer, IntakeInbox};
+use super::{spend_link, IncomingMessage, LinkTarget, Telegram, TelegramUser, VISITOR_LINK_PREFIX};
 use crate::error::ApiError;
 
 /// The namespace of the ids the bot derives (UUID v5).
@@ -54,14 +63,14 @@ Operators: link your account with /login <token> (get the token in the operator 
 /open <id> — work a conversation: your messages go to it\n\
 /close [<id>] — close it\n\
 /assign <id> — take it\n\
-/callback [<id>] — the call-back it awaits\n\
+/callback [<id>] — mark it as awaiting a call (and see the call-back request)\n\
 /status online|away|busy|offline — your status\n\
 Reply to a forwarded message to answer that conversation.\n\
-Visitors: open the Telegram link from the chat on the website.";
+Customers: write your question here, or open the Telegram link from the chat on the website.";
 
 pub const NOT_LINKED: &str = "This Telegram account is not linked to Switchboard. Operators: \
-get a token in the operator UI and send /login <token>. Visitors: open the Telegram link from \
-the chat on the website.";
+get a token in the operator UI and send /login <token>. Customers: write your question here \
+as a message, without a command.";
 
 /// A storage failure: the update is not handled, and Telegram should send it again.
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +164,7 @@ impl Bot {
                     if let Some(token) = argument.strip_prefix(VISITOR_LINK_PREFIX) {
                         return self.link_visitor(message, user.id, token).await;
                     }
-                    return Ok(vec![HELP.into()]);
+                    return self.greet(user.id, chat_id).await;
                 }
                 "login" => return self.link_operator(chat_id, user.id, argument).await,
                 "help" => return Ok(vec![HELP.into()]),
@@ -184,7 +193,79 @@ impl Bot {
                 .visitor_message(message, conversation_id, contact_id, text)
                 .await;
         }
-        Ok(vec![NOT_LINKED.into()])
+        match command {
+            Some(_) => Ok(vec![NOT_LINKED.into()]),
+            None => self.customer_message(message, user, text).await,
+        }
+    }
+
+    /// `/start` without a link: operators get the help; anyone else a greeting, if the bot
+    /// takes their messages.
+    async fn greet(&self, user_id: i64, chat_id: i64) -> Result<Vec<String>, BotFailure> {
+        if self.linked_operator(user_id).await?.is_some() {
+            return Ok(vec![HELP.into()]);
+        }
+        Ok(vec![intake::greeting(&self.pool, chat_id).await?])
+    }
+
+    /// A customer's message (seed 002): it starts their conversation in the inbox that takes
+    /// Telegram conversations, or joins it if it is already there (the chat was unlinked
+    /// since, or another message started it a moment ago); either way their chat then
+    /// carries it.
+    async fn customer_message(
+        &self,
+        message: &IncomingMessage,
+        user: &TelegramUser,
+        text: &str,
+    ) -> Result<Vec<String>, BotFailure> {
+        let customer = Customer::of(user);
+        let state = self
+            .conversations
+            .state(customer.conversation_id)
+            .await
+            .map_err(|err| BotFailure(err.to_string()))?;
+        if matches!(state, Conversation::NotStarted) {
+            let Some(inbox) = IntakeInbox::find(&self.pool).await? else {
+                return Ok(vec![intake::NO_INTAKE.into()]);
+            };
+            let body = match MessageBody::parse(text, self.max_body_chars) {
+                Ok(body) => body,
+                Err(err) => return Ok(vec![format!("Not sent: {err}.")]),
+            };
+            // The message's id, as `post` derives it: Telegram's redelivery of this update
+            // is then recognised whichever way it comes in.
+            let message_id = self.derived_id(message, "message");
+            let command = inbox.start(&customer, message_id, body, Utc::now());
+            let actor = Actor::contact(customer.contact_id);
+            match self
+                .conversations
+                .handle(&self.meta(message_id, actor), &command)
+                .await
+            {
+                Ok(_) => {
+                    intake::link_chat(&self.pool, message.chat.id, &customer).await?;
+                    tracing::info!(conversation_id = %customer.conversation_id, "a customer started a conversation in Telegram");
+                    return Ok(vec![intake::RECEIVED.into()]);
+                }
+                // Another message of theirs started it meanwhile: this one joins it.
+                Err(CommandError::Domain(DomainError::ConversationAlreadyExists(_))) => {}
+                Err(err) => return self.refusal(err),
+            }
+        }
+        let sender = Sender {
+            kind: SenderKind::Contact,
+            id: Some(customer.contact_id),
+        };
+        let actor = Actor::contact(customer.contact_id);
+        if let Some(refused) = self
+            .post(message, customer.conversation_id, sender, actor, text)
+            .await?
+        {
+            return Ok(vec![refused]);
+        }
+        // Linked only once it took the message: an erased contact's chat stays unlinked.
+        intake::link_chat(&self.pool, message.chat.id, &customer).await?;
+        Ok(Vec::new())
     }
 
     async fn linked_operator(&self, user_id: i64) -> Result<Option<LinkedOperator>, BotFailure> {
@@ -316,14 +397,17 @@ impl Bot {
             kind: SenderKind::Contact,
             id: Some(contact_id),
         };
-        self.post(
-            message,
-            conversation_id,
-            sender,
-            Actor::contact(contact_id),
-            text,
-        )
-        .await
+        Ok(self
+            .post(
+                message,
+                conversation_id,
+                sender,
+                Actor::contact(contact_id),
+                text,
+            )
+            .await?
+            .into_iter()
+            .collect())
     }
 
     async fn operator_reply(
@@ -375,11 +459,15 @@ impl Bot {
             kind: SenderKind::Operator,
             id: Some(operator.operator_id),
         };
-        self.post(message, conversation_id, sender, operator.actor(), text)
-            .await
+        Ok(self
+            .post(message, conversation_id, sender, operator.actor(), text)
+            .await?
+            .into_iter()
+            .collect())
     }
 
-    /// Records `text` as a message of the conversation over Telegram, as `sender`.
+    /// Records `text` as a message of the conversation over Telegram, as `sender`: `None`
+    /// once recorded, or the answer that says why not.
     async fn post(
         &self,
         message: &IncomingMessage,
@@ -387,10 +475,10 @@ impl Bot {
         sender: Sender,
         actor: Actor,
         text: &str,
-    ) -> Result<Vec<String>, BotFailure> {
+    ) -> Result<Option<String>, BotFailure> {
         let body = match MessageBody::parse(text, self.max_body_chars) {
             Ok(body) => body,
-            Err(err) => return Ok(vec![format!("Not sent: {err}.")]),
+            Err(err) => return Ok(Some(format!("Not sent: {err}."))),
         };
         let message_id = self.derived_id(message, "message");
         let command = ConversationCommand::PostMessage(PostMessage {
@@ -407,8 +495,8 @@ impl Bot {
             .handle(&self.meta(message_id, actor), &command)
             .await
         {
-            Ok(_) => Ok(Vec::new()),
-            Err(err) => self.refusal(err),
+            Ok(_) => Ok(None),
+            Err(err) => Ok(self.refusal(err)?.pop()),
         }
     }
 
@@ -521,7 +609,10 @@ impl Bot {
                     Err(err) => self.refusal(err),
                 }
             }
-            _ => self.callback(&conversation).await,
+            _ => {
+                self.mark_awaiting_call(message, operator, &conversation)
+                    .await
+            }
         }
     }
 
@@ -552,11 +643,42 @@ impl Bot {
         }
     }
 
-    /// The call-back the conversation awaits (the caller's roles were checked).
-    async fn callback(
+    /// `/callback`: the conversation awaits a call (seed 000), as `changeConversationStatus`
+    /// to `PENDING_CALLBACK` would have it; the answer says so and shows whom to call (the
+    /// caller's roles were checked).
+    async fn mark_awaiting_call(
         &self,
+        message: &IncomingMessage,
+        operator: &LinkedOperator,
         conversation: &conversations::InboxRow,
     ) -> Result<Vec<String>, BotFailure> {
+        let conversation_id = conversation.conversation_id;
+        let command = ConversationCommand::ChangeStatus(ChangeStatus {
+            conversation_id,
+            to: ConversationStatus::PendingCallback,
+            at: Utc::now(),
+        });
+        let id = self.derived_id(message, "callback");
+        let done = match self
+            .conversations
+            .handle(&self.meta(id, operator.actor()), &command)
+            .await
+        {
+            Ok(handled) if changed(&handled) => format!("#{conversation_id} now awaits a call."),
+            Ok(_) => format!("#{conversation_id} already awaits a call."),
+            Err(err) => return self.refusal(err),
+        };
+        Ok(vec![format!(
+            "{done}\n{}",
+            self.whom_to_call(conversation).await?
+        )])
+    }
+
+    /// The conversation's latest call-back request, or else the contact's phone if known.
+    async fn whom_to_call(
+        &self,
+        conversation: &conversations::InboxRow,
+    ) -> Result<String, BotFailure> {
         let callback: Option<conversations::CallbackRow> = sqlx::query_as(
             "select callback_id, conversation_id, phone, window_from, window_to,
                     consent_text_version, consent_given_at, consent_ip, status, scheduled_for,
@@ -568,13 +690,15 @@ impl Bot {
         .fetch_optional(&self.pool)
         .await?;
         let Some(callback) = callback else {
-            return Ok(vec![format!(
-                "#{} has no call-back request.",
-                conversation.conversation_id
-            )]);
+            return Ok(match &conversation.contact_phone {
+                Some(phone) => format!("No call-back request; the contact's phone: {phone}."),
+                None => "No call-back request, and no phone number on record: ask the contact \
+                         for one."
+                    .to_owned(),
+            });
         };
         let window = callback_window(callback.window_from, callback.window_to);
-        Ok(vec![format!(
+        Ok(format!(
             "Call-back for #{}\nName: {}\nPhone: {}\nPreferred time: {window}\nStatus: {}{}",
             conversation.conversation_id,
             conversation
@@ -587,7 +711,7 @@ impl Bot {
                 .scheduled_for
                 .map(|t| format!(", scheduled for {}", t.to_rfc3339()))
                 .unwrap_or_default(),
-        )])
+        ))
     }
 
     /// What `/open` shows: who, the status, and the last few messages.

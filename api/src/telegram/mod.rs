@@ -1,4 +1,5 @@
-//! Telegram (TG-1..5): the bot operators answer from and visitors can continue a chat in.
+//! Telegram (TG-1..5): the bot operators answer from, visitors can continue a chat in, and
+//! customers can start one in (seed 002).
 //!
 //! # Setting up
 //! The bot's token (`SWITCHBOARD_TELEGRAM_BOT_TOKEN`) switches Telegram on; a webhook secret
@@ -23,10 +24,16 @@
 //! and binds that Telegram chat to the conversation. Bindings are credentials, kept in
 //! `telegram_operators` and `telegram_visitors` outside the log, like webhook secrets.
 //!
+//! # Customers (seed 002)
+//! Anyone else who writes to the bot starts a conversation (source `telegram`) in the inbox
+//! set to take them (`telegramIntake` in its settings); [`intake`] says who they are and
+//! where it goes, and links their chat to it as a visitor's is linked.
+//!
 //! What the bot does with messages and commands is [`bot`]; who is notified of what is the
 //! notifications projection and `switchboard_workers::notifier`.
 
 pub mod bot;
+pub mod intake;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -299,6 +306,13 @@ pub struct TelegramUser {
     pub id: i64,
     #[serde(default)]
     pub is_bot: bool,
+    /// The profile's names: a customer's contact is named after them.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

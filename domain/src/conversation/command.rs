@@ -76,7 +76,8 @@ pub struct AddInternalNote {
     pub at: DateTime<Utc>,
 }
 
-/// An operator moves the conversation to another status (CONV-2).
+/// An operator moves the conversation to another status (CONV-2), `pending_callback`
+/// included: "we will call you" (seed 000), recorded with trigger `operator`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeStatus {
     pub conversation_id: Uuid,

@@ -7,7 +7,14 @@ use super::status::ConversationStatus;
 use crate::event::{SenderKind, StatusTrigger};
 
 /// May an operator move a conversation from `from` to `to` by hand? (`from == to` is handled
-/// by the caller as "nothing to do".) `pending_callback` is entered only by a call-back request.
+/// by the caller as "nothing to do".)
+///
+/// `pending_callback` means "we will call you" (seed 000's `/callback <id>`): a contact's
+/// call-back request enters it, and so may an operator, from a conversation still being
+/// worked (open, in progress, waiting for the user); a resolved or closed one is reopened
+/// first. The operator's move needs no call-back request: the number to call may be the
+/// contact's own, or given in the chat, and the status only says that a call is owed. It is
+/// left as any status is, by hand, or by settling the request if there is one.
 pub fn operator_may_set(from: ConversationStatus, to: ConversationStatus) -> bool {
     use ConversationStatus::*;
     match to {
@@ -16,7 +23,7 @@ pub fn operator_may_set(from: ConversationStatus, to: ConversationStatus) -> boo
         WaitingForUser => matches!(from, Open | InProgress),
         Resolved => matches!(from, Open | InProgress | WaitingForUser | PendingCallback),
         Closed => from != Closed,
-        PendingCallback => false,
+        PendingCallback => matches!(from, Open | InProgress | WaitingForUser),
     }
 }
 

@@ -212,8 +212,9 @@ fn reach(status: ConversationStatus) -> Vec<ConversationCommand> {
     let mut history = vec![start(None)];
     match status {
         Open => {}
-        InProgress | WaitingForUser | Resolved | Closed => history.push(set(status)),
-        PendingCallback => panic!("only a call-back request reaches pending_callback"),
+        InProgress | WaitingForUser | PendingCallback | Resolved | Closed => {
+            history.push(set(status))
+        }
     }
     history
 }
@@ -221,23 +222,28 @@ fn reach(status: ConversationStatus) -> Vec<ConversationCommand> {
 #[test]
 fn operators_move_the_status_only_along_the_machine() {
     use ConversationStatus::*;
-    let reachable = [Open, InProgress, WaitingForUser, Resolved, Closed];
     let allowed = [
         (Open, InProgress),
         (Open, WaitingForUser),
+        (Open, PendingCallback),
         (Open, Resolved),
         (Open, Closed),
         (InProgress, WaitingForUser),
+        (InProgress, PendingCallback),
         (InProgress, Resolved),
         (InProgress, Closed),
         (WaitingForUser, InProgress),
+        (WaitingForUser, PendingCallback),
         (WaitingForUser, Resolved),
         (WaitingForUser, Closed),
+        (PendingCallback, InProgress),
+        (PendingCallback, Resolved),
+        (PendingCallback, Closed),
         (Resolved, Open),
         (Resolved, Closed),
         (Closed, Open),
     ];
-    for from in reachable {
+    for from in ConversationStatus::ALL.iter().copied() {
         for to in ConversationStatus::ALL.iter().copied() {
             let result = given_commands(&reach(from))
                 .when(&set(to), &admin())
@@ -281,6 +287,8 @@ fn messages_move_the_status() {
         (InProgress, SenderKind::Contact, None),
         (WaitingForUser, SenderKind::Contact, Some(InProgress)),
         (WaitingForUser, SenderKind::Operator, None),
+        (PendingCallback, SenderKind::Contact, None),
+        (PendingCallback, SenderKind::Operator, None),
         (Resolved, SenderKind::Contact, Some(Open)),
         (Resolved, SenderKind::Operator, None),
         (Closed, SenderKind::Contact, Some(Open)),
@@ -813,6 +821,118 @@ fn callbacks_request_schedule_settle() {
         ),
         Err(DomainError::InvalidCallbackWindow)
     );
+}
+
+/// Seed 000's `/callback <id>`: an operator marks a conversation as awaiting a call, with or
+/// without a call-back request. The change says it was made by hand (trigger `operator`, not
+/// `callback_requested`); a request that comes after it finds the status already there, and
+/// settling that request leaves it as for any call-back.
+#[test]
+fn an_operator_marks_a_conversation_awaiting_a_call() {
+    use ConversationStatus::*;
+    let marked = ConversationStatusChanged {
+        conversation_id: CONVERSATION,
+        from: InProgress,
+        to: PendingCallback,
+        trigger: StatusTrigger::Operator,
+        changed_at: at(),
+    };
+    given_commands(&reach(InProgress))
+        .when(&set(PendingCallback), &admin())
+        .then(&[DomainEvent::ConversationStatusChanged(marked.clone())]);
+    insta::assert_json_snapshot!(
+        "pending_callback_set_by_hand",
+        DomainEvent::ConversationStatusChanged(marked).payload()
+    );
+
+    // Whoever works the conversation may: managers (who record the calls' outcomes), and a
+    // moderator on their own assignment; not on someone else's, not an analyst, not the
+    // contact.
+    let manager = Actor::operator(Uuid::from_u128(97), vec![Role::Manager]);
+    let moderator = Actor::operator(MODERATOR, vec![Role::Moderator]);
+    let analyst = Actor::operator(Uuid::from_u128(99), vec![Role::Analyst]);
+    assert_eq!(
+        decide(
+            &Conversation::Started(state_after(&reach(Open))),
+            &set(PendingCallback),
+            &manager
+        )
+        .map(|events| events.len()),
+        Ok(1)
+    );
+    let theirs = Conversation::Started(state_after(&[start(None), assign(MODERATOR)]));
+    assert_eq!(
+        decide(&theirs, &set(PendingCallback), &moderator).map(|events| events.len()),
+        Ok(2),
+        "the change, and their first look at it"
+    );
+    let not_theirs = Conversation::Started(state_after(&[start(None), assign(ADMIN)]));
+    assert_eq!(
+        decide(&not_theirs, &set(PendingCallback), &moderator),
+        Err(DomainError::NotAssignee {
+            conversation_id: CONVERSATION,
+            operator_id: MODERATOR,
+        })
+    );
+    assert_eq!(
+        decide(&theirs, &set(PendingCallback), &analyst),
+        Err(DomainError::NotPermitted("this role"))
+    );
+    assert_eq!(
+        decide(&theirs, &set(PendingCallback), &contact()),
+        Err(DomainError::NotPermitted("a contact"))
+    );
+    // Done with is done with: reopen it first.
+    for from in [Resolved, Closed] {
+        given_commands(&reach(from))
+            .when(&set(PendingCallback), &admin())
+            .then_error(DomainError::IllegalTransition {
+                from,
+                to: PendingCallback,
+            });
+    }
+    // Marked again: nothing to do.
+    given_commands(&reach(PendingCallback))
+        .when(&set(PendingCallback), &admin())
+        .then(&[]);
+
+    // The contact then asks for the call-back too: the request, no second status change; a
+    // completed call resolves the conversation as for any request.
+    let request = ConversationCommand::RequestCallback(RequestCallback {
+        conversation_id: CONVERSATION,
+        request: callback_request(1),
+        at: at(),
+    });
+    let requested = given_commands(&reach(PendingCallback))
+        .when(&request, &contact())
+        .outcome()
+        .unwrap();
+    let types: Vec<_> = requested.iter().map(DomainEvent::event_type).collect();
+    assert_eq!(types, ["CallbackRequested"]);
+    let settle = ConversationCommand::SettleCallback(SettleCallback {
+        conversation_id: CONVERSATION,
+        callback_id: Uuid::from_u128(1),
+        outcome: CallbackOutcome::Completed,
+        note: None,
+        at: at(),
+    });
+    let mut sent: Vec<_> = reach(PendingCallback)
+        .into_iter()
+        .map(|c| {
+            let actor = actor_for(&c);
+            (c, actor)
+        })
+        .collect();
+    sent.push((request, contact()));
+    let settled = given::<ConversationDecider>(&decided::<ConversationDecider>(&sent))
+        .when(&settle, &admin())
+        .outcome()
+        .unwrap();
+    assert!(matches!(
+        &settled[1],
+        DomainEvent::ConversationStatusChanged(c)
+            if (c.from, c.to, c.trigger) == (PendingCallback, Resolved, StatusTrigger::CallbackSettled)
+    ));
 }
 
 #[test]

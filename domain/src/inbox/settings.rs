@@ -109,6 +109,12 @@ pub struct InboxSettings {
     /// Whether only verified users of the site may chat (SEC-1). Absent: optional.
     #[serde(default, skip_serializing_if = "is_optional")]
     pub visitor_identity: VisitorIdentity,
+    /// This inbox takes the conversations customers start by writing to the Telegram bot
+    /// (seed 002). If several inboxes do, the one created first takes them; if none does, the
+    /// bot tells such customers it cannot take their messages. Left out of the JSON while
+    /// false, so settings recorded before it read and hash as they did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub telegram_intake: bool,
 }
 
 fn is_optional(identity: &VisitorIdentity) -> bool {
@@ -360,7 +366,14 @@ impl InboxSettings {
             allowed_origins: Vec::new(),
             required_fields: Vec::new(),
             visitor_identity: VisitorIdentity::Optional,
+            telegram_intake: false,
         })
+    }
+
+    /// Whether this inbox takes the conversations customers start in Telegram (seed 002).
+    pub fn with_telegram_intake(mut self, telegram_intake: bool) -> Self {
+        self.telegram_intake = telegram_intake;
+        self
     }
 
     /// What visitors must give and prove before they chat (INBOX-1, SEC-1).
@@ -594,6 +607,16 @@ mod tests {
             old,
             InboxSettings::new("Old", None, None, RatingScale::None).unwrap()
         );
+    }
+
+    #[test]
+    fn telegram_intake_is_written_only_when_on() {
+        let off = serde_json::to_value(settings("S")).unwrap();
+        assert_eq!(off.get("telegram_intake"), None);
+        let on = settings("S").with_telegram_intake(true);
+        let json = serde_json::to_value(&on).unwrap();
+        assert_eq!(json["telegram_intake"], true);
+        assert_eq!(serde_json::from_value::<InboxSettings>(json).unwrap(), on);
     }
 
     #[test]

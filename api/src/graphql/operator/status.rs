@@ -22,7 +22,10 @@ pub struct StatusMutation;
 #[Object]
 impl StatusMutation {
     /// Moves the conversation to another status along CONV-2's machine (ILLEGAL_TRANSITION
-    /// otherwise). Resolving sets `resolvedAt`, closing `closedAt`.
+    /// otherwise). Resolving sets `resolvedAt`, closing `closedAt`. PENDING_CALLBACK marks
+    /// it as awaiting a call ("we will call you"; the bot's `/callback`), from OPEN,
+    /// IN_PROGRESS or WAITING_FOR_USER, with or without a call-back request: the number may
+    /// be the contact's own or given in the chat.
     async fn change_conversation_status(
         &self,
         ctx: &Context<'_>,
