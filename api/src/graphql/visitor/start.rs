@@ -207,12 +207,19 @@ async fn who_starts(
     let session = ctx
         .data_opt::<Authentication>()
         .and_then(|auth| auth.0.as_ref().ok());
-    Ok(match session {
+    match session {
         Some(Viewer::WidgetSession {
             contact_id,
             inbox_id,
             ..
-        }) if *inbox_id == inbox.inbox_id => *contact_id,
-        _ => Uuid::now_v7(),
-    })
+        }) if *inbox_id == inbox.inbox_id => {
+            // An erased contact (GDPR-2) cannot be written for again: they start anew.
+            if switchboard_commands::seal::is_erased(&app.pool, *contact_id).await? {
+                Ok(Uuid::now_v7())
+            } else {
+                Ok(*contact_id)
+            }
+        }
+        _ => Ok(Uuid::now_v7()),
+    }
 }
