@@ -4,7 +4,8 @@
 //! - [`replies`]: one conversation's thread: the conversation, replies and internal notes.
 //! - [`status`]: status and priority, assignment and transfer, opened and read, tags.
 //! - [`callbacks`]: call-back requests and how they ended.
-//! - [`subscriptions`]: the inbox list and the unread counters, live.
+//! - [`subscriptions`]: the inbox list and the unread counters, live; [`live_list`] works
+//!   out what a live inbox list is told: rows in, rows out, every tab's count.
 //!
 //! `command` turns an operator's request into a conversation command for the mutations. A
 //! thread's live messages, which the visitor follows too, are in [`super::thread`].
@@ -14,6 +15,7 @@ use async_graphql::MergedObject;
 pub mod callbacks;
 mod command;
 pub mod inbox;
+pub mod live_list;
 pub mod replies;
 pub mod status;
 pub mod subscriptions;
