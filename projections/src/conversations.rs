@@ -776,19 +776,42 @@ pub mod read {
 
     /// The select of an inbox list for `query`, up to its `where` conditions.
     fn inbox_select(query: &InboxQuery) -> QueryBuilder<'_, Postgres> {
-        let mut sql = QueryBuilder::new(format!(
-            "select {INBOX_COLUMNS}, coalesce(r.unread, c.inbound_count) as viewer_unread
-             from inbox_conversations c
+        let mut sql = QueryBuilder::new(format!("select {INBOX_COLUMNS}, {VIEWER_UNREAD}"));
+        push_from(&mut sql, query.viewer);
+        push_scope(&mut sql, query);
+        push_tab(&mut sql, query.tab, query.viewer);
+        push_filter(&mut sql, &query.filter);
+        sql
+    }
+
+    /// [`InboxEntry::viewer_unread`], from the viewer's read marker `r`.
+    const VIEWER_UNREAD: &str = "coalesce(r.unread, c.inbound_count) as viewer_unread";
+
+    /// ` from … where true`: the inbox rows, each with `viewer`'s read marker.
+    fn push_from(sql: &mut QueryBuilder<'_, Postgres>, viewer: Uuid) {
+        sql.push(
+            " from inbox_conversations c
              left join operator_read_markers r
-               on r.conversation_id = c.conversation_id and r.operator_id = "
-        ));
-        sql.push_bind(query.viewer);
-        sql.push(" where true");
-        if query.assigned_only || query.tab == InboxTab::Mine {
+               on r.conversation_id = c.conversation_id and r.operator_id = ",
+        )
+        .push_bind(viewer)
+        .push(" where true");
+    }
+
+    /// ` and …`: the conversations the viewer may see at all (OPS-1).
+    fn push_scope(sql: &mut QueryBuilder<'_, Postgres>, query: &InboxQuery) {
+        if query.assigned_only {
             sql.push(" and c.assignee_id = ").push_bind(query.viewer);
         }
-        match query.tab {
-            InboxTab::All | InboxTab::Mine => {}
+    }
+
+    /// ` and …`: the conversations of one tab.
+    fn push_tab(sql: &mut QueryBuilder<'_, Postgres>, tab: InboxTab, viewer: Uuid) {
+        match tab {
+            InboxTab::All => {}
+            InboxTab::Mine => {
+                sql.push(" and c.assignee_id = ").push_bind(viewer);
+            }
             InboxTab::Open => {
                 sql.push(" and c.assignee_id is null and c.status <> ")
                     .push_bind(ConversationStatus::Closed.as_str());
@@ -798,7 +821,10 @@ pub mod read {
                     .push_bind(ConversationStatus::Closed.as_str());
             }
         }
-        let f = &query.filter;
+    }
+
+    /// ` and …`: the conversations `f` lets through.
+    fn push_filter<'a>(sql: &mut QueryBuilder<'a, Postgres>, f: &'a InboxFilter) {
         if !f.statuses.is_empty() {
             let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
             sql.push(" and c.status = any(")
@@ -851,12 +877,12 @@ pub mod read {
             sql.push(" and ((true");
             for (word, digits) in search.words.iter().zip(&search.word_digits) {
                 sql.push(" and (c.contact_search @@ ");
-                tsquery(&mut sql, word);
+                tsquery(sql, word);
                 sql.push(
                     " or exists (select 1 from thread_messages m
                                  where m.conversation_id = c.conversation_id and m.search @@ ",
                 );
-                tsquery(&mut sql, word);
+                tsquery(sql, word);
                 sql.push(")");
                 if !digits.is_empty() {
                     sql.push(" or strpos(c.contact_phone_digits, ")
@@ -873,7 +899,6 @@ pub mod read {
             }
             sql.push(")");
         }
-        sql
     }
 
     /// Up to `limit` conversations, most recently active first, after `after`.
@@ -906,6 +931,101 @@ pub mod read {
         sql.push(" and c.conversation_id = ")
             .push_bind(conversation_id);
         sql.build_query_as().fetch_optional(pool).await
+    }
+
+    /// Where a conversation stands for an inbox list: shown in it, or within the viewer's scope
+    /// but not in this list. (A conversation outside the scope has no standing at all.)
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum InboxStanding {
+        Listed(Box<InboxEntry>),
+        InScopeOnly,
+    }
+
+    #[derive(FromRow)]
+    struct StandingRow {
+        #[sqlx(flatten)]
+        entry: InboxEntry,
+        listed: bool,
+    }
+
+    /// How each of `conversation_ids` stands for `query`'s list; the ids missing from the
+    /// answer are outside the viewer's scope (or unknown). One statement, whatever the number
+    /// of ids: what a live inbox reads after a burst of changes.
+    pub async fn inbox_standings(
+        pool: &PgPool,
+        query: &InboxQuery,
+        conversation_ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, InboxStanding)>, sqlx::Error> {
+        // `is true`: a condition on a null column (no assignee, say) is null, not false.
+        let mut sql = QueryBuilder::new(format!("select {INBOX_COLUMNS}, {VIEWER_UNREAD}, ((true"));
+        push_tab(&mut sql, query.tab, query.viewer);
+        push_filter(&mut sql, &query.filter);
+        sql.push(") is true) as listed");
+        push_from(&mut sql, query.viewer);
+        push_scope(&mut sql, query);
+        sql.push(" and c.conversation_id = any(")
+            .push_bind(conversation_ids)
+            .push(")");
+        let rows: Vec<StandingRow> = sql.build_query_as().fetch_all(pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let id = row.entry.row.conversation_id;
+                let standing = if row.listed {
+                    InboxStanding::Listed(Box::new(row.entry))
+                } else {
+                    InboxStanding::InScopeOnly
+                };
+                (id, standing)
+            })
+            .collect())
+    }
+
+    /// How many conversations each tab lists (PROJ-1).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
+    pub struct InboxCounts {
+        pub mine: i64,
+        pub open: i64,
+        pub closed: i64,
+        pub all: i64,
+    }
+
+    /// The number of conversations of every tab, for `query`'s viewer and filter (its tab
+    /// does not matter): the lists' own conditions, counted in one pass over the viewer's
+    /// scope. For a moderator that is the assignee index's entries of their own; for an admin
+    /// or a manager, whatever the filter narrows it to (the inbox, status or assignee index),
+    /// else the whole table.
+    pub async fn inbox_counts(
+        pool: &PgPool,
+        query: &InboxQuery,
+    ) -> Result<InboxCounts, sqlx::Error> {
+        let mut sql = QueryBuilder::new("select");
+        for (tab, column) in [
+            (InboxTab::Mine, "mine"),
+            (InboxTab::Open, "open"),
+            (InboxTab::Closed, "closed"),
+            (InboxTab::All, "all"),
+        ] {
+            if tab != InboxTab::Mine {
+                sql.push(",");
+            }
+            sql.push(" count(*) filter (where true");
+            push_tab(&mut sql, tab, query.viewer);
+            sql.push(format!(") as \"{column}\""));
+        }
+        sql.push(" from inbox_conversations c where true");
+        push_scope(&mut sql, query);
+        push_filter(&mut sql, &query.filter);
+        sql.build_query_as().fetch_one(pool).await
+    }
+
+    /// The conversations assigned to `operator`, whatever their status: all a moderator's
+    /// inbox lists can show (OPS-1).
+    pub async fn assigned_to(pool: &PgPool, operator: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+        sqlx::query_scalar("select conversation_id from inbox_conversations where assignee_id = $1")
+            .bind(operator)
+            .fetch_all(pool)
+            .await
     }
 
     /// What `operator` has not read (PROJ-2): per conversation assigned to them and not

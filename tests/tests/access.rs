@@ -98,6 +98,7 @@ fn operations() -> Vec<Operation> {
     };
     vec![
         op("inbox", Query, Standing, "{ inbox(first: 5) { nodes { id } } }", none),
+        op("inboxCounts", Query, Standing, "{ inboxCounts { all } }", none),
         op("unreadCounts", Query, Standing, "{ unreadCounts { total } }", none),
         op("callbacks", Query, Standing, "{ callbacks { nodes { id } } }", none),
         op(
@@ -461,6 +462,13 @@ fn operations() -> Vec<Operation> {
             conversation,
         ),
         op(
+            "inboxListChanged",
+            Subscription,
+            Standing,
+            "subscription { inboxListChanged { kind counts { all } } }",
+            none,
+        ),
+        op(
             "inboxChanged",
             Subscription,
             Standing,
@@ -797,12 +805,14 @@ async fn every_operation_as_every_caller_is_exactly_as_access_md_says(
     let table = documented();
     let operations = operations();
 
-    // Every root field of the schema has a row, and every row an operation here.
+    // Every root field of the schema has a row, and every row an operation here (deprecated
+    // fields too: they still answer).
     let schema = fixture
         .server
         .graphql_ok(
-            "{ __schema { queryType { fields { name } } mutationType { fields { name } }
-               subscriptionType { fields { name } } } }",
+            "{ __schema { queryType { fields(includeDeprecated: true) { name } }
+               mutationType { fields(includeDeprecated: true) { name } }
+               subscriptionType { fields(includeDeprecated: true) { name } } } }",
             json!({}),
             None,
         )

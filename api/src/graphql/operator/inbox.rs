@@ -15,7 +15,7 @@ use crate::graphql::types::{page_size, Conversation, ConversationStatus, Priorit
 use crate::graphql::AppContext;
 
 /// Inbox cursors are `<last activity in µs since the epoch>.<conversation id>`.
-fn encode_cursor(c: &Conversation) -> String {
+pub(super) fn encode_cursor(c: &Conversation) -> String {
     format!("{}.{}", c.last_activity_at.timestamp_micros(), c.id)
 }
 
@@ -66,6 +66,19 @@ impl InboxListQuery {
             Edge::new(encode_cursor(&node), node)
         }));
         Ok(connection)
+    }
+
+    /// How many conversations each tab lists for the viewer (PROJ-1), narrowed by `filter` as
+    /// `inbox` narrows its lists. Moderators count only their own. `inboxListChanged` keeps
+    /// these counts live.
+    async fn inbox_counts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InboxFilter>,
+    ) -> async_graphql::Result<InboxCounts> {
+        let query = inbox_query(ctx, InboxTab::All, filter.unwrap_or_default()).gql()?;
+        let app = ctx.data::<AppContext>()?;
+        Ok(read::inbox_counts(&app.pool, &query).await.gql()?.into())
     }
 
     /// What the viewer has not read in the conversations assigned to them (PROJ-2): the badge
@@ -167,6 +180,30 @@ pub(super) fn inbox_query(
         assigned_only: conversation_scope(roles) == ConversationScope::AssignedOnly,
         filter: filter.into_read()?,
     })
+}
+
+/// How many conversations each inbox tab lists for the viewer and a filter (PROJ-1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, SimpleObject)]
+pub struct InboxCounts {
+    /// Assigned to the viewer.
+    pub mine: i32,
+    /// The unassigned queue: nobody's, not closed (0 for a moderator, who sees only their own).
+    pub open: i32,
+    pub closed: i32,
+    /// Everything the viewer may see.
+    pub all: i32,
+}
+
+impl From<read::InboxCounts> for InboxCounts {
+    fn from(counts: read::InboxCounts) -> Self {
+        let int = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+        Self {
+            mine: int(counts.mine),
+            open: int(counts.open),
+            closed: int(counts.closed),
+            all: int(counts.all),
+        }
+    }
 }
 
 /// What an operator has not read (PROJ-2).

@@ -6,6 +6,8 @@
 //! - [`callbacks`]: call-back requests and how they ended.
 //! - [`outreach`]: a conversation the operator starts with a known contact.
 //! - [`subscriptions`]: the inbox list and the unread counters, live.
+//! - [`subscriptions`]: the inbox list and the unread counters, live; [`live_list`] works
+//!   out what a live inbox list is told: rows in, rows out, every tab's count.
 //!
 //! `command` turns an operator's request into a conversation command for the mutations. A
 //! thread's live messages, which the visitor follows too, are in [`super::thread`].
@@ -15,6 +17,7 @@ use async_graphql::MergedObject;
 pub mod callbacks;
 mod command;
 pub mod inbox;
+pub mod live_list;
 pub mod outreach;
 pub mod replies;
 pub mod status;

@@ -1,6 +1,7 @@
-//! The operator UI's live updates: the inbox list as conversations start and change (PROJ-1),
-//! and unread counters (PROJ-2, which a widget session follows too). A thread's new messages
-//! are [`crate::graphql::thread`]'s `messagePosted`; typing is [`crate::graphql::typing`].
+//! The operator UI's live updates: the inbox list as rows come and go, with every tab's count
+//! (PROJ-1, worked out in [`super::live_list`]), and unread counters (PROJ-2, which a widget
+//! session follows too). A thread's new messages are [`crate::graphql::thread`]'s
+//! `messagePosted`; typing is [`crate::graphql::typing`].
 
 use async_graphql::{Context, SimpleObject, Subscription};
 use futures::Stream;
@@ -8,6 +9,7 @@ use switchboard_projections::conversations::read;
 use uuid::Uuid;
 
 use super::inbox::{inbox_query, InboxFilter, InboxTab};
+use super::live_list::{inbox_list_changes, InboxListChange};
 use crate::auth::{Authentication, Viewer, CONVERSATION_ROLES};
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
@@ -32,8 +34,33 @@ pub struct OperatorSubscription;
 
 #[Subscription]
 impl OperatorSubscription {
+    /// An inbox list as it changes (PROJ-1): the list of `tab` and `filter`, as the `inbox`
+    /// query pages it. The first message gives the counts as they stand (`COUNTS`); then each
+    /// row that comes into the list or changes in it is `UPSERTED` (with its cursor), each row
+    /// that leaves it is `REMOVED`, and every message carries every tab's counts after it.
+    /// `RESYNC` means changes may have been missed: refetch the list.
+    ///
+    /// Subscribe first, then load the list: a row that changes in between is sent again. A
+    /// row that leaves is announced once (until it comes back), even if the client never
+    /// loaded it: admins and managers hear of every conversation that changed and is not in
+    /// the list, moderators only of their own (assigned to them now, or when the subscription
+    /// started or saw them), never of anyone else's. Each burst of changes costs two reads
+    /// per subscriber (the changed rows, then the counts).
+    async fn inbox_list_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "InboxTab::All")] tab: InboxTab,
+        filter: Option<InboxFilter>,
+    ) -> async_graphql::Result<impl Stream<Item = InboxListChange>> {
+        inbox_list_changes(ctx, tab, filter.unwrap_or_default()).await
+    }
+
     /// A conversation, each time it starts or changes (new message, …), if the inbox list
     /// of `tab` and `filter` shows it (PROJ-1). Operators only; moderators get their own.
+    /// Never says that a row left the list: use `inboxListChanged`.
+    #[graphql(
+        deprecation = "Never says that a row left the list; use inboxListChanged, which does, with the tabs' counts."
+    )]
     async fn inbox_changed(
         &self,
         ctx: &Context<'_>,
