@@ -5,7 +5,6 @@
 //! - [`status`]: status and priority, assignment and transfer, opened and read, tags.
 //! - [`callbacks`]: call-back requests and how they ended.
 //! - [`outreach`]: a conversation the operator starts with a known contact.
-//! - [`subscriptions`]: the inbox list and the unread counters, live.
 //! - [`subscriptions`]: the inbox list and the unread counters, live; [`live_list`] works
 //!   out what a live inbox list is told: rows in, rows out, every tab's count.
 //!
