@@ -57,6 +57,20 @@ pub struct Inbox {
     pub allowed_origins: Vec<String>,
     /// Service-level targets (PROJ-3).
     pub sla: SlaPolicy,
+    /// Which idle conversations the inactivity timeout closes (TIME-1).
+    pub inactivity_closes: InactivityRule,
+}
+
+/// Which idle conversations the inactivity timeout closes (TIME-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "switchboard_domain::inbox::InactivityRule")]
+pub enum InactivityRule {
+    /// Only those waiting on the contact: an operator answered the contact's last message, or
+    /// set `WAITING_FOR_USER`. A contact waiting for an answer or a call-back stays in the
+    /// queue. The default.
+    WaitingOnContact,
+    /// Any conversation nobody wrote in for the timeout, whoever waits.
+    AnyIdle,
 }
 
 /// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never
@@ -139,6 +153,7 @@ impl From<InboxRow> for Inbox {
             retention_secs: settings.retention_secs,
             allowed_origins: settings.allowed_origins,
             sla: settings.sla.into(),
+            inactivity_closes: settings.inactivity_closes.into(),
         }
     }
 }
@@ -298,6 +313,10 @@ pub struct InboxSettingsInput {
     /// A browser's widget request from another site answers `ORIGIN_NOT_ALLOWED`.
     #[graphql(default)]
     pub allowed_origins: Vec<String>,
+    /// Which idle conversations the inactivity timeout closes (TIME-1); omit for
+    /// `WAITING_ON_CONTACT`.
+    #[graphql(default_with = "InactivityRule::WaitingOnContact")]
+    pub inactivity_closes: InactivityRule,
 }
 
 impl InboxSettingsInput {
@@ -311,7 +330,7 @@ impl InboxSettingsInput {
             Some(hours) => hours.validate()?,
             None => hours::WorkingHours::always(),
         };
-        Ok(InboxSettings::new(
+        let mut settings = InboxSettings::new(
             &self.title,
             self.greeting.as_deref(),
             self.color.as_deref(),
@@ -357,7 +376,9 @@ impl InboxSettingsInput {
                 .iter()
                 .map(String::as_str)
                 .collect::<Vec<_>>(),
-        )?)
+        )?;
+        settings.inactivity_closes = self.inactivity_closes.into();
+        Ok(settings)
     }
 }
 

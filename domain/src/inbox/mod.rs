@@ -22,7 +22,7 @@ use crate::event::{
 pub(crate) mod settings;
 
 pub use settings::{
-    InboxSettings, RatingScale, RoutingRule, SlaPolicy, SlaTerms, DEFAULT_CAPACITY,
+    InactivityRule, InboxSettings, RatingScale, RoutingRule, SlaPolicy, SlaTerms, DEFAULT_CAPACITY,
     DEFAULT_ESCALATION_SECS, MAX_ALLOWED_ORIGINS,
 };
 

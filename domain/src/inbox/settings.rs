@@ -100,6 +100,23 @@ pub struct InboxSettings {
     /// rate limits and session tokens are.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
+    /// Which idle conversations the inactivity timeout closes (TIME-1).
+    #[serde(default)]
+    pub inactivity_closes: InactivityRule,
+}
+
+text_enum! {
+    /// Which idle conversations the inactivity timeout closes (TIME-1).
+    #[derive(Default)]
+    pub enum InactivityRule {
+        /// Only those waiting on the contact: the last word is an operator's answer, or an
+        /// operator set `waiting_for_user`. Never one whose contact waits for an answer or a
+        /// call-back: that is the team's backlog, not idleness.
+        #[default]
+        WaitingOnContact = "waiting_on_contact",
+        /// Any conversation nobody wrote in, whoever waits (the only rule before this setting).
+        AnyIdle = "any_idle",
+    }
 }
 
 /// The most origins an inbox lists.
@@ -345,6 +362,7 @@ impl InboxSettings {
             retention_secs: None,
             sla: SlaPolicy::default(),
             allowed_origins: Vec::new(),
+            inactivity_closes: InactivityRule::default(),
         })
     }
 
@@ -645,5 +663,13 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn settings_stored_before_the_inactivity_rule_read_as_waiting_on_contact() {
+        let mut stored = serde_json::to_value(settings("Old")).unwrap();
+        stored.as_object_mut().unwrap().remove("inactivity_closes");
+        let read: InboxSettings = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.inactivity_closes, InactivityRule::WaitingOnContact);
     }
 }
