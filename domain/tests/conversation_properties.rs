@@ -20,7 +20,7 @@ use switchboard_domain::event::{
     CallbackOutcome, Channel, Consent, Contact, DomainEvent, Priority, RoutedBy, Routing, Sender,
     SenderKind, Source, StatusTrigger,
 };
-use switchboard_domain::inbox::RatingScale;
+use switchboard_domain::inbox::{InactivityRule, RatingScale};
 use switchboard_domain::operator::{may_work_branch, Role};
 use switchboard_domain::values::{MessageBody, Phone, Tag};
 use switchboard_domain::Actor;
@@ -168,10 +168,15 @@ fn command() -> impl Strategy<Value = ConversationCommand> {
             conversation_id: CONVERSATION,
             at: at(),
         })),
-        (0i32..12).prop_map(|last_message_position| {
+        (0i32..12, any::<bool>()).prop_map(|(last_message_position, any_idle)| {
             ConversationCommand::CloseForInactivity(CloseForInactivity {
                 conversation_id: CONVERSATION,
                 last_message_position,
+                rule: if any_idle {
+                    InactivityRule::AnyIdle
+                } else {
+                    InactivityRule::WaitingOnContact
+                },
                 at: at(),
             })
         }),

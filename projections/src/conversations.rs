@@ -1185,23 +1185,35 @@ pub mod read {
     }
 
     /// Conversations idle for longer than their inbox's inactivity timeout that are neither
-    /// resolved nor closed (TIME-1), with the position of their last message (0 for none).
+    /// resolved nor closed and that its inbox's rule lets close (TIME-1), with the position
+    /// of their last message (0 for none) and the rule they were chosen by. By default
+    /// (`waiting_on_contact`) only those waiting on the contact: `waiting_for_user`, or
+    /// answered by an operator since the contact last wrote (`waiting_since` is null), and
+    /// never `pending_callback`. `any_idle` takes every idle one.
     pub async fn due_for_inactivity(
         pool: &PgPool,
         now: DateTime<Utc>,
         timeout: Timeout,
         limit: i64,
-    ) -> Result<Vec<(Uuid, i32)>, sqlx::Error> {
-        sqlx::query_as(
+    ) -> Result<Vec<(Uuid, i32, switchboard_domain::inbox::InactivityRule)>, sqlx::Error> {
+        use switchboard_domain::inbox::InactivityRule;
+        let rows: Vec<(Uuid, i32, String)> = sqlx::query_as(
             "select c.conversation_id,
                     coalesce((select max(m.stream_version) from thread_messages m
-                              where m.conversation_id = c.conversation_id and not m.internal), 0)
+                              where m.conversation_id = c.conversation_id and not m.internal), 0),
+                    coalesce(i.settings ->> 'inactivity_closes', $7)
              from inbox_conversations c
              left join inboxes i on i.inbox_id = c.inbox_id
              where c.last_activity_at < $1 - make_interval(secs => $5)
                and c.last_activity_at < $1 - make_interval(secs =>
                      coalesce((i.settings ->> 'inactivity_timeout_secs')::float8, $4))
                and c.status not in ($2, $3)
+               and (coalesce(i.settings ->> 'inactivity_closes', $7) = $8
+                    or c.status = $9
+                    or (c.status <> $10 and c.waiting_since is null and c.has_outbound
+                        and not exists (select 1 from callbacks b
+                                        where b.conversation_id = c.conversation_id
+                                          and b.status in ('requested', 'scheduled'))))
              order by c.last_activity_at
              limit $6",
         )
@@ -1211,8 +1223,24 @@ pub mod read {
         .bind(timeout.default_secs)
         .bind(timeout.shortest_secs)
         .bind(limit)
+        .bind(InactivityRule::default().as_str())
+        .bind(InactivityRule::AnyIdle.as_str())
+        .bind(ConversationStatus::WaitingForUser.as_str())
+        .bind(ConversationStatus::PendingCallback.as_str())
         .fetch_all(pool)
-        .await
+        .await?;
+        // A rule this build does not know (a newer node wrote it) is read as the default,
+        // which closes the fewest.
+        Ok(rows
+            .into_iter()
+            .map(|(id, position, rule)| {
+                (
+                    id,
+                    position,
+                    InactivityRule::parse(&rule).unwrap_or_default(),
+                )
+            })
+            .collect())
     }
 
     /// Conversations resolved for longer than their inbox's retention period (TIME-2).

@@ -15,6 +15,20 @@
 //!   e-mail, with the consent record. The responsible manager is the assignee if they are an
 //!   admin or a manager (moderators do not handle call-backs); otherwise the managers of the
 //!   conversation's branch, or its admins if it has no manager.
+//! - An operator's reply to a visitor who left: their e-mail, see below.
+//!
+//! # A visitor who left (seed 000)
+//! "Left" is decided from the log alone, so it holds across API nodes and needs no sockets:
+//! the contact has not read an operator's reply (no [`ConversationReadByContact`] covering
+//! it) within a delay of its posting (`SWITCHBOARD_VISITOR_EMAIL_DELAY_SECS`, for which the
+//! notifier holds the e-mail). The first such reply inserts one e-mail to the address the
+//! contact gave, from the inbox's title; replies while it waits join it, so the contact gets
+//! one e-mail per batch of unread replies. A read covering the batch cancels the e-mail if it
+//! is still waiting and ends the batch either way: the next reply starts a new one. A reply
+//! after the e-mail went out, before any read, sends nothing more (the e-mail's link shows
+//! the whole thread). The notifier adds the link back into the conversation as it sends. Not
+//! e-mailed: contacts without an address, erased ones, and those whose Telegram chat carries
+//! the conversation (they got the reply there).
 //!
 //! Telegram accounts and chats are read from `telegram_operators` and `telegram_visitors` when
 //! the event is applied: an operator who links their account later is not sent what came
@@ -36,7 +50,9 @@ use serde_json::json;
 use sqlx::PgConnection;
 use switchboard_domain::contact::ERASED;
 use switchboard_domain::envelope::RecordedEvent;
-use switchboard_domain::event::{CallbackRequested, Channel, MessagePosted, SenderKind};
+use switchboard_domain::event::{
+    CallbackRequested, Channel, ConversationReadByContact, MessagePosted, SenderKind,
+};
 use switchboard_domain::DomainEvent;
 use uuid::Uuid;
 
@@ -56,6 +72,7 @@ pub(crate) const HANDLED: &[&str] = &[
     "ConversationUnassigned",
     "ConversationTransferred",
     "CallbackRequested",
+    "ConversationReadByContact",
     "ContactErased",
 ];
 
@@ -69,13 +86,17 @@ pub enum Recipient {
     },
     /// An operator's e-mail address.
     Email { address: String, operator_id: Uuid },
+    /// A contact's e-mail address.
+    ContactEmail { address: String },
 }
 
 impl Recipient {
     fn key(&self) -> String {
         match self {
             Recipient::Telegram { chat_id, .. } => format!("telegram:{chat_id}"),
-            Recipient::Email { address, .. } => format!("email:{address}"),
+            Recipient::Email { address, .. } | Recipient::ContactEmail { address } => {
+                format!("email:{address}")
+            }
         }
     }
 }
@@ -187,8 +208,9 @@ impl Projection for NotificationsProjection {
             Ok(DomainEvent::ConversationStarted(e)) => {
                 sqlx::query(
                     "insert into notification_conversations
-                         (conversation_id, inbox_id, branch_id, contact_id, contact_name)
-                     values ($1, $2, $3, $4, $5)
+                         (conversation_id, inbox_id, branch_id, contact_id, contact_name,
+                          contact_email)
+                     values ($1, $2, $3, $4, $5, $6)
                      on conflict (conversation_id) do nothing",
                 )
                 .bind(e.conversation_id)
@@ -196,6 +218,8 @@ impl Projection for NotificationsProjection {
                 .bind(e.branch_id)
                 .bind(e.contact.id)
                 .bind(&e.contact.name)
+                // An erased contact's events are applied as erased: no address to write to.
+                .bind(e.contact.email.as_deref().filter(|email| *email != ERASED))
                 .execute(&mut *tx)
                 .await?;
                 0
@@ -220,6 +244,10 @@ impl Projection for NotificationsProjection {
                 0
             }
             Ok(DomainEvent::MessagePosted(e)) => message_posted(tx, event, &e).await?,
+            Ok(DomainEvent::ConversationReadByContact(e)) => {
+                read_by_contact(tx, &e).await?;
+                0
+            }
             Ok(DomainEvent::AutoReplySent(e)) => {
                 let chats = visitor_chats(tx, e.conversation_id).await?;
                 let from = match chats.is_empty() {
@@ -279,7 +307,9 @@ impl Projection for NotificationsProjection {
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
-                    "update notification_conversations set contact_name = null
+                    "update notification_conversations
+                     set contact_name = null, contact_email = null, unread_email_id = null,
+                         unread_email_position = null
                      where contact_id = $1",
                 )
                 .bind(e.contact_id)
@@ -427,10 +457,14 @@ async fn message_posted(
             }
         }
         SenderKind::Operator | SenderKind::System | SenderKind::Bot => {
-            // Most conversations are not linked to Telegram: then this is the one statement.
+            // Most conversations are not linked to Telegram: then this is the one statement,
+            // but for an operator's reply, which may be e-mailed instead.
             let chats = visitor_chats(tx, e.conversation_id).await?;
             if chats.is_empty() {
-                return Ok(0);
+                return match e.sender.kind {
+                    SenderKind::Operator => reply_by_email(tx, event, e, &files).await,
+                    SenderKind::Contact | SenderKind::System | SenderKind::Bot => Ok(0),
+                };
             }
             let from = match (e.sender.kind, e.sender.id) {
                 (SenderKind::Operator, Some(id)) => operator_name(tx, id).await?,
@@ -448,6 +482,137 @@ async fn message_posted(
         }
     }
     Ok(inserted)
+}
+
+/// An operator's reply for a visitor who may have left: it starts a batch (an e-mail that
+/// the notifier holds for the delay after the reply) or joins the one waiting. See the
+/// module's docs.
+async fn reply_by_email(
+    tx: &mut PgConnection,
+    event: &RecordedEvent,
+    e: &MessagePosted,
+    files: &[&str],
+) -> Result<u64, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Visitor {
+        inbox_id: Uuid,
+        contact_id: Uuid,
+        contact_email: Option<String>,
+        unread_email_id: Option<Uuid>,
+        title: Option<String>,
+    }
+    let visitor: Option<Visitor> = sqlx::query_as(
+        "select c.inbox_id, c.contact_id, c.contact_email, c.unread_email_id, i.title
+         from notification_conversations c
+         left join inboxes i on i.inbox_id = c.inbox_id
+         where c.conversation_id = $1",
+    )
+    .bind(e.conversation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(Visitor {
+        inbox_id,
+        contact_id,
+        contact_email: Some(address),
+        unread_email_id: batch,
+        title,
+    }) = visitor
+    else {
+        return Ok(0);
+    };
+    let from = match e.sender.id {
+        Some(id) => operator_name(tx, id).await?,
+        None => "Operator".to_owned(),
+    };
+    let reply = visitor_text(&from, &e.body, files);
+    let (batch, inserted) = match batch {
+        Some(batch) => {
+            // Joins the e-mail while it waits; one being sent or sent already stays as it is.
+            sqlx::query(
+                "update notifications set body = body || $2, updated_at = now()
+                 where notification_id = $1 and status = 'pending' and claim_id is null",
+            )
+            .bind(batch)
+            .bind(format!("\n\n{reply}"))
+            .execute(&mut *tx)
+            .await?;
+            (batch, 0)
+        }
+        None => {
+            let title = title.unwrap_or_else(|| "Support".to_owned());
+            let id = notification_id(
+                event.event_id,
+                &Recipient::ContactEmail {
+                    address: address.clone(),
+                },
+            );
+            // Due at the reply's time: the notifier adds the delay.
+            let inserted = sqlx::query(
+                "insert into notifications (notification_id, event_id, global_position,
+                     conversation_id, channel, email, subject, body, sender_name, contact_id,
+                     inbox_id, status, next_attempt_at, created_at, updated_at)
+                 values ($1, $2, $3, $4, 'email', $5, $6, $7, $8, $9, $10, 'pending', $11,
+                         now(), now())
+                 on conflict (notification_id) do nothing",
+            )
+            .bind(id)
+            .bind(event.event_id)
+            .bind(event.global_position)
+            .bind(e.conversation_id)
+            .bind(&address)
+            .bind(format!("New reply from {title}"))
+            .bind(format!(
+                "You have a reply in your conversation with {title}:\n\n{reply}"
+            ))
+            .bind(&title)
+            .bind(contact_id)
+            .bind(inbox_id)
+            .bind(e.posted_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            (id, inserted)
+        }
+    };
+    sqlx::query(
+        "update notification_conversations
+         set unread_email_id = $2, unread_email_position = $3
+         where conversation_id = $1",
+    )
+    .bind(e.conversation_id)
+    .bind(batch)
+    .bind(event.stream_version)
+    .execute(&mut *tx)
+    .await?;
+    Ok(inserted)
+}
+
+/// The contact read up to a position: a batch of replies it covers is over, and its e-mail,
+/// if still waiting, is cancelled. One statement, as every read by a contact passes here.
+async fn read_by_contact(
+    tx: &mut PgConnection,
+    e: &ConversationReadByContact,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "with batch as (
+             select unread_email_id from notification_conversations
+             where conversation_id = $1 and unread_email_position <= $2
+         ),
+         cancelled as (
+             update notifications
+             set status = 'cancelled', last_error = 'the contact read the replies in time',
+                 updated_at = now()
+             where notification_id = (select unread_email_id from batch) and status = 'pending'
+         )
+         update notification_conversations
+         set unread_email_id = null, unread_email_position = null
+         where conversation_id = $1 and unread_email_position <= $2",
+    )
+    .bind(e.conversation_id)
+    .bind(e.up_to_position)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Who hears of a contact's message: the linked operators (the assignee, or the branch's
@@ -602,6 +767,7 @@ async fn insert(
             address,
             operator_id,
         } => ("email", Some(*operator_id), None, Some(address.as_str())),
+        Recipient::ContactEmail { address } => ("email", None, None, Some(address.as_str())),
     };
     let done = sqlx::query(
         "insert into notifications (notification_id, event_id, global_position, conversation_id,

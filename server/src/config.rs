@@ -287,6 +287,21 @@ pub struct NotifyArgs {
         value_parser = clap::value_parser!(u32).range(0..=36_500)
     )]
     pub notify_keep_days: u32,
+
+    /// Where visitors reach the chat, `https://host[/path]`: a reply e-mailed to a visitor who
+    /// left links back into their conversation at `<this>/chat/resume?token=…` (seed 000).
+    /// Unset: such e-mails are skipped.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long an operator's reply may stay unread by the visitor before it is e-mailed to
+    /// them, if they gave an address, in seconds: unread that long, they have left.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_VISITOR_EMAIL_DELAY_SECS",
+        default_value_t = 300
+    )]
+    pub visitor_email_delay_secs: u64,
 }
 
 impl fmt::Debug for NotifyArgs {
@@ -306,6 +321,8 @@ impl fmt::Debug for NotifyArgs {
             .field("notify_poll_ms", &self.notify_poll_ms)
             .field("notify_timeout_ms", &self.notify_timeout_ms)
             .field("notify_keep_days", &self.notify_keep_days)
+            .field("public_url", &self.public_url)
+            .field("visitor_email_delay_secs", &self.visitor_email_delay_secs)
             .finish()
     }
 }
@@ -324,6 +341,8 @@ impl Default for NotifyArgs {
             notify_poll_ms: 1000,
             notify_timeout_ms: 10_000,
             notify_keep_days: 30,
+            public_url: None,
+            visitor_email_delay_secs: 300,
         }
     }
 }
@@ -356,6 +375,32 @@ impl NotifyArgs {
             timeout: Duration::from_millis(self.notify_timeout_ms),
             keep: (self.notify_keep_days > 0)
                 .then(|| Duration::from_secs(u64::from(self.notify_keep_days) * 24 * 3600)),
+            visitor_email_delay: Duration::from_secs(self.visitor_email_delay_secs),
+        }
+    }
+
+    /// The public URL without a trailing `/`; `None` when unset. Anything but an `http(s)`
+    /// URL is refused at start-up, before it reaches an e-mail.
+    pub fn public_url(&self) -> anyhow::Result<Option<String>> {
+        let Some(url) = self
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(None);
+        };
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        match rest {
+            Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ']) => {
+                Ok(Some(url.trim_end_matches('/').to_owned()))
+            }
+            _ => anyhow::bail!(
+                "SWITCHBOARD_PUBLIC_URL must be an http(s) URL without query, such as \
+                 https://chat.example.com (got {url})"
+            ),
         }
     }
 
@@ -494,7 +539,13 @@ impl fmt::Display for Settings {
         writeln!(f, "notify_backoff_unit_ms={}", n.notify_backoff_unit_ms)?;
         writeln!(f, "notify_poll_ms={}", n.notify_poll_ms)?;
         writeln!(f, "notify_timeout_ms={}", n.notify_timeout_ms)?;
-        write!(f, "notify_keep_days={}", n.notify_keep_days)
+        writeln!(f, "notify_keep_days={}", n.notify_keep_days)?;
+        writeln!(
+            f,
+            "public_url={}",
+            n.public_url.as_deref().unwrap_or("(none)")
+        )?;
+        write!(f, "visitor_email_delay_secs={}", n.visitor_email_delay_secs)
     }
 }
 
@@ -523,5 +574,23 @@ mod tests {
             "postgres://sb:***@db:5432/sb"
         );
         assert_eq!(mask_password("postgres://db/sb"), "postgres://db/sb");
+    }
+
+    #[test]
+    fn the_public_url_is_checked_and_trimmed() {
+        let with = |url: &str| NotifyArgs {
+            public_url: Some(url.into()),
+            ..NotifyArgs::default()
+        };
+        assert_eq!(NotifyArgs::default().public_url().unwrap(), None);
+        assert_eq!(
+            with("https://chat.example.com/support/")
+                .public_url()
+                .unwrap(),
+            Some("https://chat.example.com/support".into())
+        );
+        for bad in ["chat.example.com", "ftp://x", "https://", "https://x/?a=1"] {
+            assert!(with(bad).public_url().is_err(), "{bad}");
+        }
     }
 }

@@ -44,7 +44,7 @@ use switchboard_api::http::router;
 use switchboard_api::metrics::Metrics;
 use switchboard_api::state::HttpState;
 use switchboard_api::telegram::{bot::Bot, Telegram};
-use switchboard_workers::notifier::{run_notifier, Channels};
+use switchboard_workers::notifier::{run_notifier, Channels, ResumeLinks};
 use switchboard_workers::scheduler::{run_scheduler, SchedulerSettings};
 use switchboard_workers::webhooks::run_webhook_worker;
 
@@ -199,6 +199,26 @@ fn spawn_projection<P: Projection>(
     });
 }
 
+/// The links visitors' e-mails carry back into their conversation, `None` without a public
+/// URL. Their tokens are the API's widget sessions, issued with the API's own issuer and
+/// secret, so the API accepts them as it accepts the ones `startConversation` gives.
+fn resume_links(settings: &Settings) -> anyhow::Result<Option<ResumeLinks>> {
+    let Some(public_url) = settings.notify.public_url()? else {
+        return Ok(None);
+    };
+    let auth = Auth::new(&settings.jwt_secret, widget_session_ttl(settings))?;
+    Ok(Some(ResumeLinks {
+        public_url,
+        widget_session: Arc::new(move |contact_id, conversation_id, inbox_id| {
+            auth.issue_widget_session(contact_id, conversation_id, inbox_id)
+        }),
+    }))
+}
+
+fn widget_session_ttl(settings: &Settings) -> Duration {
+    Duration::from_secs(u64::from(settings.widget_session_hours) * 3600)
+}
+
 /// Starts `components` against `pool`. Returns once the API (if any) is listening.
 pub async fn start(
     settings: &Settings,
@@ -301,6 +321,7 @@ pub async fn start(
         let channels = Arc::new(Channels {
             telegram: telegram.as_ref().map(|t| t.api.clone()),
             mail: settings.notify.mailer()?,
+            resume: resume_links(settings)?,
         });
         let (pool, token, notifier) = (pool.clone(), shutdown.clone(), settings.notify.notifier());
         tasks.spawn(async move {
@@ -310,10 +331,7 @@ pub async fn start(
     }
     let mut addr = None;
     if components.contains(&Component::Api) {
-        let auth = Auth::new(
-            &settings.jwt_secret,
-            Duration::from_secs(u64::from(settings.widget_session_hours) * 3600),
-        )?;
+        let auth = Auth::new(&settings.jwt_secret, widget_session_ttl(settings))?;
         let feed = ChangeFeed::start(pool.clone(), shutdown.clone())
             .await
             .context("listening for projection changes")?;

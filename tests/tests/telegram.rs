@@ -1173,6 +1173,59 @@ async fn status_changes(server: &TestServer, stream: &str) -> Vec<(String, Strin
          order by stream_version",
     )
     .bind(stream)
+/// A conversation started in the inbox of `widget_token` by `name`, with `email` if given.
+async fn visitor(
+    server: &TestServer,
+    widget_token: &str,
+    name: &str,
+    email: Option<&str>,
+) -> switchboard_tests::calls::Started {
+    start(
+        server,
+        json!({ "widgetToken": widget_token, "name": name, "email": email, "message": "Hello?" }),
+    )
+    .await
+}
+
+/// An operator's reply; its message id.
+async fn reply(server: &TestServer, operator: &str, conversation_id: &str, body: &str) -> String {
+    let data = server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": conversation_id, "body": body } }),
+            Some(operator),
+        )
+        .await;
+    data["replyToConversation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The visitor has read the conversation up to `message_id` (everything, without one).
+async fn read_by_visitor(
+    server: &TestServer,
+    visitor: &switchboard_tests::calls::Started,
+    message_id: Option<&str>,
+) {
+    server
+        .graphql_ok(
+            "mutation($input: MarkReadInput!) { markRead(input: $input) { changed } }",
+            json!({ "input": {
+                "conversationId": visitor.conversation_id, "upToMessageId": message_id,
+            }}),
+            Some(&visitor.session),
+        )
+        .await;
+}
+
+/// The statuses of the notifications of a conversation.
+async fn notification_statuses(server: &TestServer, conversation_id: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "select status from notifications where conversation_id = $1::uuid
+         order by global_position",
+    )
+    .bind(conversation_id)
     .fetch_all(&server.pool)
     .await
     .unwrap()
@@ -1639,5 +1692,120 @@ async fn tg_customer_starts_conversation_by_writing_to_bot(
     );
     bot.wait_for(olena.id, |t| t == "Anna: On it.", WAIT).await;
     assert_eq!(conversations().await, 1);
+/// Seed 000, issue 19: a reply to a visitor who left reaches them by e-mail when they gave
+/// one, with a link back into the conversation. "Left": they did not read the reply within
+/// the delay. One e-mail per batch of unread replies; a read in time sends none, and a read
+/// starts the next batch.
+#[sqlx::test(migrations = "../migrations")]
+async fn notif_email_reaches_visitor_who_left(_o: PgPoolOptions, connect: PgConnectOptions) {
+    let bot = FakeBotApi::start().await;
+    let smtp = SmtpSink::start().await;
+    let mut settings = settings_with_fakes(&bot, Some(&smtp));
+    settings.notify.public_url = Some("https://chat.example.com/".into());
+    settings.notify.visitor_email_delay_secs = 4;
+    let server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let admin = server.operator_token();
+    let (_, widget_token) = create_inbox(&server, &admin, "Acme Support").await;
+    let olena = visitor(&server, &widget_token, "Olena", Some("olena@example.com")).await;
+    let petro = visitor(&server, &widget_token, "Petro", Some("petro@example.com")).await;
+    let ivan = visitor(&server, &widget_token, "Ivan", None).await;
+    let mariia = visitor(&server, &widget_token, "Mariia", Some("mariia@example.com")).await;
+
+    // Olena leaves before two replies; Petro reads his at once; Ivan gave no address;
+    // Mariia is erased before her reply's delay is up.
+    reply(&server, &admin, &olena.conversation_id, "First answer").await;
+    reply(&server, &admin, &olena.conversation_id, "Second answer").await;
+    let to_petro = reply(
+        &server,
+        &admin,
+        &petro.conversation_id,
+        "Your order shipped",
+    )
+    .await;
+    read_by_visitor(&server, &petro, Some(&to_petro)).await;
+    reply(&server, &admin, &ivan.conversation_id, "Hi Ivan").await;
+    reply(&server, &admin, &mariia.conversation_id, "Hi Mariia").await;
+    server
+        .graphql_ok(
+            "mutation($c: UUID!) { eraseContact(contactId: $c) { newlyErased } }",
+            json!({ "c": mariia.contact_id }),
+            Some(&admin),
+        )
+        .await;
+
+    let mails = smtp.wait_for(1, WAIT).await;
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let mail = quoted_printable_decoded(&mails[0].data);
+    assert_eq!(mails[0].to, vec!["olena@example.com".to_owned()]);
+    assert_eq!(mails[0].from, "switchboard@localhost");
+    let header = |name: &str| {
+        mail.lines()
+            .find(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {mail}"))
+            .to_owned()
+    };
+    assert_eq!(
+        header("From: "),
+        "From: \"Acme Support\" <switchboard@localhost>"
+    );
+    assert_eq!(header("Subject: "), "Subject: New reply from Acme Support");
+    for text in [
+        "You have a reply in your conversation with Acme Support:",
+        "Operator: First answer",
+        "Operator: Second answer",
+        "Continue the conversation: https://chat.example.com/chat/resume?token=",
+    ] {
+        assert!(mail.contains(text), "{text} missing from {mail}");
+    }
+    // The link's token opens Olena's conversation as her widget session.
+    let token = mail
+        .split("/chat/resume?token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let resumed = server
+        .graphql_ok("{ myConversation { id } }", json!({}), Some(&token))
+        .await;
+    assert_eq!(resumed["myConversation"]["id"], olena.conversation_id);
+
+    // Petro read in time: his e-mail was cancelled, never sent. Ivan and Mariia: none at all.
+    eventually(WAIT, || async {
+        (notification_statuses(&server, &petro.conversation_id).await == ["cancelled"])
+            .then_some(())
+    })
+    .await;
+    for nobody in [&ivan, &mariia] {
+        assert_eq!(
+            notification_statuses(&server, &nobody.conversation_id).await,
+            Vec::<String>::new()
+        );
+    }
+
+    // Olena has the e-mail and has not read it: another reply sends nothing more. Once she
+    // has read, the next reply starts a new batch.
+    reply(&server, &admin, &olena.conversation_id, "Third answer").await;
+    read_by_visitor(&server, &olena, None).await;
+    reply(&server, &admin, &olena.conversation_id, "Fourth answer").await;
+    let mails = smtp.wait_for(2, WAIT).await;
+    let second = quoted_printable_decoded(&mails[1].data);
+    assert_eq!(mails[1].to, vec!["olena@example.com".to_owned()]);
+    assert!(second.contains("Operator: Fourth answer"), "{second}");
+    for earlier in ["First answer", "Third answer"] {
+        assert!(!second.contains(earlier), "{earlier} in {second}");
+    }
+    // Nothing is left to send: exactly these two e-mails, however long we wait.
+    eventually(WAIT, || async {
+        (notification_statuses(&server, &olena.conversation_id).await == ["sent", "sent"])
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        notification_statuses(&server, &mariia.conversation_id)
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(smtp.mails().len(), 2);
     server.stop().await;
 }

@@ -13,7 +13,14 @@
 //!    └──the channel is not set up here (no bot token, no SMTP URL)──────► skipped
 //! ```
 //! A chat whose user blocked the bot (403) is unlinked, a visitor's or an operator's: nothing
-//! more is queued for it.
+//! more is queued for it. A visitor's e-mail the projection cancelled (they read the replies
+//! in time) is never claimed.
+//!
+//! # A visitor's e-mail
+//! The projection decides that a visitor who left is e-mailed (see its docs); the notifier
+//! sends it from the inbox's title and appends the link back into the conversation,
+//! `{SWITCHBOARD_PUBLIC_URL}/chat/resume?token=…`, where the token is a widget session for
+//! that conversation's contact, minted as the e-mail goes out ([`ResumeLinks`]).
 //!
 //! # Order and claiming
 //! Any number of notifiers share the queue. Each claims due rows with `for update skip
@@ -79,6 +86,9 @@ pub struct NotifierSettings {
     /// How long a notification that is done with is kept, with its attempts; `None` keeps
     /// them forever.
     pub keep: Option<Duration>,
+    /// How long a visitor's e-mail waits after the reply that started it: a read in that time
+    /// cancels it (the visitor had not left).
+    pub visitor_email_delay: Duration,
 }
 
 /// Where e-mail goes out.
@@ -103,16 +113,41 @@ impl Mailer {
     }
 }
 
+/// Mints a widget session token for (contact, conversation, inbox). The composition root
+/// hands in the API's issuer (`switchboard_api::auth::Auth::issue_widget_session`): this crate
+/// may not depend on the API, and the token's claims are defined once, there.
+pub type WidgetSessionIssuer = Arc<dyn Fn(Uuid, Uuid, Uuid) -> String + Send + Sync>;
+
+/// Links back into a conversation, for a visitor's e-mail.
+#[derive(Clone)]
+pub struct ResumeLinks {
+    /// Where the chat is served, without a trailing `/` (`https://example.com`).
+    pub public_url: String,
+    pub widget_session: WidgetSessionIssuer,
+}
+
+impl ResumeLinks {
+    /// `{public_url}/chat/resume?token=<a widget session for the conversation>`; the token is
+    /// URL-safe as it is (base64url and dots).
+    pub fn link(&self, contact_id: Uuid, conversation_id: Uuid, inbox_id: Uuid) -> String {
+        let token = (self.widget_session)(contact_id, conversation_id, inbox_id);
+        format!("{}/chat/resume?token={token}", self.public_url)
+    }
+}
+
 /// The ways out this process has.
 #[derive(Clone, Default)]
 pub struct Channels {
     pub telegram: Option<BotApi>,
     pub mail: Option<Mailer>,
+    /// Without it, visitors' e-mails are skipped: they would have no way back.
+    pub resume: Option<ResumeLinks>,
 }
 
 #[derive(Debug, Clone, FromRow)]
 struct Claimed {
     notification_id: Uuid,
+    conversation_id: Uuid,
     channel: String,
     telegram_chat_id: Option<i64>,
     email: Option<String>,
@@ -120,6 +155,10 @@ struct Claimed {
     body: String,
     attachment: Option<serde_json::Value>,
     attempts: i32,
+    /// A visitor's e-mail: the inbox's title, and whose widget session its link opens.
+    sender_name: Option<String>,
+    contact_id: Option<Uuid>,
+    inbox_id: Option<Uuid>,
 }
 
 /// What one attempt came to.
@@ -279,6 +318,9 @@ async fn claim(
              select n.notification_id
              from notifications n
              where n.status = 'pending' and n.next_attempt_at <= now()
+               -- A visitor's e-mail is first tried the delay after its reply.
+               and (n.contact_id is null or n.attempts > 0
+                    or n.next_attempt_at <= now() - $4 * interval '1 millisecond')
                and not exists (select 1 from notifications p
                                where p.status = 'pending'
                                  and p.telegram_chat_id = n.telegram_chat_id
@@ -294,12 +336,14 @@ async fn claim(
              updated_at = now()
          from due
          where n.notification_id = due.notification_id
-         returning n.notification_id, n.channel, n.telegram_chat_id, n.email,
-                   n.subject, n.body, n.attachment, n.attempts",
+         returning n.notification_id, n.conversation_id, n.channel, n.telegram_chat_id,
+                   n.email, n.subject, n.body, n.attachment, n.attempts, n.sender_name,
+                   n.contact_id, n.inbox_id",
     )
     .bind(CLAIM_BATCH)
     .bind(claim_id)
     .bind(lease_ms)
+    .bind(i64::try_from(settings.visitor_email_delay.as_millis()).unwrap_or(i64::MAX))
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(|row| (claim_id, row)).collect())
@@ -345,7 +389,20 @@ async fn send(channels: &Channels, row: &Claimed) -> Outcome {
                     reason: "e-mail is not set up on this service".into(),
                 };
             };
-            let message = match email(mailer, row, address) {
+            let link = match (row.contact_id, row.inbox_id, &channels.resume) {
+                (Some(contact), Some(inbox), Some(links)) => {
+                    Some(links.link(contact, row.conversation_id, inbox))
+                }
+                (Some(_), _, None) => {
+                    return Outcome::Skipped {
+                        reason: "SWITCHBOARD_PUBLIC_URL is not set: a visitor's e-mail needs \
+                                 the link back into the conversation"
+                            .into(),
+                    }
+                }
+                _ => None,
+            };
+            let message = match email(mailer, row, address, link.as_deref()) {
                 Ok(message) => message,
                 Err(error) => {
                     return Outcome::Failed {
@@ -375,18 +432,32 @@ async fn send(channels: &Channels, row: &Claimed) -> Outcome {
     }
 }
 
-/// The e-mail of a notification: its text, and its JSON attachment (the consent record) as
-/// `consent.json`.
-fn email(mailer: &Mailer, row: &Claimed, address: &str) -> Result<Message, String> {
+/// The e-mail of a notification: its text (and `link` after it), and its JSON attachment
+/// (the consent record) as `consent.json`. It comes from the row's sender name, if it has one,
+/// at the service's address.
+fn email(
+    mailer: &Mailer,
+    row: &Claimed,
+    address: &str,
+    link: Option<&str>,
+) -> Result<Message, String> {
     let to: Mailbox = address
         .parse()
         .map_err(|err| format!("the address {address} is not usable: {err}"))?;
+    let from = match &row.sender_name {
+        Some(name) => Mailbox::new(Some(name.clone()), mailer.from.email.clone()),
+        None => mailer.from.clone(),
+    };
     let builder = Message::builder()
-        .from(mailer.from.clone())
+        .from(from)
         .to(to)
         .subject(row.subject.as_deref().unwrap_or("Switchboard notification"))
         .message_id(Some(format!("<{}@switchboard>", row.notification_id)));
-    let text = SinglePart::plain(row.body.clone());
+    let body = match link {
+        Some(link) => format!("{}\n\nContinue the conversation: {link}\n", row.body),
+        None => row.body.clone(),
+    };
+    let text = SinglePart::plain(body);
     let built = match &row.attachment {
         Some(attachment) => builder.multipart(MultiPart::mixed().singlepart(text).singlepart(
             Attachment::new("consent.json".to_owned()).body(

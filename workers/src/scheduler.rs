@@ -1,9 +1,11 @@
 //! The scheduler (TIME-1, TIME-2, TIME-3 with CONV-9 and OPS-3): finds conversations whose
 //! deadline passed, from the conversations projection, and issues the due commands as the
-//! system: close the idle, close the long resolved, raise the priority of long waits, record
-//! SLA breaches as they happen (PROJ-3, from the SLA projection), send the inbox's auto-reply
-//! (INBOX-5). Each pass also runs the [`Dispatcher`] (auto-assignment and
-//! escalation, OPS-2/3), which acts only in the one scheduler holding its lock.
+//! system: close the idle (by default only those waiting on the contact: a visitor waiting
+//! for an answer or a call-back is the team's backlog, not idle), close the long resolved,
+//! raise the priority of long waits, record SLA breaches as they happen (PROJ-3, from the SLA
+//! projection), send the inbox's auto-reply (INBOX-5). Each pass also runs the
+//! [`Dispatcher`] (auto-assignment and escalation, OPS-2/3), which acts only in the one
+//! scheduler holding its lock.
 //!
 //! Safe to run more than once, and to crash at any point: a command's id is derived from the
 //! deadline it acts on (the conversation, the kind, and the last message position or the
@@ -36,7 +38,8 @@ use uuid::Uuid;
 pub struct SchedulerSettings {
     /// How often to look for due deadlines.
     pub tick: Duration,
-    /// No message for this long closes a conversation (TIME-1), unless its inbox says.
+    /// No message for this long closes a conversation waiting on the contact (TIME-1; which
+    /// ones, and how long, as its inbox says).
     pub inactivity: Duration,
     /// Resolved for this long closes a conversation (TIME-2), unless its inbox says.
     pub retention: Duration,
@@ -95,12 +98,15 @@ pub async fn tick(
         }
     };
     let inactivity = timeout(settings.inactivity, |s| s.inactivity_timeout_secs);
-    for (conversation_id, last_message_position) in
+    for (conversation_id, last_message_position, rule) in
         read::due_for_inactivity(pool, now, inactivity, PER_TICK).await?
     {
+        // The decider checks the rule again against the log: a call-back requested since the
+        // read spares the conversation.
         let command = ConversationCommand::CloseForInactivity(CloseForInactivity {
             conversation_id,
             last_message_position,
+            rule,
             at: now,
         });
         let deadline = format!("inactivity:{last_message_position}");

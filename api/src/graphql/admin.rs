@@ -68,6 +68,20 @@ pub struct Inbox {
     /// Takes the conversations customers start by writing to the Telegram bot (the first
     /// created of the active inboxes that do).
     pub telegram_intake: bool,
+    /// Which idle conversations the inactivity timeout closes (TIME-1).
+    pub inactivity_closes: InactivityRule,
+}
+
+/// Which idle conversations the inactivity timeout closes (TIME-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "switchboard_domain::inbox::InactivityRule")]
+pub enum InactivityRule {
+    /// Only those waiting on the contact: an operator answered the contact's last message, or
+    /// set `WAITING_FOR_USER`. A contact waiting for an answer or a call-back stays in the
+    /// queue. The default.
+    WaitingOnContact,
+    /// Any conversation nobody wrote in for the timeout, whoever waits.
+    AnyIdle,
 }
 
 /// An inbox's service-level targets (PROJ-3), in seconds; a target not set is never
@@ -154,6 +168,7 @@ impl From<InboxRow> for Inbox {
             visitor_identity: settings.visitor_identity.into(),
             identity_secret_rotated_at: row.identity_secret_rotated_at,
             telegram_intake: settings.telegram_intake,
+            inactivity_closes: settings.inactivity_closes.into(),
         }
     }
 }
@@ -326,6 +341,10 @@ pub struct InboxSettingsInput {
     /// does, the bot answers such customers that it cannot take messages.
     #[graphql(default)]
     pub telegram_intake: bool,
+    /// Which idle conversations the inactivity timeout closes (TIME-1); omit for
+    /// `WAITING_ON_CONTACT`.
+    #[graphql(default_with = "InactivityRule::WaitingOnContact")]
+    pub inactivity_closes: InactivityRule,
 }
 
 impl InboxSettingsInput {
@@ -339,7 +358,7 @@ impl InboxSettingsInput {
             Some(hours) => hours.validate()?,
             None => hours::WorkingHours::always(),
         };
-        Ok(InboxSettings::new(
+        let mut settings = InboxSettings::new(
             &self.title,
             self.greeting.as_deref(),
             self.color.as_deref(),
@@ -394,7 +413,9 @@ impl InboxSettingsInput {
                 .collect::<Vec<_>>(),
             self.visitor_identity.into(),
         )
-        .with_telegram_intake(self.telegram_intake))
+        .with_telegram_intake(self.telegram_intake);
+        settings.inactivity_closes = self.inactivity_closes.into();
+        Ok(settings)
     }
 }
 

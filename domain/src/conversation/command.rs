@@ -10,7 +10,7 @@ use crate::event::{
     AttachmentRef, CallbackOutcome, Channel, Consent, Contact, Priority, Routing, Sender,
     SlaMetric, Source,
 };
-use crate::inbox::settings::{RatingScale, SlaTerms};
+use crate::inbox::settings::{InactivityRule, RatingScale, SlaTerms};
 use crate::values::{MessageBody, Phone, Tag};
 
 /// Open a conversation, optionally with the contact's first message.
@@ -224,11 +224,13 @@ pub struct SettleCallback {
 }
 
 /// The scheduler closes a conversation that saw no message since `last_message_position`
-/// for the inactivity timeout (TIME-1). Stale if a message came since: then nothing happens.
+/// for the inactivity timeout (TIME-1), if its inbox's `rule` lets it close. Stale if a
+/// message came since, or if the rule no longer holds: then nothing happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseForInactivity {
     pub conversation_id: Uuid,
     pub last_message_position: i32,
+    pub rule: InactivityRule,
     pub at: DateTime<Utc>,
 }
 

@@ -27,6 +27,7 @@ use crate::event::{
     ConversationUntagged, DomainEvent, InternalNoteAdded, MessagePosted, PriorityChanged,
     PriorityRaisedForWait, Sender, SenderKind, StatusTrigger, UnassignReason,
 };
+use crate::inbox::settings::InactivityRule;
 use crate::operator::role::{conversation_scope, may_work_branch, ConversationScope};
 use crate::values::{has_content, MessageBody};
 
@@ -544,14 +545,20 @@ fn sla_breached(started: &ConversationState, breach: &RecordSlaBreach) -> Domain
     })
 }
 
-/// TIME-1: closed for inactivity, unless a message came since or it is resolved (then
-/// retention closes it).
+/// TIME-1: closed for inactivity, unless a message came since, it is resolved (then
+/// retention closes it), or the rule spares it: by default only a conversation waiting on the
+/// contact closes, never one whose contact waits for an answer or a call-back.
 fn close_for_inactivity(
     started: &ConversationState,
     close: &CloseForInactivity,
 ) -> Result<Vec<DomainEvent>, DomainError> {
+    let spared = match close.rule {
+        InactivityRule::AnyIdle => false,
+        InactivityRule::WaitingOnContact => !waiting_on_contact(started),
+    };
     let stale = started.last_message_position != close.last_message_position
-        || resolved_or_closed(started.status);
+        || resolved_or_closed(started.status)
+        || spared;
     if stale {
         return Ok(Vec::new());
     }
@@ -561,6 +568,21 @@ fn close_for_inactivity(
         StatusTrigger::Inactivity,
         close.at,
     )])
+}
+
+/// The ball is in the contact's court (TIME-1): an operator set `waiting_for_user`, or
+/// answered the contact's last message, and no call-back is awaited.
+fn waiting_on_contact(started: &ConversationState) -> bool {
+    use ConversationStatus::*;
+    match started.status {
+        WaitingForUser => true,
+        Open | InProgress => {
+            started.has_outbound
+                && started.waiting_since_position.is_none()
+                && started.pending_callback.is_none()
+        }
+        PendingCallback | Resolved | Closed => false,
+    }
 }
 
 /// TIME-2: closed after the retention period, if it is still resolved.

@@ -6,7 +6,7 @@ use crate::event::{
     ConversationTransferred, ConversationUnassigned, Priority, Routing, Sender, SenderKind, Source,
     StatusTrigger, UnassignReason,
 };
-use crate::inbox::settings::RatingScale;
+use crate::inbox::settings::{InactivityRule, RatingScale};
 use crate::operator::role::Role;
 use crate::values::{MessageBody, Phone, Tag};
 use chrono::{DateTime, TimeZone, Utc};
@@ -648,10 +648,12 @@ fn read_markers_move_forward_only() {
 fn the_scheduler_closes_idle_and_long_resolved_conversations_unless_stale() {
     use ConversationStatus::*;
     let system = Actor::system();
+    // The old rule: any idle conversation closes, whoever waits.
     let idle = |position| {
         ConversationCommand::CloseForInactivity(CloseForInactivity {
             conversation_id: CONVERSATION,
             last_message_position: position,
+            rule: InactivityRule::AnyIdle,
             at: at(),
         })
     };
@@ -699,6 +701,70 @@ fn the_scheduler_closes_idle_and_long_resolved_conversations_unless_stale() {
         ),
         Err(DomainError::NotPermitted("only the scheduler"))
     );
+}
+
+#[test]
+fn by_default_inactivity_closes_only_conversations_waiting_on_the_contact() {
+    use ConversationStatus::*;
+    let idle = |state: &ConversationState, rule| {
+        let command = ConversationCommand::CloseForInactivity(CloseForInactivity {
+            conversation_id: CONVERSATION,
+            last_message_position: state.last_message_position,
+            rule,
+            at: at(),
+        });
+        decide(
+            &Conversation::Started(state.clone()),
+            &command,
+            &Actor::system(),
+        )
+        .unwrap()
+        .iter()
+        .map(|e| match e {
+            DomainEvent::ConversationStatusChanged(c) => (c.from, c.to, c.trigger),
+            other => panic!("{other:?}"),
+        })
+        .collect::<Vec<_>>()
+    };
+    let reply = post(SenderKind::Operator, Some(ADMIN));
+    let callback = ConversationCommand::RequestCallback(RequestCallback {
+        conversation_id: CONVERSATION,
+        request: callback_request(40),
+        at: at(),
+    });
+    let started =
+        |commands: &[ConversationCommand], last: &Actor| match state_after_as(commands, last) {
+            Conversation::Started(s) => s,
+            Conversation::NotStarted => unreachable!(),
+        };
+    let unanswered = state_after(&[start(Some("anyone there?"))]);
+    let answered = state_after(&[start(Some("anyone there?")), reply.clone()]);
+    let calling = started(&[start(Some("hi")), reply.clone(), callback], &contact());
+    let waiting_for_user = state_after(&[start(Some("hi")), set(WaitingForUser)]);
+    let silent = state_after(&[start(None)]);
+    let closes = |from| vec![(from, Closed, StatusTrigger::Inactivity)];
+    for (name, state, by_default) in [
+        ("unanswered", &unanswered, vec![]),
+        ("awaiting a call-back", &calling, vec![]),
+        ("nobody wrote", &silent, vec![]),
+        ("answered", &answered, closes(InProgress)),
+        (
+            "waiting for the user",
+            &waiting_for_user,
+            closes(WaitingForUser),
+        ),
+    ] {
+        assert_eq!(
+            idle(state, InactivityRule::WaitingOnContact),
+            by_default,
+            "{name}"
+        );
+        assert_eq!(
+            idle(state, InactivityRule::AnyIdle),
+            closes(state.status),
+            "{name}, any idle"
+        );
+    }
 }
 
 fn callback_request(id: u128) -> CallbackRequest {

@@ -25,7 +25,7 @@ pub mod visitor;
 pub use visitor::{VisitorDetails, VisitorField, VisitorIdentity};
 
 pub use settings::{
-    InboxSettings, RatingScale, RoutingRule, SlaPolicy, SlaTerms, DEFAULT_CAPACITY,
+    InactivityRule, InboxSettings, RatingScale, RoutingRule, SlaPolicy, SlaTerms, DEFAULT_CAPACITY,
     DEFAULT_ESCALATION_SECS, MAX_ALLOWED_ORIGINS,
 };
 

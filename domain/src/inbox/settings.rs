@@ -115,10 +115,27 @@ pub struct InboxSettings {
     /// false, so settings recorded before it read and hash as they did.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub telegram_intake: bool,
+    /// Which idle conversations the inactivity timeout closes (TIME-1).
+    #[serde(default)]
+    pub inactivity_closes: InactivityRule,
 }
 
 fn is_optional(identity: &VisitorIdentity) -> bool {
     *identity == VisitorIdentity::Optional
+}
+
+text_enum! {
+    /// Which idle conversations the inactivity timeout closes (TIME-1).
+    #[derive(Default)]
+    pub enum InactivityRule {
+        /// Only those waiting on the contact: the last word is an operator's answer, or an
+        /// operator set `waiting_for_user`. Never one whose contact waits for an answer or a
+        /// call-back: that is the team's backlog, not idleness.
+        #[default]
+        WaitingOnContact = "waiting_on_contact",
+        /// Any conversation nobody wrote in, whoever waits (the only rule before this setting).
+        AnyIdle = "any_idle",
+    }
 }
 
 /// The most origins an inbox lists.
@@ -367,6 +384,7 @@ impl InboxSettings {
             required_fields: Vec::new(),
             visitor_identity: VisitorIdentity::Optional,
             telegram_intake: false,
+            inactivity_closes: InactivityRule::default(),
         })
     }
 
@@ -694,5 +712,13 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn settings_stored_before_the_inactivity_rule_read_as_waiting_on_contact() {
+        let mut stored = serde_json::to_value(settings("Old")).unwrap();
+        stored.as_object_mut().unwrap().remove("inactivity_closes");
+        let read: InboxSettings = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.inactivity_closes, InactivityRule::WaitingOnContact);
     }
 }
