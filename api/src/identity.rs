@@ -110,11 +110,12 @@ pub async fn verified_contact(
 /// The contact id of the site's user `user_id` in `inbox_id`, for the `generation`-th time
 /// they are known (0 until they are first erased).
 fn contact_id(inbox_id: Uuid, user_id: &str, generation: u32) -> Uuid {
-    let name = match generation {
-        0 => format!("{inbox_id}/{user_id}"),
-        n => format!("{inbox_id}/{user_id}#{n}"),
-    };
-    Uuid::new_v5(&CONTACT_NAMESPACE, name.as_bytes())
+    // The generation names a namespace of its own, and the user id comes last, whole: no
+    // user id can spell another's id at another generation (`42#1` is not `42` erased once).
+    let namespace = Uuid::new_v5(&CONTACT_NAMESPACE, &generation.to_be_bytes());
+    let mut name = inbox_id.as_bytes().to_vec();
+    name.extend_from_slice(user_id.as_bytes());
+    Uuid::new_v5(&namespace, &name)
 }
 
 #[cfg(test)]
@@ -147,5 +148,8 @@ mod tests {
             contact_id(Uuid::from_u128(2), "42", 0)
         );
         assert_ne!(contact_id(inbox, "42", 0), contact_id(inbox, "43", 0));
+        // No user id is another's at another generation.
+        assert_ne!(contact_id(inbox, "42", 1), contact_id(inbox, "42#1", 0));
+        assert_ne!(contact_id(inbox, "42", 1), contact_id(inbox, "42/1", 0));
     }
 }

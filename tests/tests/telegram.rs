@@ -1173,59 +1173,6 @@ async fn status_changes(server: &TestServer, stream: &str) -> Vec<(String, Strin
          order by stream_version",
     )
     .bind(stream)
-/// A conversation started in the inbox of `widget_token` by `name`, with `email` if given.
-async fn visitor(
-    server: &TestServer,
-    widget_token: &str,
-    name: &str,
-    email: Option<&str>,
-) -> switchboard_tests::calls::Started {
-    start(
-        server,
-        json!({ "widgetToken": widget_token, "name": name, "email": email, "message": "Hello?" }),
-    )
-    .await
-}
-
-/// An operator's reply; its message id.
-async fn reply(server: &TestServer, operator: &str, conversation_id: &str, body: &str) -> String {
-    let data = server
-        .graphql_ok(
-            REPLY,
-            json!({ "input": { "conversationId": conversation_id, "body": body } }),
-            Some(operator),
-        )
-        .await;
-    data["replyToConversation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// The visitor has read the conversation up to `message_id` (everything, without one).
-async fn read_by_visitor(
-    server: &TestServer,
-    visitor: &switchboard_tests::calls::Started,
-    message_id: Option<&str>,
-) {
-    server
-        .graphql_ok(
-            "mutation($input: MarkReadInput!) { markRead(input: $input) { changed } }",
-            json!({ "input": {
-                "conversationId": visitor.conversation_id, "upToMessageId": message_id,
-            }}),
-            Some(&visitor.session),
-        )
-        .await;
-}
-
-/// The statuses of the notifications of a conversation.
-async fn notification_statuses(server: &TestServer, conversation_id: &str) -> Vec<String> {
-    sqlx::query_scalar(
-        "select status from notifications where conversation_id = $1::uuid
-         order by global_position",
-    )
-    .bind(conversation_id)
     .fetch_all(&server.pool)
     .await
     .unwrap()
@@ -1692,6 +1639,67 @@ async fn tg_customer_starts_conversation_by_writing_to_bot(
     );
     bot.wait_for(olena.id, |t| t == "Anna: On it.", WAIT).await;
     assert_eq!(conversations().await, 1);
+    server.stop().await;
+}
+
+/// A conversation started in the inbox of `widget_token` by `name`, with `email` if given.
+async fn visitor(
+    server: &TestServer,
+    widget_token: &str,
+    name: &str,
+    email: Option<&str>,
+) -> switchboard_tests::calls::Started {
+    start(
+        server,
+        json!({ "widgetToken": widget_token, "name": name, "email": email, "message": "Hello?" }),
+    )
+    .await
+}
+
+/// An operator's reply; its message id.
+async fn reply(server: &TestServer, operator: &str, conversation_id: &str, body: &str) -> String {
+    let data = server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": conversation_id, "body": body } }),
+            Some(operator),
+        )
+        .await;
+    data["replyToConversation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The visitor has read the conversation up to `message_id` (everything, without one).
+async fn read_by_visitor(
+    server: &TestServer,
+    visitor: &switchboard_tests::calls::Started,
+    message_id: Option<&str>,
+) {
+    server
+        .graphql_ok(
+            "mutation($input: MarkReadInput!) { markRead(input: $input) { changed } }",
+            json!({ "input": {
+                "conversationId": visitor.conversation_id, "upToMessageId": message_id,
+            }}),
+            Some(&visitor.session),
+        )
+        .await;
+}
+
+/// The statuses of the notifications of a conversation.
+async fn notification_statuses(server: &TestServer, conversation_id: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "select status from notifications where conversation_id = $1::uuid
+         order by global_position",
+    )
+    .bind(conversation_id)
+    .fetch_all(&server.pool)
+    .await
+    .unwrap()
+}
+
 /// Seed 000, issue 19: a reply to a visitor who left reaches them by e-mail when they gave
 /// one, with a link back into the conversation. "Left": they did not read the reply within
 /// the delay. One e-mail per batch of unread replies; a read in time sends none, and a read

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use switchboard_api::auth::Role;
 use switchboard_server::runtime::Component;
 use switchboard_tests::calls::{
-    conversation_when, create_inbox, error_extensions, CREATE_INBOX, START,
+    conversation_when, create_inbox, error_extensions, CREATE_INBOX, REPLY, START,
 };
 use switchboard_tests::{
     eventually, operator_with_roles, pool_for, test_settings, TestServer, WsClient,
@@ -218,6 +218,16 @@ async fn sec_1_a_verified_user_is_one_contact_across_devices(
     )
     .await;
     assert_eq!(error_extensions(&refused)["code"], "IDENTITY_REQUIRED");
+    // Nor as a guest asking for a call-back.
+    let guest = server
+        .graphql(
+            r#"mutation($t: String!) { requestCallback(input: {widgetToken: $t, phone: "+380441234567",
+               consent: {textVersion: "privacy-1", accepted: true}}) { callbackId } }"#,
+            json!({ "t": token }),
+            None,
+        )
+        .await;
+    assert_eq!(error_extensions(&guest)["code"], "IDENTITY_REQUIRED");
     assert_eq!(events_recorded(&server).await, before);
     let again = server
         .graphql_ok(
@@ -359,7 +369,7 @@ async fn conv_2_the_visitor_ends_the_chat_follows_its_status_and_starts_another(
         .unwrap();
     let live = socket
         .subscribe(
-            "subscription { myConversationChanged { id status assigneeId assigneeName tags } }",
+            "subscription { myConversationChanged { id status assigneeId assigneeName tags assignedAt } }",
             json!({}),
         )
         .await
@@ -379,19 +389,50 @@ async fn conv_2_the_visitor_ends_the_chat_follows_its_status_and_starts_another(
             Some(&admin),
         )
         .await;
-    let seen = loop {
+    // The name, never the id, nor the company's tags, nor when it was assigned: in every
+    // frame, up to the end.
+    let contact_view = |frame: &Value| {
+        assert_eq!(frame["assigneeId"], Value::Null, "{frame}");
+        assert_eq!(frame["tags"], json!([]), "{frame}");
+        assert_eq!(frame["assignedAt"], Value::Null, "{frame}");
+    };
+    loop {
         let data = socket
             .next_data(&live, Duration::from_secs(60))
             .await
             .unwrap();
-        let conversation = data["myConversationChanged"].clone();
-        if conversation["assigneeName"] == "Olena" {
-            break conversation;
+        contact_view(&data["myConversationChanged"]);
+        if data["myConversationChanged"]["assigneeName"] == "Olena" {
+            break;
         }
-    };
-    // The name, never the id, nor the company's tags.
-    assert_eq!(seen["assigneeId"], Value::Null);
-    assert_eq!(seen["tags"], json!([]));
+    }
+    // An operator's reply names no operator to the contact.
+    server
+        .graphql_ok(
+            REPLY,
+            json!({ "input": { "conversationId": id, "body": "On it" } }),
+            Some(&admin),
+        )
+        .await;
+    let thread = eventually(Duration::from_secs(60), || async {
+        let data = server
+            .graphql_ok(
+                "{ myConversation { messages { nodes { body sender { kind id } } } } }",
+                json!({}),
+                Some(&session),
+            )
+            .await;
+        let nodes = data["myConversation"]["messages"]["nodes"]
+            .as_array()
+            .unwrap()
+            .clone();
+        (nodes.len() == 2).then_some(nodes)
+    })
+    .await;
+    assert_eq!(
+        thread[1]["sender"],
+        json!({ "kind": "OPERATOR", "id": null })
+    );
 
     let end = "mutation($id: UUID!) { endConversation(conversationId: $id) { changed } }";
     let others = server.graphql(end, json!({ "id": id }), Some(&admin)).await;

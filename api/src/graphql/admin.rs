@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use switchboard_commands::handler::Handled;
 use switchboard_domain::attachment::AttachmentPolicy;
 use switchboard_domain::hours;
+use switchboard_domain::inbox::VisitorIdentity as VisitorIdentityRule;
 use switchboard_domain::inbox::{InboxCommand, InboxSettings};
 use switchboard_domain::Actor;
 use switchboard_domain::DomainError;
@@ -415,6 +416,13 @@ impl InboxSettingsInput {
         )
         .with_telegram_intake(self.telegram_intake);
         settings.inactivity_closes = self.inactivity_closes.into();
+        if settings.telegram_intake && settings.visitor_identity == VisitorIdentityRule::Required {
+            // A Telegram customer is nobody the site vouches for.
+            return Err(ApiError::InvalidArgument {
+                argument: "telegramIntake",
+                reason: "an inbox for verified users only cannot take Telegram customers".into(),
+            });
+        }
         Ok(settings)
     }
 }

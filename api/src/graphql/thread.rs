@@ -82,7 +82,7 @@ async fn message_stream(
                         let more = rows.len() == 200;
                         for row in rows {
                             position = row.stream_version;
-                            yield Message::from(row);
+                            yield Message::from(row).for_audience(audience);
                         }
                         pending = more;
                         if more { continue; }

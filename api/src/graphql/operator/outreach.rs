@@ -17,7 +17,7 @@ use switchboard_projections::inboxes::read as inboxes;
 use uuid::Uuid;
 
 use super::command::operator_branch;
-use crate::auth::{Authentication, CONVERSATION_ROLES};
+use crate::auth::{Authentication, MANAGER_ROLES};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::command_meta;
 use crate::graphql::types::Message;
@@ -45,7 +45,8 @@ pub struct OutreachMutation;
 
 #[Object]
 impl OutreachMutation {
-    /// Starts a conversation with a known contact (seed 000), assigned to the caller, with
+    /// Starts a conversation with a known contact (seed 000; admins and managers, the back
+    /// office: a moderator's reach stops at what is assigned to them), assigned to the caller, with
     /// their first message; source API. The contact's details are those of their latest
     /// conversation. `CONTACT_NOT_FOUND` for a contact never seen, `CONTACT_ERASED` for one
     /// erased, `OUTSIDE_BRANCH` when the caller cannot work the inbox's branch; nothing is
@@ -57,7 +58,7 @@ impl OutreachMutation {
     ) -> async_graphql::Result<StartedConversation> {
         let (operator_id, roles) = ctx
             .data::<Authentication>()?
-            .require_operator(CONVERSATION_ROLES)
+            .require_operator(MANAGER_ROLES)
             .gql()?;
         let app = ctx.data::<AppContext>()?;
         let body = MessageBody::parse(&input.body, app.max_body_chars).gql()?;

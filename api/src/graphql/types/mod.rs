@@ -103,7 +103,8 @@ fn stored<D, G: From<D>>(text: &str, parse: fn(&str) -> Option<D>, fallback: D) 
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Sender {
     pub kind: SenderKind,
-    /// The contact's or operator's id; null for system and bot messages.
+    /// The contact's or operator's id; null for system and bot messages, and for an
+    /// operator's message read by a widget session (contacts are not told which operator).
     pub id: Option<Uuid>,
 }
 
@@ -185,6 +186,15 @@ impl From<MessageRow> for Message {
 }
 
 impl Message {
+    /// The message as `audience` may see it: a contact is told an operator wrote, never which
+    /// operator (their id is the company's; the name is `assigneeName`'s).
+    pub fn for_audience(mut self, audience: read::Audience) -> Self {
+        if audience == read::Audience::Contact && self.sender.kind == SenderKind::Operator {
+            self.sender.id = None;
+        }
+        self
+    }
+
     pub fn from_event(event: &MessagePosted, stream_version: i32) -> Self {
         Self {
             id: event.message_id,
@@ -291,9 +301,10 @@ pub struct Conversation {
     pub branch_id: Option<Uuid>,
     /// Started in a global inbox: it may move to another branch (OPS-4).
     pub transferable: bool,
-    /// When the current assignee got it.
+    /// When the current assignee got it; null for a widget session.
     pub assigned_at: Option<DateTime<Utc>>,
-    /// When the current assignee first opened it (OPS-3); null while unopened.
+    /// When the current assignee first opened it (OPS-3); null while unopened, and for a
+    /// widget session.
     pub opened_at: Option<DateTime<Utc>>,
     /// The viewing operator's unread count, when the query that loaded the row computed it.
     #[graphql(skip)]
@@ -402,12 +413,15 @@ impl From<InboxEntry> for Conversation {
 }
 
 impl Conversation {
-    /// The conversation as its contact may see it: no assignee id, branch or tags (the
-    /// company's own working notes), the assignee's name being what the widget shows.
+    /// The conversation as its contact may see it: no assignee id, branch, tags or when it
+    /// was assigned and opened (the company's own working notes), the assignee's name being
+    /// what the widget shows.
     pub fn for_contact(mut self) -> Self {
         self.assignee_id = None;
         self.branch_id = None;
         self.tags = Vec::new();
+        self.assigned_at = None;
+        self.opened_at = None;
         self
     }
 }
@@ -502,10 +516,12 @@ impl Conversation {
         let has_next = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let mut connection = Connection::new(after_version > 0, has_next);
-        connection.edges.extend(
-            rows.into_iter()
-                .map(|row| Edge::new(row.stream_version.to_string(), Message::from(row))),
-        );
+        connection.edges.extend(rows.into_iter().map(|row| {
+            Edge::new(
+                row.stream_version.to_string(),
+                Message::from(row).for_audience(audience),
+            )
+        }));
         Ok(connection)
     }
 }

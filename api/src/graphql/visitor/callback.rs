@@ -11,11 +11,12 @@ use switchboard_domain::values::{short_text, InvalidInput, Phone};
 use switchboard_domain::Actor;
 use uuid::Uuid;
 
-use super::{active_inbox, check_honeypot, place};
+use super::{active_inbox, check_honeypot, place, settings_of};
 use crate::auth::Authentication;
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::{request_id, AppContext};
 use crate::request::ClientIp;
+use switchboard_domain::inbox::VisitorIdentity;
 
 #[derive(Debug, InputObject)]
 pub struct ConsentInput {
@@ -120,6 +121,10 @@ impl VisitorCallbackMutation {
             })
             .gql()?;
         let inbox = active_inbox(ctx, token).await.gql()?;
+        // A guest is anonymous: an inbox for verified users only takes none (SEC-1).
+        if settings_of(&inbox).gql()?.visitor_identity == VisitorIdentity::Required {
+            return Err(ApiError::IdentityRequired).gql();
+        }
         let conversation_id = Uuid::now_v7();
         let contact = Contact {
             id: Uuid::now_v7(),

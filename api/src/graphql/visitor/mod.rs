@@ -26,7 +26,7 @@ pub use start::{
 
 use async_graphql::Context;
 use switchboard_domain::event;
-use switchboard_domain::inbox::SlaTerms;
+use switchboard_domain::inbox::{InboxSettings, SlaTerms};
 use switchboard_domain::DomainError;
 use uuid::Uuid;
 
@@ -50,10 +50,7 @@ pub(super) async fn place(
     ctx: &Context<'_>,
     inbox: &inboxes::InboxRow,
 ) -> Result<Placement, ApiError> {
-    let app = ctx.data_unchecked::<AppContext>();
-    let settings = inboxes::settings(&app.pool, inbox.inbox_id)
-        .await?
-        .ok_or(ApiError::from(DomainError::InboxNotFound(inbox.inbox_id)))?;
+    let settings = settings_of(inbox)?;
     let sla = settings.sla_terms();
     if inbox.branch_id.is_some() {
         return Ok(Placement {
@@ -69,6 +66,15 @@ pub(super) async fn place(
         routing: Some(routing),
         sla,
     })
+}
+
+/// The settings of an inbox as its row was read (the widget token's lookup reads them).
+pub(super) fn settings_of(inbox: &inboxes::InboxRow) -> Result<InboxSettings, ApiError> {
+    inbox
+        .settings
+        .as_ref()
+        .map(|json| json.0.clone())
+        .ok_or(ApiError::from(DomainError::InboxNotFound(inbox.inbox_id)))
 }
 
 /// Where a new conversation of `inbox` would go (INBOX-2).

@@ -5,11 +5,10 @@ use async_graphql::{Context, Enum, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use switchboard_domain::inbox::InboxSettings;
-use switchboard_domain::DomainError;
 use uuid::Uuid;
 
 use super::start::VisitorUserInput;
-use super::{active_inbox, route};
+use super::{active_inbox, route, settings_of};
 use crate::auth::Authentication;
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
@@ -82,6 +81,12 @@ impl VisitorQuery {
                 .gql()
             }
         };
+        if switchboard_commands::seal::is_erased(&app.pool, contact_id)
+            .await
+            .gql()?
+        {
+            return Err(ApiError::ContactErased(contact_id)).gql();
+        }
         let rows = read::of_contact(&app.pool, contact_id, inbox_id, limit)
             .await
             .gql()?;
@@ -109,11 +114,7 @@ impl VisitorQuery {
     ) -> async_graphql::Result<WidgetSettings> {
         let app = ctx.data::<AppContext>()?;
         let inbox = active_inbox(ctx, &widget_token).await.gql()?;
-        let settings = inboxes::settings(&app.pool, inbox.inbox_id)
-            .await
-            .gql()?
-            .ok_or(ApiError::from(DomainError::InboxNotFound(inbox.inbox_id)))
-            .gql()?;
+        let settings = settings_of(&inbox).gql()?;
         let availability = availability_of(ctx, &inbox, &settings).await.gql()?;
         Ok(WidgetSettings {
             inbox_id: inbox.inbox_id,
@@ -145,13 +146,8 @@ impl VisitorQuery {
         ctx: &Context<'_>,
         widget_token: String,
     ) -> async_graphql::Result<Availability> {
-        let app = ctx.data::<AppContext>()?;
         let inbox = active_inbox(ctx, &widget_token).await.gql()?;
-        let settings = inboxes::settings(&app.pool, inbox.inbox_id)
-            .await
-            .gql()?
-            .ok_or(ApiError::from(DomainError::InboxNotFound(inbox.inbox_id)))
-            .gql()?;
+        let settings = settings_of(&inbox).gql()?;
         availability_of(ctx, &inbox, &settings).await.gql()
     }
 }

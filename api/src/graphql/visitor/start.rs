@@ -11,7 +11,7 @@ use switchboard_domain::Actor;
 use switchboard_domain::DomainError;
 use uuid::Uuid;
 
-use super::{active_inbox, check_honeypot, place, START_NAMESPACE};
+use super::{active_inbox, check_honeypot, place, settings_of, START_NAMESPACE};
 use crate::auth::{Authentication, Viewer};
 use crate::error::{ApiError, ResultExt};
 use crate::graphql::command_meta;
@@ -102,11 +102,7 @@ impl VisitorMutation {
                 body,
                 attachments: Vec::new(),
             });
-        let settings = inboxes::settings(&app.pool, inbox.inbox_id)
-            .await
-            .gql()?
-            .ok_or(ApiError::from(DomainError::InboxNotFound(inbox.inbox_id)))
-            .gql()?;
+        let settings = settings_of(&inbox).gql()?;
         let details = visitor_details(app, &input).gql()?;
         details.require(&settings.required_fields).gql()?;
         let contact = Contact {
