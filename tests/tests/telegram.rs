@@ -186,12 +186,28 @@ async fn tg_2_operator_answers_from_telegram_and_the_widget_sees_it(
         200
     );
     let reply = widget.next_data(&sub, WAIT).await.unwrap();
+    // The widget is told an operator wrote, not which one.
     assert_eq!(
         reply,
         json!({ "messagePosted": {
             "body": "It ships tomorrow.", "channel": "TELEGRAM",
-            "sender": { "kind": "OPERATOR", "id": anna_id },
+            "sender": { "kind": "OPERATOR", "id": null },
         }})
+    );
+    // Operators are told who.
+    let thread = eventually(WAIT, || async {
+        let data = server
+            .graphql_ok(THREAD, json!({ "id": id }), Some(&admin))
+            .await;
+        let nodes = data["conversation"]["messages"]["nodes"]
+            .as_array()?
+            .clone();
+        (nodes.len() == 2).then_some(nodes)
+    })
+    .await;
+    assert_eq!(
+        thread[1]["sender"],
+        json!({ "kind": "OPERATOR", "id": anna_id })
     );
 
     // Telegram delivers the same update again: nothing new is recorded.

@@ -480,11 +480,9 @@ impl Conversation {
             return Ok(None);
         };
         let app = ctx.data::<AppContext>()?;
-        Ok(
-            switchboard_projections::operators::read::display_name(&app.pool, assignee)
-                .await
-                .gql()?,
-        )
+        switchboard_projections::operators::read::display_name(&app.pool, assignee)
+            .await
+            .gql()
     }
 
     /// The thread, oldest first. `after` is the cursor (position) of the last message seen.
