@@ -351,18 +351,7 @@ impl Bot {
                     .into(),
             ]);
         };
-        sqlx::query(
-            "insert into telegram_visitors (chat_id, conversation_id, contact_id, linked_at)
-             values ($1, $2, $3, now())
-             on conflict (chat_id) do update
-               set conversation_id = excluded.conversation_id,
-                   contact_id = excluded.contact_id, linked_at = excluded.linked_at",
-        )
-        .bind(chat_id)
-        .bind(conversation_id)
-        .bind(contact_id)
-        .execute(&mut *tx)
-        .await?;
+        intake::link_chat_to(&mut *tx, chat_id, conversation_id, contact_id).await?;
         tx.commit().await?;
         let mut replies = vec![
             "Linked: this chat now carries your conversation. Write here or on the website; both \

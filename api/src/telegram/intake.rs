@@ -121,13 +121,7 @@ impl IntakeInbox {
         Ok(chosen.map(|(inbox_id, branch_id, _, settings)| {
             // A branch inbox's branch; a global inbox's default branch, since Telegram tells
             // nothing of where the customer is (INBOX-2).
-            let (branch_id, routing) = match branch_id {
-                Some(branch) => (Some(branch), None),
-                None => {
-                    let (branch, routing) = settings.route(None);
-                    (branch, Some(routing))
-                }
-            };
+            let (branch_id, routing) = settings.place(branch_id, None);
             Self {
                 inbox_id,
                 greeting: settings.greeting.clone(),
@@ -194,6 +188,17 @@ pub async fn link_chat(
     chat_id: i64,
     customer: &Customer,
 ) -> Result<(), sqlx::Error> {
+    link_chat_to(pool, chat_id, customer.conversation_id, customer.contact_id).await
+}
+
+/// Links `chat_id` to `conversation_id` (a newer link of the chat replaces an older one):
+/// the one statement for customers' chats and TG-4 links alike.
+pub async fn link_chat_to<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    chat_id: i64,
+    conversation_id: Uuid,
+    contact_id: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into telegram_visitors (chat_id, conversation_id, contact_id, linked_at)
          values ($1, $2, $3, now())
@@ -202,9 +207,9 @@ pub async fn link_chat(
                contact_id = excluded.contact_id, linked_at = excluded.linked_at",
     )
     .bind(chat_id)
-    .bind(customer.conversation_id)
-    .bind(customer.contact_id)
-    .execute(pool)
+    .bind(conversation_id)
+    .bind(contact_id)
+    .execute(executor)
     .await?;
     Ok(())
 }

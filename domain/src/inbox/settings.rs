@@ -507,6 +507,23 @@ impl InboxSettings {
         Ok(self)
     }
 
+    /// Where a new conversation of an inbox whose branch is `inbox_branch` goes, and how
+    /// (INBOX-2): a branch inbox's branch, with no routing; for a global inbox, where
+    /// [`Self::route`] sends a visitor of `region`.
+    pub fn place(
+        &self,
+        inbox_branch: Option<Uuid>,
+        region: Option<&str>,
+    ) -> (Option<Uuid>, Option<Routing>) {
+        match inbox_branch {
+            Some(branch) => (Some(branch), None),
+            None => {
+                let (branch, routing) = self.route(region);
+                (branch, Some(routing))
+            }
+        }
+    }
+
     /// Where a global inbox's new conversation goes, given the visitor's region if known
     /// (INBOX-2): the most specific rule covering the region (`UA-30` is covered by rules for
     /// `UA-30` and for `UA`), else the default branch, else head office.
@@ -573,6 +590,13 @@ mod tests {
                 "{region:?}"
             );
         }
+        // A branch inbox's conversation is its branch's, unrouted; a global one's is routed.
+        let branch = Uuid::from_u128(5);
+        assert_eq!(global.place(Some(branch), Some("UA")), (Some(branch), None));
+        assert_eq!(
+            global.place(None, Some("UA")),
+            (Some(north), Some(global.route(Some("UA")).1))
+        );
         let unrouted = settings("Global").route(Some("UA"));
         assert_eq!(unrouted.0, None);
         assert_eq!(unrouted.1.routed_by, RoutedBy::Unrouted);

@@ -89,13 +89,7 @@ impl OutreachMutation {
             .gql()?;
         // A branch inbox's conversation is its branch's; a global inbox's goes where a visitor
         // of unknown region would (INBOX-2). The caller must be able to work it.
-        let (branch_id, routing) = match inbox.branch_id {
-            Some(branch) => (Some(branch), None),
-            None => {
-                let (branch, routing) = settings.route(None);
-                (branch, Some(routing))
-            }
-        };
+        let (branch_id, routing) = settings.place(inbox.branch_id, None);
         let operator_branch_id = operator_branch(ctx, operator_id).await?;
         if !may_work_branch(operator_branch_id, branch_id) {
             return Err(ApiError::from(DomainError::OutsideBranch { operator_id })).gql();

@@ -51,20 +51,12 @@ pub(super) async fn place(
     inbox: &inboxes::InboxRow,
 ) -> Result<Placement, ApiError> {
     let settings = settings_of(inbox)?;
-    let sla = settings.sla_terms();
-    if inbox.branch_id.is_some() {
-        return Ok(Placement {
-            branch_id: inbox.branch_id,
-            routing: None,
-            sla,
-        });
-    }
     let region = ctx.data_opt::<VisitorRegion>().and_then(|r| r.0.as_deref());
-    let (branch_id, routing) = settings.route(region);
+    let (branch_id, routing) = settings.place(inbox.branch_id, region);
     Ok(Placement {
         branch_id,
-        routing: Some(routing),
-        sla,
+        routing,
+        sla: settings.sla_terms(),
     })
 }
 
