@@ -433,6 +433,16 @@ async fn conv_2_the_visitor_ends_the_chat_follows_its_status_and_starts_another(
         thread[1]["sender"],
         json!({ "kind": "OPERATOR", "id": null })
     );
+    // Asked by id, the session's own conversation reads the same.
+    let by_id = server
+        .graphql_ok(
+            "query($id: UUID!) { conversation(id: $id) { assigneeId assigneeName tags assignedAt } }",
+            json!({ "id": id }),
+            Some(&session),
+        )
+        .await;
+    contact_view(&by_id["conversation"]);
+    assert_eq!(by_id["conversation"]["assigneeName"], "Olena");
 
     let end = "mutation($id: UUID!) { endConversation(conversationId: $id) { changed } }";
     let others = server.graphql(end, json!({ "id": id }), Some(&admin)).await;

@@ -30,13 +30,17 @@ impl ConversationQuery {
         id: Uuid,
     ) -> async_graphql::Result<Option<Conversation>> {
         let auth = ctx.data::<Authentication>()?;
-        auth.require_conversation_reader(id).gql()?;
+        let audience = auth.require_conversation_reader(id).gql()?;
         let app = ctx.data::<AppContext>()?;
         let row = read::conversation(&app.pool, id).await.gql()?;
         if let Some(row) = &row {
             check_moderator_sees(auth, row).gql()?;
         }
-        Ok(row.map(Conversation::from))
+        // The conversation's own widget session sees it as its contact may.
+        Ok(row.map(|row| match audience {
+            read::Audience::Contact => Conversation::from(row).for_contact(),
+            read::Audience::Operators => Conversation::from(row),
+        }))
     }
 }
 
