@@ -17,9 +17,10 @@ run: $(SECRET_FILE)
 	export SWITCHBOARD_JWT_SECRET="$${SWITCHBOARD_JWT_SECRET:-$$(cat $(SECRET_FILE))}"; \
 	cargo build --release --locked --bin switchboard; \
 	./target/release/switchboard migrate; \
-	exec ./target/release/switchboard serve
+	SWITCHBOARD_DEMO="$${SWITCHBOARD_DEMO:-true}" exec ./target/release/switchboard serve
 
-## make test: services up, then the whole suite against real PostgreSQL and Kafka, and every
+## make test: services up (and Chromium with Playwright's library for the browser tests of
+## web/tests), then the whole suite against real PostgreSQL and Kafka, and every
 ## benchmark scenario in its seconds-long --quick form so the bench cannot rot (debug build:
 ## its figures mean nothing; BENCHMARKS.md's come from `make bench`), then the GraphQL fuzz of
 ## `make fuzz` on that debug build. The binaries are built with --all-targets so they share
@@ -28,6 +29,8 @@ run: $(SECRET_FILE)
 test:
 	eval "$$($(SERVICES) up)"; \
 	npm ci --prefix tests/interop --no-audit --no-fund; \
+	$(SERVICES) browser; \
+	npm ci --prefix web/tests --no-audit --no-fund; \
 	cargo test --workspace --locked; \
 	cargo build --locked --workspace --all-targets; \
 	./target/debug/bench --quick; \

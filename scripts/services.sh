@@ -4,8 +4,9 @@
 #     and database;
 #   - Tansu, a Kafka-protocol broker (cargo install, ~10 min the first time), on 127.0.0.1:9092.
 # Also checks the build tools librdkafka needs, and node and npm for the interop tests'
-# third-party clients (tests/interop), and installs them when missing.
-# Usage: scripts/services.sh up | down | status | env
+# third-party clients (tests/interop), and installs them when missing. `browser` installs what
+# the browser tests need beside node (Debian's Chromium; make test runs it, make run does not).
+# Usage: scripts/services.sh up | browser | down | status | env
 # Idempotent: run it as often as you like. Prints the variables the service and tests need.
 set -euo pipefail
 
@@ -69,6 +70,17 @@ node_up() {
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing node for the interop tests: ${missing[*]}"
     apt_install "${missing[@]}"
+  fi
+}
+
+# The browser tests (tests/tests/widget.rs): Debian's Chromium at /usr/bin/chromium, driven by
+# Playwright's library (web/tests; npm ci installs it). Playwright's own browser download
+# cannot work on our machines, and needs none of this.
+browser_up() {
+  node_up
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing Chromium for the browser tests"
+    apt_install chromium
   fi
 }
 
@@ -142,10 +154,11 @@ EOV
 
 case "${1:-up}" in
   up) build_deps_up; node_up; postgres_up; kafka_up; print_env ;;
+  browser) browser_up ;;
   down) kafka_down ;;
   status)
     port_open "$PG_PORT" && log "PostgreSQL: up on $PG_PORT" || log "PostgreSQL: down"
     port_open "$KAFKA_PORT" && log "Kafka: up on $KAFKA_PORT" || log "Kafka: down" ;;
   env) print_env ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|browser|down|status|env" >&2; exit 2 ;;
 esac

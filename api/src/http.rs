@@ -32,7 +32,9 @@ use async_graphql::ErrorExtensions;
 use crate::auth::{AuthError, Authentication, Viewer};
 use crate::error::ApiError;
 use crate::metrics::{RequestLabels, Running};
-use crate::request::{ClientAddr, ClientIp, RequestId, RequestOrigin, VisitorRegion};
+use crate::request::{
+    foreign_origin, ClientAddr, ClientIp, RequestId, RequestOrigin, VisitorRegion,
+};
 use crate::state::{check_session_origin, gatekeep, messenger_disabled, Gate, HttpState};
 
 /// Largest request body accepted, in bytes.
@@ -49,6 +51,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/telegram/webhook", post(telegram_webhook))
+        .merge(crate::web::routes())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
@@ -203,10 +206,7 @@ async fn graphql_post(
         Some(Gate::Refused(err)) => return refused(err),
         None => {}
     }
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let origin = foreign_origin(&headers);
     if let Err(err) = check_session_origin(&state.pool, &authentication, origin.as_deref()).await {
         return refused(err);
     }
@@ -271,10 +271,7 @@ async fn graphql_get(
         .write_buffer_size(0)
         .max_message_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| {
-            let origin = headers
-                .get(header::ORIGIN)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let origin = foreign_origin(&headers);
             let caller = Caller {
                 client,
                 request_id,
@@ -317,6 +314,8 @@ const CLOSE_UNAUTHORIZED: u16 = 4401;
 const CLOSE_FORBIDDEN: u16 = 4403;
 /// graphql-transport-ws: no `connection_init` within [`WS_INIT_TIMEOUT`].
 const CLOSE_INIT_TIMEOUT: u16 = 4408;
+/// WebSocket's own code for a server that is going away.
+const CLOSE_GOING_AWAY: u16 = 1001;
 /// How long a new socket has to send its `connection_init`.
 const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Not a code the protocol names: HTTP's 429 in the private range, for a socket opened over
@@ -352,6 +351,7 @@ async fn serve_socket(
     let widget_api_enabled = state.widget_api_enabled;
     let pool = state.pool.clone();
     let limits = state.limits.clone();
+    let shutdown = state.shutdown.clone();
     let graphql = GraphQLWebSocket::new_with_pair(
         to_client.sink_map_err(|_| ()),
         socket_stream,
@@ -406,6 +406,11 @@ async fn serve_socket(
                     None => break,
                 },
                 _ = ticks.tick() => WsMessage::Text(keepalive_frame.into()),
+                // The process stops: the client reconnects, to this node or another.
+                _ = shutdown.cancelled() => WsMessage::Close(Some(CloseFrame {
+                    code: CLOSE_GOING_AWAY,
+                    reason: "The server is shutting down".into(),
+                })),
                 // A socket that never says who it is does not stay open on pongs alone.
                 _ = &mut init_deadline, if !acknowledged => WsMessage::Close(Some(CloseFrame {
                     code: CLOSE_INIT_TIMEOUT,

@@ -24,6 +24,8 @@
 //! - [`attachments`]: the attachment store and the upload and download endpoints.
 //! - [`privacy`]: contacts' data exported (GDPR-1) and erased (GDPR-2).
 //! - [`telegram`]: the Telegram bot, its webhook and link tokens (TG-1..5).
+//! - [`web`]: what browsers load: `/widget.js` (the chat widget, embedded in the binary), the
+//!   `/demo` host page and the `/chat/resume` page.
 //! - [`limits`]: rate limits per IP and per widget token (SEC-2); [`metrics`]: what
 //!   `/metrics` reports (OPS-M1). Who may call what is `ACCESS.md` at the workspace root.
 
@@ -42,3 +44,4 @@ pub mod request;
 pub mod shared_reads;
 pub mod state;
 pub mod telegram;
+pub mod web;

@@ -28,3 +28,19 @@ pub struct RequestOrigin(pub Option<String>);
 /// The visitor's region as the trusted proxy's header gave it (INBOX-2).
 #[derive(Debug, Clone)]
 pub struct VisitorRegion(pub Option<String>);
+
+/// The `Origin` of a request from another site, which the inbox's allowed origins are checked
+/// against (SEC-1); `None` without one, and for this service's own pages (`/chat/resume`,
+/// `/demo`): a browser sends the page's origin, and a page served by this host is ours.
+pub fn foreign_origin(headers: &axum::http::HeaderMap) -> Option<String> {
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())?;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let same_site = origin
+        .split_once("://")
+        .is_some_and(|(_, origin_host)| Some(origin_host) == host);
+    (!same_site).then(|| origin.to_owned())
+}

@@ -50,6 +50,11 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// The Telegram bot behind `/telegram/webhook`, when one is set up (TG-1..5).
     pub bot: Option<Arc<Bot>>,
+    /// The demo inbox's widget token, when the demo is on (`/demo`, [`crate::web::demo`]).
+    pub demo_widget_token: Option<String>,
+    /// Cancelled when the process stops: open subscription sockets are then closed with 1001
+    /// (going away), so clients reconnect to whichever node answers next.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl HttpState {
@@ -79,12 +84,26 @@ impl HttpState {
             ws_keepalive: Duration::from_secs(15),
             metrics: Arc::new(Metrics::new()),
             bot: None,
+            demo_widget_token: None,
+            shutdown: tokio_util::sync::CancellationToken::new(),
         })
     }
 
     /// Answers Telegram's updates on `/telegram/webhook` with `bot` (none: 404).
     pub fn with_telegram(mut self, bot: Option<Bot>) -> Self {
         self.bot = bot.map(Arc::new);
+        self
+    }
+
+    /// Closes subscription sockets when `shutdown` is cancelled.
+    pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    /// Serves `/demo` with the widget of the inbox whose token this is.
+    pub fn with_demo(mut self, widget_token: Option<String>) -> Self {
+        self.demo_widget_token = widget_token;
         self
     }
 

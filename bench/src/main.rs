@@ -18,6 +18,7 @@ mod rebuild;
 mod report;
 mod server;
 mod subscriptions;
+mod widget;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,7 @@ enum Scenario {
     Rebuild,
     Subscriptions,
     Idle,
+    Widget,
 }
 
 /// Switchboard's benchmarks. Needs PostgreSQL and a Kafka broker (`make services`), and the
@@ -93,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::E2e,
             Scenario::Subscriptions,
             Scenario::Rebuild,
+            Scenario::Widget,
         ];
     }
     eprintln!("machine: {}", machine());
@@ -103,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Rebuild => rebuild::run(&options).await?,
             Scenario::Subscriptions => subscriptions::run(&options).await?,
             Scenario::Idle => subscriptions::idle(&options).await?,
+            Scenario::Widget => widget::run(&options).await?,
         }
     }
     Ok(())

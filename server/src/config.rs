@@ -212,6 +212,17 @@ pub struct Settings {
     )]
     pub widget_api_enabled: bool,
 
+    /// Makes a demo inbox at start-up and serves `/demo`, a page with its widget (`make run`
+    /// turns it on). Its widget token is derived from the token secret; the page is public, so
+    /// keep it off on a service reachable from outside.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DEMO",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub demo: bool,
+
     #[command(flatten)]
     pub notify: NotifyArgs,
 }
@@ -469,6 +480,7 @@ impl fmt::Display for Settings {
         writeln!(f, "rate_limit_per_widget={}", self.rate_limit_per_widget)?;
         writeln!(f, "rate_limit_window_secs={}", self.rate_limit_window_secs)?;
         writeln!(f, "widget_api_enabled={}", self.widget_api_enabled)?;
+        writeln!(f, "demo={}", self.demo)?;
         writeln!(
             f,
             "default_phone_region={}",

@@ -338,10 +338,19 @@ pub async fn start(
         let limits = Arc::new(settings.rate_limits());
         let metrics = Arc::new(Metrics::new());
         let attachments: SharedStore = Arc::new(LocalDirectory::new(&settings.attachments_dir));
+        let inbox_handler = InboxHandler::new(log.clone(), system_clock());
+        let demo = match settings.demo {
+            true => Some(
+                switchboard_api::web::demo::provision(&inbox_handler, &settings.jwt_secret)
+                    .await
+                    .context("making the demo inbox")?,
+            ),
+            false => None,
+        };
         let context = AppContext {
             pool: pool.clone(),
             handler: conversations.clone(),
-            inbox_handler: InboxHandler::new(log.clone(), system_clock()),
+            inbox_handler,
             operator_handler: operators.clone(),
             webhook_handler: webhook_endpoints.clone(),
             contact_handler: ContactHandler::new(log.clone(), system_clock()),
@@ -390,12 +399,17 @@ pub async fn start(
         .with_widget_api(settings.widget_api_enabled, limits)
         .with_metrics(metrics)
         .with_telegram(bot)
+        .with_demo(demo)
+        .with_shutdown(shutdown.clone())
         .with_ws_keepalive(Duration::from_secs(settings.ws_keepalive_secs.max(1)));
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;
         addr = Some(listener.local_addr()?);
         tracing::info!(addr = %listener.local_addr()?, "GraphQL API at http://{}/graphql", listener.local_addr()?);
+        if settings.demo {
+            tracing::info!("the demo page: http://{}/demo", listener.local_addr()?);
+        }
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let token = shutdown.clone();
         tasks.spawn(async move {

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
+pub mod browser;
 pub mod fakes;
 
 pub const JWT_SECRET: &str = "end-to-end-tests-secret-of-at-least-32-bytes";
@@ -84,6 +85,7 @@ pub fn test_settings() -> Settings {
         rate_limit_per_widget: 0,
         rate_limit_window_secs: 60,
         widget_api_enabled: true,
+        demo: false,
         // Telegram and e-mail off unless a test points them at its fakes; retries in
         // milliseconds.
         notify: switchboard_server::config::NotifyArgs {
@@ -116,7 +118,8 @@ pub async fn pool_for(connect: PgConnectOptions) -> PgPool {
 
 /// The service, started in-process.
 pub struct TestServer {
-    pub running: Running,
+    /// `None` only while [`TestServer::restart`] runs.
+    running: Option<Running>,
     /// The test database the service runs on.
     pub pool: PgPool,
     pub base: String,
@@ -134,7 +137,7 @@ impl TestServer {
             .map(|a| format!("http://{a}"))
             .unwrap_or_default();
         Self {
-            running,
+            running: Some(running),
             pool,
             base,
             http: reqwest::Client::new(),
@@ -142,7 +145,22 @@ impl TestServer {
     }
 
     pub async fn stop(self) {
-        self.running.stop().await.expect("service stops cleanly");
+        if let Some(running) = self.running {
+            running.stop().await.expect("service stops cleanly");
+        }
+    }
+
+    /// Stops the service and starts it again with `settings` on the same port: what clients
+    /// see of a restart (their sockets drop; the same address answers again).
+    pub async fn restart(&mut self, settings: &Settings, components: &[Component]) {
+        let running = self.running.take().expect("the service runs");
+        let mut settings = settings.clone();
+        settings.listen = running.addr.expect("the API runs");
+        running.stop().await.expect("service stops cleanly");
+        let again = start(&settings, self.pool.clone(), components)
+            .await
+            .expect("service restarts");
+        self.running = Some(again);
     }
 
     /// POSTs a GraphQL request and returns the whole response body.
@@ -225,9 +243,14 @@ impl TestServer {
 }
 
 pub fn operator_token() -> String {
+    operator_token_for(Uuid::now_v7())
+}
+
+/// An admin's token for operator `id`.
+pub fn operator_token_for(id: Uuid) -> String {
     let auth = switchboard_api::auth::Auth::new(JWT_SECRET, Duration::from_secs(60)).unwrap();
     auth.issue_operator(
-        Uuid::now_v7(),
+        id,
         vec![switchboard_api::auth::Role::Admin],
         Duration::from_secs(600),
     )

@@ -287,8 +287,8 @@ async fn gate(state: &HttpState, client: IpAddr, headers: &HeaderMap) -> Option<
         Some(Gate::Refused(err)) => return Some(refusal(err)),
         None => {}
     }
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    check_session_origin(&state.pool, &authentication, origin)
+    let origin = crate::request::foreign_origin(headers);
+    check_session_origin(&state.pool, &authentication, origin.as_deref())
         .await
         .err()
         .map(refusal)

@@ -30,6 +30,7 @@ use switchboard_domain::inbox::{InboxSettings, SlaTerms};
 use switchboard_domain::DomainError;
 use uuid::Uuid;
 
+use crate::auth::{Authentication, Viewer};
 use crate::error::ApiError;
 use crate::graphql::widget_token::widget_token_hash;
 use crate::graphql::AppContext;
@@ -94,6 +95,46 @@ pub(super) async fn active_inbox(
     let inbox = inboxes::by_widget_token_hash(&app.pool, &widget_token_hash(widget_token))
         .await?
         .ok_or(ApiError::InvalidWidgetToken)?;
+    admit(ctx, app, inbox)
+}
+
+/// The inbox of the widget token given or, without one, of the caller's widget session (the
+/// page the visitor's e-mail links to knows only the session), checked as [`active_inbox`]
+/// checks it.
+pub(super) async fn widget_inbox(
+    ctx: &Context<'_>,
+    widget_token: Option<&str>,
+) -> Result<inboxes::InboxRow, ApiError> {
+    if let Some(widget_token) = widget_token {
+        return active_inbox(ctx, widget_token).await;
+    }
+    let app = ctx
+        .data::<AppContext>()
+        .map_err(|_| ApiError::internal("no application context"))?;
+    if !app.widget_api_enabled {
+        return Err(ApiError::MessengerDisabled);
+    }
+    let Ok(Viewer::WidgetSession { inbox_id, .. }) = &ctx
+        .data::<Authentication>()
+        .map_err(|_| ApiError::internal("no authentication"))?
+        .0
+    else {
+        return Err(ApiError::InvalidArgument {
+            argument: "widgetToken",
+            reason: "give the inbox's widget token, or call with a widget session".into(),
+        });
+    };
+    let inbox = inboxes::inbox(&app.pool, *inbox_id)
+        .await?
+        .ok_or(ApiError::InvalidWidgetToken)?;
+    admit(ctx, app, inbox)
+}
+
+fn admit(
+    ctx: &Context<'_>,
+    app: &AppContext,
+    inbox: inboxes::InboxRow,
+) -> Result<inboxes::InboxRow, ApiError> {
     if !inbox.active {
         return Err(ApiError::InboxInactive(inbox.inbox_id));
     }

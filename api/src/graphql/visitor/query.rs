@@ -8,7 +8,7 @@ use switchboard_domain::inbox::InboxSettings;
 use uuid::Uuid;
 
 use super::start::VisitorUserInput;
-use super::{active_inbox, route, settings_of};
+use super::{active_inbox, route, settings_of, widget_inbox};
 use crate::auth::Authentication;
 use crate::changes::{next_event, FeedEvent};
 use crate::error::{ApiError, ResultExt};
@@ -110,10 +110,13 @@ impl VisitorQuery {
     async fn widget_settings(
         &self,
         ctx: &Context<'_>,
-        widget_token: String,
+        #[graphql(
+            desc = "The inbox's widget token; omit it to ask for the caller's widget session's inbox."
+        )]
+        widget_token: Option<String>,
     ) -> async_graphql::Result<WidgetSettings> {
         let app = ctx.data::<AppContext>()?;
-        let inbox = active_inbox(ctx, &widget_token).await.gql()?;
+        let inbox = widget_inbox(ctx, widget_token.as_deref()).await.gql()?;
         let settings = settings_of(&inbox).gql()?;
         let availability = availability_of(ctx, &inbox, &settings).await.gql()?;
         Ok(WidgetSettings {
@@ -144,9 +147,12 @@ impl VisitorQuery {
     async fn availability(
         &self,
         ctx: &Context<'_>,
-        widget_token: String,
+        #[graphql(
+            desc = "The inbox's widget token; omit it to ask for the caller's widget session's inbox."
+        )]
+        widget_token: Option<String>,
     ) -> async_graphql::Result<Availability> {
-        let inbox = active_inbox(ctx, &widget_token).await.gql()?;
+        let inbox = widget_inbox(ctx, widget_token.as_deref()).await.gql()?;
         let settings = settings_of(&inbox).gql()?;
         availability_of(ctx, &inbox, &settings).await.gql()
     }

@@ -1,0 +1,144 @@
+//! The pages and scripts the binary serves to browsers, their files embedded at build time
+//! (`include_str!`: the handful of files of `web/` need no embedding crate, and nothing is read
+//! from disk or a CDN at run time):
+//!
+//! - `GET /widget.js`: the website chat widget (`web/widget/widget.js`), which a site embeds
+//!   with one `<script>` tag;
+//! - `GET /demo`: a host page with the widget of the local demo inbox ([`demo`]), when the
+//!   service runs with `SWITCHBOARD_DEMO` (as `make run` does);
+//! - `GET /chat/resume?token=…`: the page the visitor's e-mail links to (a reply they have not
+//!   read), which opens their conversation full-page.
+
+pub mod demo;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+use crate::auth::Viewer;
+use crate::state::HttpState;
+
+/// The widget's script, as served.
+pub const WIDGET_JS: &str = include_str!("../../../web/widget/widget.js");
+
+/// Its validator: browsers and proxies revalidate after [`WIDGET_MAX_AGE_SECS`] and get a
+/// `304` while the binary is the same.
+static WIDGET_ETAG: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "\"{}\"",
+        &hex::encode(Sha256::digest(WIDGET_JS.as_bytes()))[..32]
+    )
+});
+
+/// Sites load the widget on every page: a short cache keeps a deploy visible within minutes.
+const WIDGET_MAX_AGE_SECS: u32 = 300;
+
+pub fn routes() -> Router<HttpState> {
+    Router::new()
+        .route("/widget.js", get(widget_js))
+        .route("/demo", get(demo_page))
+        .route("/chat/resume", get(resume_page))
+}
+
+async fn widget_js(headers: HeaderMap) -> Response {
+    let etag = WIDGET_ETAG.as_str();
+    let cache = format!("public, max-age={WIDGET_MAX_AGE_SECS}");
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let common = [
+        (header::ETAG, etag.to_owned()),
+        (header::CACHE_CONTROL, cache),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        // Any site may load it (it is public); it then talks to /graphql, where each inbox's
+        // allowed origins are checked.
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+    ];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        )],
+        common,
+        WIDGET_JS,
+    )
+        .into_response()
+}
+
+/// Pages of our own: no framing by other sites, no scripts but ours.
+fn page(html: String) -> Response {
+    (
+        [
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; \
+                 connect-src 'self' ws: wss:; frame-ancestors 'none'",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct DemoQuery {
+    locale: Option<String>,
+}
+
+async fn demo_page(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    query: Result<Query<DemoQuery>, QueryRejection>,
+) -> Response {
+    let Some(token) = &state.demo_widget_token else {
+        return (
+            StatusCode::NOT_FOUND,
+            "The demo page is served when the service runs with SWITCHBOARD_DEMO=true (make run does).",
+        )
+            .into_response();
+    };
+    // The snippet names this service as the page was reached (a proxy's host included).
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("127.0.0.1:8080");
+    let locale = query.as_ref().ok().and_then(|Query(q)| q.locale.as_deref());
+    page(demo::page(token, &format!("http://{host}"), locale))
+}
+
+#[derive(Deserialize)]
+struct ResumeQuery {
+    token: Option<String>,
+}
+
+/// The conversation of a widget session, full-page: what the visitor's e-mail links to. The
+/// session token says which conversation (and so which inbox); the widget asks the API for
+/// the rest. An expired or forged token gets a page that says so.
+async fn resume_page(
+    State(state): State<HttpState>,
+    query: Result<Query<ResumeQuery>, QueryRejection>,
+) -> Response {
+    let token = query.ok().and_then(|Query(q)| q.token).unwrap_or_default();
+    match state.auth.verify(&token) {
+        Ok(Viewer::WidgetSession {
+            conversation_id, ..
+        }) => page(demo::resume_page(&token, conversation_id)),
+        _ => (StatusCode::NOT_FOUND, page(demo::expired_page())).into_response(),
+    }
+}
