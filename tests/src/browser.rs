@@ -55,6 +55,7 @@ pub async fn run(
         .env("SB_ADMIN_TOKEN", &admin)
         .env("SB_ADMIN_ID", admin_id.to_string())
         .env("SB_SCENARIO", scenario)
+        .env("SB_BOT_USERNAME", crate::fakes::BOT_USERNAME)
         .env("SB_ARTIFACTS", workspace().join("target/browser"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

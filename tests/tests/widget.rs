@@ -8,9 +8,12 @@
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use std::time::Duration;
 use switchboard_server::config::Settings;
 use switchboard_server::runtime::Component;
-use switchboard_tests::{browser, pool_for, test_settings, TestServer};
+
+use switchboard_tests::fakes::{FakeBotApi, TelegramUser};
+use switchboard_tests::{browser, pool_for, settings_with_fakes, test_settings, TestServer};
 
 const ALL: &[Component] = &[
     Component::Api,
@@ -63,18 +66,20 @@ async fn widget_chat_from_the_form_with_live_reply_typing_and_read_marker(
 ) {
     let (result, pool) = scenario(connect, test_settings(), "chat").await;
     let types = stream(&pool, &result["conversationId"]).await;
-    // The visitor's first message, the reply, the visitor's second: each once.
+    // The visitor's first message, the reply, the visitor's second, the reply read from the
+    // button: each once.
     assert_eq!(
         only(&types, &["ConversationStarted", "MessagePosted"]),
         [
             "ConversationStarted",
             "MessagePosted",
             "MessagePosted",
+            "MessagePosted",
             "MessagePosted"
         ],
         "whole stream: {types:?}"
     );
-    // Read once, after the reply was shown.
+    // Read after the first reply was shown, and after the last when the panel opened.
     let read: Vec<usize> = types
         .iter()
         .enumerate()
@@ -89,7 +94,7 @@ async fn widget_chat_from_the_form_with_live_reply_typing_and_read_marker(
         .map(|(i, _)| i)
         .unwrap();
     assert!(
-        read.len() == 1 && read[0] > reply,
+        read.len() == 2 && read[0] > reply && read[1] == types.len() - 1,
         "whole stream: {types:?}"
     );
     // The start refused for the missing name recorded nothing.
@@ -237,6 +242,31 @@ async fn widget_waits_out_the_rate_limit_and_sends_each_message_once(
         7,
         "m0 and six more, each once: {types:?}"
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn widget_continues_in_telegram(_options: PgPoolOptions, connect: PgConnectOptions) {
+    let bot = FakeBotApi::start().await;
+    let settings = settings_with_fakes(&bot, None);
+    let mut server = TestServer::start(&settings, pool_for(connect).await, ALL).await;
+    let result = browser::run(&mut server, &settings, ALL, "widget.mjs", "telegram").await;
+    // The link the page opened is one the bot takes: the visitor's Telegram chat gets the
+    // conversation so far.
+    let mut visitor = TelegramUser::new(7001);
+    let start = result["start"].as_str().unwrap();
+    assert_eq!(visitor.say(&server, &format!("/start {start}")).await, 200);
+    let transcript = bot
+        .wait_for(
+            visitor.id,
+            |t| t.starts_with("Conversation so far:"),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(
+        transcript.text,
+        "Conversation so far:\nYou: Can we talk in Telegram?"
+    );
+    server.stop().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]

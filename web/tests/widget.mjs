@@ -13,6 +13,13 @@ const textIs = (page, selector, want, seconds) =>
 const threadIs = (page, want) =>
   until(`the thread to be ${JSON.stringify(want)}`, async () => { const got = await thread(page); return JSON.stringify(got) === JSON.stringify(want) || undefined; });
 
+/** The thread once nothing is left sending: exactly `want`, each message once. */
+const settledIs = (page, want) =>
+  until(`the settled thread to be ${JSON.stringify(want)}`, async () => {
+    if (await W(page, "[data-pending]").count()) return undefined;
+    return JSON.stringify(await thread(page)) === JSON.stringify(want) || undefined;
+  });
+
 /** Opens the widget and starts a chat from the form. */
 async function startChat(page, { name = "Olena", message = "Hello, where is my order?" } = {}) {
   await W(page, ".launcher").click();
@@ -71,11 +78,22 @@ const scenarios = {
     await textIs(page, ".status", "Reply received");
     await W(page, ".composer textarea").fill("It is order #1042");
     await W(page, ".composer textarea").press("Enter");
-    await threadIs(page, ["Hello, where is my order?", "It ships today!", "It is order #1042"]);
+    await settledIs(page, ["Hello, where is my order?", "It ships today!", "It is order #1042"]);
     await textIs(page, ".status", "Ann is answering");
     // The reply was shown with the panel open: the operator sees the visitor's read marker.
     await until("the visitor's read marker", async () => (await messagesOf(c.id)).find((m) => m.body === "It ships today!").readAt);
     await shot(page, "chat");
+    // Closed: a reply shows as an unread count on the button, and the page hears of it.
+    await page.evaluate(() => { window.__unread = []; window.Switchboard.on("unread", (e) => window.__unread.push(e.count)); });
+    await page.keyboard.press("Escape");
+    await reply(c.id, "Anything else?");
+    await textIs(page, ".launcher .bubble", "1");
+    assert.equal(await W(page, ".launcher").getAttribute("aria-label"), "Open chat (1 unread)");
+    await shot(page, "unread");
+    await W(page, ".launcher").click();
+    await until("the bubble gone", async () => (await W(page, ".launcher .bubble").isHidden()) || undefined);
+    assert.deepEqual(await page.evaluate(() => window.__unread), [1, 0]);
+    await until("the second read marker", async () => (await messagesOf(c.id)).find((m) => m.body === "Anything else?").readAt);
     return { conversationId: c.id };
   },
 
@@ -105,8 +123,12 @@ const scenarios = {
     await threadIs(tab, ["First", "Second", "Third, after the restart"]);
     await W(page, ".composer textarea").fill("Fourth");
     await W(page, ".composer textarea").press("Enter");
-    await threadIs(page, ["First", "Second", "Third, after the restart", "Fourth"]);
-    await threadIs(tab, ["First", "Second", "Third, after the restart", "Fourth"]);
+    await settledIs(page, ["First", "Second", "Third, after the restart", "Fourth"]);
+    await settledIs(tab, ["First", "Second", "Third, after the restart", "Fourth"]);
+    // And after one more reload, from the service's history alone.
+    await page.reload();
+    await W(page, ".launcher").click();
+    await settledIs(page, ["First", "Second", "Third, after the restart", "Fourth"]);
     await shot(tab, "second-tab");
     return { conversationId: c.id };
   },
@@ -305,11 +327,29 @@ const scenarios = {
     for (const body of written) { await box.fill(body); await box.press("Enter"); }
     await until("the retry notice", async () => /^Too many messages at once\. Sending again in \d+ s…$/.test(await text(page, ".notice")));
     await shot(page, "rate-limited");
-    await threadIs(page, ["m0", ...written]);
-    await until("the sending bubbles gone", async () => (await W(page, "[data-pending]").count()) === 0);
+    await settledIs(page, ["m0", ...written]);
     const c = await onlyConversation();
     assert.deepEqual((await messagesOf(c.id)).map((m) => m.body), ["m0", ...written]);
     return { conversationId: c.id };
+  },
+
+  /** "Continue in Telegram" opens the bot with the conversation's link (the Bot API is the tests' fake). */
+  async telegram(b) {
+    const host = await hostServer();
+    const { widgetToken } = await inbox({ allowedOrigins: [host.origin] });
+    const page = await newPage(b);
+    await page.context().route("https://t.me/**", (route) => route.fulfill({ contentType: "text/html", body: "<title>Telegram</title>" }));
+    await page.goto(host.page("/", embed({ widgetToken })));
+    await startChat(page, { name: null, message: "Can we talk in Telegram?" });
+    await W(page, "header button[aria-haspopup=menu]").click();
+    const popup = page.context().waitForEvent("page");
+    await W(page, ".menu button").filter({ hasText: "Continue in Telegram" }).click();
+    const opened = await popup;
+    await opened.waitForLoadState();
+    const link = new URL(opened.url());
+    assert.equal(link.origin + link.pathname, "https://t.me/" + process.env.SB_BOT_USERNAME);
+    assert.match(link.searchParams.get("start"), /^link_[A-Za-z0-9_-]+$/);
+    return { start: link.searchParams.get("start") };
   },
 
   /** /demo (the service's own demo inbox) works as a newcomer finds it; the e-mail's resume link opens a chat full-page. */
