@@ -206,7 +206,7 @@ async fn graphql_post(
         Some(Gate::Refused(err)) => return refused(err),
         None => {}
     }
-    let origin = foreign_origin(&headers);
+    let origin = foreign_origin(&headers, state.public_origin.as_deref());
     if let Err(err) = check_session_origin(&state.pool, &authentication, origin.as_deref()).await {
         return refused(err);
     }
@@ -271,7 +271,7 @@ async fn graphql_get(
         .write_buffer_size(0)
         .max_message_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| {
-            let origin = foreign_origin(&headers);
+            let origin = foreign_origin(&headers, state.public_origin.as_deref());
             let caller = Caller {
                 client,
                 request_id,

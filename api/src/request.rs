@@ -31,16 +31,26 @@ pub struct VisitorRegion(pub Option<String>);
 
 /// The `Origin` of a request from another site, which the inbox's allowed origins are checked
 /// against (SEC-1); `None` without one, and for this service's own pages (`/chat/resume`,
-/// `/demo`): a browser sends the page's origin, and a page served by this host is ours.
-pub fn foreign_origin(headers: &axum::http::HeaderMap) -> Option<String> {
+/// `/demo`). Which origin is ours: `public_origin` (from `SWITCHBOARD_PUBLIC_URL`) when it is
+/// set, since a reverse proxy may pass its upstream's address as `Host`; otherwise the `Host`
+/// asked (a browser sends both, so a page can claim them only for its own host).
+pub fn foreign_origin(
+    headers: &axum::http::HeaderMap,
+    public_origin: Option<&str>,
+) -> Option<String> {
     let origin = headers
         .get(axum::http::header::ORIGIN)
         .and_then(|v| v.to_str().ok())?;
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok());
-    let same_site = origin
-        .split_once("://")
-        .is_some_and(|(_, origin_host)| Some(origin_host) == host);
-    (!same_site).then(|| origin.to_owned())
+    let ours = match public_origin {
+        Some(public) => origin.eq_ignore_ascii_case(public),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok());
+            origin
+                .split_once("://")
+                .is_some_and(|(_, origin_host)| Some(origin_host) == host)
+        }
+    };
+    (!ours).then(|| origin.to_owned())
 }

@@ -55,6 +55,9 @@ pub struct HttpState {
     /// Cancelled when the process stops: open subscription sockets are then closed with 1001
     /// (going away), so clients reconnect to whichever node answers next.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// This service's own origin (`https://chat.example.com`, from `SWITCHBOARD_PUBLIC_URL`),
+    /// when set: its pages are not held to an inbox's allowed origins.
+    pub public_origin: Option<String>,
 }
 
 impl HttpState {
@@ -86,6 +89,7 @@ impl HttpState {
             bot: None,
             demo_widget_token: None,
             shutdown: tokio_util::sync::CancellationToken::new(),
+            public_origin: None,
         })
     }
 
@@ -98,6 +102,16 @@ impl HttpState {
     /// Closes subscription sockets when `shutdown` is cancelled.
     pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
         self.shutdown = shutdown;
+        self
+    }
+
+    /// Names this service's own origin, from its public URL (`https://host[:port]/…`).
+    pub fn with_public_url(mut self, url: Option<&str>) -> Self {
+        self.public_origin = url.and_then(|url| {
+            let (scheme, rest) = url.split_once("://")?;
+            let host = rest.split('/').next()?;
+            Some(format!("{scheme}://{host}"))
+        });
         self
     }
 

@@ -401,6 +401,7 @@ pub async fn start(
         .with_telegram(bot)
         .with_demo(demo)
         .with_shutdown(shutdown.clone())
+        .with_public_url(settings.notify.public_url()?.as_deref())
         .with_ws_keepalive(Duration::from_secs(settings.ws_keepalive_secs.max(1)));
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await

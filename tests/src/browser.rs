@@ -1,6 +1,7 @@
 //! Browser scenarios (issue 20): a node script in `web/tests/` drives Debian's Chromium with
 //! Playwright's library against the service this test started; this side answers what the
-//! script asks (`@@{"ask": "restart"}`: the service stops and starts again on the same port)
+//! script asks (`@@{"ask": "restart"}`: the service stops and starts again on the same port;
+//! `stop` and `start`: the same in two steps, with the script acting in between)
 //! and hands back the scenario's result for the checks of the log.
 //!
 //! Needs node, `/usr/bin/chromium` (or `SB_CHROMIUM`) and `npm ci --prefix web/tests`; `make
@@ -81,8 +82,13 @@ pub async fn run(
             let message: Value = serde_json::from_str(message).expect("a JSON message");
             if let Some(value) = message.get("result") {
                 result = Some(value.clone());
-            } else if message["ask"] == "restart" {
-                server.restart(settings, components).await;
+            } else if let Some(ask) = message["ask"].as_str() {
+                match ask {
+                    "restart" => server.restart(settings, components).await,
+                    "stop" => server.pause().await,
+                    "start" => server.resume(settings, components).await,
+                    _ => panic!("the script asked for something unknown: {message}"),
+                }
                 let answer = format!("{}\n", json!({ "done": true }));
                 stdin.write_all(answer.as_bytes()).await.unwrap();
             } else {

@@ -118,8 +118,10 @@ pub async fn pool_for(connect: PgConnectOptions) -> PgPool {
 
 /// The service, started in-process.
 pub struct TestServer {
-    /// `None` only while [`TestServer::restart`] runs.
+    /// `None` only while [`TestServer::restart`] runs, or paused.
     running: Option<Running>,
+    /// Where a paused service listened.
+    paused_at: Option<std::net::SocketAddr>,
     /// The test database the service runs on.
     pub pool: PgPool,
     pub base: String,
@@ -138,6 +140,7 @@ impl TestServer {
             .unwrap_or_default();
         Self {
             running: Some(running),
+            paused_at: None,
             pool,
             base,
             http: reqwest::Client::new(),
@@ -148,6 +151,23 @@ impl TestServer {
         if let Some(running) = self.running {
             running.stop().await.expect("service stops cleanly");
         }
+    }
+
+    /// Stops the service (its address stops answering) until [`TestServer::resume`].
+    pub async fn pause(&mut self) {
+        let running = self.running.take().expect("the service runs");
+        self.paused_at = running.addr;
+        running.stop().await.expect("service stops cleanly");
+    }
+
+    /// Starts the paused service again with `settings`, on the port it had.
+    pub async fn resume(&mut self, settings: &Settings, components: &[Component]) {
+        let mut settings = settings.clone();
+        settings.listen = self.paused_at.take().expect("the service was paused");
+        let again = start(&settings, self.pool.clone(), components)
+            .await
+            .expect("service restarts");
+        self.running = Some(again);
     }
 
     /// Stops the service and starts it again with `settings` on the same port: what clients

@@ -108,11 +108,13 @@ async fn widget_history_survives_reload_second_tab_and_restart(
 ) {
     let (result, pool) = scenario(connect, test_settings(), "history").await;
     let types = stream(&pool, &result["conversationId"]).await;
-    // First, Second, Third, Fourth: each once.
+    // First to Sixth: each once.
     assert_eq!(
         only(&types, &["ConversationStarted", "MessagePosted"]),
         [
             "ConversationStarted",
+            "MessagePosted",
+            "MessagePosted",
             "MessagePosted",
             "MessagePosted",
             "MessagePosted",
@@ -318,6 +320,35 @@ async fn widget_script_is_served_embedded_with_a_validator(
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
+    // A proxy that compressed it weakens the tag; it still matches.
+    let weak = server
+        .http
+        .get(format!("{}/widget.js", server.base))
+        .header(
+            "if-none-match",
+            format!("W/{}", headers["etag"].to_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), 304);
+    // Browsers take it gzipped: about a quarter of the bytes.
+    let gzipped = server
+        .http
+        .get(format!("{}/widget.js", server.base))
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert_eq!(gzipped.headers()["vary"], "Accept-Encoding");
+    let compressed = gzipped.bytes().await.unwrap();
+    assert!(
+        compressed.len() < body.len() / 3 && compressed.len() <= 30 * 1024,
+        "{} bytes gzipped of {}",
+        compressed.len(),
+        body.len()
+    );
     // Without SWITCHBOARD_DEMO there is no demo page.
     let demo = server
         .http

@@ -59,7 +59,7 @@
         EMPTY_BODY: "Write a message first.", EMPTY_FIELD: "Please fill in: {field}.",
         MALFORMED_FIELD: "Please check {field}: it does not look right.", INVALID_WIDGET_TOKEN: "This chat is not set up correctly on this site.",
         CONSENT_REQUIRED: "Please tick the box to agree to be called back.", INBOX_INACTIVE: "This chat is switched off right now.",
-        UNSUPPORTED_ATTACHMENT_TYPE: "This kind of file cannot be sent here.", EMPTY_FILE: "The file is empty.",
+        UNSUPPORTED_ATTACHMENT_TYPE: "This kind of file cannot be sent here.", EMPTY_FILE: "The file is empty.", ATTACHMENT_TOO_LARGE: "The file is too large for this chat.",
         ATTACHMENT_NOT_FOUND: "The file is no longer available.", BODY_TOO_LONG: "The message is too long: please shorten it.",
         FIELD_TOO_LONG: "One of the fields is too long: please shorten it.", INVALID_CHARACTER: "The text contains characters that cannot be sent.",
         INVALID_ARGUMENT: "Something in the request was not accepted. Please check and try again.",
@@ -108,7 +108,7 @@
         EMPTY_BODY: "Сначала напишите сообщение.", EMPTY_FIELD: "Заполните поле: {field}.",
         MALFORMED_FIELD: "Проверьте поле «{field}»: похоже, в нём ошибка.", INVALID_WIDGET_TOKEN: "Чат на этом сайте настроен неправильно.",
         CONSENT_REQUIRED: "Отметьте согласие на обратный звонок.", INBOX_INACTIVE: "Чат сейчас отключён.",
-        UNSUPPORTED_ATTACHMENT_TYPE: "Такой файл сюда отправить нельзя.", EMPTY_FILE: "Файл пустой.",
+        UNSUPPORTED_ATTACHMENT_TYPE: "Такой файл сюда отправить нельзя.", EMPTY_FILE: "Файл пустой.", ATTACHMENT_TOO_LARGE: "Файл слишком большой для этого чата.",
         ATTACHMENT_NOT_FOUND: "Файл больше недоступен.", BODY_TOO_LONG: "Сообщение слишком длинное: сократите его.",
         FIELD_TOO_LONG: "Одно из полей слишком длинное: сократите его.", INVALID_CHARACTER: "В тексте есть символы, которые нельзя отправить.",
         INVALID_ARGUMENT: "Запрос не принят. Проверьте данные и попробуйте снова.",
@@ -157,7 +157,7 @@
         EMPTY_BODY: "Спершу напишіть повідомлення.", EMPTY_FIELD: "Заповніть поле: {field}.",
         MALFORMED_FIELD: "Перевірте поле «{field}»: схоже, у ньому помилка.", INVALID_WIDGET_TOKEN: "Чат на цьому сайті налаштовано неправильно.",
         CONSENT_REQUIRED: "Позначте згоду на зворотний дзвінок.", INBOX_INACTIVE: "Чат зараз вимкнено.",
-        UNSUPPORTED_ATTACHMENT_TYPE: "Такий файл сюди надіслати не можна.", EMPTY_FILE: "Файл порожній.",
+        UNSUPPORTED_ATTACHMENT_TYPE: "Такий файл сюди надіслати не можна.", EMPTY_FILE: "Файл порожній.", ATTACHMENT_TOO_LARGE: "Файл завеликий для цього чату.",
         ATTACHMENT_NOT_FOUND: "Файл більше недоступний.", BODY_TOO_LONG: "Повідомлення задовге: скоротіть його.",
         FIELD_TOO_LONG: "Одне з полів задовге: скоротіть його.", INVALID_CHARACTER: "У тексті є символи, які не можна надіслати.",
         INVALID_ARGUMENT: "Запит не прийнято. Перевірте дані і спробуйте ще раз.",
@@ -200,6 +200,10 @@
     messages: new Map(), // id -> message
     pending: new Map(), // clientMessageId -> {body, el, attachments}
     lastPosition: null,
+    // The last position the thread's history or its subscription delivered: a reconnect
+    // resumes after it. (Our own sends, answered over HTTP, must not move it: a reply
+    // committed before them would be skipped.)
+    livePosition: null,
     view: "closed",
     screen: "form", // form | thread | callback
     unread: 0,
@@ -209,7 +213,9 @@
     operatorTyping: false,
     replied: false,
     sound: false,
-    notice: null
+    notice: null,
+    // What the visitor is typing, kept when the panel is drawn again.
+    draft: { composer: "", form: {} }
   };
   var listeners = {};
 
@@ -270,13 +276,15 @@
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
   // Retries what the service asked to retry later (RATE_LIMITED, UNAVAILABLE) after the
-  // time it named, and a lost network a few times; every call passed here is idempotent.
-  function retrying(call, onWait) {
+  // time it named, and a lost network a few times. Only idempotent calls come here (an
+  // idempotency key, or a read); `refusedOnly` retries just RATE_LIMITED, which is answered
+  // before anything is done, for the calls that have no key.
+  function retrying(call, onWait, refusedOnly) {
     var attempt = 0;
     function go() {
       return call().catch(function (err) {
         attempt++;
-        var later = err.code === "RATE_LIMITED" || err.code === "UNAVAILABLE" || err.code === "NETWORK";
+        var later = err.code === "RATE_LIMITED" || (!refusedOnly && (err.code === "UNAVAILABLE" || err.code === "NETWORK"));
         if (!later || attempt > 4) throw err;
         var secs = err.extensions.retryAfter || Math.min(8, attempt * 2);
         if (onWait) onWait(err, secs);
@@ -304,6 +312,7 @@
     this.ready = false;
     this.failures = 0;
     this.stopped = false;
+    this.watch();
     this.connect();
   }
   Live.prototype.connect = function () {
@@ -316,6 +325,7 @@
       ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer " + self.getToken() } }));
     };
     ws.onmessage = function (ev) {
+      self.heardAt = Date.now();
       var msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       if (msg.type === "connection_ack") {
@@ -342,11 +352,22 @@
       self.retry();
     };
   };
+  // The server pings every 15 s: a socket silent for much longer is dead even if it looks open
+  // (a laptop that slept, a network that changed).
+  Live.prototype.watch = function () {
+    var self = this;
+    self.watchdog = setInterval(function () {
+      if (self.stopped) { clearInterval(self.watchdog); return; }
+      if (self.ws && self.ready && Date.now() - (self.heardAt || 0) > 50000) { try { self.ws.close(); } catch (e) { /* gone */ } }
+    }, 10000);
+    self.wake = function () { if (!self.stopped && !self.ws) { clearTimeout(self.timer); self.failures = 0; self.connect(); } };
+    window.addEventListener("online", self.wake);
+  };
   Live.prototype.retry = function () {
     var self = this;
     self.failures++;
     var delay = Math.min(15000, 400 * Math.pow(2, self.failures - 1)) * (0.75 + Math.random() / 2);
-    setTimeout(function () { self.connect(); }, delay);
+    self.timer = setTimeout(function () { self.connect(); }, delay);
   };
   Live.prototype.send = function (id) {
     var sub = this.subs[id];
@@ -359,6 +380,9 @@
   };
   Live.prototype.stop = function () {
     this.stopped = true;
+    clearInterval(this.watchdog);
+    clearTimeout(this.timer);
+    window.removeEventListener("online", this.wake);
     if (this.ws) try { this.ws.close(1000); } catch (e) { /* closed */ }
   };
 
@@ -500,6 +524,7 @@
     root.appendChild(el.launcher);
     (document.body || document.documentElement).appendChild(host);
     render();
+    showUnread();
     try { performance.mark("switchboard:button"); } catch (e) { /* no User Timing */ }
   }
 
@@ -539,8 +564,23 @@
     return h("div", { "class": "banner", role: "status" , "data-state": a.state, text: text });
   }
 
+  function keepDrafts() {
+    if (el.input && el.input.isConnected) S.draft.composer = el.input.value;
+    if (el.panel) Array.prototype.forEach.call(el.panel.querySelectorAll("form input[name],form textarea[name]"), function (n) {
+      if (n.type !== "checkbox" && n.type !== "file") S.draft.form[n.name] = n.value;
+    });
+  }
+
+  function restoreDrafts() {
+    if (el.input && el.input.isConnected && S.draft.composer) el.input.value = S.draft.composer;
+    Array.prototype.forEach.call(el.panel.querySelectorAll("form input[name],form textarea[name]"), function (n) {
+      if (S.draft.form[n.name] && !n.value) n.value = S.draft.form[n.name];
+    });
+  }
+
   function render() {
     var p = el.panel;
+    keepDrafts();
     p.textContent = "";
     el.launcher.setAttribute("aria-label", S.unread ? t("openChat") + " (" + t("unreadLabel", { n: S.unread }) + ")" : t("openChat"));
     var header = h("header", null, [
@@ -548,23 +588,26 @@
         h("h2", { id: "sb-title", text: S.settings.title || t("title") }),
         el.status = h("div", { "class": "status", role: "status", "aria-live": "polite", text: statusLine() })
       ]),
-      el.more = S.session ? h("button", { "class": "icon", type: "button", "aria-label": t("menu"), "aria-haspopup": "menu", onclick: toggleMenu, html: ICON_MORE }) : null,
+      el.more = S.session ? h("button", { "class": "icon", type: "button", "aria-label": t("menu"), "aria-haspopup": "menu", "aria-expanded": "false", onclick: toggleMenu, html: ICON_MORE }) : null,
       h("button", { "class": "icon closer", type: "button", "aria-label": t("closeChat"), onclick: close, html: ICON_CLOSE })
     ]);
     p.appendChild(header);
     el.menu = h("div", { "class": "menu", role: "menu", hidden: true });
     p.appendChild(el.menu);
+    el.banner = h("div");
     var banner = availabilityBanner();
-    if (banner) p.appendChild(banner);
+    if (banner) el.banner.appendChild(banner);
+    p.appendChild(el.banner);
     el.notice = h("div", { "class": "notice", role: "alert", hidden: !S.notice, text: S.notice || "" });
     p.appendChild(el.notice);
     if (S.settings.visitorIdentity === "REQUIRED" && !S.user && !S.session) {
       p.appendChild(h("div", { "class": "body" }, [h("div", { "class": "greeting", text: t("signInRequired") })]));
       return;
     }
-    if (S.screen === "callback") return renderCallback(p);
-    if (!S.session || S.screen === "form") return renderForm(p);
-    renderThread(p);
+    if (S.screen === "callback") renderCallback(p);
+    else if (!S.session || S.screen === "form") renderForm(p);
+    else renderThread(p);
+    restoreDrafts();
   }
 
   function notify(text) {
@@ -810,7 +853,9 @@
   }
 
   function pendingNode(entry) {
-    var node = h("div", { "class": "msg mine" + (entry.failed ? " failed" : ""), "data-pending": entry.id, tabindex: entry.failed ? "0" : null, onclick: function () { if (entry.failed) resend(entry); } }, [
+    var node = h("div", { "class": "msg mine" + (entry.failed ? " failed" : ""), "data-pending": entry.id, tabindex: entry.failed ? "0" : null, role: entry.failed ? "button" : null,
+      onclick: function () { if (entry.failed) resend(entry); },
+      onkeydown: function (ev) { if (entry.failed && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); resend(entry); } } }, [
       h("div", { "class": "text", text: entry.body }),
       h("div", { "class": "meta", text: entry.failed ? t("notSent") : t("sending") })
     ]);
@@ -840,9 +885,10 @@
       var started = data.startConversation;
       resetThread();
       saveSession({ token: started.sessionToken, conversationId: started.conversationId });
-      if (started.message) addMessage(started.message);
+      if (started.message) { addMessage(started.message); S.livePosition = started.message.position; }
       S.screen = "thread";
       render();
+      S.draft.form = {};
       connectLive();
       refreshConversation();
       focusComposer();
@@ -859,7 +905,10 @@
     S.messages = new Map();
     S.pending = new Map();
     S.lastPosition = null;
+    S.livePosition = null;
     S.lastMarked = null;
+    Object.keys(blobs).forEach(function (url) { blobs[url].then(function (u) { URL.revokeObjectURL(u); }, function () {}); });
+    blobs = {};
     S.conversation = null;
     S.replied = false;
     setUnread(0);
@@ -872,7 +921,11 @@
     else input.conversationId = S.session.conversationId;
     return retrying(function () {
       return gql("mutation($input: RequestCallbackInput!) { requestCallback(input: $input) { conversationId sessionToken } }", { input: input }, guest ? null : S.session.token);
-    }, waitNotice).then(function (data) {
+    }, waitNotice, true).catch(function (err) {
+      // Asked before (or our earlier try went through): what the visitor wanted is done.
+      if (err.code === "CALLBACK_ALREADY_PENDING" && !guest) return { requestCallback: {} };
+      throw err;
+    }).then(function (data) {
       var r = data.requestCallback;
       if (r.sessionToken) {
         resetThread();
@@ -888,6 +941,7 @@
     var body = el.input.value.trim();
     if (!body) return;
     el.input.value = "";
+    S.draft.composer = "";
     stopTyping();
     send({ id: uuid(), body: body, attachmentIds: [] });
   }
@@ -895,6 +949,7 @@
   // Messages go out one after another, in the order written, whatever retries they need.
   var sending = Promise.resolve();
   function send(entry) {
+    entry.session = entry.session || S.session;
     S.pending.set(entry.id, entry);
     entry.failed = false;
     var node = pendingNode(entry);
@@ -907,20 +962,24 @@
   }
 
   function transmit(entry) {
+    var session = entry.session;
     return retrying(function () {
+      if (S.session !== session) return Promise.reject(new WidgetError("CONVERSATION_CLOSED"));
       return gql("mutation($input: SendMessageInput!) { sendMessage(input: $input) { " + MESSAGE_FIELDS + " } }",
-        { input: { conversationId: S.session.conversationId, body: entry.body, clientMessageId: entry.id, attachmentIds: entry.attachmentIds } }, S.session.token);
+        { input: { conversationId: session.conversationId, body: entry.body, clientMessageId: entry.id, attachmentIds: entry.attachmentIds } }, session.token);
     }, waitNotice).then(function (data) {
+      if (S.session !== session) return;
       notify(null);
       settlePending(entry.id);
       addMessage(data.sendMessage);
     }).catch(function (err) {
+      if (S.session !== session) return;
       entry.failed = true;
       var failed = pendingNode(entry);
       if (entry.el && entry.el.parentNode) entry.el.replaceWith(failed);
       entry.el = failed;
       notify(sentence(err));
-      if (err.code === "UNAUTHENTICATED") sessionEnded();
+      if (err.code === "UNAUTHENTICATED") sessionEnded(entry.body);
     });
   }
 
@@ -976,7 +1035,7 @@
         try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
         if (xhr.status === 201 && body) { progress(100); resolve(body); return; }
         var b = body || {};
-        var code = b.code || (b.errors && b.errors[0] && b.errors[0].extensions && b.errors[0].extensions.code) || (xhr.status === 413 ? "UNSUPPORTED_ATTACHMENT_TYPE" : "DEFAULT");
+        var code = b.code || (b.errors && b.errors[0] && b.errors[0].extensions && b.errors[0].extensions.code) || (xhr.status === 413 ? "ATTACHMENT_TOO_LARGE" : "DEFAULT");
         reject(new WidgetError(code, b));
       };
       xhr.send(file);
@@ -1016,8 +1075,10 @@
     if (S.lastPosition == null || m.position > S.lastPosition) S.lastPosition = m.position;
     var kind = m.sender && m.sender.kind;
     if (kind === "CONTACT" && !known) {
-      // Our own message, committed: it replaces the bubble that was sending.
-      S.pending.forEach(function (entry, id) { if (!known && entry.body === m.body && !entry.failed) { settlePending(id); known = true; } });
+      // Our own message, committed, may come over the socket before its HTTP answer: it
+      // replaces the bubble that was sending it.
+      var adopted = false;
+      S.pending.forEach(function (entry, id) { if (!adopted && entry.body === m.body && !entry.failed) { settlePending(id); adopted = true; } });
     }
     if (S.conversation && !known && (S.lastPosition === m.position)) S.conversation.lastMessage = { senderKind: kind };
     if (kind !== "CONTACT") {
@@ -1026,7 +1087,7 @@
     }
     if (el.msgs && el.msgs.isConnected) {
       var node = messageNode(m);
-      var old = el.msgs.querySelector('[data-id="' + m.id + '"]');
+      var old = el.msgs.querySelector('[data-id="' + (window.CSS && CSS.escape ? CSS.escape(m.id) : m.id) + '"]');
       if (old) old.replaceWith(node);
       else {
         var after = Array.prototype.find.call(el.msgs.querySelectorAll("[data-position]"), function (n) { return Number(n.getAttribute("data-position")) > m.position; });
@@ -1065,9 +1126,14 @@
   function setUnread(n) {
     if (n === S.unread) return;
     S.unread = n;
+    showUnread();
+    if (S.ready) emit("unread", { count: n });
+  }
+
+  function showUnread() {
+    var n = S.unread;
     if (el.bubble) { el.bubble.hidden = !n; el.bubble.textContent = n > 99 ? "99+" : String(n); }
     if (el.launcher) el.launcher.setAttribute("aria-label", n ? t("openChat") + " (" + t("unreadLabel", { n: n }) + ")" : t("openChat"));
-    emit("unread", { count: n });
   }
 
   var audio = null;
@@ -1084,9 +1150,10 @@
 
   function toggleMenu() {
     var m = el.menu;
-    if (!m.hidden) { m.hidden = true; return; }
+    if (!m.hidden) { m.hidden = true; el.more.setAttribute("aria-expanded", "false"); return; }
+    el.more.setAttribute("aria-expanded", "true");
     m.textContent = "";
-    var item = function (text, fn) { return h("button", { type: "button", role: "menuitem", text: text, onclick: function () { m.hidden = true; fn(); } }); };
+    var item = function (text, fn) { return h("button", { type: "button", role: "menuitem", text: text, onclick: function () { m.hidden = true; el.more.setAttribute("aria-expanded", "false"); fn(); } }); };
     if (!isEnded()) m.appendChild(item(t("callback"), function () { S.screen = "callback"; render(); }));
     if (S.settings.telegramAvailable && !isEnded()) m.appendChild(item(t("telegram"), continueInTelegram));
     m.appendChild(item(S.sound ? t("soundOff") : t("soundOn"), function () {
@@ -1150,6 +1217,7 @@
       c.messages.nodes.forEach(function (m) {
         S.messages.set(m.id, m);
         if (S.lastPosition == null || m.position > S.lastPosition) S.lastPosition = m.position;
+        if (S.livePosition == null || m.position > S.livePosition) S.livePosition = m.position;
         if (m.sender.kind === "OPERATOR") S.replied = true;
       });
       if (c.messages.pageInfo.hasNextPage) return loadHistory(c.messages.pageInfo.endCursor);
@@ -1170,18 +1238,24 @@
     });
     var id = session.conversationId;
     S.live.subscribe("messages", "subscription($id: UUID!, $after: Int) { messagePosted(conversationId: $id, afterPosition: $after) { " + MESSAGE_FIELDS + " internal } }",
-      function () { return { id: id, after: S.lastPosition }; }, function (data) { addMessage(data.messagePosted); });
+      function () { return { id: id, after: S.livePosition == null ? 0 : S.livePosition }; }, function (data) {
+        var m = data.messagePosted;
+        if (m && (S.livePosition == null || m.position > S.livePosition)) S.livePosition = m.position;
+        addMessage(m);
+      });
     S.live.subscribe("typing", "subscription($id: UUID!) { typing(conversationId: $id) { sender { kind } typing } }",
       function () { return { id: id }; }, function (data) { if (data.typing.sender.kind !== "CONTACT") showOperatorTyping(data.typing.typing); });
     S.live.subscribe("conversation", "subscription { myConversationChanged { " + CONVERSATION_FIELDS + " } }",
       function () { return {}; }, function (data) { onConversation(data.myConversationChanged); });
   }
 
-  function sessionEnded() {
+  /** The session is no longer valid: back to the form, with what the visitor was sending. */
+  function sessionEnded(unsent) {
     resetThread();
     saveSession(null);
     S.screen = "form";
-    render();
+    if (unsent) S.draft.form = { message: unsent };
+    if (el.panel) render();
     notify(t("expired"));
   }
 
@@ -1201,22 +1275,27 @@
     return session ? resumeSession(session) : Promise.resolve();
   }
 
-  function resumeSession(session) {
+  function resumeSession(session, attempt) {
     resetThread();
     S.session = session;
     S.screen = "thread";
     return loadHistory().then(function () {
+      if (S.session !== session) return;
       if (el.panel) render();
       connectLive();
     }).catch(function (err) {
+      if (S.session !== session) return;
       if (err.code === "UNAUTHENTICATED" || err.code === "CONVERSATION_NOT_FOUND" || err.code === "FORBIDDEN") {
         resetThread();
         saveSession(null);
         S.screen = "form";
         if (el.panel) render();
       } else {
+        // The history must come first (a subscription alone would start at the newest message):
+        // try again, later and later.
         notify(sentence(err));
-        connectLive();
+        var n = (attempt || 0) + 1;
+        setTimeout(function () { if (S.session === session) resumeSession(session, n).then(function () { if (S.session === session) notify(null); }); }, Math.min(30000, 1000 * Math.pow(2, n)));
       }
     });
   }
@@ -1231,7 +1310,7 @@
     el.launcher.setAttribute("aria-expanded", "true");
     el.launcher.hidden = window.matchMedia && window.matchMedia("(max-width: 520px)").matches;
     render();
-    var first = el.panel.querySelector("input:not([tabindex='-1']),textarea");
+    var first = el.panel.querySelector("input:not([tabindex='-1']):not([type=file]),textarea");
     if (first) first.focus(); else el.panel.querySelector("button").focus();
     if (S.screen === "thread") markRead(null);
     emit("open", {});
@@ -1241,10 +1320,13 @@
     if (!el.panel || S.view !== "open" || FULLPAGE) return;
     S.view = "closed";
     stopTyping();
+    keepDrafts();
+    // Focus goes back to the button only if it was in the widget (the page may close it).
+    var inside = host.shadowRoot.activeElement != null;
     el.panel.hidden = true;
     el.launcher.hidden = false;
     el.launcher.setAttribute("aria-expanded", "false");
-    el.launcher.focus();
+    if (inside) el.launcher.focus();
     emit("close", {});
   }
 
@@ -1292,11 +1374,12 @@
     var conversationId = attr("data-conversation-id");
     if (!WIDGET_TOKEN && !given) { console.error(LOG + "the script tag has no data-widget-token attribute: the widget is not shown."); return; }
     try { S.sound = localStorage.getItem("switchboard:sound") === "1"; } catch (e) { /* off */ }
-    gql("query($token: String) { widgetSettings(widgetToken: $token) { inboxId title greeting color requiredFields visitorIdentity rating maxMessageChars maxAttachmentBytes attachmentTypes telegramAvailable availability { state message nextOpening } } }",
-      { token: WIDGET_TOKEN }, WIDGET_TOKEN ? null : given)
+    retrying(function () { return gql("query($token: String) { widgetSettings(widgetToken: $token) { inboxId title greeting color requiredFields visitorIdentity rating maxMessageChars maxAttachmentBytes attachmentTypes telegramAvailable availability { state message nextOpening } } }",
+      { token: WIDGET_TOKEN }, WIDGET_TOKEN ? null : given); })
       .then(function (data) {
         S.settings = data.widgetSettings;
         if (given && conversationId) saveSession({ token: given, conversationId: conversationId });
+        if (FULLPAGE && history.replaceState) history.replaceState(null, "", location.pathname);
         return resume();
       })
       .then(function () {
@@ -1304,8 +1387,9 @@
         mount();
         S.ready = true;
         emit("ready", { inboxId: S.settings.inboxId });
+        if (S.unread) emit("unread", { count: S.unread });
         if (attr("data-open") === "true") open();
-        setInterval(refreshAvailability, 60000);
+        setInterval(function () { if (S.view === "open" && document.visibilityState === "visible") refreshAvailability(); }, 60000);
       })
       .catch(function (err) {
         var why = {
@@ -1324,7 +1408,11 @@
       .then(function (data) {
         var before = JSON.stringify(S.settings.availability);
         S.settings.availability = data.availability;
-        if (before !== JSON.stringify(data.availability) && S.view === "open" && S.screen !== "callback") render();
+        if (before !== JSON.stringify(data.availability) && el.banner) {
+          el.banner.textContent = "";
+          var banner = availabilityBanner();
+          if (banner) el.banner.appendChild(banner);
+        }
       })
       .catch(function () { /* the banner stays as it was */ });
   }

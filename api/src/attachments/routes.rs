@@ -287,7 +287,7 @@ async fn gate(state: &HttpState, client: IpAddr, headers: &HeaderMap) -> Option<
         Some(Gate::Refused(err)) => return Some(refusal(err)),
         None => {}
     }
-    let origin = crate::request::foreign_origin(headers);
+    let origin = crate::request::foreign_origin(headers, state.public_origin.as_deref());
     check_session_origin(&state.pool, &authentication, origin.as_deref())
         .await
         .err()

@@ -33,12 +33,15 @@ pub async fn provision(handler: &InboxHandler, secret: &str) -> anyhow::Result<S
     let token = widget_token(secret);
     let hash = widget_token_hash(&token);
     let inbox_id = Uuid::new_v5(&DEMO_NAMESPACE, format!("inbox:{hash}").as_bytes());
+    // Its token is shown on a public page: no other site may use it (the service's own
+    // /demo is not held to the list).
     let settings = InboxSettings::new(
         "Switchboard demo",
         Some("Hi! This is your local Switchboard. Write anything: you answer it as the operator."),
         None,
         RatingScale::Csat,
-    )?;
+    )?
+    .with_allowed_origins(&["https://demo.invalid"])?;
     let meta = CommandMeta {
         command_id: Uuid::new_v5(&DEMO_NAMESPACE, format!("create:{hash}").as_bytes()),
         actor: Actor::system(),

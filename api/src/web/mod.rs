@@ -39,6 +39,17 @@ static WIDGET_ETAG: LazyLock<String> = LazyLock::new(|| {
 /// Sites load the widget on every page: a short cache keeps a deploy visible within minutes.
 const WIDGET_MAX_AGE_SECS: u32 = 300;
 
+/// The script gzipped once, for the browsers that take it (all of them): about a quarter of
+/// the bytes (BENCHMARKS.md §10).
+static WIDGET_JS_GZIP: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(WIDGET_JS.as_bytes())
+        .expect("writing to memory");
+    encoder.finish().expect("writing to memory")
+});
+
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/widget.js", get(widget_js))
@@ -49,13 +60,19 @@ pub fn routes() -> Router<HttpState> {
 async fn widget_js(headers: HeaderMap) -> Response {
     let etag = WIDGET_ETAG.as_str();
     let cache = format!("public, max-age={WIDGET_MAX_AGE_SECS}");
+    // Weak comparison (RFC 9110 13.1.2): a proxy that compressed it may have weakened the tag.
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|tag| tag.trim())
+                .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+        });
     let common = [
         (header::ETAG, etag.to_owned()),
         (header::CACHE_CONTROL, cache),
+        (header::VARY, "Accept-Encoding".to_owned()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         // Any site may load it (it is public); it then talks to /graphql, where each inbox's
         // allowed origins are checked.
@@ -64,18 +81,38 @@ async fn widget_js(headers: HeaderMap) -> Response {
     if fresh {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/javascript; charset=utf-8"),
-        )],
-        common,
-        WIDGET_JS,
-    )
-        .into_response()
+    let content_type = (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|coding| {
+                let mut parts = coding.split(';');
+                let name = parts.next().unwrap_or("").trim();
+                let refused =
+                    parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                name.eq_ignore_ascii_case("gzip") && !refused
+            })
+        });
+    if gzip {
+        return (
+            [
+                content_type,
+                (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            ],
+            common,
+            WIDGET_JS_GZIP.as_slice(),
+        )
+            .into_response();
+    }
+    ([content_type], common, WIDGET_JS).into_response()
 }
 
-/// Pages of our own: no framing by other sites, no scripts but ours.
+/// Pages of our own: no framing by other sites, no scripts but ours, and no `Referer` (the
+/// resume page's address holds a session token).
 fn page(html: String) -> Response {
     (
         [
@@ -83,8 +120,9 @@ fn page(html: String) -> Response {
             (
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; \
-                 connect-src 'self' ws: wss:; frame-ancestors 'none'",
+                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
             ),
+            (header::REFERRER_POLICY, "no-referrer"),
             (header::CACHE_CONTROL, "no-store"),
         ],
         Html(html),
@@ -135,6 +173,9 @@ async fn resume_page(
     query: Result<Query<ResumeQuery>, QueryRejection>,
 ) -> Response {
     let token = query.ok().and_then(|Query(q)| q.token).unwrap_or_default();
+    if !state.widget_api_enabled {
+        return (StatusCode::NOT_FOUND, page(demo::expired_page())).into_response();
+    }
     match state.auth.verify(&token) {
         Ok(Viewer::WidgetSession {
             conversation_id, ..
