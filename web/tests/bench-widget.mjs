@@ -16,8 +16,10 @@ function quantiles(xs) {
   return { n: s.length, p50: q(0.5), p99: q(0.99) };
 }
 
-const js = Buffer.from(await (await fetch(API + "/widget.js")).arrayBuffer());
-const gzipBytes = zlib.gzipSync(js, { level: 9 }).length;
+// What a browser downloads: the served gzip (and the raw size for the record).
+const js = Buffer.from(await (await fetch(API + "/widget.js", { headers: { "accept-encoding": "identity" } })).arrayBuffer());
+const served = await fetch(API + "/widget.js", { headers: { "accept-encoding": "gzip" } });
+const gzipBytes = served.headers.get("content-encoding") === "gzip" ? Number(served.headers.get("content-length")) : zlib.gzipSync(js, { level: 9 }).length;
 
 const host = await hostServer();
 const { widgetToken } = (await gql(`mutation($input: CreateInboxInput!) { createInbox(input: $input) { widgetToken } }`,
@@ -54,19 +56,26 @@ await until("the chat", async () => (await W(page, ".msg .text").count()) === 1)
 const conversationId = (await gql(`{ inbox(first: 1) { nodes { id } } }`)).inbox.nodes[0].id;
 const session = await page.evaluate(() => { for (const k of Object.keys(localStorage)) if (k.startsWith("switchboard:") && k !== "switchboard:sound") return JSON.parse(localStorage.getItem(k)).token; });
 
-const plainSeen = {};
-await new Promise((resolve) => {
-  const ws = new WebSocket(API.replace(/^http/, "ws") + "/graphql", "graphql-transport-ws");
-  ws.onopen = () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer " + session } }));
-  ws.onmessage = (ev) => {
-    const m = JSON.parse(ev.data);
-    if (m.type === "connection_ack") {
-      ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: `subscription($id: UUID!) { messagePosted(conversationId: $id) { body } }`, variables: { id: conversationId } } }));
-      setTimeout(resolve, 300);
-    } else if (m.type === "next") plainSeen[m.payload.data.messagePosted.body] = now();
-    else if (m.type === "ping") ws.send(JSON.stringify({ type: "pong" }));
-  };
-});
+// Two plain graphql-transport-ws clients in the same page (the same clock as the widget's):
+// one asks for the body only, one with the widget's own query, so the difference splits into
+// what the widget's JavaScript costs and what its richer query costs the service.
+await page.evaluate(({ api, session, conversationId, fields }) => new Promise((resolve) => {
+  window.__plain = { minimal: {}, same: {} };
+  const open = (name, query) => new Promise((ready) => {
+    const ws = new WebSocket(api.replace(/^http/, "ws") + "/graphql", "graphql-transport-ws");
+    ws.onopen = () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: "Bearer " + session } }));
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === "connection_ack") { ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { id: conversationId } } })); setTimeout(ready, 300); }
+      else if (m.type === "next") window.__plain[name][m.payload.data.messagePosted.body] = performance.timeOrigin + performance.now();
+      else if (m.type === "ping") ws.send(JSON.stringify({ type: "pong" }));
+    };
+  });
+  Promise.all([
+    open("minimal", "subscription($id: UUID!) { messagePosted(conversationId: $id) { body } }"),
+    open("same", "subscription($id: UUID!) { messagePosted(conversationId: $id) { " + fields + " internal } }"),
+  ]).then(resolve);
+}), { api: API, session, conversationId, fields: "id position body postedAt readAt autoReply sender { kind } attachments { id name contentType size url }" });
 
 const sentAt = {};
 for (let i = 0; i < REPLIES; i++) {
@@ -76,17 +85,19 @@ for (let i = 0; i < REPLIES; i++) {
   await new Promise((r) => setTimeout(r, 20));
 }
 const last = `reply ${REPLIES - 1}`;
-await until("the last reply in both", async () => plainSeen[last] && (await page.evaluate((l) => window.__seen[l], last)));
-const pageSeen = await page.evaluate(() => window.__seen);
-const widget = [], plain = [], extra = [];
+await until("the last reply everywhere", () => page.evaluate((l) => window.__seen[l] && window.__plain.minimal[l] && window.__plain.same[l], last));
+const seen = await page.evaluate(() => ({ widget: window.__seen, plain: window.__plain }));
+const widget = [], plain = [], extra = [], query = [];
 for (const body of Object.keys(sentAt)) {
-  widget.push(pageSeen[body] - sentAt[body]);
-  plain.push(plainSeen[body] - sentAt[body]);
-  extra.push(pageSeen[body] - plainSeen[body]);
+  widget.push(seen.widget[body] - sentAt[body]);
+  plain.push(seen.plain.minimal[body] - sentAt[body]);
+  extra.push(seen.widget[body] - seen.plain.same[body]);
+  query.push(seen.plain.same[body] - seen.plain.minimal[body]);
 }
 await b.close();
 host.close();
 process.stdout.write(JSON.stringify({
-  gzipBytes, rawBytes: js.length, boot: quantiles(boots), widget: quantiles(widget), plain: quantiles(plain), widgetMinusPlain: quantiles(extra),
+  gzipBytes, rawBytes: js.length, boot: quantiles(boots), widget: quantiles(widget), plain: quantiles(plain),
+  widgetMinusPlain: quantiles(extra), queryMinusMinimal: quantiles(query),
 }) + "\n");
 process.exit(0);
