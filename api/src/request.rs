@@ -31,9 +31,9 @@ pub struct VisitorRegion(pub Option<String>);
 
 /// The `Origin` of a request from another site, which the inbox's allowed origins are checked
 /// against (SEC-1); `None` without one, and for this service's own pages (`/chat/resume`,
-/// `/demo`). Which origin is ours: `public_origin` (from `SWITCHBOARD_PUBLIC_URL`) when it is
-/// set, since a reverse proxy may pass its upstream's address as `Host`; otherwise the `Host`
-/// asked (a browser sends both, so a page can claim them only for its own host).
+/// `/demo`). Ours: the `Host` asked (a browser sends both, so a page can claim that only for
+/// its own host), or `public_origin` (from `SWITCHBOARD_PUBLIC_URL`; a reverse proxy may pass
+/// its upstream's address as `Host`).
 pub fn foreign_origin(
     headers: &axum::http::HeaderMap,
     public_origin: Option<&str>,
@@ -41,16 +41,13 @@ pub fn foreign_origin(
     let origin = headers
         .get(axum::http::header::ORIGIN)
         .and_then(|v| v.to_str().ok())?;
-    let ours = match public_origin {
-        Some(public) => origin.eq_ignore_ascii_case(public),
-        None => {
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|v| v.to_str().ok());
-            origin
-                .split_once("://")
-                .is_some_and(|(_, origin_host)| Some(origin_host) == host)
-        }
-    };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let same_host = origin
+        .split_once("://")
+        .is_some_and(|(_, origin_host)| Some(origin_host) == host);
+    let public = public_origin.is_some_and(|public| origin.eq_ignore_ascii_case(public));
+    let ours = same_host || public;
     (!ours).then(|| origin.to_owned())
 }

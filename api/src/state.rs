@@ -110,7 +110,17 @@ impl HttpState {
         self.public_origin = url.and_then(|url| {
             let (scheme, rest) = url.split_once("://")?;
             let host = rest.split('/').next()?;
-            Some(format!("{scheme}://{host}"))
+            // Browsers leave the scheme's default port out of `Origin`.
+            let host = match scheme {
+                "https" => host.strip_suffix(":443").unwrap_or(host),
+                "http" => host.strip_suffix(":80").unwrap_or(host),
+                _ => host,
+            };
+            Some(format!(
+                "{}://{}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase()
+            ))
         });
         self
     }

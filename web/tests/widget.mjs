@@ -401,8 +401,11 @@ const scenarios = {
     assert.deepEqual([full.x, full.y, full.width, full.height], [0, 0, 800, 700]);
     await W(page, ".composer textarea").fill("Thank you");
     await W(page, ".composer textarea").press("Enter");
-    await threadIs(page, ["Where is my parcel?", "On its way!", "Thank you"]);
+    await settledIs(page, ["Where is my parcel?", "On its way!", "Thank you"]);
     await shot(page, "resume");
+    // The link still works when the page is reloaded.
+    await page.reload();
+    await settledIs(page, ["Where is my parcel?", "On its way!", "Thank you"]);
     // A link that does not hold a session says so, in three languages.
     const expired = await newPage(b);
     const res = await expired.goto(API + "/chat/resume?token=forged");

@@ -361,10 +361,21 @@
     var self = this;
     self.watchdog = setInterval(function () {
       if (self.stopped) { clearInterval(self.watchdog); return; }
-      if (self.ws && self.ready && Date.now() - (self.heardAt || 0) > 50000) { try { self.ws.close(); } catch (e) { /* gone */ } }
+      if (self.ws && self.ready && Date.now() - (self.heardAt || 0) > 50000) self.drop();
     }, 10000);
     self.wake = function () { if (!self.stopped && !self.ws) { clearTimeout(self.timer); self.failures = 0; self.connect(); } };
     window.addEventListener("online", self.wake);
+  };
+  // Gives up on a socket now (a dead one's close handshake could take a minute) and reconnects.
+  Live.prototype.drop = function () {
+    var dead = this.ws;
+    if (!dead) return;
+    dead.onclose = dead.onmessage = dead.onopen = null;
+    try { dead.close(); } catch (e) { /* gone */ }
+    this.ws = null;
+    this.ready = false;
+    if (this.onDown) this.onDown(1006);
+    this.retry();
   };
   Live.prototype.retry = function () {
     var self = this;
@@ -570,7 +581,7 @@
   function keepDrafts() {
     if (el.input && el.input.isConnected) S.draft.composer = el.input.value;
     if (el.panel) Array.prototype.forEach.call(el.panel.querySelectorAll("form input[name],form textarea[name]"), function (n) {
-      if (n.type !== "checkbox" && n.type !== "file") S.draft.form[n.name] = n.value;
+      if (n.type !== "checkbox" && n.type !== "file" && n.name !== "website") S.draft.form[n.name] = n.value;
     });
   }
 
@@ -924,11 +935,7 @@
     else input.conversationId = S.session.conversationId;
     return retrying(function () {
       return gql("mutation($input: RequestCallbackInput!) { requestCallback(input: $input) { conversationId sessionToken } }", { input: input }, guest ? null : S.session.token);
-    }, waitNotice, true).catch(function (err) {
-      // Asked before (or our earlier try went through): what the visitor wanted is done.
-      if (err.code === "CALLBACK_ALREADY_PENDING" && !guest) return { requestCallback: {} };
-      throw err;
-    }).then(function (data) {
+    }, waitNotice, true).then(function (data) {
       var r = data.requestCallback;
       if (r.sessionToken) {
         resetThread();
@@ -982,7 +989,11 @@
       if (entry.el && entry.el.parentNode) entry.el.replaceWith(failed);
       entry.el = failed;
       notify(sentence(err));
-      if (err.code === "UNAUTHENTICATED") sessionEnded(entry.body);
+      if (err.code === "UNAUTHENTICATED") {
+        var unsent = [];
+        S.pending.forEach(function (e) { unsent.push(e.body); });
+        sessionEnded(unsent.join("\n\n"));
+      }
     });
   }
 
@@ -1090,7 +1101,7 @@
     }
     if (el.msgs && el.msgs.isConnected) {
       var node = messageNode(m);
-      var old = el.msgs.querySelector('[data-id="' + (window.CSS && CSS.escape ? CSS.escape(m.id) : m.id) + '"]');
+      var old = el.msgs.querySelector('[data-id="' + (window.CSS && window.CSS.escape ? window.CSS.escape(m.id) : m.id) + '"]');
       if (old) old.replaceWith(node);
       else {
         var after = Array.prototype.find.call(el.msgs.querySelectorAll("[data-position]"), function (n) { return Number(n.getAttribute("data-position")) > m.position; });
@@ -1279,7 +1290,7 @@
   }
 
   function resumeSession(session, attempt) {
-    resetThread();
+    if (!attempt) resetThread();
     S.session = session;
     S.screen = "thread";
     return loadHistory().then(function () {
@@ -1295,8 +1306,9 @@
         if (el.panel) render();
       } else {
         // The history must come first (a subscription alone would start at the newest message):
-        // try again, later and later.
+        // try again, later and later, unless no retry can help.
         notify(sentence(err));
+        if (err.code === "MESSENGER_DISABLED" || err.code === "INBOX_INACTIVE" || err.code === "CONTACT_ERASED") return;
         var n = (attempt || 0) + 1;
         setTimeout(function () { if (S.session === session) resumeSession(session, n).then(function () { if (S.session === session) notify(null); }); }, Math.min(30000, 1000 * Math.pow(2, n)));
       }
@@ -1350,6 +1362,8 @@
     setUser: function (user) {
       if (user != null && (typeof user !== "object" || !user.id)) { console.error(LOG + "setUser needs {id, identityHash, name?, email?, phone?}"); return; }
       var same = S.user && user && S.user.id === String(user.id);
+      // Nothing one person typed or was prefilled with carries over to the next.
+      if (!same) S.draft = { composer: "", form: {} };
       S.user = user ? { id: String(user.id), identityHash: user.identityHash || null, name: user.name, email: user.email, phone: user.phone } : null;
       if (!S.settings || same) { if (el.panel) render(); return; }
       resetThread();
@@ -1382,7 +1396,6 @@
       .then(function (data) {
         S.settings = data.widgetSettings;
         if (given && conversationId) saveSession({ token: given, conversationId: conversationId });
-        if (FULLPAGE && history.replaceState) history.replaceState(null, "", location.pathname);
         return resume();
       })
       .then(function () {

@@ -51,8 +51,20 @@ pub async fn provision(handler: &InboxHandler, secret: &str) -> anyhow::Result<S
     let command = InboxCommand::Create {
         inbox_id,
         branch_id: None,
+        settings: settings.clone(),
+        widget_token_hash: hash.clone(),
+        at: Utc::now(),
+    };
+    handler.handle(&meta, &command).await?;
+    // A demo inbox made by an earlier version gets these settings too (nothing is recorded
+    // when they are already so).
+    let meta = CommandMeta {
+        command_id: Uuid::new_v5(&DEMO_NAMESPACE, format!("settings-1:{hash}").as_bytes()),
+        ..meta
+    };
+    let command = InboxCommand::ChangeSettings {
+        inbox_id,
         settings,
-        widget_token_hash: hash,
         at: Utc::now(),
     };
     handler.handle(&meta, &command).await?;

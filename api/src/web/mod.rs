@@ -58,7 +58,18 @@ pub fn routes() -> Router<HttpState> {
 }
 
 async fn widget_js(headers: HeaderMap) -> Response {
-    let etag = WIDGET_ETAG.as_str();
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
+    // Each coding its own tag (RFC 9110 8.8.3); either revalidates.
+    let plain_tag = WIDGET_ETAG.as_str();
+    let gzip_tag = format!("{}-gz\"", plain_tag.trim_end_matches('"'));
+    let etag = if gzip {
+        gzip_tag.clone()
+    } else {
+        plain_tag.to_owned()
+    };
     let cache = format!("public, max-age={WIDGET_MAX_AGE_SECS}");
     // Weak comparison (RFC 9110 13.1.2): a proxy that compressed it may have weakened the tag.
     let fresh = headers
@@ -67,10 +78,11 @@ async fn widget_js(headers: HeaderMap) -> Response {
         .is_some_and(|v| {
             v.split(',')
                 .map(|tag| tag.trim())
-                .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+                .map(|tag| tag.strip_prefix("W/").unwrap_or(tag))
+                .any(|tag| tag == "*" || tag == plain_tag || tag == gzip_tag)
         });
     let common = [
-        (header::ETAG, etag.to_owned()),
+        (header::ETAG, etag),
         (header::CACHE_CONTROL, cache),
         (header::VARY, "Accept-Encoding".to_owned()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
@@ -85,18 +97,6 @@ async fn widget_js(headers: HeaderMap) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',').any(|coding| {
-                let mut parts = coding.split(';');
-                let name = parts.next().unwrap_or("").trim();
-                let refused =
-                    parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-                name.eq_ignore_ascii_case("gzip") && !refused
-            })
-        });
     if gzip {
         return (
             [
@@ -109,6 +109,19 @@ async fn widget_js(headers: HeaderMap) -> Response {
             .into_response();
     }
     ([content_type], common, WIDGET_JS).into_response()
+}
+
+/// Whether an `Accept-Encoding` value takes gzip: named (or `*`) with a quality above 0.
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let quality = parts
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(Some(1.0), |(_, q)| q.trim().parse::<f32>().ok());
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && quality.is_some_and(|q| q > 0.0)
+    })
 }
 
 /// Pages of our own: no framing by other sites, no scripts but ours, and no `Referer` (the
@@ -181,5 +194,21 @@ async fn resume_page(
             conversation_id, ..
         }) => page(demo::resume_page(&token, conversation_id)),
         _ => (StatusCode::NOT_FOUND, page(demo::expired_page())).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn gzip_is_taken_unless_refused() {
+        assert!(accepts_gzip("gzip, deflate, br"));
+        assert!(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(!accepts_gzip("gzip; Q=0.000"));
+        assert!(!accepts_gzip("br, deflate"));
+        assert!(!accepts_gzip("gzip;q=nonsense"));
     }
 }
