@@ -53,7 +53,8 @@ await W(page, ".launcher").click();
 await W(page, "textarea[name=message]").fill("bench");
 await W(page, "form button[type=submit]").click();
 await until("the chat", async () => (await W(page, ".msg .text").count()) === 1);
-const conversationId = (await gql(`{ inbox(first: 1) { nodes { id } } }`)).inbox.nodes[0].id;
+// The operator's inbox shows it once the read side has it.
+const conversationId = await until("the chat in the inbox", async () => { const nodes = (await gql(`{ inbox(first: 1) { nodes { id } } }`)).inbox.nodes; return nodes.length && nodes[0].id; });
 const session = await page.evaluate(() => { for (const k of Object.keys(localStorage)) if (k.startsWith("switchboard:") && k !== "switchboard:sound") return JSON.parse(localStorage.getItem(k)).token; });
 
 // Two plain graphql-transport-ws clients in the same page (the same clock as the widget's):
