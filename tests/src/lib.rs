@@ -173,14 +173,8 @@ impl TestServer {
     /// Stops the service and starts it again with `settings` on the same port: what clients
     /// see of a restart (their sockets drop; the same address answers again).
     pub async fn restart(&mut self, settings: &Settings, components: &[Component]) {
-        let running = self.running.take().expect("the service runs");
-        let mut settings = settings.clone();
-        settings.listen = running.addr.expect("the API runs");
-        running.stop().await.expect("service stops cleanly");
-        let again = start(&settings, self.pool.clone(), components)
-            .await
-            .expect("service restarts");
-        self.running = Some(again);
+        self.pause().await;
+        self.resume(settings, components).await;
     }
 
     /// POSTs a GraphQL request and returns the whole response body.
