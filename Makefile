@@ -9,7 +9,7 @@ SECRET_FILE := .run/jwt-secret
 # operator (whom the README registers once).
 ADMIN_ID_FILE := .run/admin-id
 
-.PHONY: run test fuzz bench services stop token lint
+.PHONY: run test fuzz bench services stop token invite lint
 
 ## make run: services up, migrations applied, the service on http://127.0.0.1:8080/graphql
 run: $(SECRET_FILE)
@@ -57,6 +57,14 @@ token: $(SECRET_FILE) $(ADMIN_ID_FILE)
 	@SWITCHBOARD_JWT_SECRET="$${SWITCHBOARD_JWT_SECRET:-$$(cat $(SECRET_FILE))}" \
 	cargo run --quiet --release --locked --bin switchboard -- token operator --roles admin \
 		--id "$$(cat $(ADMIN_ID_FILE))"
+
+## make invite EMAIL=you@example.com NAME="Your Name": the one-time link where an operator
+## (an admin unless ROLES says otherwise) sets a password and signs in to the console at /
+invite: $(SECRET_FILE)
+	@eval "$$($(SERVICES) env)"; \
+	SWITCHBOARD_JWT_SECRET="$${SWITCHBOARD_JWT_SECRET:-$$(cat $(SECRET_FILE))}" \
+	cargo run --quiet --release --locked --bin switchboard -- invite \
+		--email "$(EMAIL)" --name "$(NAME)" --roles "$${ROLES:-admin}"
 
 $(ADMIN_ID_FILE):
 	@mkdir -p .run

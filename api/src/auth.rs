@@ -56,6 +56,9 @@ pub const ANY_ROLE: &[Role] = &[
 enum TokenKind {
     Operator,
     WidgetSession,
+    /// A console session's access token: its roles are the operator's profile's, read when it
+    /// is used, and it is good only while its session is (`crate::sign_in`).
+    OperatorSession,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -70,6 +73,9 @@ struct Claims {
     conversation_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     inbox_id: Option<Uuid>,
+    /// The console session an operator-session token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<Uuid>,
     iat: i64,
     exp: i64,
 }
@@ -90,6 +96,13 @@ pub enum Viewer {
     },
 }
 
+/// What a valid token says: a viewer, or a console session still to be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    Viewer(Viewer),
+    Session { operator_id: Uuid, session_id: Uuid },
+}
+
 /// A token was presented and refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AuthError {
@@ -99,6 +112,9 @@ pub enum AuthError {
     Expired,
     #[error("the token is not valid: {0}")]
     Invalid(String),
+    /// A console session token whose session is over (signed out, deactivated, expired).
+    #[error("the session has ended; sign in again")]
+    SessionEnded,
 }
 
 #[derive(Debug, Error)]
@@ -145,9 +161,34 @@ impl Auth {
             roles,
             conversation_id: None,
             inbox_id: None,
+            sid: None,
             iat: now,
             exp: now + ttl.as_secs() as i64,
         })
+    }
+
+    /// A console session's access token, good for `ttl`; with when it expires.
+    pub fn issue_operator_session(
+        &self,
+        operator_id: Uuid,
+        session_id: Uuid,
+        ttl: Duration,
+    ) -> (String, chrono::DateTime<Utc>) {
+        let now = Utc::now().timestamp();
+        let exp = now + ttl.as_secs() as i64;
+        let token = self.sign(&Claims {
+            iss: ISSUER.into(),
+            sub: operator_id,
+            kind: TokenKind::OperatorSession,
+            roles: Vec::new(),
+            conversation_id: None,
+            inbox_id: None,
+            sid: Some(session_id),
+            iat: now,
+            exp,
+        });
+        let expires_at = chrono::DateTime::from_timestamp(exp, 0).unwrap_or_else(Utc::now);
+        (token, expires_at)
     }
 
     pub fn issue_widget_session(
@@ -164,13 +205,25 @@ impl Auth {
             roles: Vec::new(),
             conversation_id: Some(conversation_id),
             inbox_id: Some(inbox_id),
+            sid: None,
             iat: now,
             exp: now + self.widget_session_ttl.as_secs() as i64,
         })
     }
 
-    /// The viewer a token stands for.
+    /// The viewer a token stands for; a console session's token is refused here: it needs its
+    /// session checked ([`Auth::verify_any`], `crate::sign_in::authenticate`).
     pub fn verify(&self, token: &str) -> Result<Viewer, AuthError> {
+        match self.verify_any(token)? {
+            Verified::Viewer(viewer) => Ok(viewer),
+            Verified::Session { .. } => Err(AuthError::Invalid(
+                "a console session token needs its session checked".into(),
+            )),
+        }
+    }
+
+    /// What a token says, console sessions included.
+    pub fn verify_any(&self, token: &str) -> Result<Verified, AuthError> {
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
@@ -178,16 +231,25 @@ impl Auth {
             })?
             .claims;
         match (claims.kind, claims.conversation_id, claims.inbox_id) {
-            (TokenKind::Operator, _, _) => Ok(Viewer::Operator {
+            (TokenKind::Operator, _, _) => Ok(Verified::Viewer(Viewer::Operator {
                 id: claims.sub,
                 roles: claims.roles,
-            }),
+            })),
+            (TokenKind::OperatorSession, _, _) => match claims.sid {
+                Some(session_id) => Ok(Verified::Session {
+                    operator_id: claims.sub,
+                    session_id,
+                }),
+                None => Err(AuthError::Invalid(
+                    "a console session token must name its session".into(),
+                )),
+            },
             (TokenKind::WidgetSession, Some(conversation_id), Some(inbox_id)) => {
-                Ok(Viewer::WidgetSession {
+                Ok(Verified::Viewer(Viewer::WidgetSession {
                     contact_id: claims.sub,
                     conversation_id,
                     inbox_id,
-                })
+                }))
             }
             (TokenKind::WidgetSession, _, _) => Err(AuthError::Invalid(
                 "a widget session token must name its conversation".into(),
@@ -196,15 +258,26 @@ impl Auth {
     }
 
     /// The viewer of an `Authorization` header value; no header is [`Viewer::Anonymous`].
+    /// Console session tokens are refused: see [`Auth::verified_from_header`].
     pub fn viewer_from_header(&self, header: Option<&str>) -> Result<Viewer, AuthError> {
+        match self.verified_from_header(header)? {
+            Verified::Viewer(viewer) => Ok(viewer),
+            Verified::Session { .. } => Err(AuthError::Invalid(
+                "a console session token needs its session checked".into(),
+            )),
+        }
+    }
+
+    /// What an `Authorization` header value says, console sessions included.
+    pub fn verified_from_header(&self, header: Option<&str>) -> Result<Verified, AuthError> {
         let Some(value) = header.map(str::trim).filter(|v| !v.is_empty()) else {
-            return Ok(Viewer::Anonymous);
+            return Ok(Verified::Viewer(Viewer::Anonymous));
         };
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or(AuthError::MalformedHeader)?;
-        self.verify(token.trim())
+        self.verify_any(token.trim())
     }
 }
 
@@ -371,6 +444,7 @@ mod tests {
             roles: vec![],
             conversation_id: None,
             inbox_id: None,
+            sid: None,
             iat: now - 100,
             exp: now - 60,
         });

@@ -104,6 +104,31 @@ pub enum ApiError {
     /// id where the operation takes one, so a retry never records twice).
     #[error("the service is busy; retry in {retry_after_secs} s")]
     Unavailable { retry_after_secs: u64 },
+    /// Sign-in (the console): the e-mail or the password is wrong (which one is not said).
+    #[error("the e-mail address or the password is wrong")]
+    InvalidCredentials,
+    /// Too many wrong passwords in a row: the account is locked for `retry_after_secs`, or
+    /// until its password is reset by e-mail.
+    #[error("too many failed sign-ins; the account is locked for {retry_after_secs} s, or reset the password")]
+    AccountLocked { retry_after_secs: u64 },
+    /// The console's session is over (signed out, expired, ended elsewhere, the operator
+    /// deactivated), or there is none: sign in again.
+    #[error("the session has ended; sign in again")]
+    SessionEnded,
+    /// A refresh token was used after it had been replaced: the session was ended, since
+    /// someone else may hold it. Sign in again.
+    #[error("this session was ended because an old refresh token was used again; sign in again")]
+    RefreshTokenReused,
+    /// A request the session cookie authorises came without the CSRF token (the
+    /// `X-Switchboard-CSRF` header equal to the `sb_csrf` cookie) or from another site.
+    #[error("the request did not prove it comes from the console (CSRF token missing or wrong)")]
+    CsrfRejected,
+    /// The new password is too short (or too long).
+    #[error("a password has {min_length} to {max_length} characters")]
+    PasswordTooWeak { min_length: u64, max_length: u64 },
+    /// Another operator signs in with this e-mail address.
+    #[error("another operator already uses the e-mail address {0}")]
+    EmailTaken(String),
     /// Something failed on our side. The message is deliberately vague.
     #[error("internal error")]
     Internal,
@@ -152,6 +177,13 @@ impl ApiError {
             ApiError::TelegramDisabled => "TELEGRAM_DISABLED",
             ApiError::TelegramUnavailable => "TELEGRAM_UNAVAILABLE",
             ApiError::Unavailable { .. } => "UNAVAILABLE",
+            ApiError::InvalidCredentials => "INVALID_CREDENTIALS",
+            ApiError::AccountLocked { .. } => "ACCOUNT_LOCKED",
+            ApiError::SessionEnded => "SESSION_ENDED",
+            ApiError::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+            ApiError::CsrfRejected => "CSRF_REJECTED",
+            ApiError::PasswordTooWeak { .. } => "PASSWORD_TOO_WEAK",
+            ApiError::EmailTaken(_) => "EMAIL_TAKEN",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -163,7 +195,12 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_)
             | ApiError::IdentityNotVerified
-            | ApiError::IdentityRequired => StatusCode::UNAUTHORIZED,
+            | ApiError::IdentityRequired
+            | ApiError::InvalidCredentials
+            | ApiError::SessionEnded
+            | ApiError::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            ApiError::CsrfRejected => StatusCode::FORBIDDEN,
+            ApiError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_)
             | ApiError::Domain(DomainError::NotAssignee { .. })
             | ApiError::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
@@ -188,7 +225,8 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::RateLimited { retry_after_secs }
-            | ApiError::Unavailable { retry_after_secs } => Some(*retry_after_secs),
+            | ApiError::Unavailable { retry_after_secs }
+            | ApiError::AccountLocked { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }
@@ -246,6 +284,11 @@ pub fn domain_code(err: &DomainError) -> &'static str {
         DomainError::InboxAlreadyExists(_) => "INBOX_ALREADY_EXISTS",
         DomainError::OperatorNotFound(_) => "OPERATOR_NOT_FOUND",
         DomainError::OperatorAlreadyExists(_) => "OPERATOR_ALREADY_EXISTS",
+        DomainError::OperatorDeactivated(_) => "OPERATOR_DEACTIVATED",
+        DomainError::OperatorAlreadySignedUp(_) => "OPERATOR_ALREADY_SIGNED_UP",
+        DomainError::InvitationNeedsEmail => "INVITATION_NEEDS_EMAIL",
+        DomainError::InvitationInvalid => "INVITATION_INVALID",
+        DomainError::ResetLinkInvalid => "RESET_LINK_INVALID",
         DomainError::WebhookEndpointNotFound(_) => "WEBHOOK_ENDPOINT_NOT_FOUND",
         DomainError::WebhookEndpointAlreadyExists(_) => "WEBHOOK_ENDPOINT_ALREADY_EXISTS",
     }
@@ -314,8 +357,16 @@ impl ErrorExtensions for ApiError {
                     ext.set("status", status.as_str())
                 }
                 ApiError::RateLimited { retry_after_secs }
-                | ApiError::Unavailable { retry_after_secs } => {
+                | ApiError::Unavailable { retry_after_secs }
+                | ApiError::AccountLocked { retry_after_secs } => {
                     ext.set("retryAfter", *retry_after_secs)
+                }
+                ApiError::PasswordTooWeak {
+                    min_length,
+                    max_length,
+                } => {
+                    ext.set("minLength", *min_length);
+                    ext.set("maxLength", *max_length);
                 }
                 ApiError::Domain(DomainError::IllegalTransition { from, to }) => {
                     ext.set("from", from.as_str());

@@ -190,6 +190,47 @@ fn refused(error: ApiError) -> Response {
     }
 }
 
+/// The mutations an operator calls before they have a token (`graphql::sign_in`).
+const SIGN_IN_FIELDS: &[&str] = &[
+    "signIn",
+    "refreshSession",
+    "signOut",
+    "acceptInvitation",
+    "requestPasswordReset",
+    "resetPassword",
+    "__typename",
+];
+
+/// Does the request ask for nothing but sign-in mutations?
+fn only_sign_in(request: &GraphQLRequest) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+    let Ok(document) = async_graphql::parser::parse_query(&request.0.query) else {
+        return false;
+    };
+    if !document.fragments.is_empty() {
+        return false;
+    }
+    let operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![operation],
+        DocumentOperations::Multiple(operations) => operations.values().collect(),
+    };
+    operations.iter().all(|operation| {
+        operation.node.ty == OperationType::Mutation
+            && operation
+                .node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .all(|item| match &item.node {
+                    Selection::Field(field) => {
+                        SIGN_IN_FIELDS.contains(&field.node.name.node.as_str())
+                    }
+                    _ => false,
+                })
+    })
+}
+
 async fn graphql_post(
     State(state): State<HttpState>,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
@@ -200,8 +241,10 @@ async fn graphql_post(
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let authentication = Authentication(state.auth.viewer_from_header(header));
+    let authentication = Authentication(state.authenticate(header).await);
     match gatekeep(&state, client, &authentication, false) {
+        // The console's sign-in is not the widget's: it works with the widget API off.
+        Some(Gate::MessengerDisabled) if only_sign_in(&request) => {}
         Some(Gate::MessengerDisabled) => return messenger_disabled(),
         Some(Gate::Refused(err)) => return refused(err),
         None => {}
@@ -217,10 +260,12 @@ async fn graphql_post(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| state.geoip.as_ref()?.region(client));
+    let cookies = crate::sign_in::SessionCookies::from_headers(&headers, origin.is_some());
     let request = request
         .into_inner()
         .data(authentication)
         .data(request_id)
+        .data(cookies)
         .data(RequestOrigin(origin))
         .data(ClientIp(Some(client.to_string())))
         .data(VisitorRegion(region));
@@ -347,7 +392,7 @@ async fn serve_socket(
     let keepalive = state.ws_keepalive;
     let (mut socket_sink, socket_stream) = socket.split();
     let (to_client, mut outgoing) = futures::channel::mpsc::channel::<WsMessage>(16);
-    let auth = state.auth.clone();
+    let auth = state.clone();
     let widget_api_enabled = state.widget_api_enabled;
     let pool = state.pool.clone();
     let limits = state.limits.clone();
@@ -362,7 +407,8 @@ async fn serve_socket(
     .keepalive_timeout((!legacy).then(|| keepalive.saturating_mul(3)))
     .on_connection_init(move |payload| async move {
         let viewer = auth
-            .viewer_from_header(authorization_of(&payload))
+            .authenticate(authorization_of(&payload))
+            .await
             .map_err(|err| async_graphql::Error::new(format!("{REFUSED_UNAUTHORIZED}{err}")))?;
         if !matches!(viewer, Viewer::Operator { .. }) {
             if !widget_api_enabled {

@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod privacy;
 pub mod request;
 pub mod shared_reads;
+pub mod sign_in;
 pub mod state;
 pub mod telegram;
 pub mod web;

@@ -58,6 +58,8 @@ pub struct HttpState {
     /// This service's own origin (`https://chat.example.com`, from `SWITCHBOARD_PUBLIC_URL`),
     /// when set: its pages are not held to an inbox's allowed origins.
     pub public_origin: Option<String>,
+    /// Operator sign-in: console session tokens are checked against their session.
+    pub sign_in: Option<crate::sign_in::SignIn>,
 }
 
 impl HttpState {
@@ -90,7 +92,25 @@ impl HttpState {
             demo_widget_token: None,
             shutdown: tokio_util::sync::CancellationToken::new(),
             public_origin: None,
+            sign_in: None,
         })
+    }
+
+    /// Checks console session tokens against their sessions (without it they are refused).
+    pub fn with_sign_in(mut self, sign_in: crate::sign_in::SignIn) -> Self {
+        self.sign_in = Some(sign_in);
+        self
+    }
+
+    /// The viewer of an `Authorization` header value.
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+    ) -> Result<Viewer, crate::auth::AuthError> {
+        match &self.sign_in {
+            Some(sign_in) => sign_in.authenticate(header).await,
+            None => self.auth.viewer_from_header(header),
+        }
     }
 
     /// Answers Telegram's updates on `/telegram/webhook` with `bot` (none: 404).

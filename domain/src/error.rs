@@ -125,6 +125,22 @@ pub enum DomainError {
     /// An operator with this id was already registered: change their profile instead.
     #[error("operator {0} is already registered")]
     OperatorAlreadyExists(Uuid),
+    /// The operator was deactivated by an admin: reactivate them first.
+    #[error("operator {0} is deactivated")]
+    OperatorDeactivated(Uuid),
+    /// The operator already set a password: they sign in, or reset it if forgotten.
+    #[error("operator {0} has already signed up; they can reset a forgotten password")]
+    OperatorAlreadySignedUp(Uuid),
+    /// An invitation goes to an e-mail address: give the profile one.
+    #[error("an invitation needs the operator's e-mail address")]
+    InvitationNeedsEmail,
+    /// The invitation link was used, replaced by a newer one, or has expired: ask an admin to
+    /// invite again.
+    #[error("this invitation link is no longer valid; ask an admin for a new one")]
+    InvitationInvalid,
+    /// The reset link was used, replaced, or has expired: ask for a new one.
+    #[error("this password-reset link is no longer valid; ask for a new one")]
+    ResetLinkInvalid,
 
     // Webhook endpoints (PROJ-4).
     /// There is no webhook endpoint with this id: register it first, or check the id.

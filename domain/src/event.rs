@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::conversation::status::ConversationStatus;
 use crate::inbox::settings::{InboxSettings, RatingScale, SlaTerms};
+use crate::operator::access::{SessionEndReason, SignInFailure, SignInMethod};
 use crate::operator::profile::{OperatorProfile, OperatorStatus};
 use crate::webhook::types::{DisableReason, WebhookEventType};
 
@@ -357,6 +358,102 @@ pub struct OperatorStatusChanged {
     pub changed_at: DateTime<Utc>,
 }
 
+/// An admin invited an operator to sign in: the e-mail's one-time link names this invitation.
+/// A new invitation replaces the one before; it can be accepted until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorInvited {
+    pub operator_id: Uuid,
+    pub invitation_id: Uuid,
+    /// Where the link is sent; also the address they sign in with.
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+    pub invited_at: DateTime<Utc>,
+}
+
+/// The invitee followed the link and set their password (kept outside the log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorInvitationAccepted {
+    pub operator_id: Uuid,
+    pub invitation_id: Uuid,
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// A session began: the console holds its refresh token. The address is in the metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSignedIn {
+    pub operator_id: Uuid,
+    pub session_id: Uuid,
+    pub method: SignInMethod,
+    pub signed_in_at: DateTime<Utc>,
+}
+
+/// A sign-in was refused. `failures` counts the consecutive wrong passwords so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSignInFailed {
+    pub operator_id: Uuid,
+    pub reason: SignInFailure,
+    pub failures: u32,
+    pub failed_at: DateTime<Utc>,
+}
+
+/// Too many wrong passwords in a row: no sign-in until `until` (or a password reset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorLockedOut {
+    pub operator_id: Uuid,
+    pub until: DateTime<Utc>,
+    pub locked_at: DateTime<Utc>,
+}
+
+/// A session ended; its refresh token no longer works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSignedOut {
+    pub operator_id: Uuid,
+    pub session_id: Uuid,
+    pub reason: SessionEndReason,
+    pub signed_out_at: DateTime<Utc>,
+}
+
+/// A password-reset link was e-mailed; it names this reset and works until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorPasswordResetRequested {
+    pub operator_id: Uuid,
+    pub reset_id: Uuid,
+    /// Where the link is sent: the profile's address at the time.
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// The operator set a new password from a reset link; any lock is lifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorPasswordReset {
+    pub operator_id: Uuid,
+    pub reset_id: Uuid,
+    pub reset_at: DateTime<Utc>,
+}
+
+/// An admin deactivated an operator: no sign-in, every session ended, no new conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorDeactivated {
+    pub operator_id: Uuid,
+    pub deactivated_at: DateTime<Utc>,
+}
+
+/// An admin let a deactivated operator back in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorReactivated {
+    pub operator_id: Uuid,
+    pub reactivated_at: DateTime<Utc>,
+}
+
+/// Someone tried to sign in with an address no operator has (the stream is the address's:
+/// see `switchboard_domain::operator::unknown_email_stream`). The address is in the metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInFailedForUnknownEmail {
+    pub email: String,
+    pub failed_at: DateTime<Utc>,
+}
+
 /// A conversation went back to the unassigned queue (OPS-5, CONV-2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationUnassigned {
@@ -570,6 +667,17 @@ pub enum DomainEvent {
     OperatorRegistered(OperatorRegistered),
     OperatorProfileChanged(OperatorProfileChanged),
     OperatorStatusChanged(OperatorStatusChanged),
+    OperatorInvited(OperatorInvited),
+    OperatorInvitationAccepted(OperatorInvitationAccepted),
+    OperatorSignedIn(OperatorSignedIn),
+    OperatorSignInFailed(OperatorSignInFailed),
+    OperatorLockedOut(OperatorLockedOut),
+    OperatorSignedOut(OperatorSignedOut),
+    OperatorPasswordResetRequested(OperatorPasswordResetRequested),
+    OperatorPasswordReset(OperatorPasswordReset),
+    OperatorDeactivated(OperatorDeactivated),
+    OperatorReactivated(OperatorReactivated),
+    SignInFailedForUnknownEmail(SignInFailedForUnknownEmail),
     WebhookEndpointRegistered(WebhookEndpointRegistered),
     WebhookEndpointChanged(WebhookEndpointChanged),
     WebhookEndpointDisabled(WebhookEndpointDisabled),
@@ -662,6 +770,17 @@ event_catalogue! {
     OperatorRegistered => version 1,
     OperatorProfileChanged => version 1,
     OperatorStatusChanged => version 1,
+    OperatorInvited => version 1,
+    OperatorInvitationAccepted => version 1,
+    OperatorSignedIn => version 1,
+    OperatorSignInFailed => version 1,
+    OperatorLockedOut => version 1,
+    OperatorSignedOut => version 1,
+    OperatorPasswordResetRequested => version 1,
+    OperatorPasswordReset => version 1,
+    OperatorDeactivated => version 1,
+    OperatorReactivated => version 1,
+    SignInFailedForUnknownEmail => version 1,
     WebhookEndpointRegistered => version 1,
     WebhookEndpointChanged => version 1,
     WebhookEndpointDisabled => version 1,
@@ -975,6 +1094,65 @@ mod tests {
                 from: OperatorStatus::Offline,
                 to: OperatorStatus::Online,
                 changed_at: at(),
+            }),
+            DomainEvent::OperatorInvited(OperatorInvited {
+                operator_id: Uuid::from_u128(6),
+                invitation_id: Uuid::from_u128(20),
+                email: "olena@example.com".into(),
+                expires_at: at() + chrono::Duration::days(7),
+                invited_at: at(),
+            }),
+            DomainEvent::OperatorInvitationAccepted(OperatorInvitationAccepted {
+                operator_id: Uuid::from_u128(6),
+                invitation_id: Uuid::from_u128(20),
+                accepted_at: at(),
+            }),
+            DomainEvent::OperatorSignedIn(OperatorSignedIn {
+                operator_id: Uuid::from_u128(6),
+                session_id: Uuid::from_u128(21),
+                method: SignInMethod::Password,
+                signed_in_at: at(),
+            }),
+            DomainEvent::OperatorSignInFailed(OperatorSignInFailed {
+                operator_id: Uuid::from_u128(6),
+                reason: SignInFailure::WrongPassword,
+                failures: 2,
+                failed_at: at(),
+            }),
+            DomainEvent::OperatorLockedOut(OperatorLockedOut {
+                operator_id: Uuid::from_u128(6),
+                until: at() + chrono::Duration::minutes(15),
+                locked_at: at(),
+            }),
+            DomainEvent::OperatorSignedOut(OperatorSignedOut {
+                operator_id: Uuid::from_u128(6),
+                session_id: Uuid::from_u128(21),
+                reason: SessionEndReason::SignedOut,
+                signed_out_at: at(),
+            }),
+            DomainEvent::OperatorPasswordResetRequested(OperatorPasswordResetRequested {
+                operator_id: Uuid::from_u128(6),
+                reset_id: Uuid::from_u128(22),
+                email: "olena@example.com".into(),
+                expires_at: at() + chrono::Duration::hours(1),
+                requested_at: at(),
+            }),
+            DomainEvent::OperatorPasswordReset(OperatorPasswordReset {
+                operator_id: Uuid::from_u128(6),
+                reset_id: Uuid::from_u128(22),
+                reset_at: at(),
+            }),
+            DomainEvent::OperatorDeactivated(OperatorDeactivated {
+                operator_id: Uuid::from_u128(6),
+                deactivated_at: at(),
+            }),
+            DomainEvent::OperatorReactivated(OperatorReactivated {
+                operator_id: Uuid::from_u128(6),
+                reactivated_at: at(),
+            }),
+            DomainEvent::SignInFailedForUnknownEmail(SignInFailedForUnknownEmail {
+                email: "nobody@example.com".into(),
+                failed_at: at(),
             }),
             DomainEvent::WebhookEndpointRegistered(WebhookEndpointRegistered {
                 endpoint_id: Uuid::from_u128(12),

@@ -74,6 +74,8 @@ pub(crate) const HANDLED: &[&str] = &[
     "CallbackRequested",
     "ConversationReadByContact",
     "ContactErased",
+    "OperatorInvited",
+    "OperatorPasswordResetRequested",
 ];
 
 /// Where a notification goes.
@@ -267,6 +269,25 @@ impl Projection for NotificationsProjection {
                 inserted
             }
             Ok(DomainEvent::CallbackRequested(e)) => callback_requested(tx, event, &e).await?,
+            Ok(DomainEvent::OperatorInvited(e)) => {
+                let body = format!(
+                    "You are invited to answer chats in Switchboard. Set your password with \
+                     the link below; it works until {} (UTC) and only once.",
+                    e.expires_at.format("%Y-%m-%d %H:%M")
+                );
+                let link = OperatorLink::Invitation(e.invitation_id);
+                operator_link_email(tx, event, e.operator_id, &e.email, link, &body).await?
+            }
+            Ok(DomainEvent::OperatorPasswordResetRequested(e)) => {
+                let body = format!(
+                    "Someone (we hope you) asked to reset your Switchboard password. Set a new \
+                     one with the link below; it works until {} (UTC) and only once. If it was \
+                     not you, ignore this e-mail: your password stays as it is.",
+                    e.expires_at.format("%H:%M")
+                );
+                let link = OperatorLink::PasswordReset(e.reset_id);
+                operator_link_email(tx, event, e.operator_id, &e.email, link, &body).await?
+            }
             Ok(DomainEvent::ContactErased(e)) => {
                 // The rows first, then their attempts: the notifier's sweep takes them in
                 // that order too, so the two cannot deadlock.
@@ -746,6 +767,76 @@ async fn callback_requested(
         .await?;
     }
     Ok(inserted)
+}
+
+/// The one-time link an operator's e-mail carries (the notifier mints its token as it sends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorLink {
+    Invitation(Uuid),
+    PasswordReset(Uuid),
+}
+
+impl OperatorLink {
+    /// The `link_kind` column's text.
+    pub fn kind(self) -> &'static str {
+        match self {
+            OperatorLink::Invitation(_) => "invitation",
+            OperatorLink::PasswordReset(_) => "password_reset",
+        }
+    }
+
+    pub fn id(self) -> Uuid {
+        match self {
+            OperatorLink::Invitation(id) | OperatorLink::PasswordReset(id) => id,
+        }
+    }
+
+    /// Back from the columns.
+    pub fn from_columns(kind: &str, id: Uuid) -> Option<Self> {
+        match kind {
+            "invitation" => Some(OperatorLink::Invitation(id)),
+            "password_reset" => Some(OperatorLink::PasswordReset(id)),
+            _ => None,
+        }
+    }
+}
+
+/// An invitation or reset e-mail to an operator, once per event.
+async fn operator_link_email(
+    tx: &mut PgConnection,
+    event: &RecordedEvent,
+    operator_id: Uuid,
+    address: &str,
+    link: OperatorLink,
+    body: &str,
+) -> Result<u64, sqlx::Error> {
+    let to = Recipient::Email {
+        address: address.to_owned(),
+        operator_id,
+    };
+    let subject = match link {
+        OperatorLink::Invitation(_) => "Your invitation to Switchboard",
+        OperatorLink::PasswordReset(_) => "Reset your Switchboard password",
+    };
+    let done = sqlx::query(
+        "insert into notifications (notification_id, event_id, global_position, channel,
+             operator_id, email, subject, body, link_kind, link_id, status, next_attempt_at,
+             created_at, updated_at)
+         values ($1, $2, $3, 'email', $4, $5, $6, $7, $8, $9, 'pending', now(), now(), now())
+         on conflict (notification_id) do nothing",
+    )
+    .bind(notification_id(event.event_id, &to))
+    .bind(event.event_id)
+    .bind(event.global_position)
+    .bind(operator_id)
+    .bind(address)
+    .bind(subject)
+    .bind(body)
+    .bind(link.kind())
+    .bind(link.id())
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Inserts one notification, once: 1 if it was new.

@@ -18,6 +18,10 @@ pub(crate) const HANDLED: &[&str] = &[
     "OperatorProfileChanged",
     "OperatorStatusChanged",
     "ConversationAssigned",
+    "OperatorInvited",
+    "OperatorInvitationAccepted",
+    "OperatorDeactivated",
+    "OperatorReactivated",
 ];
 
 impl Projection for OperatorsProjection {
@@ -95,6 +99,30 @@ impl Projection for OperatorsProjection {
                 .await?;
                 e.operator_id
             }
+            Ok(DomainEvent::OperatorInvited(e)) => {
+                set_access(tx, e.operator_id, "invitation_pending = true", e.invited_at).await?
+            }
+            Ok(DomainEvent::OperatorInvitationAccepted(e)) => {
+                set_access(
+                    tx,
+                    e.operator_id,
+                    "invitation_pending = false",
+                    e.accepted_at,
+                )
+                .await?
+            }
+            // A deactivated operator is offline too (the decider says so without a status
+            // event): auto-assignment passes them over.
+            Ok(DomainEvent::OperatorDeactivated(e)) => {
+                let columns = format!(
+                    "active = false, status = '{}', status_changed_at = $2",
+                    OperatorStatus::Offline.as_str()
+                );
+                set_access(tx, e.operator_id, &columns, e.deactivated_at).await?
+            }
+            Ok(DomainEvent::OperatorReactivated(e)) => {
+                set_access(tx, e.operator_id, "active = true", e.reactivated_at).await?
+            }
             Ok(DomainEvent::ConversationAssigned(e)) => {
                 sqlx::query(
                     "update operators
@@ -112,6 +140,23 @@ impl Projection for OperatorsProjection {
         };
         Ok(Applied::Changed(Change::OperatorUpdated { operator_id }))
     }
+}
+
+/// Sets `columns` (SQL, `$2` is the event's time) of an operator's row.
+async fn set_access(
+    tx: &mut PgConnection,
+    operator_id: uuid::Uuid,
+    columns: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<uuid::Uuid, sqlx::Error> {
+    sqlx::query(&format!(
+        "update operators set {columns}, updated_at = $2 where operator_id = $1"
+    ))
+    .bind(operator_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(operator_id)
 }
 
 fn role_texts(profile: &OperatorProfile) -> Vec<String> {
@@ -144,13 +189,17 @@ pub mod read {
         pub last_assigned_at: Option<DateTime<Utc>>,
         /// Conversations assigned to them that are neither resolved nor closed.
         pub load: i64,
+        /// False once an admin deactivated them.
+        pub active: bool,
+        /// Invited, and the password not set yet.
+        pub invitation_pending: bool,
     }
 
     /// The operator columns plus their load, counted from the inbox.
     fn select() -> String {
         format!(
             "select o.operator_id, o.name, o.roles, o.branch_id, o.capacity, o.email, o.status,
-                    o.status_changed_at, o.last_assigned_at,
+                    o.status_changed_at, o.last_assigned_at, o.active, o.invitation_pending,
                     exists(select 1 from telegram_operators t
                             where t.operator_id = o.operator_id) as telegram_linked,
                     (select count(*) from inbox_conversations c

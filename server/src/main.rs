@@ -46,7 +46,30 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Issues a token (until operator sign-in exists, this is how operators get one).
+    /// Invites an operator to the console (the first admin, say): prints the one-time link
+    /// where they set their password (also e-mailed when the service sends e-mail).
+    Invite {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The address they will sign in with.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Their roles (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "admin", value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Where the console is served (the link starts with it).
+        #[arg(
+            long,
+            env = "SWITCHBOARD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        #[arg(long, env = "SWITCHBOARD_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: String,
+    },
+    /// Issues a token for a service account or a script (operators sign in to the console).
     Token {
         #[command(subcommand)]
         kind: TokenKind,
@@ -230,6 +253,26 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("applying migrations")?;
             eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Invite {
+            database,
+            email,
+            name,
+            roles,
+            public_url,
+            jwt_secret,
+        } => {
+            let pool = connect_pool(&database).await?;
+            let link = switchboard_server::runtime::invite_operator(
+                &pool,
+                &jwt_secret,
+                &email,
+                &name,
+                &roles,
+            )
+            .await?;
+            println!("{}{link}", public_url.trim_end_matches('/'));
             Ok(())
         }
         Command::Token {

@@ -44,7 +44,7 @@ use switchboard_api::http::router;
 use switchboard_api::metrics::Metrics;
 use switchboard_api::state::HttpState;
 use switchboard_api::telegram::{bot::Bot, Telegram};
-use switchboard_workers::notifier::{run_notifier, Channels, ResumeLinks};
+use switchboard_workers::notifier::{run_notifier, Channels, ConsoleLinks, ResumeLinks};
 use switchboard_workers::scheduler::{run_scheduler, SchedulerSettings};
 use switchboard_workers::webhooks::run_webhook_worker;
 
@@ -215,6 +215,66 @@ fn resume_links(settings: &Settings) -> anyhow::Result<Option<ResumeLinks>> {
     }))
 }
 
+/// Invites an operator from the command line (as the system, for the admins): the console
+/// path of their one-time link.
+pub async fn invite_operator(
+    pool: &PgPool,
+    jwt_secret: &str,
+    email: &str,
+    name: &str,
+    roles: &[switchboard_domain::operator::Role],
+) -> anyhow::Result<String> {
+    use switchboard_domain::operator::{OperatorCommand, OperatorProfile};
+    use switchboard_projections::notifications::OperatorLink;
+    let auth = Auth::new(jwt_secret, Duration::from_secs(3600))?;
+    let operators = OperatorHandler::new(EventLog::new(pool.clone()), system_clock());
+    let sign_in = switchboard_api::sign_in::SignIn::new(
+        pool.clone(),
+        auth,
+        operators.clone(),
+        jwt_secret,
+        Default::default(),
+    );
+    let email = switchboard_api::sign_in::normalize_email(email);
+    let operator_id = sign_in
+        .operator_of_email(&email)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?
+        .unwrap_or_else(uuid::Uuid::now_v7);
+    let profile = OperatorProfile::new(name, roles, None, None)
+        .and_then(|p| p.with_email(Some(&email)))
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    sign_in
+        .claim_email(operator_id, &email)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let invitation_id = uuid::Uuid::now_v7();
+    operators
+        .handle(
+            &switchboard_api::sign_in::system_meta(None),
+            &OperatorCommand::Invite {
+                operator_id,
+                profile,
+                invitation_id,
+                at: chrono::Utc::now(),
+            },
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let token = sign_in.link_token(operator_id, OperatorLink::Invitation(invitation_id));
+    Ok(format!("/#/invitation?token={token}"))
+}
+
+fn console_links(settings: &Settings) -> anyhow::Result<Option<ConsoleLinks>> {
+    let Some(public_url) = settings.notify.public_url()? else {
+        return Ok(None);
+    };
+    Ok(Some(ConsoleLinks {
+        public_url,
+        token: Arc::new(switchboard_api::sign_in::link_minter(&settings.jwt_secret)),
+    }))
+}
+
 fn widget_session_ttl(settings: &Settings) -> Duration {
     Duration::from_secs(u64::from(settings.widget_session_hours) * 3600)
 }
@@ -322,6 +382,7 @@ pub async fn start(
             telegram: telegram.as_ref().map(|t| t.api.clone()),
             mail: settings.notify.mailer()?,
             resume: resume_links(settings)?,
+            console: console_links(settings)?,
         });
         let (pool, token, notifier) = (pool.clone(), shutdown.clone(), settings.notify.notifier());
         tasks.spawn(async move {
@@ -347,6 +408,19 @@ pub async fn start(
             ),
             false => None,
         };
+        let sign_in = switchboard_api::sign_in::SignIn::new(
+            pool.clone(),
+            auth.clone(),
+            operators.clone(),
+            &settings.jwt_secret,
+            switchboard_api::sign_in::SignInSettings {
+                secure_cookies: settings
+                    .notify
+                    .public_url()?
+                    .is_some_and(|url| url.starts_with("https://")),
+                ..Default::default()
+            },
+        );
         let context = AppContext {
             pool: pool.clone(),
             handler: conversations.clone(),
@@ -365,6 +439,7 @@ pub async fn start(
             widget_api_enabled: settings.widget_api_enabled,
             metrics: metrics.clone(),
             telegram: telegram.clone(),
+            sign_in: sign_in.clone(),
         };
         let bot = telegram.clone().map(|telegram| Bot {
             telegram,
@@ -400,6 +475,7 @@ pub async fn start(
         .with_metrics(metrics)
         .with_telegram(bot)
         .with_demo(demo)
+        .with_sign_in(sign_in)
         .with_shutdown(shutdown.clone())
         .with_public_url(settings.notify.public_url()?.as_deref())
         .with_ws_keepalive(Duration::from_secs(settings.ws_keepalive_secs.max(1)));

@@ -981,7 +981,7 @@ async fn call_2_callback_reaches_the_manager_by_email_and_telegram(
     assert_eq!(mails.len(), 1);
     let mut mail = mails[0].clone();
     // The text goes quoted-printable (it has non-ASCII characters); read it as written.
-    mail.data = quoted_printable_decoded(&mail.data);
+    mail.data = switchboard_tests::fakes::quoted_printable_decoded(&mail.data);
     assert_eq!(mail.from, "switchboard@localhost");
     assert_eq!(mail.to, vec!["mira@example.com".to_owned()]);
     assert!(
@@ -1070,32 +1070,6 @@ async fn call_2_callback_reaches_the_manager_by_email_and_telegram(
         1
     );
     server.stop().await;
-}
-
-/// `data` with quoted-printable escapes (`=C2=B7`, soft line breaks) undone.
-fn quoted_printable_decoded(data: &str) -> String {
-    let joined = data.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'=', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The `switchboard` binary next to this test's (`cargo test --workspace` builds it).
@@ -1759,7 +1733,7 @@ async fn notif_email_reaches_visitor_who_left(_o: PgPoolOptions, connect: PgConn
 
     let mails = smtp.wait_for(1, WAIT).await;
     assert_eq!(mails.len(), 1, "{mails:#?}");
-    let mail = quoted_printable_decoded(&mails[0].data);
+    let mail = switchboard_tests::fakes::quoted_printable_decoded(&mails[0].data);
     assert_eq!(mails[0].to, vec!["olena@example.com".to_owned()]);
     assert_eq!(mails[0].from, "switchboard@localhost");
     let header = |name: &str| {
@@ -1812,7 +1786,7 @@ async fn notif_email_reaches_visitor_who_left(_o: PgPoolOptions, connect: PgConn
     read_by_visitor(&server, &olena, None).await;
     reply(&server, &admin, &olena.conversation_id, "Fourth answer").await;
     let mails = smtp.wait_for(2, WAIT).await;
-    let second = quoted_printable_decoded(&mails[1].data);
+    let second = switchboard_tests::fakes::quoted_printable_decoded(&mails[1].data);
     assert_eq!(mails[1].to, vec!["olena@example.com".to_owned()]);
     assert!(second.contains("Operator: Fourth answer"), "{second}");
     for earlier in ["First answer", "Third answer"] {

@@ -55,7 +55,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::{FromRow, PgPool};
-use switchboard_projections::notifications::NOTIFICATIONS_CHANNEL;
+use switchboard_projections::notifications::{OperatorLink, NOTIFICATIONS_CHANNEL};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -135,6 +135,32 @@ impl ResumeLinks {
     }
 }
 
+/// Mints the token of an operator's one-time link (invitation or password reset) for
+/// (operator, link). Handed in by the composition root, like [`WidgetSessionIssuer`]: the
+/// token's form is the API's (`switchboard_api::sign_in`).
+pub type OperatorLinkIssuer = Arc<dyn Fn(Uuid, OperatorLink) -> String + Send + Sync>;
+
+/// Links into the console, for operators' invitation and reset e-mails.
+#[derive(Clone)]
+pub struct ConsoleLinks {
+    /// Where the console is served, without a trailing `/`.
+    pub public_url: String,
+    pub token: OperatorLinkIssuer,
+}
+
+impl ConsoleLinks {
+    /// `{public_url}/#/invitation?token=…` or `{public_url}/#/reset-password?token=…`: in the
+    /// fragment, so the token reaches no server log and no referrer.
+    pub fn link(&self, operator_id: Uuid, link: OperatorLink) -> String {
+        let page = match link {
+            OperatorLink::Invitation(_) => "invitation",
+            OperatorLink::PasswordReset(_) => "reset-password",
+        };
+        let token = (self.token)(operator_id, link);
+        format!("{}/#/{page}?token={token}", self.public_url)
+    }
+}
+
 /// The ways out this process has.
 #[derive(Clone, Default)]
 pub struct Channels {
@@ -142,12 +168,15 @@ pub struct Channels {
     pub mail: Option<Mailer>,
     /// Without it, visitors' e-mails are skipped: they would have no way back.
     pub resume: Option<ResumeLinks>,
+    /// Without it, operators' invitation and reset e-mails are skipped.
+    pub console: Option<ConsoleLinks>,
 }
 
 #[derive(Debug, Clone, FromRow)]
 struct Claimed {
     notification_id: Uuid,
-    conversation_id: Uuid,
+    /// None for an operator's invitation or reset e-mail.
+    conversation_id: Option<Uuid>,
     channel: String,
     telegram_chat_id: Option<i64>,
     email: Option<String>,
@@ -159,6 +188,10 @@ struct Claimed {
     sender_name: Option<String>,
     contact_id: Option<Uuid>,
     inbox_id: Option<Uuid>,
+    /// An operator's one-time link: its kind and id, and whose it is.
+    link_kind: Option<String>,
+    link_id: Option<Uuid>,
+    operator_id: Option<Uuid>,
 }
 
 /// What one attempt came to.
@@ -338,7 +371,7 @@ async fn claim(
          where n.notification_id = due.notification_id
          returning n.notification_id, n.conversation_id, n.channel, n.telegram_chat_id,
                    n.email, n.subject, n.body, n.attachment, n.attempts, n.sender_name,
-                   n.contact_id, n.inbox_id",
+                   n.contact_id, n.inbox_id, n.link_kind, n.link_id, n.operator_id",
     )
     .bind(CLAIM_BATCH)
     .bind(claim_id)
@@ -389,11 +422,32 @@ async fn send(channels: &Channels, row: &Claimed) -> Outcome {
                     reason: "e-mail is not set up on this service".into(),
                 };
             };
-            let link = match (row.contact_id, row.inbox_id, &channels.resume) {
-                (Some(contact), Some(inbox), Some(links)) => {
-                    Some(links.link(contact, row.conversation_id, inbox))
+            let operator_link = match (&row.link_kind, row.link_id, row.operator_id) {
+                (Some(kind), Some(id), Some(operator)) => {
+                    OperatorLink::from_columns(kind, id).map(|link| (operator, link))
                 }
-                (Some(_), _, None) => {
+                _ => None,
+            };
+            let link = match (
+                row.contact_id,
+                row.inbox_id,
+                &channels.resume,
+                operator_link,
+            ) {
+                (_, _, _, Some((operator, link))) => match &channels.console {
+                    Some(console) => Some(console.link(operator, link)),
+                    None => {
+                        return Outcome::Skipped {
+                            reason: "SWITCHBOARD_PUBLIC_URL is not set: an operator's e-mail \
+                                     needs the link into the console"
+                                .into(),
+                        }
+                    }
+                },
+                (Some(contact), Some(inbox), Some(links), None) => row
+                    .conversation_id
+                    .map(|conversation| links.link(contact, conversation, inbox)),
+                (Some(_), _, None, None) => {
                     return Outcome::Skipped {
                         reason: "SWITCHBOARD_PUBLIC_URL is not set: a visitor's e-mail needs \
                                  the link back into the conversation"
@@ -454,6 +508,7 @@ fn email(
         .subject(row.subject.as_deref().unwrap_or("Switchboard notification"))
         .message_id(Some(format!("<{}@switchboard>", row.notification_id)));
     let body = match link {
+        Some(link) if row.link_kind.is_some() => format!("{}\n\n{link}\n", row.body),
         Some(link) => format!("{}\n\nContinue the conversation: {link}\n", row.body),
         None => row.body.clone(),
     };

@@ -73,7 +73,7 @@ async fn store_upload(
     query: &UploadQuery,
     request: Request,
 ) -> Result<Uploaded, ApiError> {
-    let auth = authentication(state, request.headers());
+    let auth = authentication(state, request.headers()).await;
     let conversation_id = query.conversation_id;
     // Operators who work conversations and the conversation's own widget session.
     auth.require_conversation_reader(conversation_id)?;
@@ -231,7 +231,7 @@ async fn find_download(
     id: Uuid,
     headers: &HeaderMap,
 ) -> Result<(AttachmentRef, Bytes), ApiError> {
-    let auth = authentication(state, headers);
+    let auth = authentication(state, headers).await;
     // Anonymous callers learn nothing, not even whether the id exists.
     if matches!(auth.0, Ok(Viewer::Anonymous)) {
         return Err(ApiError::Unauthenticated(
@@ -281,7 +281,7 @@ async fn from_log(
 /// The widget-API switch, the rate limits (a transfer is one request) and the inbox's
 /// allowed origins, as for GraphQL requests.
 async fn gate(state: &HttpState, client: IpAddr, headers: &HeaderMap) -> Option<Response> {
-    let authentication = authentication(state, headers);
+    let authentication = authentication(state, headers).await;
     match gatekeep(state, client, &authentication, true) {
         Some(Gate::MessengerDisabled) => return Some(messenger_disabled()),
         Some(Gate::Refused(err)) => return Some(refusal(err)),
@@ -294,11 +294,11 @@ async fn gate(state: &HttpState, client: IpAddr, headers: &HeaderMap) -> Option<
         .map(refusal)
 }
 
-fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {
+async fn authentication(state: &HttpState, headers: &HeaderMap) -> Authentication {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    Authentication(state.auth.viewer_from_header(header))
+    Authentication(state.authenticate(header).await)
 }
 
 /// An [`ApiError`] as an HTTP response: its status and `{"code", "message"}`.

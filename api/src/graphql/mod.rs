@@ -32,6 +32,7 @@ pub mod auditor;
 pub mod depth;
 pub mod operator;
 pub mod privacy;
+pub mod sign_in;
 pub mod team;
 pub mod telegram;
 pub mod thread;
@@ -70,6 +71,8 @@ pub struct AppContext {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The Telegram bot, when one is set up (TG-1, TG-4 links).
     pub telegram: Option<std::sync::Arc<crate::telegram::Telegram>>,
+    /// Operator sign-in: passwords, sessions, one-time links.
+    pub sign_in: crate::sign_in::SignIn,
 }
 
 /// The correlation id for the commands of the request `ctx` serves.
@@ -115,6 +118,7 @@ pub struct MutationRoot(
     operator::OperatorMutation,
     admin::AdminMutation,
     team::TeamMutation,
+    sign_in::SignInMutation,
     webhooks::WebhooksMutation,
     privacy::PrivacyMutation,
     telegram::TelegramMutation,

@@ -52,6 +52,10 @@ pub struct Operator {
     /// Conversations assigned to them that are neither resolved nor closed.
     pub load: i64,
     pub last_assigned_at: Option<DateTime<Utc>>,
+    /// False once an admin deactivated them: no sign-in, no conversations.
+    pub active: bool,
+    /// Invited, and the password not set yet.
+    pub invitation_pending: bool,
 }
 
 impl From<OperatorRow> for Operator {
@@ -76,6 +80,8 @@ impl From<OperatorRow> for Operator {
             status_changed_at: row.status_changed_at,
             load: row.load,
             last_assigned_at: row.last_assigned_at,
+            active: row.active,
+            invitation_pending: row.invitation_pending,
         }
     }
 }
@@ -93,7 +99,7 @@ pub struct OperatorProfileInput {
 }
 
 impl OperatorProfileInput {
-    fn validate(&self) -> Result<OperatorProfile, crate::error::ApiError> {
+    pub(crate) fn validate(&self) -> Result<OperatorProfile, crate::error::ApiError> {
         let roles: Vec<Role> = self.roles.iter().map(|&r| r.into()).collect();
         // Out of u16's range is out of the allowed range too (0 is): the profile says so.
         let capacity = self.capacity.map(|c| u16::try_from(c).unwrap_or(0));
@@ -118,7 +124,7 @@ pub struct OperatorChange {
     pub changed: bool,
 }
 
-async fn handle(
+pub(crate) async fn handle(
     ctx: &Context<'_>,
     allowed: &[Role],
     command: OperatorCommand,

@@ -7,7 +7,8 @@
 //! - `GET /demo`: a host page with the widget of the local demo inbox ([`demo`]), when the
 //!   service runs with `SWITCHBOARD_DEMO` (as `make run` does);
 //! - `GET /chat/resume?token=…`: the page the visitor's e-mail links to (a reply they have not
-//!   read), which opens their conversation full-page.
+//!   read), which opens their conversation full-page;
+//! - `GET /` (with `/console.js`, `/console.css`): the operator console (`web/console/`).
 
 pub mod demo;
 
@@ -19,7 +20,6 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
 
 use crate::auth::Viewer;
 use crate::state::HttpState;
@@ -27,88 +27,150 @@ use crate::state::HttpState;
 /// The widget's script, as served.
 pub const WIDGET_JS: &str = include_str!("../../../web/widget/widget.js");
 
-/// Its validator: browsers and proxies revalidate after [`WIDGET_MAX_AGE_SECS`] and get a
-/// `304` while the binary is the same.
-static WIDGET_ETAG: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "\"{}\"",
-        &hex::encode(Sha256::digest(WIDGET_JS.as_bytes()))[..32]
-    )
-});
-
 /// Sites load the widget on every page: a short cache keeps a deploy visible within minutes.
 const WIDGET_MAX_AGE_SECS: u32 = 300;
 
-/// The script gzipped once, for the browsers that take it (all of them): about a quarter of
-/// the bytes (BENCHMARKS.md §10).
-static WIDGET_JS_GZIP: LazyLock<Vec<u8>> = LazyLock::new(|| {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder
-        .write_all(WIDGET_JS.as_bytes())
-        .expect("writing to memory");
-    encoder.finish().expect("writing to memory")
-});
+static WIDGET: Asset = Asset::new(WIDGET_JS, "text/javascript; charset=utf-8");
+
+/// The operator console (`web/console/`), served at `/`.
+pub const CONSOLE_HTML: &str = include_str!("../../../web/console/index.html");
+pub const CONSOLE_JS: &str = include_str!("../../../web/console/console.js");
+pub const CONSOLE_CSS: &str = include_str!("../../../web/console/console.css");
+static CONSOLE_SCRIPT: Asset = Asset::new(CONSOLE_JS, "text/javascript; charset=utf-8");
+static CONSOLE_STYLE: Asset = Asset::new(CONSOLE_CSS, "text/css; charset=utf-8");
 
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/widget.js", get(widget_js))
         .route("/demo", get(demo_page))
         .route("/chat/resume", get(resume_page))
+        .route("/", get(console_page))
+        .route("/console.js", get(console_js))
+        .route("/console.css", get(console_css))
 }
 
 async fn widget_js(headers: HeaderMap) -> Response {
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip);
-    // Each coding its own tag (RFC 9110 8.8.3); either revalidates.
-    let plain_tag = WIDGET_ETAG.as_str();
-    let gzip_tag = format!("{}-gz\"", plain_tag.trim_end_matches('"'));
-    let etag = if gzip {
-        gzip_tag.clone()
-    } else {
-        plain_tag.to_owned()
-    };
-    let cache = format!("public, max-age={WIDGET_MAX_AGE_SECS}");
-    // Weak comparison (RFC 9110 13.1.2): a proxy that compressed it may have weakened the tag.
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|tag| tag.trim())
-                .map(|tag| tag.strip_prefix("W/").unwrap_or(tag))
-                .any(|tag| tag == "*" || tag == plain_tag || tag == gzip_tag)
-        });
-    let common = [
-        (header::ETAG, etag),
-        (header::CACHE_CONTROL, cache),
-        (header::VARY, "Accept-Encoding".to_owned()),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        // Any site may load it (it is public); it then talks to /graphql, where each inbox's
-        // allowed origins are checked.
-        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
-    ];
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
+    // Any site may load it (it is public); it then talks to /graphql, where each inbox's
+    // allowed origins are checked.
+    WIDGET.serve(
+        &headers,
+        &format!("public, max-age={WIDGET_MAX_AGE_SECS}"),
+        true,
+    )
+}
+
+/// The console's page: its script and style are revalidated on every load (a deploy shows at
+/// once; an unchanged binary answers 304).
+async fn console_page() -> Response {
+    page(CONSOLE_HTML.to_owned())
+}
+
+async fn console_js(headers: HeaderMap) -> Response {
+    CONSOLE_SCRIPT.serve(&headers, "no-cache", false)
+}
+
+async fn console_css(headers: HeaderMap) -> Response {
+    CONSOLE_STYLE.serve(&headers, "no-cache", false)
+}
+
+/// A file embedded in the binary, served with its validator and, to browsers that take it,
+/// gzipped (computed once, at first use).
+struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    encoded: std::sync::OnceLock<(String, Vec<u8>)>,
+}
+
+impl Asset {
+    const fn new(body: &'static str, content_type: &'static str) -> Self {
+        Self {
+            body,
+            content_type,
+            encoded: std::sync::OnceLock::new(),
+        }
     }
-    let content_type = (
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    if gzip {
-        return (
-            [
-                content_type,
-                (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
-            ],
-            common,
-            WIDGET_JS_GZIP.as_slice(),
-        )
-            .into_response();
+
+    /// Its ETag and its gzipped bytes.
+    fn encoded(&self) -> &(String, Vec<u8>) {
+        self.encoded.get_or_init(|| {
+            use std::io::Write;
+            let tag = format!(
+                "\"{}\"",
+                &hex::encode(Sha256::digest(self.body.as_bytes()))[..32]
+            );
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            encoder
+                .write_all(self.body.as_bytes())
+                .expect("writing to memory");
+            (tag, encoder.finish().expect("writing to memory"))
+        })
     }
-    ([content_type], common, WIDGET_JS).into_response()
+
+    fn serve(&self, headers: &HeaderMap, cache_control: &str, any_origin: bool) -> Response {
+        let gzip = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(accepts_gzip);
+        let (plain_tag, gzipped) = self.encoded();
+        // Each coding its own tag (RFC 9110 8.8.3); either revalidates.
+        let gzip_tag = format!("{}-gz\"", plain_tag.trim_end_matches('"'));
+        let etag = if gzip {
+            gzip_tag.clone()
+        } else {
+            plain_tag.clone()
+        };
+        // Weak comparison (RFC 9110 13.1.2): a proxy that compressed it may have weakened the
+        // tag.
+        let fresh = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .map(|tag| tag.trim())
+                    .map(|tag| tag.strip_prefix("W/").unwrap_or(tag))
+                    .any(|tag| tag == "*" || tag == plain_tag || tag == gzip_tag)
+            });
+        let mut common = vec![
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, cache_control.to_owned()),
+            (header::VARY, "Accept-Encoding".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ];
+        if any_origin {
+            common.push((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()));
+        }
+        let mut response = if fresh {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else if gzip {
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(self.content_type),
+                    ),
+                    (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+                ],
+                gzipped.clone(),
+            )
+                .into_response()
+        } else {
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(self.content_type),
+                )],
+                self.body,
+            )
+                .into_response()
+        };
+        for (name, value) in common {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
 }
 
 /// Whether an `Accept-Encoding` value takes gzip: named (or `*`) with a quality above 0.

@@ -15,12 +15,20 @@ use crate::decider::Decider;
 use crate::envelope::{Actor, ActorKind};
 use crate::error::DomainError;
 use crate::event::{
-    DomainEvent, OperatorProfileChanged, OperatorRegistered, OperatorStatusChanged,
+    DomainEvent, OperatorDeactivated, OperatorInvitationAccepted, OperatorInvited,
+    OperatorLockedOut, OperatorPasswordReset, OperatorPasswordResetRequested,
+    OperatorProfileChanged, OperatorReactivated, OperatorRegistered, OperatorSignInFailed,
+    OperatorSignedIn, OperatorSignedOut, OperatorStatusChanged, SignInFailedForUnknownEmail,
 };
 
+pub(crate) mod access;
 pub(crate) mod profile;
 pub(crate) mod role;
 
+pub use access::{
+    invitation_lifetime, lock_for, reset_lifetime, SessionEndReason, SignInFailure, SignInMethod,
+    LOCK_AFTER_FAILURES,
+};
 pub use profile::{OperatorProfile, OperatorStatus, MAX_CAPACITY};
 pub use role::{conversation_scope, may_work_branch, ConversationScope, Role};
 
@@ -31,6 +39,30 @@ pub struct OperatorState {
     pub id: Uuid,
     pub profile: OperatorProfile,
     pub status: OperatorStatus,
+    /// False once an admin deactivated them (and until they are reactivated).
+    pub active: bool,
+    pub access: Access,
+}
+
+/// What the decider knows of an operator's way in (see `access.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Access {
+    /// The invitation that may still be accepted, and until when.
+    pub invitation: Option<(Uuid, DateTime<Utc>)>,
+    /// Whether they ever set a password (by an invitation or a reset).
+    pub password_set: bool,
+    /// The reset link that may still be used, and until when.
+    pub reset: Option<(Uuid, DateTime<Utc>)>,
+    /// Wrong passwords in a row since the last sign-in, lock or reset.
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl OperatorState {
+    /// Is the account locked at `at`?
+    pub fn locked_at(&self, at: DateTime<Utc>) -> bool {
+        self.access.locked_until.is_some_and(|until| at < until)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +91,58 @@ pub enum OperatorCommand {
         status: OperatorStatus,
         at: DateTime<Utc>,
     },
+    /// An admin invites someone to sign in: registers them (if new) with `profile`, whose
+    /// e-mail the link goes to. Replaces an earlier invitation; refused once a password is set.
+    Invite {
+        operator_id: Uuid,
+        profile: OperatorProfile,
+        invitation_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// The invitee set their password from the link (the system, for an unauthenticated
+    /// caller who holds the link).
+    AcceptInvitation {
+        operator_id: Uuid,
+        invitation_id: Uuid,
+        session_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A sign-in with a password the API checked (the system, for the caller).
+    SignIn {
+        operator_id: Uuid,
+        session_id: Uuid,
+        password_matched: bool,
+        at: DateTime<Utc>,
+    },
+    /// A session ends.
+    SignOut {
+        operator_id: Uuid,
+        session_id: Uuid,
+        reason: SessionEndReason,
+        at: DateTime<Utc>,
+    },
+    /// A reset link is to be e-mailed (the system, for whoever asked).
+    RequestPasswordReset {
+        operator_id: Uuid,
+        reset_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A new password from the reset link (the system, for the caller who holds it).
+    ResetPassword {
+        operator_id: Uuid,
+        reset_id: Uuid,
+        session_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// An admin stops (or restores) an operator's access.
+    Deactivate {
+        operator_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    Reactivate {
+        operator_id: Uuid,
+        at: DateTime<Utc>,
+    },
 }
 
 impl OperatorCommand {
@@ -66,7 +150,15 @@ impl OperatorCommand {
         match self {
             OperatorCommand::Register { operator_id, .. }
             | OperatorCommand::ChangeProfile { operator_id, .. }
-            | OperatorCommand::SetStatus { operator_id, .. } => *operator_id,
+            | OperatorCommand::SetStatus { operator_id, .. }
+            | OperatorCommand::Invite { operator_id, .. }
+            | OperatorCommand::AcceptInvitation { operator_id, .. }
+            | OperatorCommand::SignIn { operator_id, .. }
+            | OperatorCommand::SignOut { operator_id, .. }
+            | OperatorCommand::RequestPasswordReset { operator_id, .. }
+            | OperatorCommand::ResetPassword { operator_id, .. }
+            | OperatorCommand::Deactivate { operator_id, .. }
+            | OperatorCommand::Reactivate { operator_id, .. } => *operator_id,
         }
     }
 }
@@ -92,14 +184,32 @@ impl Decider for OperatorDecider {
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
         let own = actor.kind == ActorKind::Operator && actor.id == Some(command.operator_id());
+        let system = actor.kind == ActorKind::System;
         let allowed = match command {
-            OperatorCommand::SetStatus { .. } => own || actor.is_admin(),
-            OperatorCommand::Register { .. } | OperatorCommand::ChangeProfile { .. } => {
-                actor.is_admin()
+            OperatorCommand::SetStatus { .. } | OperatorCommand::SignOut { .. } => {
+                own || actor.is_admin()
             }
+            OperatorCommand::Register { .. }
+            | OperatorCommand::ChangeProfile { .. }
+            | OperatorCommand::Invite { .. }
+            | OperatorCommand::Reactivate { .. } => actor.is_admin(),
+            // Nobody locks themselves out.
+            OperatorCommand::Deactivate { .. } => actor.is_admin() && !own,
+            // Only the API, on behalf of a caller who proved a password or holds a link.
+            OperatorCommand::AcceptInvitation { .. }
+            | OperatorCommand::SignIn { .. }
+            | OperatorCommand::RequestPasswordReset { .. }
+            | OperatorCommand::ResetPassword { .. } => system,
         };
         if !allowed {
-            return Err(DomainError::NotPermitted("only an admin or the operator"));
+            return Err(DomainError::NotPermitted(match command {
+                OperatorCommand::Deactivate { .. } if own => "an admin deactivating themselves",
+                OperatorCommand::AcceptInvitation { .. }
+                | OperatorCommand::SignIn { .. }
+                | OperatorCommand::RequestPasswordReset { .. }
+                | OperatorCommand::ResetPassword { .. } => "anyone but the sign-in service",
+                _ => "only an admin or the operator",
+            }));
         }
         let registered = match (state, command) {
             (
@@ -119,6 +229,34 @@ impl Decider for OperatorDecider {
             (Operator::Registered(_), OperatorCommand::Register { operator_id, .. }) => {
                 return Err(DomainError::OperatorAlreadyExists(*operator_id))
             }
+            (
+                Operator::NotRegistered,
+                OperatorCommand::Invite {
+                    operator_id,
+                    profile,
+                    invitation_id,
+                    at,
+                },
+            ) => {
+                let email = profile
+                    .email
+                    .clone()
+                    .ok_or(DomainError::InvitationNeedsEmail)?;
+                return Ok(vec![
+                    DomainEvent::OperatorRegistered(OperatorRegistered {
+                        operator_id: *operator_id,
+                        profile: profile.clone(),
+                        registered_at: *at,
+                    }),
+                    DomainEvent::OperatorInvited(OperatorInvited {
+                        operator_id: *operator_id,
+                        invitation_id: *invitation_id,
+                        email,
+                        expires_at: *at + invitation_lifetime(),
+                        invited_at: *at,
+                    }),
+                ]);
+            }
             (Operator::NotRegistered, other) => {
                 return Err(DomainError::OperatorNotFound(other.operator_id()))
             }
@@ -126,6 +264,14 @@ impl Decider for OperatorDecider {
         };
         match command {
             OperatorCommand::Register { .. } => unreachable!("handled above"),
+            OperatorCommand::Invite { .. }
+            | OperatorCommand::AcceptInvitation { .. }
+            | OperatorCommand::SignIn { .. }
+            | OperatorCommand::SignOut { .. }
+            | OperatorCommand::RequestPasswordReset { .. }
+            | OperatorCommand::ResetPassword { .. }
+            | OperatorCommand::Deactivate { .. }
+            | OperatorCommand::Reactivate { .. } => decide_access(registered, command),
             OperatorCommand::ChangeProfile { profile, at, .. } => {
                 if *profile == registered.profile {
                     return Ok(Vec::new());
@@ -139,6 +285,9 @@ impl Decider for OperatorDecider {
                 )])
             }
             OperatorCommand::SetStatus { status, at, .. } => {
+                if !registered.active && *status != OperatorStatus::Offline {
+                    return Err(DomainError::OperatorDeactivated(registered.id));
+                }
                 if *status == registered.status {
                     return Ok(Vec::new());
                 }
@@ -161,6 +310,8 @@ impl Decider for OperatorDecider {
                     id: e.operator_id,
                     profile: e.profile.clone(),
                     status: OperatorStatus::Offline,
+                    active: true,
+                    access: Access::default(),
                 })
             }
             (Operator::Registered(registered), _) => registered,
@@ -169,9 +320,283 @@ impl Decider for OperatorDecider {
         match event {
             DomainEvent::OperatorProfileChanged(e) => registered.profile = e.profile.clone(),
             DomainEvent::OperatorStatusChanged(e) => registered.status = e.to,
+            DomainEvent::OperatorInvited(e) => {
+                registered.access.invitation = Some((e.invitation_id, e.expires_at));
+            }
+            DomainEvent::OperatorInvitationAccepted(_) => {
+                registered.access.invitation = None;
+                registered.access.password_set = true;
+            }
+            DomainEvent::OperatorSignedIn(_) => registered.access.failures = 0,
+            DomainEvent::OperatorSignInFailed(e) => registered.access.failures = e.failures,
+            DomainEvent::OperatorLockedOut(e) => {
+                registered.access.locked_until = Some(e.until);
+                registered.access.failures = 0;
+            }
+            DomainEvent::OperatorPasswordResetRequested(e) => {
+                registered.access.reset = Some((e.reset_id, e.expires_at));
+            }
+            DomainEvent::OperatorPasswordReset(_) => {
+                registered.access.reset = None;
+                registered.access.password_set = true;
+                registered.access.failures = 0;
+                registered.access.locked_until = None;
+            }
+            DomainEvent::OperatorDeactivated(_) => {
+                registered.active = false;
+                registered.status = OperatorStatus::Offline;
+            }
+            DomainEvent::OperatorReactivated(_) => registered.active = true,
             _ => {}
         }
         Operator::Registered(registered)
+    }
+}
+
+/// The sign-in commands of a registered operator (see `access.rs` for the policy).
+fn decide_access(
+    registered: &OperatorState,
+    command: &OperatorCommand,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    let id = registered.id;
+    let refuse_inactive = || {
+        if registered.active {
+            Ok(())
+        } else {
+            Err(DomainError::OperatorDeactivated(id))
+        }
+    };
+    match command {
+        OperatorCommand::Invite {
+            profile,
+            invitation_id,
+            at,
+            ..
+        } => {
+            refuse_inactive()?;
+            if registered.access.password_set {
+                return Err(DomainError::OperatorAlreadySignedUp(id));
+            }
+            let email = profile
+                .email
+                .clone()
+                .ok_or(DomainError::InvitationNeedsEmail)?;
+            let mut events = Vec::new();
+            if *profile != registered.profile {
+                events.push(DomainEvent::OperatorProfileChanged(
+                    OperatorProfileChanged {
+                        operator_id: id,
+                        profile: profile.clone(),
+                        changed_at: *at,
+                    },
+                ));
+            }
+            events.push(DomainEvent::OperatorInvited(OperatorInvited {
+                operator_id: id,
+                invitation_id: *invitation_id,
+                email,
+                expires_at: *at + invitation_lifetime(),
+                invited_at: *at,
+            }));
+            Ok(events)
+        }
+        OperatorCommand::AcceptInvitation {
+            invitation_id,
+            session_id,
+            at,
+            ..
+        } => {
+            refuse_inactive()?;
+            match registered.access.invitation {
+                Some((current, expires)) if current == *invitation_id && *at < expires => {}
+                _ => return Err(DomainError::InvitationInvalid),
+            }
+            Ok(vec![
+                DomainEvent::OperatorInvitationAccepted(OperatorInvitationAccepted {
+                    operator_id: id,
+                    invitation_id: *invitation_id,
+                    accepted_at: *at,
+                }),
+                DomainEvent::OperatorSignedIn(OperatorSignedIn {
+                    operator_id: id,
+                    session_id: *session_id,
+                    method: SignInMethod::Invitation,
+                    signed_in_at: *at,
+                }),
+            ])
+        }
+        OperatorCommand::SignIn {
+            session_id,
+            password_matched,
+            at,
+            ..
+        } => {
+            let failed = |reason, failures| {
+                DomainEvent::OperatorSignInFailed(OperatorSignInFailed {
+                    operator_id: id,
+                    reason,
+                    failures,
+                    failed_at: *at,
+                })
+            };
+            let failures = registered.access.failures;
+            // Refusals are recorded too (an auditor reads every attempt): the caller learns
+            // the outcome from the events.
+            if !registered.active {
+                return Ok(vec![failed(SignInFailure::Deactivated, failures)]);
+            }
+            if registered.locked_at(*at) {
+                return Ok(vec![failed(SignInFailure::Locked, failures)]);
+            }
+            if !registered.access.password_set {
+                return Ok(vec![failed(SignInFailure::NoPassword, failures)]);
+            }
+            if !password_matched {
+                let failures = failures + 1;
+                let mut events = vec![failed(SignInFailure::WrongPassword, failures)];
+                if failures >= LOCK_AFTER_FAILURES {
+                    events.push(DomainEvent::OperatorLockedOut(OperatorLockedOut {
+                        operator_id: id,
+                        until: *at + lock_for(),
+                        locked_at: *at,
+                    }));
+                }
+                return Ok(events);
+            }
+            Ok(vec![DomainEvent::OperatorSignedIn(OperatorSignedIn {
+                operator_id: id,
+                session_id: *session_id,
+                method: SignInMethod::Password,
+                signed_in_at: *at,
+            })])
+        }
+        OperatorCommand::SignOut {
+            session_id,
+            reason,
+            at,
+            ..
+        } => Ok(vec![DomainEvent::OperatorSignedOut(OperatorSignedOut {
+            operator_id: id,
+            session_id: *session_id,
+            reason: *reason,
+            signed_out_at: *at,
+        })]),
+        OperatorCommand::RequestPasswordReset { reset_id, at, .. } => {
+            // Nothing to reset for the deactivated or the not yet signed up (an invitation
+            // is theirs to accept): nothing recorded, nothing sent, and the caller is told
+            // the same as for anyone else.
+            let Some(email) = registered.profile.email.clone() else {
+                return Ok(Vec::new());
+            };
+            if !registered.active || !registered.access.password_set {
+                return Ok(Vec::new());
+            }
+            Ok(vec![DomainEvent::OperatorPasswordResetRequested(
+                OperatorPasswordResetRequested {
+                    operator_id: id,
+                    reset_id: *reset_id,
+                    email,
+                    expires_at: *at + reset_lifetime(),
+                    requested_at: *at,
+                },
+            )])
+        }
+        OperatorCommand::ResetPassword {
+            reset_id,
+            session_id,
+            at,
+            ..
+        } => {
+            refuse_inactive()?;
+            match registered.access.reset {
+                Some((current, expires)) if current == *reset_id && *at < expires => {}
+                _ => return Err(DomainError::ResetLinkInvalid),
+            }
+            Ok(vec![
+                DomainEvent::OperatorPasswordReset(OperatorPasswordReset {
+                    operator_id: id,
+                    reset_id: *reset_id,
+                    reset_at: *at,
+                }),
+                DomainEvent::OperatorSignedIn(OperatorSignedIn {
+                    operator_id: id,
+                    session_id: *session_id,
+                    method: SignInMethod::PasswordReset,
+                    signed_in_at: *at,
+                }),
+            ])
+        }
+        OperatorCommand::Deactivate { at, .. } => Ok(if registered.active {
+            vec![DomainEvent::OperatorDeactivated(OperatorDeactivated {
+                operator_id: id,
+                deactivated_at: *at,
+            })]
+        } else {
+            Vec::new()
+        }),
+        OperatorCommand::Reactivate { at, .. } => Ok(if registered.active {
+            Vec::new()
+        } else {
+            vec![DomainEvent::OperatorReactivated(OperatorReactivated {
+                operator_id: id,
+                reactivated_at: *at,
+            })]
+        }),
+        OperatorCommand::Register { .. }
+        | OperatorCommand::ChangeProfile { .. }
+        | OperatorCommand::SetStatus { .. } => unreachable!("decided by the operator decider"),
+    }
+}
+
+/// The stream of failed sign-ins with an address no operator has: one per address (lower
+/// case), so an auditor reads every attempt and no operator stream is touched.
+pub fn unknown_email_stream(email: &str) -> Uuid {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x3f0e_8b1c_5a2d_4e67_9c41_d2a8_6b7f_0e15);
+    Uuid::new_v5(&NAMESPACE, email.trim().to_lowercase().as_bytes())
+}
+
+pub const UNKNOWN_EMAIL_STREAM_TYPE: &str = "sign_in_unknown_email";
+
+/// Records a failed sign-in with an unknown address (see [`unknown_email_stream`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordUnknownEmail {
+    pub email: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The decider of [`unknown_email_stream`]s: every attempt is recorded; there is nothing to
+/// refuse but callers other than the sign-in service.
+pub struct UnknownEmailDecider;
+
+impl Decider for UnknownEmailDecider {
+    type State = ();
+    type Command = RecordUnknownEmail;
+    const STREAM_TYPE: &'static str = UNKNOWN_EMAIL_STREAM_TYPE;
+
+    fn initial_state() {}
+
+    fn stream_id(command: &RecordUnknownEmail) -> Uuid {
+        unknown_email_stream(&command.email)
+    }
+
+    fn decide(
+        _state: &(),
+        command: &RecordUnknownEmail,
+        actor: &Actor,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        if actor.kind != ActorKind::System {
+            return Err(DomainError::NotPermitted("anyone but the sign-in service"));
+        }
+        Ok(vec![DomainEvent::SignInFailedForUnknownEmail(
+            SignInFailedForUnknownEmail {
+                email: command.email.trim().to_lowercase(),
+                failed_at: command.at,
+            },
+        )])
+    }
+
+    fn evolve(state: (), _event: &DomainEvent) {
+        state
     }
 }
 
@@ -346,5 +771,237 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    fn system() -> Actor {
+        Actor::system()
+    }
+
+    fn invited_profile() -> OperatorProfile {
+        profile(Some(3))
+            .with_email(Some("olena@example.com"))
+            .unwrap()
+    }
+
+    fn invited() -> Vec<DomainEvent> {
+        given::<OperatorDecider>(&[])
+            .when(
+                &OperatorCommand::Invite {
+                    operator_id: OPERATOR,
+                    profile: invited_profile(),
+                    invitation_id: Uuid::from_u128(20),
+                    at: at(),
+                },
+                &admin(),
+            )
+            .outcome()
+            .unwrap()
+    }
+
+    fn signed_up() -> Vec<DomainEvent> {
+        let mut history = invited();
+        history.extend(
+            given::<OperatorDecider>(&history)
+                .when(
+                    &OperatorCommand::AcceptInvitation {
+                        operator_id: OPERATOR,
+                        invitation_id: Uuid::from_u128(20),
+                        session_id: Uuid::from_u128(21),
+                        at: at(),
+                    },
+                    &system(),
+                )
+                .outcome()
+                .unwrap(),
+        );
+        history
+    }
+
+    fn sign_in(history: &[DomainEvent], matched: bool, minutes: i64) -> Vec<DomainEvent> {
+        given::<OperatorDecider>(history)
+            .when(
+                &OperatorCommand::SignIn {
+                    operator_id: OPERATOR,
+                    session_id: Uuid::from_u128(30),
+                    password_matched: matched,
+                    at: at() + chrono::Duration::minutes(minutes),
+                },
+                &system(),
+            )
+            .outcome()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_invitation_registers_and_is_accepted_once() {
+        let history = invited();
+        assert_eq!(history.len(), 2);
+        assert!(matches!(&history[1], DomainEvent::OperatorInvited(e)
+            if e.email == "olena@example.com" && e.expires_at == at() + invitation_lifetime()));
+        let accept = |invitation: u128, minutes: i64, actor: &Actor, history: &[DomainEvent]| {
+            given::<OperatorDecider>(history)
+                .when(
+                    &OperatorCommand::AcceptInvitation {
+                        operator_id: OPERATOR,
+                        invitation_id: Uuid::from_u128(invitation),
+                        session_id: Uuid::from_u128(21),
+                        at: at() + chrono::Duration::minutes(minutes),
+                    },
+                    actor,
+                )
+                .outcome()
+        };
+        assert_eq!(
+            accept(20, 1, &admin(), &history),
+            Err(DomainError::NotPermitted("anyone but the sign-in service"))
+        );
+        assert_eq!(
+            accept(99, 1, &system(), &history),
+            Err(DomainError::InvitationInvalid)
+        );
+        assert_eq!(
+            accept(20, 7 * 24 * 60, &system(), &history),
+            Err(DomainError::InvitationInvalid),
+            "expired"
+        );
+        let done = signed_up();
+        assert_eq!(
+            accept(20, 1, &system(), &done),
+            Err(DomainError::InvitationInvalid),
+            "used"
+        );
+        // Once signed up, no second invitation.
+        assert_eq!(
+            given::<OperatorDecider>(&done)
+                .when(
+                    &OperatorCommand::Invite {
+                        operator_id: OPERATOR,
+                        profile: invited_profile(),
+                        invitation_id: Uuid::from_u128(22),
+                        at: at(),
+                    },
+                    &admin(),
+                )
+                .outcome(),
+            Err(DomainError::OperatorAlreadySignedUp(OPERATOR))
+        );
+        assert_eq!(
+            given::<OperatorDecider>(&[])
+                .when(
+                    &OperatorCommand::Invite {
+                        operator_id: OPERATOR,
+                        profile: profile(None),
+                        invitation_id: Uuid::from_u128(22),
+                        at: at(),
+                    },
+                    &admin(),
+                )
+                .outcome(),
+            Err(DomainError::InvitationNeedsEmail)
+        );
+    }
+
+    #[test]
+    fn wrong_passwords_lock_the_account_until_a_reset() {
+        let mut history = signed_up();
+        for n in 1..LOCK_AFTER_FAILURES {
+            let events = sign_in(&history, false, 0);
+            assert!(matches!(&events[..], [DomainEvent::OperatorSignInFailed(e)]
+                if e.failures == n && e.reason == SignInFailure::WrongPassword));
+            history.extend(events);
+        }
+        let events = sign_in(&history, false, 0);
+        assert!(matches!(&events[..], [DomainEvent::OperatorSignInFailed(_),
+            DomainEvent::OperatorLockedOut(e)] if e.until == at() + lock_for()));
+        history.extend(events);
+        // Locked: even the right password is refused, and not counted.
+        assert!(matches!(&sign_in(&history, true, 1)[..],
+            [DomainEvent::OperatorSignInFailed(e)] if e.reason == SignInFailure::Locked));
+        // After the lock, the right password works.
+        assert!(matches!(&sign_in(&history, true, 16)[..],
+            [DomainEvent::OperatorSignedIn(e)] if e.method == SignInMethod::Password));
+        // A reset lifts the lock at once.
+        let reset = given::<OperatorDecider>(&history)
+            .when(
+                &OperatorCommand::RequestPasswordReset {
+                    operator_id: OPERATOR,
+                    reset_id: Uuid::from_u128(40),
+                    at: at(),
+                },
+                &system(),
+            )
+            .outcome()
+            .unwrap();
+        history.extend(reset);
+        let reset_with = |id: u128, history: &[DomainEvent]| {
+            given::<OperatorDecider>(history)
+                .when(
+                    &OperatorCommand::ResetPassword {
+                        operator_id: OPERATOR,
+                        reset_id: Uuid::from_u128(id),
+                        session_id: Uuid::from_u128(41),
+                        at: at() + chrono::Duration::minutes(2),
+                    },
+                    &system(),
+                )
+                .outcome()
+        };
+        assert_eq!(reset_with(39, &history), Err(DomainError::ResetLinkInvalid));
+        history.extend(reset_with(40, &history).unwrap());
+        assert_eq!(reset_with(40, &history), Err(DomainError::ResetLinkInvalid));
+        assert!(matches!(
+            &sign_in(&history, true, 3)[..],
+            [DomainEvent::OperatorSignedIn(_)]
+        ));
+    }
+
+    #[test]
+    fn a_deactivated_operator_cannot_sign_in_or_go_online() {
+        let mut history = signed_up();
+        let me = Actor::operator(OPERATOR, vec![Role::Moderator]);
+        let deactivate = OperatorCommand::Deactivate {
+            operator_id: OPERATOR,
+            at: at(),
+        };
+        assert_eq!(
+            given::<OperatorDecider>(&history)
+                .when(&deactivate, &Actor::operator(OPERATOR, vec![Role::Admin]))
+                .outcome(),
+            Err(DomainError::NotPermitted(
+                "an admin deactivating themselves"
+            ))
+        );
+        history.extend(
+            given::<OperatorDecider>(&history)
+                .when(&deactivate, &admin())
+                .outcome()
+                .unwrap(),
+        );
+        assert!(matches!(&sign_in(&history, true, 1)[..],
+            [DomainEvent::OperatorSignInFailed(e)] if e.reason == SignInFailure::Deactivated));
+        assert_eq!(
+            given::<OperatorDecider>(&history)
+                .when(&status(OperatorStatus::Online), &me)
+                .outcome(),
+            Err(DomainError::OperatorDeactivated(OPERATOR))
+        );
+        assert_eq!(
+            given::<OperatorDecider>(&history)
+                .when(&deactivate, &admin())
+                .outcome(),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn unknown_addresses_have_one_stream_each() {
+        assert_eq!(
+            unknown_email_stream(" Nobody@Example.com"),
+            unknown_email_stream("nobody@example.com")
+        );
+        assert_ne!(
+            unknown_email_stream("a@example.com"),
+            unknown_email_stream("b@example.com")
+        );
     }
 }
