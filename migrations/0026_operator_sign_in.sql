@@ -18,14 +18,16 @@ create table operator_passwords (
     set_at      timestamptz not null default now()
 );
 
--- One row per console session. The refresh token is `<session id>.<secret>`; only SHA-256 of
--- the secret is kept, and of the one it replaced (a second use of that one ends the session,
--- unless it comes within seconds of the rotation: two tabs refreshing at once).
+-- One row per console session. The refresh token is `<session id>.<generation>.<secret>`; only
+-- SHA-256 of the secret is kept, and of the one it replaced (a token of an earlier generation
+-- used again ends the session, unless it is the last one, within seconds of the rotation: two
+-- tabs refreshing at once).
 create table operator_sessions (
     session_id    uuid        primary key,
     operator_id   uuid        not null,
     refresh_hash  bytea       not null,
     previous_hash bytea,
+    generation    int         not null default 0,
     rotated_at    timestamptz not null,
     created_at    timestamptz not null,
     expires_at    timestamptz not null,

@@ -2,8 +2,10 @@
 //! service's secret, and the checks every resolver asks for. No resolver decodes a token or
 //! compares roles itself.
 //!
-//! - An operator token carries the operator's id and roles (SPEC OPS-1). Until operator
-//!   sign-in exists, `switchboard token operator` issues one.
+//! - An operator token carries the operator's id and roles (SPEC OPS-1): for service accounts
+//!   and scripts, issued by `switchboard token operator`.
+//! - A console session's access token (`operator_session`) names the operator and the session
+//!   and no roles; `crate::sign_in` checks the session and reads the roles from the profile.
 //! - A widget session token is issued by `startConversation` and names the one conversation
 //!   (and contact) it may read and write (SEC-1).
 

@@ -20,12 +20,13 @@
 //!   is known of the request being served.
 //! - [`graphql::build_schema`]: the schema, split by the user it serves (visitor, operator,
 //!   admin, analyst, auditor); [`changes`] fans the projections' notifications out to it.
-//! - [`auth`]: operator and widget-session tokens; [`error`]: every failure as a stable code.
+//! - [`auth`]: operator and widget-session tokens; [`sign_in`]: operators' passwords, console
+//!   sessions and one-time links; [`error`]: every failure as a stable code.
 //! - [`attachments`]: the attachment store and the upload and download endpoints.
 //! - [`privacy`]: contacts' data exported (GDPR-1) and erased (GDPR-2).
 //! - [`telegram`]: the Telegram bot, its webhook and link tokens (TG-1..5).
-//! - [`web`]: what browsers load: `/widget.js` (the chat widget, embedded in the binary), the
-//!   `/demo` host page and the `/chat/resume` page.
+//! - [`web`]: what browsers load: the console at `/`, `/widget.js` (the chat widget), the
+//!   `/demo` host page and the `/chat/resume` page, all embedded in the binary.
 //! - [`limits`]: rate limits per IP and per widget token (SEC-2); [`metrics`]: what
 //!   `/metrics` reports (OPS-M1). Who may call what is `ACCESS.md` at the workspace root.
 

@@ -18,9 +18,10 @@
 //!   is open and the operator active — so a role change, a sign-out or a deactivation holds at
 //!   the next request, on every node.
 //! - The refresh token `<session id>.<secret>` is an `HttpOnly`, `SameSite=Strict` cookie
-//!   (`sb_refresh`, path `/graphql`), rotated at every use. The one it replaced, used again,
-//!   ends the session ([`SessionEndReason::RefreshTokenReused`]), except within
-//!   [`REUSE_GRACE`] of the rotation, which is two tabs refreshing at once.
+//!   (`sb_refresh`, path `/graphql`), rotated at every use; the token names its generation.
+//!   Any token the session replaced, used again, ends the session
+//!   ([`SessionEndReason::RefreshTokenReused`]), except the last one within [`REUSE_GRACE`] of
+//!   the rotation, which is two tabs refreshing at once.
 //! - What the cookie authorises (`refreshSession`, `signOut`) also needs the CSRF token: the
 //!   `X-Switchboard-CSRF` header equal to the `sb_csrf` cookie, which only pages of the
 //!   service's own origin can read; and a foreign `Origin` is refused outright.
@@ -171,7 +172,7 @@ impl SignIn {
             operator_id,
             access_token,
             access_expires_at,
-            refresh_token: Some(format!("{session_id}.{secret}")),
+            refresh_token: Some(format!("{session_id}.0.{secret}")),
             session_expires_at: expires_at,
         })
     }
@@ -179,7 +180,8 @@ impl SignIn {
     /// Uses a refresh token: rotates it and issues an access token; see the module's docs for
     /// reuse. The caller has checked the CSRF token.
     pub async fn refresh(&self, refresh_token: &str) -> Result<OpenedSession, ApiError> {
-        let (session_id, secret) = parse_refresh(refresh_token).ok_or(ApiError::SessionEnded)?;
+        let (session_id, generation, secret) =
+            parse_refresh(refresh_token).ok_or(ApiError::SessionEnded)?;
         let presented = digest(&secret);
         let mut tx = self.pool.begin().await?;
         #[derive(sqlx::FromRow)]
@@ -191,10 +193,11 @@ impl SignIn {
             expires_at: DateTime<Utc>,
             ended_at: Option<DateTime<Utc>>,
             active: Option<bool>,
+            generation: i32,
         }
         let row: Option<Row> = sqlx::query_as(
             "select s.operator_id, s.refresh_hash, s.previous_hash, s.rotated_at, s.expires_at,
-                    s.ended_at, o.active
+                    s.ended_at, o.active, s.generation
              from operator_sessions s left join operators o on o.operator_id = s.operator_id
              where s.session_id = $1
              for update of s",
@@ -216,7 +219,8 @@ impl SignIn {
             let next = random_secret();
             sqlx::query(
                 "update operator_sessions
-                 set refresh_hash = $2, previous_hash = refresh_hash, rotated_at = $3
+                 set refresh_hash = $2, previous_hash = refresh_hash, rotated_at = $3,
+                     generation = generation + 1
                  where session_id = $1",
             )
             .bind(session_id)
@@ -230,21 +234,16 @@ impl SignIn {
                 operator_id: row.operator_id,
                 access_token,
                 access_expires_at,
-                refresh_token: Some(format!("{session_id}.{next}")),
+                refresh_token: Some(format!("{session_id}.{}.{next}", row.generation + 1)),
                 session_expires_at: row.expires_at,
             });
         }
-        let replaced = row
+        let just_replaced = row
             .previous_hash
             .as_deref()
             .is_some_and(|previous| constant_time_eq(&presented, previous));
-        if !replaced {
-            // Not this session's token at all: refused, and the session is left alone (an id
-            // alone does not end someone's session).
-            return Err(ApiError::SessionEnded);
-        }
         let since_rotation = (now - row.rotated_at).to_std().unwrap_or_default();
-        if since_rotation <= REUSE_GRACE {
+        if just_replaced && since_rotation <= REUSE_GRACE {
             // Another tab's refresh won the race; its cookie is already the browser's.
             tx.commit().await?;
             let (access_token, access_expires_at) = issue(&self.auth);
@@ -256,6 +255,12 @@ impl SignIn {
                 session_expires_at: row.expires_at,
             });
         }
+        if !just_replaced && generation >= row.generation {
+            // Not a token this session ever gave out: refused, the session left alone.
+            return Err(ApiError::SessionEnded);
+        }
+        // A token the session replaced (any generation before the current one): whoever
+        // holds the session's tokens is not to be trusted.
         tx.rollback().await?;
         self.end_session(
             row.operator_id,
@@ -272,7 +277,7 @@ impl SignIn {
         &self,
         refresh_token: Option<&str>,
     ) -> Result<Option<(Uuid, Uuid)>, ApiError> {
-        let Some((session_id, secret)) = refresh_token.and_then(parse_refresh) else {
+        let Some((session_id, _, secret)) = refresh_token.and_then(parse_refresh) else {
             return Ok(None);
         };
         let owner: Option<Uuid> = sqlx::query_scalar(
@@ -375,14 +380,19 @@ impl SignIn {
                     .bind(operator_id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(
+                let claimed = sqlx::query(
                     "insert into operator_logins (email, operator_id) values ($1, $2)
                      on conflict do nothing",
                 )
                 .bind(&email)
                 .bind(operator_id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                // Another invitation took it in the meantime.
+                if claimed == 0 {
+                    return Err(ApiError::EmailTaken(email));
+                }
             }
         }
         tx.commit().await?;
@@ -640,9 +650,14 @@ impl SessionCookies {
                 let Some((name, value)) = pair.trim().split_once('=') else {
                     continue;
                 };
+                // The first of a name: browsers send the most specific path first.
                 match name.trim() {
-                    REFRESH_COOKIE => cookies.refresh = Some(value.trim().to_owned()),
-                    CSRF_COOKIE => cookies.csrf_cookie = Some(value.trim().to_owned()),
+                    REFRESH_COOKIE if cookies.refresh.is_none() => {
+                        cookies.refresh = Some(value.trim().to_owned())
+                    }
+                    CSRF_COOKIE if cookies.csrf_cookie.is_none() => {
+                        cookies.csrf_cookie = Some(value.trim().to_owned())
+                    }
                     _ => {}
                 }
             }
@@ -763,10 +778,14 @@ fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-fn parse_refresh(token: &str) -> Option<(Uuid, String)> {
-    let (session, secret) = token.trim().split_once('.')?;
-    let session_id = Uuid::parse_str(session).ok()?;
-    (!secret.is_empty()).then(|| (session_id, secret.to_owned()))
+/// `<session id>.<generation>.<secret>`: the generation counts the rotations, so any token the
+/// session replaced is known as such, not only the last one.
+fn parse_refresh(token: &str) -> Option<(Uuid, i32, String)> {
+    let mut parts = token.trim().splitn(3, '.');
+    let session_id = Uuid::parse_str(parts.next()?).ok()?;
+    let generation = parts.next()?.parse::<i32>().ok().filter(|g| *g >= 0)?;
+    let secret = parts.next().filter(|s| !s.is_empty())?;
+    Some((session_id, generation, secret.to_owned()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -798,11 +817,13 @@ mod tests {
     fn refresh_tokens_and_passwords_are_checked() {
         let session = Uuid::from_u128(7);
         assert_eq!(
-            parse_refresh(&format!("{session}.abc")),
-            Some((session, "abc".into()))
+            parse_refresh(&format!("{session}.3.abc")),
+            Some((session, 3, "abc".into()))
         );
         assert_eq!(parse_refresh("nonsense"), None);
-        assert_eq!(parse_refresh(&format!("{session}.")), None);
+        assert_eq!(parse_refresh(&format!("{session}.abc")), None);
+        assert_eq!(parse_refresh(&format!("{session}.-1.abc")), None);
+        assert_eq!(parse_refresh(&format!("{session}.2.")), None);
         assert!(check_password("short").is_err());
         assert!(check_password("long enough password").is_ok());
         assert!(check_password(&"x".repeat(MAX_PASSWORD_CHARS + 1)).is_err());

@@ -117,6 +117,15 @@ async fn from_log(sign_in: &SignIn, operator_id: Uuid) -> async_graphql::Result<
     }
 }
 
+/// A page of another site may not sign the browser in (login CSRF: it would plant its own
+/// session in the victim's browser).
+fn refuse_foreign_origin(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    if cookies(ctx).foreign_origin {
+        return Err(ApiError::CsrfRejected.extend());
+    }
+    Ok(())
+}
+
 fn clear_cookies(ctx: &Context<'_>, sign_in: &SignIn) {
     for cookie in session_cookies(None, &sign_in.settings) {
         ctx.append_http_header("set-cookie", cookie);
@@ -134,6 +143,7 @@ impl SignInMutation {
         email: String,
         password: String,
     ) -> async_graphql::Result<OperatorSession> {
+        refuse_foreign_origin(ctx)?;
         let app = ctx.data::<AppContext>()?;
         let sign_in = &app.sign_in;
         let ip = caller_ip(ctx);
@@ -148,8 +158,17 @@ impl SignInMutation {
         let matched = verify_password(hash, &password).await;
         let Some(operator_id) = operator_id else {
             sign_in.address_failures.failed(address);
+            // What was typed is recorded only if it looks like an address: people type
+            // passwords into the wrong field, and the log keeps everything for good.
+            let looks_like_address = email.len() <= 254
+                && email.contains('@')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
             let command = switchboard_domain::operator::RecordUnknownEmail {
-                email: email.chars().take(254).collect(),
+                email: if looks_like_address {
+                    email.clone()
+                } else {
+                    "[not an address]".to_owned()
+                },
                 at: Utc::now(),
             };
             sign_in
@@ -236,7 +255,10 @@ impl SignInMutation {
         match app.sign_in.refresh(refresh).await {
             Ok(opened) => answer(ctx, &app.sign_in, opened).await,
             Err(err) => {
-                clear_cookies(ctx, &app.sign_in);
+                // A transient failure (the database busy) leaves the session as it is.
+                if matches!(err, ApiError::SessionEnded | ApiError::RefreshTokenReused) {
+                    clear_cookies(ctx, &app.sign_in);
+                }
                 Err(err.extend())
             }
         }
@@ -277,6 +299,7 @@ impl SignInMutation {
         token: String,
         password: String,
     ) -> async_graphql::Result<OperatorSession> {
+        refuse_foreign_origin(ctx)?;
         let app = ctx.data::<AppContext>()?;
         let sign_in = &app.sign_in;
         let (operator_id, invitation_id) = sign_in
@@ -357,6 +380,7 @@ impl SignInMutation {
         token: String,
         password: String,
     ) -> async_graphql::Result<OperatorSession> {
+        refuse_foreign_origin(ctx)?;
         let app = ctx.data::<AppContext>()?;
         let sign_in = &app.sign_in;
         let (operator_id, reset_id) = sign_in
@@ -417,6 +441,26 @@ impl SignInMutation {
         let profile = profile_input.validate().gql()?;
         let email = profile.email.clone().unwrap_or_default();
         let operator_id = input.operator_id.unwrap_or_else(Uuid::now_v7);
+        // What the decider would refuse is refused before the address changes hands: a
+        // signed-up or deactivated operator keeps the address they sign in with.
+        if let OperatorAggregate::Registered(state) =
+            app.operator_handler.state(operator_id).await.gql()?
+        {
+            if !state.active {
+                return Err(
+                    ApiError::from(switchboard_domain::DomainError::OperatorDeactivated(
+                        operator_id,
+                    ))
+                    .extend(),
+                );
+            }
+            if state.access.password_set {
+                return Err(ApiError::from(
+                    switchboard_domain::DomainError::OperatorAlreadySignedUp(operator_id),
+                )
+                .extend());
+            }
+        }
         app.sign_in.claim_email(operator_id, &email).await.gql()?;
         let invitation_id = Uuid::now_v7();
         let at = Utc::now();
