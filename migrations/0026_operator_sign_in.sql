@@ -15,6 +15,9 @@ create table operator_passwords (
     operator_id uuid        primary key,
     -- PHC string: $argon2id$v=19$m=…,t=…,p=…$salt$hash
     hash        text        not null,
+    -- The operator aggregate's password generation this hash is of: a sign-in checked against
+    -- a hash a reset replaced is refused by the decider.
+    generation  int         not null,
     set_at      timestamptz not null default now()
 );
 
@@ -28,6 +31,9 @@ create table operator_sessions (
     refresh_hash  bytea       not null,
     previous_hash bytea,
     generation    int         not null default 0,
+    -- When the sign-in that began it was decided: a password reset or a deactivation after it
+    -- ends it (operators.sessions_revoked_at), even if its row was written later.
+    signed_in_at  timestamptz not null,
     rotated_at    timestamptz not null,
     created_at    timestamptz not null,
     expires_at    timestamptz not null,
@@ -41,8 +47,10 @@ create index operator_sessions_open_idx on operator_sessions (operator_id) where
 -- The operators projection: deactivated operators get no conversations; invited ones who have
 -- not set a password yet are shown as such.
 alter table operators
-    add column active             boolean not null default true,
-    add column invitation_pending boolean not null default false;
+    add column active              boolean not null default true,
+    add column invitation_pending  boolean not null default false,
+    -- The last password reset or deactivation: sessions signed in before it are over.
+    add column sessions_revoked_at timestamptz;
 
 -- Invitation and password-reset e-mails go through the notifications outbox too; they belong
 -- to no conversation, and their link is minted by the notifier as the e-mail goes out.

@@ -142,6 +142,7 @@ impl SignIn {
         &self,
         operator_id: Uuid,
         session_id: Uuid,
+        signed_in_at: DateTime<Utc>,
         address: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<OpenedSession, ApiError> {
@@ -152,8 +153,8 @@ impl SignIn {
                 .unwrap_or(chrono::Duration::days(14));
         sqlx::query(
             "insert into operator_sessions (session_id, operator_id, refresh_hash, rotated_at,
-                 created_at, expires_at, address, user_agent)
-             values ($1, $2, $3, $4, $4, $5, $6, $7)
+                 created_at, expires_at, address, user_agent, signed_in_at)
+             values ($1, $2, $3, $4, $4, $5, $6, $7, $8)
              on conflict (session_id) do nothing",
         )
         .bind(session_id)
@@ -163,6 +164,7 @@ impl SignIn {
         .bind(expires_at)
         .bind(address)
         .bind(user_agent.map(|ua| ua.chars().take(300).collect::<String>()))
+        .bind(signed_in_at)
         .execute(&self.pool)
         .await?;
         let (access_token, access_expires_at) =
@@ -194,10 +196,12 @@ impl SignIn {
             ended_at: Option<DateTime<Utc>>,
             active: Option<bool>,
             generation: i32,
+            revoked: Option<bool>,
         }
         let row: Option<Row> = sqlx::query_as(
             "select s.operator_id, s.refresh_hash, s.previous_hash, s.rotated_at, s.expires_at,
-                    s.ended_at, o.active, s.generation
+                    s.ended_at, o.active, s.generation,
+                    s.signed_in_at < o.sessions_revoked_at as revoked
              from operator_sessions s left join operators o on o.operator_id = s.operator_id
              where s.session_id = $1
              for update of s",
@@ -209,7 +213,11 @@ impl SignIn {
             return Err(ApiError::SessionEnded);
         };
         let now = Utc::now();
-        if row.ended_at.is_some() || row.expires_at <= now || row.active == Some(false) {
+        if row.ended_at.is_some()
+            || row.expires_at <= now
+            || row.active == Some(false)
+            || row.revoked == Some(true)
+        {
             return Err(ApiError::SessionEnded);
         }
         let issue = |auth: &Auth| {
@@ -399,23 +407,37 @@ impl SignIn {
         Ok(())
     }
 
-    /// The stored hash of an operator's password.
-    pub async fn password_hash(&self, operator_id: Uuid) -> Result<Option<String>, ApiError> {
-        Ok(
-            sqlx::query_scalar("select hash from operator_passwords where operator_id = $1")
-                .bind(operator_id)
-                .fetch_optional(&self.pool)
-                .await?,
+    /// The stored hash of an operator's password, with the generation it is of.
+    pub async fn password_hash(
+        &self,
+        operator_id: Uuid,
+    ) -> Result<Option<(String, u32)>, ApiError> {
+        let row: Option<(String, i32)> = sqlx::query_as(
+            "select hash, generation from operator_passwords where operator_id = $1",
         )
+        .bind(operator_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(hash, generation)| (hash, u32::try_from(generation).unwrap_or(0))))
     }
 
-    pub async fn store_password(&self, operator_id: Uuid, hash: &str) -> Result<(), ApiError> {
+    /// Stores the hash of the password of `generation` (never replacing a newer one).
+    pub async fn store_password(
+        &self,
+        operator_id: Uuid,
+        hash: &str,
+        generation: u32,
+    ) -> Result<(), ApiError> {
         sqlx::query(
-            "insert into operator_passwords (operator_id, hash, set_at) values ($1, $2, now())
-             on conflict (operator_id) do update set hash = excluded.hash, set_at = now()",
+            "insert into operator_passwords (operator_id, hash, generation, set_at)
+             values ($1, $2, $3, now())
+             on conflict (operator_id) do update
+                 set hash = excluded.hash, generation = excluded.generation, set_at = now()
+                 where operator_passwords.generation < excluded.generation",
         )
         .bind(operator_id)
         .bind(hash)
+        .bind(i32::try_from(generation).unwrap_or(i32::MAX))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -468,7 +490,8 @@ pub async fn authenticate(
         "select o.roles, o.active
          from operator_sessions s left join operators o on o.operator_id = s.operator_id
          where s.session_id = $1 and s.operator_id = $2 and s.ended_at is null
-           and s.expires_at > now()",
+           and s.expires_at > now()
+           and (o.sessions_revoked_at is null or s.signed_in_at >= o.sessions_revoked_at)",
     )
     .bind(session_id)
     .bind(operator_id)
@@ -577,34 +600,19 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// Failed sign-ins per address, in fixed windows.
+/// Sign-in attempts per address, in fixed windows: each attempt takes a slot before its
+/// password is checked (so a parallel burst is held to the limit too), and a success gives
+/// its slot back.
 #[derive(Default)]
 pub struct AddressFailures {
     seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
 impl AddressFailures {
-    /// Refuses an address that failed too often in its window.
-    pub fn check(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+    /// Takes a slot for an attempt, or refuses an address that failed too often.
+    pub fn attempt(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
         let Some(address) = address else {
             return Ok(());
-        };
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        match seen.get(&address) {
-            Some((since, count))
-                if *count >= ADDRESS_FAILURES && since.elapsed() < ADDRESS_WINDOW =>
-            {
-                Err(ApiError::RateLimited {
-                    retry_after_secs: (ADDRESS_WINDOW - since.elapsed()).as_secs().max(1),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn failed(&self, address: Option<IpAddr>) {
-        let Some(address) = address else {
-            return;
         };
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() > 100_000 {
@@ -614,7 +622,26 @@ impl AddressFailures {
         if entry.0.elapsed() >= ADDRESS_WINDOW {
             *entry = (Instant::now(), 0);
         }
+        if entry.1 >= ADDRESS_FAILURES {
+            return Err(ApiError::RateLimited {
+                retry_after_secs: (ADDRESS_WINDOW.saturating_sub(entry.0.elapsed()))
+                    .as_secs()
+                    .max(1),
+            });
+        }
         entry.1 += 1;
+        Ok(())
+    }
+
+    /// The attempt succeeded: its slot is given back.
+    pub fn succeeded(&self, address: Option<IpAddr>) {
+        let Some(address) = address else {
+            return;
+        };
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = seen.get_mut(&address) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
     }
 }
 

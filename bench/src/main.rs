@@ -4,13 +4,15 @@
 //! Scenarios: `commands` (writers through the command handlers, against `pgbench` and
 //! cqrs-es + postgres-es), `e2e` (widget HTTP → relay → Kafka → projection → operator
 //! subscription at fixed rates), `rebuild` (every projection from a million-event log),
-//! `subscriptions` (ten thousand open subscriptions and a fan-out to a thousand) and `idle`
-//! (resident memory after start-up). Each prints one JSON line on stdout and a table on
+//! `subscriptions` (ten thousand open subscriptions and a fan-out to a thousand), `idle`
+//! (resident memory after start-up), `widget` (the chat widget in Chromium) and `console` (the
+//! operator console's first load in Chromium, and the inbox query over 100,000 conversations). Each prints one JSON line on stdout and a table on
 //! stderr. BENCHMARKS.md has the commands, the machine and the figures.
 //!
 //! Owns nothing the service uses: it drives the service's own crates and its binary.
 
 mod commands;
+mod console;
 mod db;
 mod e2e;
 mod peer;
@@ -32,6 +34,7 @@ enum Scenario {
     Subscriptions,
     Idle,
     Widget,
+    Console,
 }
 
 /// Switchboard's benchmarks. Needs PostgreSQL and a Kafka broker (`make services`), and the
@@ -83,6 +86,9 @@ pub struct Options {
     /// Events the rebuild scenario puts in the log.
     #[arg(long, default_value_t = 1_000_000)]
     pub rebuild_events: u64,
+    /// Conversations in the inbox the console scenario queries.
+    #[arg(long, default_value_t = 100_000)]
+    pub console_conversations: u64,
 }
 
 #[tokio::main]
@@ -96,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Subscriptions,
             Scenario::Rebuild,
             Scenario::Widget,
+            Scenario::Console,
         ];
     }
     eprintln!("machine: {}", machine());
@@ -107,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
             Scenario::Subscriptions => subscriptions::run(&options).await?,
             Scenario::Idle => subscriptions::idle(&options).await?,
             Scenario::Widget => widget::run(&options).await?,
+            Scenario::Console => console::run(&options).await?,
         }
     }
     Ok(())

@@ -451,6 +451,13 @@ pub struct OperatorReactivated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInFailedForUnknownEmail {
     pub email: String,
+    /// Counted as an operator's would be, so the answer is the same as for a known address.
+    pub failures: u32,
+    /// The lock this failure brought (as `OperatorLockedOut` does to an account) or, when
+    /// `locked`, the one it met.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// The address was locked already: not counted.
+    pub locked: bool,
     pub failed_at: DateTime<Utc>,
 }
 
@@ -1152,6 +1159,9 @@ mod tests {
             }),
             DomainEvent::SignInFailedForUnknownEmail(SignInFailedForUnknownEmail {
                 email: "nobody@example.com".into(),
+                failures: 5,
+                locked_until: Some(at() + chrono::Duration::minutes(15)),
+                locked: false,
                 failed_at: at(),
             }),
             DomainEvent::WebhookEndpointRegistered(WebhookEndpointRegistered {

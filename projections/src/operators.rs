@@ -22,6 +22,7 @@ pub(crate) const HANDLED: &[&str] = &[
     "OperatorInvitationAccepted",
     "OperatorDeactivated",
     "OperatorReactivated",
+    "OperatorPasswordReset",
 ];
 
 impl Projection for OperatorsProjection {
@@ -115,10 +116,15 @@ impl Projection for OperatorsProjection {
             // event): auto-assignment passes them over.
             Ok(DomainEvent::OperatorDeactivated(e)) => {
                 let columns = format!(
-                    "active = false, status = '{}', status_changed_at = $2",
+                    "active = false, status = '{}', status_changed_at = $2,
+                     sessions_revoked_at = $2",
                     OperatorStatus::Offline.as_str()
                 );
                 set_access(tx, e.operator_id, &columns, e.deactivated_at).await?
+            }
+            // Every session signed in before the reset is over (its own new one is not).
+            Ok(DomainEvent::OperatorPasswordReset(e)) => {
+                set_access(tx, e.operator_id, "sessions_revoked_at = $2", e.reset_at).await?
             }
             Ok(DomainEvent::OperatorReactivated(e)) => {
                 set_access(tx, e.operator_id, "active = true", e.reactivated_at).await?

@@ -386,8 +386,9 @@ fn operations() -> Vec<Operation> {
             "signIn",
             Mutation,
             Standing,
-            r#"mutation { signIn(email: "nobody@example.com", password: "not the one") { accessToken } }"#,
-            none,
+            r#"mutation($e: String!) { signIn(email: $e, password: "not the one") { accessToken } }"#,
+            // A new unknown address each time: five failures would lock one.
+            |_| json!({ "e": format!("{}@example.com", Uuid::now_v7()) }),
         ),
         op(
             "refreshSession",

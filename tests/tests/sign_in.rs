@@ -367,6 +367,20 @@ async fn wrong_passwords_lock_resets_unlock_and_deactivation_ends_sessions(
     .await
     .unwrap();
     assert_eq!(unknown, ["nobody@example.com"]);
+    // An unknown address is answered as a known one would be: locked after five.
+    for _ in 0..3 {
+        stranger
+            .sign_in("nobody@example.com", "whatever it is")
+            .await;
+    }
+    assert_eq!(
+        code(
+            &stranger
+                .sign_in("nobody@example.com", "whatever it is")
+                .await
+        ),
+        "ACCOUNT_LOCKED"
+    );
 
     // Five wrong passwords lock the account; then even the right one is refused.
     for _ in 0..4 {

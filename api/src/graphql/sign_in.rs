@@ -132,6 +132,72 @@ fn clear_cookies(ctx: &Context<'_>, sign_in: &SignIn) {
     }
 }
 
+/// The end of an invitation's acceptance or a reset: the command (which spends the link),
+/// then the new password's hash under the generation the command made, the other sessions
+/// ended (a reset), and the new session.
+async fn set_password_and_sign_in(
+    ctx: &Context<'_>,
+    sign_in: &SignIn,
+    command: OperatorCommand,
+    hash: &str,
+) -> async_graphql::Result<OperatorSession> {
+    let (operator_id, session_id, at) = match &command {
+        OperatorCommand::AcceptInvitation {
+            operator_id,
+            session_id,
+            at,
+            ..
+        }
+        | OperatorCommand::ResetPassword {
+            operator_id,
+            session_id,
+            at,
+            ..
+        } => (*operator_id, *session_id, *at),
+        _ => unreachable!("only acceptances and resets set a password"),
+    };
+    let ip = caller_ip(ctx);
+    sign_in
+        .operators
+        .handle(&system_meta(ip.clone()), &command)
+        .await
+        .gql()?;
+    // After the event, never before: a used link must not reach the password. A crash in
+    // between leaves the older hash, which the decider no longer takes (its generation is
+    // past): a reset then sets one.
+    let generation = match sign_in.operators.state(operator_id).await.gql()? {
+        OperatorAggregate::Registered(state) => state.access.password_generation,
+        OperatorAggregate::NotRegistered => 0,
+    };
+    sign_in
+        .store_password(operator_id, hash, generation)
+        .await
+        .gql()?;
+    if matches!(command, OperatorCommand::ResetPassword { .. }) {
+        // The read side ends them too (sessions_revoked_at), whichever node they are on.
+        sign_in
+            .end_all_sessions(
+                operator_id,
+                Some(session_id),
+                SessionEndReason::PasswordReset,
+            )
+            .await
+            .gql()?;
+    }
+    let cookies = cookies(ctx);
+    let opened = sign_in
+        .open_session(
+            operator_id,
+            session_id,
+            at,
+            ip.as_deref(),
+            cookies.user_agent.as_deref(),
+        )
+        .await
+        .gql()?;
+    answer(ctx, sign_in, opened).await
+}
+
 #[Object]
 impl SignInMutation {
     /// Signs an operator in with e-mail and password: the refresh token is set as an HttpOnly
@@ -148,16 +214,17 @@ impl SignInMutation {
         let sign_in = &app.sign_in;
         let ip = caller_ip(ctx);
         let address = ip.as_deref().and_then(|ip| ip.parse().ok());
-        sign_in.address_failures.check(address).gql()?;
+        sign_in.address_failures.attempt(address).gql()?;
         let email = normalize_email(&email);
         let operator_id = sign_in.operator_of_email(&email).await.gql()?;
-        let hash = match operator_id {
+        let stored = match operator_id {
             Some(id) => sign_in.password_hash(id).await.gql()?,
             None => None,
         };
-        let matched = verify_password(hash, &password).await;
+        let generation = stored.as_ref().map_or(0, |(_, generation)| *generation);
+        let matched = verify_password(stored.map(|(hash, _)| hash), &password).await;
+        let retry_after = |until: DateTime<Utc>| (until - Utc::now()).num_seconds().max(1) as u64;
         let Some(operator_id) = operator_id else {
-            sign_in.address_failures.failed(address);
             // What was typed is recorded only if it looks like an address: people type
             // passwords into the wrong field, and the log keeps everything for good.
             let looks_like_address = email.len() <= 254
@@ -171,14 +238,28 @@ impl SignInMutation {
                 },
                 at: Utc::now(),
             };
-            sign_in
+            let handled = sign_in
                 .unknown_emails
                 .handle(&system_meta(ip.clone()), &command)
                 .await
                 .gql()?;
-            return Err(ApiError::InvalidCredentials.extend());
+            // Answered as a known address would be: slowed, then locked.
+            let error = match handled.events.first() {
+                Some(DomainEvent::SignInFailedForUnknownEmail(e)) => match e.locked_until {
+                    Some(until) => ApiError::AccountLocked {
+                        retry_after_secs: retry_after(until),
+                    },
+                    None => {
+                        tokio::time::sleep(slow_down(e.failures)).await;
+                        ApiError::InvalidCredentials
+                    }
+                },
+                _ => ApiError::InvalidCredentials,
+            };
+            return Err(error.extend());
         };
         let session_id = Uuid::now_v7();
+        let at = Utc::now();
         let handled = sign_in
             .operators
             .handle(
@@ -187,7 +268,8 @@ impl SignInMutation {
                     operator_id,
                     session_id,
                     password_matched: matched,
-                    at: Utc::now(),
+                    password_generation: generation,
+                    at,
                 },
             )
             .await
@@ -197,11 +279,13 @@ impl SignInMutation {
         for event in &handled.events {
             match event {
                 DomainEvent::OperatorSignedIn(_) => {
+                    sign_in.address_failures.succeeded(address);
                     let cookies = cookies(ctx);
                     let opened = sign_in
                         .open_session(
                             operator_id,
                             session_id,
+                            at,
                             ip.as_deref(),
                             cookies.user_agent.as_deref(),
                         )
@@ -214,7 +298,6 @@ impl SignInMutation {
                 _ => {}
             }
         }
-        let retry_after = |until: DateTime<Utc>| (until - Utc::now()).num_seconds().max(1) as u64;
         let error = match (failure, locked_until) {
             (_, Some(until)) => ApiError::AccountLocked {
                 retry_after_secs: retry_after(until),
@@ -228,12 +311,11 @@ impl SignInMutation {
                     retry_after_secs: until.map(retry_after).unwrap_or(1),
                 }
             }
-            // Only one who knows the password learns that the account is deactivated.
-            (Some((SignInFailure::Deactivated, _)), None) if matched => ApiError::from(
+            // The decider looks at deactivation only once the password matched.
+            (Some((SignInFailure::Deactivated, _)), None) => ApiError::from(
                 switchboard_domain::DomainError::OperatorDeactivated(operator_id),
             ),
             (Some((_, failures)), None) => {
-                sign_in.address_failures.failed(address);
                 tokio::time::sleep(slow_down(failures)).await;
                 ApiError::InvalidCredentials
             }
@@ -310,34 +392,14 @@ impl SignInMutation {
             .gql()?;
         check_password(&password).gql()?;
         let hash = hash_password(&password).await.gql()?;
-        let ip = caller_ip(ctx);
         let session_id = Uuid::now_v7();
-        sign_in
-            .operators
-            .handle(
-                &system_meta(ip.clone()),
-                &OperatorCommand::AcceptInvitation {
-                    operator_id,
-                    invitation_id,
-                    session_id,
-                    at: Utc::now(),
-                },
-            )
-            .await
-            .gql()?;
-        // After the event, never before: a used link must not reach the password.
-        sign_in.store_password(operator_id, &hash).await.gql()?;
-        let cookies = cookies(ctx);
-        let opened = sign_in
-            .open_session(
-                operator_id,
-                session_id,
-                ip.as_deref(),
-                cookies.user_agent.as_deref(),
-            )
-            .await
-            .gql()?;
-        answer(ctx, sign_in, opened).await
+        let command = OperatorCommand::AcceptInvitation {
+            operator_id,
+            invitation_id,
+            session_id,
+            at: Utc::now(),
+        };
+        set_password_and_sign_in(ctx, sign_in, command, &hash).await
     }
 
     /// E-mails a password-reset link to the operator with this address, if there is one and
@@ -352,9 +414,8 @@ impl SignInMutation {
         let sign_in = &app.sign_in;
         let ip = caller_ip(ctx);
         let address = ip.as_deref().and_then(|ip| ip.parse().ok());
-        sign_in.address_failures.check(address).gql()?;
-        // Each request counts against the address like a failure: it sends an e-mail.
-        sign_in.address_failures.failed(address);
+        // Each request takes a slot of the address like a failed sign-in: it sends an e-mail.
+        sign_in.address_failures.attempt(address).gql()?;
         if let Some(operator_id) = sign_in.operator_of_email(&email).await.gql()? {
             sign_in
                 .operators
@@ -391,37 +452,14 @@ impl SignInMutation {
             .gql()?;
         check_password(&password).gql()?;
         let hash = hash_password(&password).await.gql()?;
-        let ip = caller_ip(ctx);
         let session_id = Uuid::now_v7();
-        sign_in
-            .operators
-            .handle(
-                &system_meta(ip.clone()),
-                &OperatorCommand::ResetPassword {
-                    operator_id,
-                    reset_id,
-                    session_id,
-                    at: Utc::now(),
-                },
-            )
-            .await
-            .gql()?;
-        sign_in.store_password(operator_id, &hash).await.gql()?;
-        sign_in
-            .end_all_sessions(operator_id, None, SessionEndReason::PasswordReset)
-            .await
-            .gql()?;
-        let cookies = cookies(ctx);
-        let opened = sign_in
-            .open_session(
-                operator_id,
-                session_id,
-                ip.as_deref(),
-                cookies.user_agent.as_deref(),
-            )
-            .await
-            .gql()?;
-        answer(ctx, sign_in, opened).await
+        let command = OperatorCommand::ResetPassword {
+            operator_id,
+            reset_id,
+            session_id,
+            at: Utc::now(),
+        };
+        set_password_and_sign_in(ctx, sign_in, command, &hash).await
     }
 
     /// Invites someone to sign in (admins): registers them with the profile (or re-invites an

@@ -51,6 +51,9 @@ pub struct Access {
     pub invitation: Option<(Uuid, DateTime<Utc>)>,
     /// Whether they ever set a password (by an invitation or a reset).
     pub password_set: bool,
+    /// How many times a password was set: the API stores it beside the hash, and a sign-in
+    /// checked against an older hash is refused.
+    pub password_generation: u32,
     /// The reset link that may still be used, and until when.
     pub reset: Option<(Uuid, DateTime<Utc>)>,
     /// Wrong passwords in a row since the last sign-in, lock or reset.
@@ -107,11 +110,14 @@ pub enum OperatorCommand {
         session_id: Uuid,
         at: DateTime<Utc>,
     },
-    /// A sign-in with a password the API checked (the system, for the caller).
+    /// A sign-in with a password the API checked (the system, for the caller) against the
+    /// hash of `password_generation`: a match against a hash a reset has since replaced is
+    /// no match.
     SignIn {
         operator_id: Uuid,
         session_id: Uuid,
         password_matched: bool,
+        password_generation: u32,
         at: DateTime<Utc>,
     },
     /// A session ends.
@@ -326,6 +332,7 @@ impl Decider for OperatorDecider {
             DomainEvent::OperatorInvitationAccepted(_) => {
                 registered.access.invitation = None;
                 registered.access.password_set = true;
+                registered.access.password_generation += 1;
             }
             DomainEvent::OperatorSignedIn(_) => registered.access.failures = 0,
             DomainEvent::OperatorSignInFailed(e) => registered.access.failures = e.failures,
@@ -339,6 +346,7 @@ impl Decider for OperatorDecider {
             DomainEvent::OperatorPasswordReset(_) => {
                 registered.access.reset = None;
                 registered.access.password_set = true;
+                registered.access.password_generation += 1;
                 registered.access.failures = 0;
                 registered.access.locked_until = None;
             }
@@ -428,6 +436,7 @@ fn decide_access(
         OperatorCommand::SignIn {
             session_id,
             password_matched,
+            password_generation,
             at,
             ..
         } => {
@@ -439,29 +448,31 @@ fn decide_access(
                     failed_at: *at,
                 })
             };
-            let failures = registered.access.failures;
+            let access = &registered.access;
+            let failures = access.failures;
             // Refusals are recorded too (an auditor reads every attempt): the caller learns
-            // the outcome from the events.
-            if !registered.active {
-                return Ok(vec![failed(SignInFailure::Deactivated, failures)]);
+            // the outcome from the events. Wrong passwords count before deactivation is
+            // looked at, so a deactivated account is not a place to guess without a lock.
+            if !access.password_set {
+                return Ok(vec![failed(SignInFailure::NoPassword, failures)]);
             }
             if registered.locked_at(*at) {
                 return Ok(vec![failed(SignInFailure::Locked, failures)]);
             }
-            if !registered.access.password_set {
-                return Ok(vec![failed(SignInFailure::NoPassword, failures)]);
-            }
-            if !password_matched {
-                let failures = failures + 1;
+            if !password_matched || *password_generation != access.password_generation {
+                let (failures, lock) = count_failure(failures, *at);
                 let mut events = vec![failed(SignInFailure::WrongPassword, failures)];
-                if failures >= LOCK_AFTER_FAILURES {
+                if let Some(until) = lock {
                     events.push(DomainEvent::OperatorLockedOut(OperatorLockedOut {
                         operator_id: id,
-                        until: *at + lock_for(),
+                        until,
                         locked_at: *at,
                     }));
                 }
                 return Ok(events);
+            }
+            if !registered.active {
+                return Ok(vec![failed(SignInFailure::Deactivated, failures)]);
             }
             Ok(vec![DomainEvent::OperatorSignedIn(OperatorSignedIn {
                 operator_id: id,
@@ -548,6 +559,15 @@ fn decide_access(
     }
 }
 
+/// One more wrong password after `failures` in a row, at `at`: the new count, and the lock it
+/// brings, if any (the count starts again after a lock). Unknown addresses get the same
+/// answers as known ones, so the answers tell nobody which addresses have an account.
+fn count_failure(failures: u32, at: DateTime<Utc>) -> (u32, Option<DateTime<Utc>>) {
+    let failures = failures + 1;
+    let lock = (failures >= LOCK_AFTER_FAILURES).then(|| at + lock_for());
+    (failures, lock)
+}
+
 /// The stream of failed sign-ins with an address no operator has: one per address (lower
 /// case), so an auditor reads every attempt and no operator stream is touched.
 pub fn unknown_email_stream(email: &str) -> Uuid {
@@ -564,39 +584,75 @@ pub struct RecordUnknownEmail {
     pub at: DateTime<Utc>,
 }
 
-/// The decider of [`unknown_email_stream`]s: every attempt is recorded; there is nothing to
-/// refuse but callers other than the sign-in service.
+/// What the decider of an [`unknown_email_stream`] knows: the failures in a row and the
+/// lock, counted as for an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UnknownEmailState {
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// The decider of [`unknown_email_stream`]s: every attempt is recorded, counted and locked as
+/// an operator's would be ([`count_failure`]).
 pub struct UnknownEmailDecider;
 
 impl Decider for UnknownEmailDecider {
-    type State = ();
+    type State = UnknownEmailState;
     type Command = RecordUnknownEmail;
     const STREAM_TYPE: &'static str = UNKNOWN_EMAIL_STREAM_TYPE;
 
-    fn initial_state() {}
+    fn initial_state() -> UnknownEmailState {
+        UnknownEmailState::default()
+    }
 
     fn stream_id(command: &RecordUnknownEmail) -> Uuid {
         unknown_email_stream(&command.email)
     }
 
     fn decide(
-        _state: &(),
+        state: &UnknownEmailState,
         command: &RecordUnknownEmail,
         actor: &Actor,
     ) -> Result<Vec<DomainEvent>, DomainError> {
         if actor.kind != ActorKind::System {
             return Err(DomainError::NotPermitted("anyone but the sign-in service"));
         }
+        let locked = state.locked_until.is_some_and(|until| command.at < until);
+        let (failures, locked_until) = if locked {
+            (state.failures, state.locked_until)
+        } else {
+            let failures = if state.locked_until.is_some() {
+                0
+            } else {
+                state.failures
+            };
+            count_failure(failures, command.at)
+        };
         Ok(vec![DomainEvent::SignInFailedForUnknownEmail(
             SignInFailedForUnknownEmail {
                 email: command.email.trim().to_lowercase(),
+                failures,
+                // The lock this failure met, or the one it brought.
+                locked_until,
+                locked,
                 failed_at: command.at,
             },
         )])
     }
 
-    fn evolve(state: (), _event: &DomainEvent) {
-        state
+    fn evolve(state: UnknownEmailState, event: &DomainEvent) -> UnknownEmailState {
+        match event {
+            DomainEvent::SignInFailedForUnknownEmail(e) if e.locked => state,
+            DomainEvent::SignInFailedForUnknownEmail(e) => UnknownEmailState {
+                failures: if e.locked_until.is_some() {
+                    0
+                } else {
+                    e.failures
+                },
+                locked_until: e.locked_until.or(state.locked_until),
+            },
+            _ => state,
+        }
     }
 }
 
@@ -817,6 +873,18 @@ mod tests {
         history
     }
 
+    /// The password generation after `history`.
+    fn generation(history: &[DomainEvent]) -> u32 {
+        match history
+            .iter()
+            .fold(OperatorDecider::initial_state(), |state, event| {
+                OperatorDecider::evolve(state, event)
+            }) {
+            Operator::Registered(state) => state.access.password_generation,
+            Operator::NotRegistered => 0,
+        }
+    }
+
     fn sign_in(history: &[DomainEvent], matched: bool, minutes: i64) -> Vec<DomainEvent> {
         given::<OperatorDecider>(history)
             .when(
@@ -824,6 +892,7 @@ mod tests {
                     operator_id: OPERATOR,
                     session_id: Uuid::from_u128(30),
                     password_matched: matched,
+                    password_generation: generation(history),
                     at: at() + chrono::Duration::minutes(minutes),
                 },
                 &system(),
@@ -991,6 +1060,61 @@ mod tests {
                 .outcome(),
             Ok(vec![])
         );
+    }
+
+    #[test]
+    fn a_password_checked_against_a_replaced_hash_is_no_match() {
+        let history = signed_up();
+        assert_eq!(generation(&history), 1);
+        let stale = given::<OperatorDecider>(&history)
+            .when(
+                &OperatorCommand::SignIn {
+                    operator_id: OPERATOR,
+                    session_id: Uuid::from_u128(30),
+                    password_matched: true,
+                    password_generation: 0,
+                    at: at(),
+                },
+                &system(),
+            )
+            .outcome()
+            .unwrap();
+        assert!(matches!(&stale[..], [DomainEvent::OperatorSignInFailed(e)]
+            if e.reason == SignInFailure::WrongPassword && e.failures == 1));
+    }
+
+    #[test]
+    fn unknown_addresses_are_counted_and_locked_like_accounts() {
+        let mut history = Vec::new();
+        let attempt = |history: &[DomainEvent], minutes: i64| {
+            given::<UnknownEmailDecider>(history)
+                .when(
+                    &RecordUnknownEmail {
+                        email: "Nobody@example.com".into(),
+                        at: at() + chrono::Duration::minutes(minutes),
+                    },
+                    &system(),
+                )
+                .outcome()
+                .unwrap()
+        };
+        for n in 1..=LOCK_AFTER_FAILURES {
+            let events = attempt(&history, 0);
+            let DomainEvent::SignInFailedForUnknownEmail(e) = &events[0] else {
+                panic!("{events:?}")
+            };
+            assert_eq!((e.failures, e.locked), (n, false));
+            assert_eq!(e.email, "nobody@example.com");
+            assert_eq!(
+                e.locked_until,
+                (n == LOCK_AFTER_FAILURES).then(|| at() + lock_for())
+            );
+            history.extend(events);
+        }
+        assert!(matches!(&attempt(&history, 1)[..],
+            [DomainEvent::SignInFailedForUnknownEmail(e)] if e.locked));
+        assert!(matches!(&attempt(&history, 16)[..],
+            [DomainEvent::SignInFailedForUnknownEmail(e)] if !e.locked && e.failures == 1));
     }
 
     #[test]
