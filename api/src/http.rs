@@ -1,20 +1,20 @@
-//! The HTTP surface: `/graphql` (POST for queries and mutations; GET serves GraphiQL, or
-//! upgrades to a graphql-transport-ws / graphql-ws WebSocket for subscriptions), `/healthz`
-//! (the process is up), `/readyz` (PostgreSQL and Kafka answer), `/metrics` (Prometheus:
-//! each projection's lag), and `/attachments` (upload and download, see
-//! [`crate::attachments`]).
+//! The HTTP surface: `/graphql` (POST for queries and mutations; GET serves GraphiQL, its
+//! files embedded in the binary ([`crate::web::graphiql_page`]), or upgrades to a
+//! graphql-transport-ws / graphql-ws WebSocket for subscriptions), `/healthz` (the process is
+//! up), `/readyz` (PostgreSQL and Kafka answer), `/metrics` (Prometheus: each projection's
+//! lag), and `/attachments` (upload and download, see [`crate::attachments`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, MatchedPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Json, Router};
@@ -297,14 +297,10 @@ async fn graphql_get(
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    // Anything but a WebSocket upgrade gets GraphiQL (queries are POSTed), from this
+    // service's own files: nothing it loads comes from a CDN.
     let (Ok(upgrade), Ok(protocol)) = (upgrade, protocol) else {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .finish(),
-        )
-        .into_response();
+        return crate::web::graphiql_page();
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

@@ -125,7 +125,10 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         &[
             vec![
                 "first load, gzipped (KiB)".into(),
-                format!("{:.1}", figures["gzipBytes"].as_f64().unwrap_or(0.0) / 1024.0),
+                format!(
+                    "{:.1}",
+                    figures["gzipBytes"].as_f64().unwrap_or(0.0) / 1024.0
+                ),
                 String::new(),
                 "1".into(),
             ],

@@ -8,12 +8,15 @@
 //!   service runs with `SWITCHBOARD_DEMO` (as `make run` does);
 //! - `GET /chat/resume?token=…`: the page the visitor's e-mail links to (a reply they have not
 //!   read), which opens their conversation full-page;
-//! - `GET /` (with `/console.js`, `/console.css`): the operator console (`web/console/`).
+//! - `GET /` (with `/console.js`, `/console.css`): the operator console (`web/console/`);
+//! - `GET /graphql` from a browser ([`graphiql_page`], called by `http.rs`, with
+//!   `/graphiql/<file>`): GraphiQL, our page and boot script with the vendored React and
+//!   GraphiQL builds of `web/graphiql/` (its README says which versions, and how to update them).
 
 pub mod demo;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -39,6 +42,59 @@ pub const CONSOLE_CSS: &str = include_str!("../../../web/console/console.css");
 static CONSOLE_SCRIPT: Asset = Asset::new(CONSOLE_JS, "text/javascript; charset=utf-8");
 static CONSOLE_STYLE: Asset = Asset::new(CONSOLE_CSS, "text/css; charset=utf-8");
 
+/// GraphiQL's page (`web/graphiql/index.html`), served by `GET /graphql`.
+pub const GRAPHIQL_HTML: &str = include_str!("../../../web/graphiql/index.html");
+
+/// The files GraphiQL's page loads, at `/graphiql/<name>`: its boot script (ours) and the
+/// vendored builds, verbatim from npm (`web/graphiql/README.md`). Their names carry no version,
+/// so they are revalidated on each load (an unchanged binary answers 304).
+static GRAPHIQL_FILES: [(&str, Asset); 5] = [
+    (
+        "boot.js",
+        Asset::new(
+            include_str!("../../../web/graphiql/boot.js"),
+            "text/javascript; charset=utf-8",
+        ),
+    ),
+    (
+        "graphiql.min.js",
+        Asset::new(
+            include_str!("../../../web/graphiql/graphiql.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+    ),
+    (
+        "graphiql.min.css",
+        Asset::new(
+            include_str!("../../../web/graphiql/graphiql.min.css"),
+            "text/css; charset=utf-8",
+        ),
+    ),
+    (
+        "react.production.min.js",
+        Asset::new(
+            include_str!("../../../web/graphiql/react.production.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+    ),
+    (
+        "react-dom.production.min.js",
+        Asset::new(
+            include_str!("../../../web/graphiql/react-dom.production.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+    ),
+];
+
+/// GraphiQL's page: only this service's files run (`script-src 'self'`, the boot script
+/// being a file too); styles may be inline (GraphiQL's dialogs inject `<style>` elements), its
+/// fonts and icons are `data:` URLs of its stylesheet, and it talks only to this origin
+/// (`connect-src 'self'` takes the same host's `ws:`/`wss:`).
+const GRAPHIQL_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+     connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'none'";
+
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/widget.js", get(widget_js))
@@ -47,6 +103,7 @@ pub fn routes() -> Router<HttpState> {
         .route("/", get(console_page))
         .route("/console.js", get(console_js))
         .route("/console.css", get(console_css))
+        .route("/graphiql/{file}", get(graphiql_file))
 }
 
 async fn widget_js(headers: HeaderMap) -> Response {
@@ -71,6 +128,19 @@ async fn console_js(headers: HeaderMap) -> Response {
 
 async fn console_css(headers: HeaderMap) -> Response {
     CONSOLE_STYLE.serve(&headers, "no-cache", false)
+}
+
+/// GraphiQL, as `GET /graphql` answers a browser (or anything else that does not ask for a
+/// WebSocket).
+pub fn graphiql_page() -> Response {
+    page_with_policy(GRAPHIQL_HTML.to_owned(), GRAPHIQL_POLICY)
+}
+
+async fn graphiql_file(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    match GRAPHIQL_FILES.iter().find(|(name, _)| *name == file) {
+        Some((_, asset)) => asset.serve(&headers, "no-cache", false),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// A file embedded in the binary, served with its validator and, to browsers that take it,
@@ -189,14 +259,19 @@ fn accepts_gzip(value: &str) -> bool {
 /// Pages of our own: no framing by other sites, no scripts but ours, and no `Referer` (the
 /// resume page's address holds a session token).
 fn page(html: String) -> Response {
+    page_with_policy(
+        html,
+        "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    )
+}
+
+/// [`page`] with a Content-Security-Policy of its own.
+fn page_with_policy(html: String, policy: &'static str) -> Response {
     (
         [
             (header::X_FRAME_OPTIONS, "DENY"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; \
-                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-            ),
+            (header::CONTENT_SECURITY_POLICY, policy),
             (header::REFERRER_POLICY, "no-referrer"),
             (header::CACHE_CONTROL, "no-store"),
         ],
