@@ -393,6 +393,11 @@ async fn serve_socket(
     let pool = state.pool.clone();
     let limits = state.limits.clone();
     let shutdown = state.shutdown.clone();
+    // A console session's token, once the socket named one: checked again every
+    // SESSION_RECHECK, so that a sign-out, a deactivation or a reset ends the socket too.
+    let session_token: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+    let session_slot = session_token.clone();
+    let recheck = state.clone();
     let graphql = GraphQLWebSocket::new_with_pair(
         to_client.sink_map_err(|_| ()),
         socket_stream,
@@ -402,10 +407,16 @@ async fn serve_socket(
     // Legacy clients send nothing after `start`: only graphql-transport-ws ones answer pings.
     .keepalive_timeout((!legacy).then(|| keepalive.saturating_mul(3)))
     .on_connection_init(move |payload| async move {
+        let header = authorization_of(&payload);
         let viewer = auth
-            .authenticate(authorization_of(&payload))
+            .authenticate(header)
             .await
             .map_err(|err| async_graphql::Error::new(format!("{REFUSED_UNAUTHORIZED}{err}")))?;
+        if let (Some(header), Ok(crate::auth::Verified::Session { .. })) =
+            (header, auth.auth.verified_from_header(header))
+        {
+            *session_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(header.to_owned());
+        }
         if !matches!(viewer, Viewer::Operator { .. }) {
             if !widget_api_enabled {
                 return Err(async_graphql::Error::new(format!(
@@ -440,6 +451,11 @@ async fn serve_socket(
         };
         let init_deadline = tokio::time::sleep(WS_INIT_TIMEOUT);
         tokio::pin!(init_deadline);
+        let mut rechecks = tokio::time::interval_at(
+            tokio::time::Instant::now() + SESSION_RECHECK,
+            SESSION_RECHECK,
+        );
+        rechecks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut acknowledged = false;
         loop {
             let frame = tokio::select! {
@@ -448,6 +464,21 @@ async fn serve_socket(
                     None => break,
                 },
                 _ = ticks.tick() => WsMessage::Text(keepalive_frame.into()),
+                // The console session behind the socket ended: so does the socket (4401: the
+                // console refreshes, or signs in again).
+                _ = rechecks.tick() => {
+                    let token = session_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    match token {
+                        Some(token) => match recheck.authenticate(Some(&token)).await {
+                            Err(AuthError::SessionEnded) => WsMessage::Close(Some(CloseFrame {
+                                code: CLOSE_UNAUTHORIZED,
+                                reason: "the session has ended; sign in again".into(),
+                            })),
+                            _ => continue,
+                        },
+                        None => continue,
+                    }
+                }
                 // The process stops: the client reconnects, to this node or another.
                 _ = shutdown.cancelled() => WsMessage::Close(Some(CloseFrame {
                     code: CLOSE_GOING_AWAY,
@@ -478,6 +509,10 @@ async fn serve_socket(
     // GraphQL side drops its sender, or the socket fails.
     tokio::join!(graphql, pump);
 }
+
+/// How often a socket opened with a console session's token checks that the session is
+/// still open.
+const SESSION_RECHECK: Duration = Duration::from_secs(5);
 
 /// A close frame for a refused `connection_init`, with the protocol's code.
 fn with_close_code(frame: WsMessage) -> WsMessage {

@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use switchboard_server::runtime::Component;
 use switchboard_tests::fakes::{FakeBotApi, SmtpSink};
-use switchboard_tests::{pool_for, settings_with_fakes, TestServer};
+use switchboard_tests::{pool_for, settings_with_fakes, TestServer, WsClient};
 
 const ALL: &[Component] = &[
     Component::Api,
@@ -277,13 +277,27 @@ async fn an_invited_operator_signs_in_refreshes_and_signs_out(
         "{ended}"
     );
 
-    // Sign-out ends the laptop's session at once.
+    // Sign-out ends the laptop's session at once, and its open socket within seconds.
     let laptop_token = token_of(&signed, "signIn");
+    let mut socket = WsClient::connect(&server.ws_url(), Some(&laptop_token))
+        .await
+        .unwrap();
+    socket
+        .subscribe("subscription { unreadChanged { total } }", json!({}))
+        .await
+        .unwrap();
     let out = laptop.call("mutation { signOut }", json!({}), None).await;
     assert_eq!(out.body["data"]["signOut"], json!(true));
     assert_eq!(laptop.refresh, None, "cookie cleared");
     let gone = server.graphql(ME, json!({}), Some(&laptop_token)).await;
     assert_eq!(gone["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let closed = loop {
+        match socket.receive(Duration::from_secs(15)).await {
+            Ok(_) => continue,
+            Err(err) => break err.to_string(),
+        }
+    };
+    assert_eq!(closed, "the socket closed");
 
     assert_eq!(
         operator_events(&server.pool, &olena).await,
