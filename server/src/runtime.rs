@@ -484,6 +484,10 @@ pub async fn start(
             .with_context(|| format!("could not listen on {}", settings.listen))?;
         addr = Some(listener.local_addr()?);
         tracing::info!(addr = %listener.local_addr()?, "GraphQL API at http://{}/graphql", listener.local_addr()?);
+        tracing::info!(
+            "the operator console: http://{}/ (the first admin: make invite EMAIL=… NAME=…, or switchboard invite)",
+            listener.local_addr()?
+        );
         if settings.demo {
             tracing::info!("the demo page: http://{}/demo", listener.local_addr()?);
         }
