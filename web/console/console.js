@@ -738,6 +738,13 @@
     const d = Math.floor(h / 24);
     return h % 24 ? t("dur.d", { n: d }) + " " + t("dur.h", { n: h % 24 }) : t("dur.d", { n: d });
   }
+  /** A wait, rounded up to what it shows ("15 min" for 14 min 59 s): never too early. */
+  function fmtWait(secs) {
+    secs = Math.max(1, Math.ceil(secs || 0));
+    if (secs < 60) return fmtDuration(secs);
+    if (secs < 3600) return fmtDuration(Math.ceil(secs / 60) * 60);
+    return fmtDuration(Math.ceil(secs / 3600) * 3600);
+  }
   function fmtBytes(n) {
     if (n == null) return "";
     if (n < 1024) return n + " B";
@@ -784,7 +791,7 @@
     const vars = Object.assign({}, ext);
     if ((code === "ACCOUNT_LOCKED" || code === "RATE_LIMITED")) {
       if (ext.retryAfter == null) text = table[code + "_NOW"];
-      else vars.wait = fmtDuration(Math.max(1, Number(ext.retryAfter)));
+      else vars.wait = fmtWait(Number(ext.retryAfter));
     }
     if (code === "PASSWORD_TOO_WEAK") vars.min = ext.minLength || MIN_PASSWORD;
     if (ext.field != null) vars.field = fieldLabel(ext.field);
@@ -1786,7 +1793,7 @@
         drawRow(row);
         place(row);
         syncEmpty();
-        if (v.panel && v.panel.id === conv.id) v.panel.applyMeta(conv);
+        if (v.panel && v.panel.id === conv.id) v.panel.applyLive(conv);
       }
 
       function remove(id) {
@@ -1978,6 +1985,7 @@
       this.clientId = uuid();
       this.typers = new Map();    // key -> { name, until }
       this.callbacks = null;
+      this.liveSeq = 0;
       container.appendChild(h("p", { class: "muted center", "data-test": "conversation-loading" }, t("common.loading")));
       this.load();
     }
@@ -2010,9 +2018,7 @@
         if (this.destroyed) return;
         this.subscribe();
         this.markRead();
-        if (this.conv.assigneeId && S.me && this.conv.assigneeId === S.me.id && !this.conv.openedAt) {
-          gql("mutation($id: UUID!) { openConversation(conversationId: $id) { changed } }", { id: this.id }).catch(() => {});
-        }
+        this.openIfMine();
         if (seesTeam()) this.loadCallbacks();
         // The SLA clock moves; the visitor's read markers arrive without an event of ours.
         this.timers.push(setInterval(() => this.renderSla(), 30000));
@@ -2039,11 +2045,23 @@
     }
 
     async reloadMeta() {
+      // A read started before the latest live change may predate it (the read side lags the
+      // mutations): its answer is dropped, and the read that change started wins.
+      const seq = this.liveSeq;
       try {
         const d = await gql("query($id: UUID!) { conversation(id: $id) { " + CONV_FIELDS + " " + SLA_FIELDS + " } }", { id: this.id });
-        if (this.destroyed || !d.conversation) return;
+        if (this.destroyed || !d.conversation || seq !== this.liveSeq) return;
         this.applyMeta(d.conversation);
       } catch (e) { /* the next change tries again */ }
+    }
+
+    /** The conversation as a live change shows it (this panel's subscription, or the list's row). */
+    applyLive(c) {
+      if (!this.conv || c.id !== this.id) return;
+      this.liveSeq++;
+      this.applyMeta(c);
+      // The change's row carries no SLA figures: read them (and anything else) after it.
+      this.reloadMetaSoon();
     }
     reloadMetaSoon() { clearTimeout(this.metaTimer); this.metaTimer = setTimeout(() => this.reloadMeta(), 700); }
 
@@ -2056,6 +2074,16 @@
       this.renderDetails();
       this.renderComposerState();
       if (c.status !== before.status || c.assigneeId !== before.assigneeId) this.reloadMetaSoon();
+      this.openIfMine();
+    }
+
+    /** OPS-3: the assignee looking at their conversation has opened it (stops the escalation timer). */
+    openIfMine() {
+      const c = this.conv;
+      if (!c || !S.me || c.assigneeId !== S.me.id) { this.openedSent = false; return; }
+      if (c.openedAt || this.openedSent) return;
+      this.openedSent = true;
+      gql("mutation($id: UUID!) { openConversation(conversationId: $id) { changed } }", { id: this.id }).catch(() => { this.openedSent = false; });
     }
 
     subscribe() {
@@ -2068,6 +2096,20 @@
       this.unsubs.push(live.subscribe(
         "subscription($id: UUID!) { typing(conversationId: $id) { conversationId sender { kind id } typing } }",
         { id: this.id }, (d) => this.onTyping(d.typing)));
+      // The SDL has no operator subscription for one conversation: the All list's changes
+      // name every conversation the operator may see, so this panel keeps to its own row
+      // (status, assignee, priority, tags, rating after anyone's change, its own included).
+      this.unsubs.push(live.subscribe(
+        "subscription { inboxListChanged(tab: ALL) { kind conversationId conversation { " + CONV_FIELDS + " } } }",
+        {}, (d) => {
+          const ch = d.inboxListChanged;
+          if (!ch) return;
+          if (ch.kind === "UPSERTED" && ch.conversation && ch.conversation.id === this.id) this.applyLive(ch.conversation);
+          // The first message (COUNTS) says the subscription is in place: a change between
+          // the first read and now is read again.
+          else if ((ch.kind === "COUNTS" && !this.liveReady) || ch.kind === "RESYNC" || (ch.kind === "REMOVED" && ch.conversationId === this.id)) this.reloadMeta();
+          this.liveReady = true;
+        }, () => { this.liveReady = false; }));
     }
 
     onPosted(m) {
@@ -2695,6 +2737,8 @@
     let max = range ? range[1] : niceMax(kind === "bars" ? Math.max(0, ...days.map((_, i) => series.reduce((a, s) => a + (s.values[i] || 0), 0))) : Math.max(0, ...all));
     // Counts get whole-number ticks.
     if (kind === "bars" && !range) max = Math.max(4, Math.ceil(max / 4) * 4);
+    // Durations under a minute would round to the same seconds on several ticks.
+    if (axisFmt === axisDuration && !range) max = Math.max(60, max);
     if (max === min) max = min + 1;
     const x = (i) => L + (days.length <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (days.length - 1));
     const y = (v) => T + (H - T - B) * (1 - (v - min) / (max - min));
@@ -2705,7 +2749,8 @@
       svg.appendChild(h("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, (axisFmt || fmt)(v)));
     }
     const step = Math.max(1, Math.ceil(days.length / 8));
-    days.forEach((d, i) => { if (i % step === 0 || i === days.length - 1) svg.appendChild(h("text", { x: x(i), y: H - 8, "text-anchor": i === days.length - 1 && days.length > 1 ? "end" : i === 0 && days.length > 1 ? "start" : "middle", class: "axis" }, fmtDay(d))); });
+    // Every `step`th day and the last one, but no label crowding the last one.
+    days.forEach((d, i) => { if ((i % step === 0 && days.length - 1 - i >= step) || i === days.length - 1) svg.appendChild(h("text", { x: x(i), y: H - 8, "text-anchor": i === days.length - 1 && days.length > 1 ? "end" : i === 0 && days.length > 1 ? "start" : "middle", class: "axis" }, fmtDay(d))); });
     if (kind === "bars") {
       const bw = Math.max(2, Math.min(28, ((W - L - R) / Math.max(1, days.length)) * 0.7));
       days.forEach((d, i) => {
@@ -3029,17 +3074,29 @@
     const err = errorBox("admin-error");
     body.appendChild(err);
     let inboxes;
-    try { inboxes = (await gql("{ inboxes { " + INBOX_FULL + " } }")).inboxes; } catch (e) { err.show(e); return; }
+    try {
+      // An inbox just created reaches the read side a moment later: a few more reads before
+      // saying it does not exist.
+      for (let i = 0; ; i++) {
+        inboxes = (await gql("{ inboxes { " + INBOX_FULL + " } }")).inboxes;
+        if (!id || id === "new" || inboxes.some((x) => x.id === id) || i >= 30 || !body.isConnected) break;
+        await sleep(250);
+      }
+    } catch (e) { err.show(e); return; }
+    if (!body.isConnected) return;
     S.inboxes = inboxes;
     if (id === "new") {
       const out = h("div", {});
-      append(body, [h("h2", {}, t("admin.newInbox")), out, inboxForm(null, async (settings, branchId) => {
+      const form = inboxForm(null, async (settings, branchId) => {
         const d = await gql("mutation($input: CreateInboxInput!) { createInbox(input: $input) { inboxId widgetToken } }", { input: { branchId: branchId || null, settings } });
+        // Created: the form goes (a second click would create a second inbox); its page edits it.
+        form.remove();
         clear(out).appendChild(snippetBox(d.createInbox.widgetToken));
         out.appendChild(h("p", {}, h("a", { href: "#/admin/inboxes/" + d.createInbox.inboxId, "data-test": "inbox-open-created" }, t("admin.edit"))));
         out.scrollIntoView({ block: "start" });
         toast(t("admin.saved"));
-      }, t("admin.create"))]);
+      }, t("admin.create"));
+      append(body, [h("h2", {}, t("admin.newInbox")), out, form]);
       return;
     }
     if (id) {
@@ -3121,7 +3178,7 @@
       profileForm(null, async (profile) => {
         const email = profile.email;
         delete profile.email;
-        await gql("mutation($input: InviteOperatorInput!) { inviteOperator(input: $input) { operatorId changed } }", { input: { email, profile } });
+        await gql("mutation($input: InviteOperatorInput!) { inviteOperator(input: $input) { operatorId } }", { input: { email, profile } });
         toast(t("op.invited", { email }));
         await draw();
       }, t("op.inviteSend"), true));
@@ -3180,13 +3237,21 @@
           const d = await gql("mutation($input: RegisterWebhookEndpointInput!) { registerWebhookEndpoint(input: $input) { endpointId secret } }", { input: { inboxId, url: url.value.trim(), eventTypes: [...evs.querySelectorAll("input:checked")].map((x) => x.value) } });
           clear(out).appendChild(secretBox(t("wh.secret"), d.registerWebhookEndpoint.secret, "webhook-secret"));
           url.value = "";
-          await draw();
+          const id = d.registerWebhookEndpoint.endpointId;
+          await draw((eps) => eps.some((e) => e.id === id));
         }, err);
       } }, field(t("wh.url"), url), evs, err, reg)));
     append(body, [out, h("h2", {}, t("wh.endpoints")), list]);
 
-    async function draw() {
-      const d = await gql("query($id: UUID!) { webhookEndpoints(inboxId: $id) { id url eventTypes enabled disabledReason disabledDetail disabledAt registeredAt secretRotatedAt updatedAt } }", { id: inboxId });
+    /** Draws the endpoints; `settled(endpoints)`: what a change just made must show (the read
+     * side follows the log a moment later), read again until it does, for a few seconds. */
+    async function draw(settled) {
+      let d;
+      for (let i = 0; ; i++) {
+        d = await gql("query($id: UUID!) { webhookEndpoints(inboxId: $id) { id url eventTypes enabled disabledReason disabledDetail disabledAt registeredAt secretRotatedAt updatedAt } }", { id: inboxId });
+        if (!settled || settled(d.webhookEndpoints) || i >= 30) break;
+        await sleep(250);
+      }
       clear(list);
       if (!d.webhookEndpoints.length) { list.appendChild(h("p", { class: "muted", "data-test": "webhooks-empty" }, t("wh.none"))); return; }
       for (const ep of d.webhookEndpoints) {
@@ -3205,8 +3270,8 @@
           h("div", { class: "btn-row" },
             h("button", { type: "button", class: "small ghost", onclick: () => { editForm.hidden = !editForm.hidden; } }, t("admin.edit")),
             ep.enabled
-              ? h("button", { type: "button", class: "small", "data-test": "webhook-disable", onclick: (ev) => act(ev.currentTarget, async () => { await gql("mutation($id: UUID!) { disableWebhookEndpoint(endpointId: $id) { changed } }", { id: ep.id }); await draw(); }) }, t("wh.disable"))
-              : h("button", { type: "button", class: "small", "data-test": "webhook-enable", onclick: (ev) => act(ev.currentTarget, async () => { await gql("mutation($id: UUID!) { enableWebhookEndpoint(endpointId: $id) { changed } }", { id: ep.id }); await draw(); }) }, t("wh.enable")),
+              ? h("button", { type: "button", class: "small", "data-test": "webhook-disable", onclick: (ev) => act(ev.currentTarget, async () => { await gql("mutation($id: UUID!) { disableWebhookEndpoint(endpointId: $id) { changed } }", { id: ep.id }); await draw((eps) => eps.some((e) => e.id === ep.id && !e.enabled)); }) }, t("wh.disable"))
+              : h("button", { type: "button", class: "small", "data-test": "webhook-enable", onclick: (ev) => act(ev.currentTarget, async () => { await gql("mutation($id: UUID!) { enableWebhookEndpoint(endpointId: $id) { changed } }", { id: ep.id }); await draw((eps) => eps.some((e) => e.id === ep.id && e.enabled)); }) }, t("wh.enable")),
             h("button", { type: "button", class: "small", "data-test": "webhook-rotate", onclick: (ev) => { if (confirm(t("wh.rotateConfirm"))) act(ev.currentTarget, async () => {
               const r = await gql("mutation($id: UUID!) { rotateWebhookSecret(endpointId: $id) { secret } }", { id: ep.id });
               clear(out).appendChild(secretBox(t("wh.secret"), r.rotateWebhookSecret.secret, "webhook-secret"));
@@ -3224,14 +3289,19 @@
     const list = h("ol", { class: "delivery-list" });
     const more = h("button", { type: "button", class: "ghost small", hidden: true }, t("inbox.loadMore"));
     let after = null;
+    let again = null;
     const load = async (reset) => {
-      if (reset) { after = null; clear(list); }
+      clearTimeout(again);
       await act(more, async () => {
-        const d = await gql("query($id: UUID!, $s: WebhookDeliveryStatus, $after: String) { webhookDeliveries(endpointId: $id, status: $s, first: 20, after: $after) { nodes { id eventId conversationId eventType body status attemptCount nextAttemptAt createdAt deliveredAt deadAt attempts { number startedAt durationMs statusCode error responseBody succeeded } } pageInfo { hasNextPage endCursor } } }", { id: ep.id, s: status.value || null, after });
+        const d = await gql("query($id: UUID!, $s: WebhookDeliveryStatus, $after: String) { webhookDeliveries(endpointId: $id, status: $s, first: 20, after: $after) { nodes { id eventId conversationId eventType body status attemptCount nextAttemptAt createdAt deliveredAt deadAt attempts { number startedAt durationMs statusCode error responseBody succeeded } } pageInfo { hasNextPage endCursor } } }", { id: ep.id, s: status.value || null, after: reset ? null : after });
+        // Cleared only now: the list does not blink empty while it reloads.
+        if (reset) clear(list);
         for (const dl of d.webhookDeliveries.nodes) list.appendChild(deliveryEl(dl, () => load(true)));
         after = d.webhookDeliveries.pageInfo.endCursor;
         more.hidden = !d.webhookDeliveries.pageInfo.hasNextPage;
         if (!list.children.length) list.appendChild(h("li", { class: "muted", "data-test": "deliveries-empty" }, t("wh.noDeliveries")));
+        // A delivery still being tried (a redelivery, say) is looked at again until it settles.
+        if (reset && list.isConnected && d.webhookDeliveries.nodes.some((dl) => dl.status === "PENDING")) again = setTimeout(() => { if (list.isConnected) load(true); }, 2000);
       });
     };
     status.addEventListener("change", () => load(true));
@@ -3246,7 +3316,7 @@
       h("div", { class: "row-top" },
         h("strong", {}, dl.eventType),
         h("span", { class: "pill wh-" + dl.status, "data-test": "delivery-status" }, t("whStatus." + dl.status)),
-        h("span", { class: "muted small" }, fmtDateTime(dl.createdAt) + " · " + t("wh.attempts") + ": " + dl.attemptCount),
+        h("span", { class: "muted small" }, fmtDateTime(dl.createdAt) + " · " + t("wh.attempts") + ": ", h("span", { "data-test": "delivery-attempt-count" }, String(dl.attemptCount))),
         dl.nextAttemptAt ? h("span", { class: "muted small" }, t("wh.nextAttempt", { when: fmtDateTime(dl.nextAttemptAt) })) : null,
         canRedeliver ? h("button", { type: "button", class: "small", "data-test": "webhook-redeliver", onclick: (ev) => act(ev.currentTarget, async () => {
           await gql("mutation($id: UUID!) { redeliverWebhook(deliveryId: $id) { id status } }", { id: dl.id });

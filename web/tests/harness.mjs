@@ -95,9 +95,10 @@ export async function browser() {
 }
 
 const pagesSeen = [];
-/** A new page in a new context (its own storage: another visitor) or in `context`. */
-export async function newPage(b, { context, locale = "en-US", viewport } = {}) {
-  const ctx = context || (await b.newContext({ locale, viewport: viewport || { width: 1280, height: 800 } }));
+/** A new page in a new context (its own storage: another visitor) or in `context`;
+ * `timezoneId` sets the browser's time zone (IANA), else the machine's. */
+export async function newPage(b, { context, locale = "en-US", viewport, timezoneId } = {}) {
+  const ctx = context || (await b.newContext({ locale, viewport: viewport || { width: 1280, height: 800 }, acceptDownloads: true, ...(timezoneId ? { timezoneId } : {}) }));
   const page = await ctx.newPage();
   page.consoleLines = [];
   page.on("console", (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
