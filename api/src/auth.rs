@@ -117,6 +117,9 @@ pub enum AuthError {
     /// A console session token whose session is over (signed out, deactivated, expired).
     #[error("the session has ended; sign in again")]
     SessionEnded,
+    /// The session could not be checked just now (the database did not answer): try again.
+    #[error("the session could not be checked; try again")]
+    Unavailable,
 }
 
 #[derive(Debug, Error)]

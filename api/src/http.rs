@@ -362,6 +362,8 @@ const WS_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Not a code the protocol names: HTTP's 429 in the private range, for a socket opened over
 /// the rate limit.
 const CLOSE_RATE_LIMITED: u16 = 4429;
+/// WebSocket's own "try again later": the caller's session could not be checked just now.
+const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// async-graphql closes a socket whose `connection_init` was refused with 1002 and the
 /// refusal's message as the reason; the message starts with one of these so that
@@ -369,6 +371,7 @@ const CLOSE_RATE_LIMITED: u16 = 4429;
 const REFUSED_UNAUTHORIZED: &str = "Unauthorized: ";
 const REFUSED_FORBIDDEN: &str = "Forbidden: ";
 const REFUSED_RATE_LIMITED: &str = "TooManyRequests: ";
+const REFUSED_UNAVAILABLE: &str = "Unavailable: ";
 
 /// Serves one subscription socket. Between async-graphql and the socket sits a pump that
 /// sends keep-alives (`ping` on graphql-transport-ws, `ka` on the legacy protocol) every
@@ -395,7 +398,8 @@ async fn serve_socket(
     let shutdown = state.shutdown.clone();
     // A console session's token, once the socket named one: checked again every
     // SESSION_RECHECK, so that a sign-out, a deactivation or a reset ends the socket too.
-    let session_token: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+    let session_token: std::sync::Arc<std::sync::Mutex<Option<(Uuid, Uuid, Viewer)>>> =
+        Default::default();
     let session_slot = session_token.clone();
     let recheck = state.clone();
     let graphql = GraphQLWebSocket::new_with_pair(
@@ -408,14 +412,21 @@ async fn serve_socket(
     .keepalive_timeout((!legacy).then(|| keepalive.saturating_mul(3)))
     .on_connection_init(move |payload| async move {
         let header = authorization_of(&payload);
-        let viewer = auth
-            .authenticate(header)
-            .await
-            .map_err(|err| async_graphql::Error::new(format!("{REFUSED_UNAUTHORIZED}{err}")))?;
-        if let (Some(header), Ok(crate::auth::Verified::Session { .. })) =
-            (header, auth.auth.verified_from_header(header))
+        let viewer = auth.authenticate(header).await.map_err(|err| {
+            // A check that could not be made is not a refusal: the client tries again later.
+            let refusal = match err {
+                AuthError::Unavailable => REFUSED_UNAVAILABLE,
+                _ => REFUSED_UNAUTHORIZED,
+            };
+            async_graphql::Error::new(format!("{refusal}{err}"))
+        })?;
+        if let Ok(crate::auth::Verified::Session {
+            operator_id,
+            session_id,
+        }) = auth.auth.verified_from_header(header)
         {
-            *session_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(header.to_owned());
+            *session_slot.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((operator_id, session_id, viewer.clone()));
         }
         if !matches!(viewer, Viewer::Operator { .. }) {
             if !widget_api_enabled {
@@ -466,17 +477,27 @@ async fn serve_socket(
                 _ = ticks.tick() => WsMessage::Text(keepalive_frame.into()),
                 // The console session behind the socket ended: so does the socket (4401: the
                 // console refreshes, or signs in again).
+                // The session is checked, not the access token (which may have expired since:
+                // the socket outlives it); roles that changed close it too, so that what it
+                // streams follows the profile.
                 _ = rechecks.tick() => {
-                    let token = session_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                    match token {
-                        Some(token) => match recheck.authenticate(Some(&token)).await {
-                            Err(AuthError::SessionEnded) => WsMessage::Close(Some(CloseFrame {
-                                code: CLOSE_UNAUTHORIZED,
-                                reason: "the session has ended; sign in again".into(),
-                            })),
-                            _ => continue,
-                        },
-                        None => continue,
+                    let session = session_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    let (Some((operator_id, session_id, viewer)), Some(sign_in)) =
+                        (session, recheck.sign_in.as_ref())
+                    else {
+                        continue;
+                    };
+                    match sign_in.session_viewer(operator_id, session_id).await {
+                        Ok(now) if now == viewer => continue,
+                        Err(AuthError::Unavailable) => continue,
+                        Ok(_) => WsMessage::Close(Some(CloseFrame {
+                            code: CLOSE_UNAUTHORIZED,
+                            reason: "the operator's roles changed; connect again".into(),
+                        })),
+                        Err(_) => WsMessage::Close(Some(CloseFrame {
+                            code: CLOSE_UNAUTHORIZED,
+                            reason: "the session has ended; sign in again".into(),
+                        })),
                     }
                 }
                 // The process stops: the client reconnects, to this node or another.
@@ -525,6 +546,8 @@ fn with_close_code(frame: WsMessage) -> WsMessage {
         (CLOSE_FORBIDDEN, reason)
     } else if let Some(reason) = close.reason.strip_prefix(REFUSED_RATE_LIMITED) {
         (CLOSE_RATE_LIMITED, reason)
+    } else if let Some(reason) = close.reason.strip_prefix(REFUSED_UNAVAILABLE) {
+        (CLOSE_TRY_AGAIN_LATER, reason)
     } else {
         return frame;
     };

@@ -137,6 +137,15 @@ impl SignIn {
         authenticate(&self.auth, &self.pool, Some(&self.operators), header).await
     }
 
+    /// See [`session_viewer`].
+    pub async fn session_viewer(
+        &self,
+        operator_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Viewer, AuthError> {
+        session_viewer(&self.pool, Some(&self.operators), operator_id, session_id).await
+    }
+
     /// Starts a session: its row, its access token, its refresh cookie's value.
     pub async fn open_session(
         &self,
@@ -481,6 +490,17 @@ pub async fn authenticate(
             session_id,
         } => (operator_id, session_id),
     };
+    session_viewer(pool, operators, operator_id, session_id).await
+}
+
+/// The viewer of a console session, whatever its access token's age: open, not revoked, the
+/// operator active, with the profile's roles. Sockets check this again while they are open.
+pub async fn session_viewer(
+    pool: &PgPool,
+    operators: Option<&OperatorHandler>,
+    operator_id: Uuid,
+    session_id: Uuid,
+) -> Result<Viewer, AuthError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         roles: Option<Vec<String>>,
@@ -499,7 +519,7 @@ pub async fn authenticate(
     .await
     .map_err(|err| {
         tracing::warn!(error = %err, "could not check a console session");
-        AuthError::Invalid("the session could not be checked; try again".into())
+        AuthError::Unavailable
     })?;
     let Some(row) = row else {
         return Err(AuthError::SessionEnded);
@@ -513,9 +533,7 @@ pub async fn authenticate(
                 Ok(_) => return Err(AuthError::SessionEnded),
                 Err(err) => {
                     tracing::warn!(error = %err, "could not read an operator's profile");
-                    return Err(AuthError::Invalid(
-                        "the session could not be checked; try again".into(),
-                    ));
+                    return Err(AuthError::Unavailable);
                 }
             },
             None => Vec::new(),

@@ -375,6 +375,8 @@ pub struct OperatorInvited {
 pub struct OperatorInvitationAccepted {
     pub operator_id: Uuid,
     pub invitation_id: Uuid,
+    /// The password's generation: the API stores its hash under it.
+    pub password_generation: u32,
     pub accepted_at: DateTime<Utc>,
 }
 
@@ -429,10 +431,14 @@ pub struct OperatorPasswordResetRequested {
 pub struct OperatorPasswordReset {
     pub operator_id: Uuid,
     pub reset_id: Uuid,
+    /// The new password's generation: the API stores its hash under it.
+    pub password_generation: u32,
     pub reset_at: DateTime<Utc>,
 }
 
 /// An admin deactivated an operator: no sign-in, every session ended, no new conversations.
+/// Its time (like a reset's) is later than every sign-in before it in the stream: sessions
+/// signed in before it are over, whatever the clocks of the nodes that decided them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorDeactivated {
     pub operator_id: Uuid,
@@ -1112,6 +1118,7 @@ mod tests {
             DomainEvent::OperatorInvitationAccepted(OperatorInvitationAccepted {
                 operator_id: Uuid::from_u128(6),
                 invitation_id: Uuid::from_u128(20),
+                password_generation: 1,
                 accepted_at: at(),
             }),
             DomainEvent::OperatorSignedIn(OperatorSignedIn {
@@ -1147,6 +1154,7 @@ mod tests {
             DomainEvent::OperatorPasswordReset(OperatorPasswordReset {
                 operator_id: Uuid::from_u128(6),
                 reset_id: Uuid::from_u128(22),
+                password_generation: 2,
                 reset_at: at(),
             }),
             DomainEvent::OperatorDeactivated(OperatorDeactivated {

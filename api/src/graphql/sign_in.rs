@@ -157,18 +157,24 @@ async fn set_password_and_sign_in(
         _ => unreachable!("only acceptances and resets set a password"),
     };
     let ip = caller_ip(ctx);
-    sign_in
+    let handled = sign_in
         .operators
         .handle(&system_meta(ip.clone()), &command)
         .await
         .gql()?;
     // After the event, never before: a used link must not reach the password. A crash in
     // between leaves the older hash, which the decider no longer takes (its generation is
-    // past): a reset then sets one.
-    let generation = match sign_in.operators.state(operator_id).await.gql()? {
-        OperatorAggregate::Registered(state) => state.access.password_generation,
-        OperatorAggregate::NotRegistered => 0,
-    };
+    // past): a reset then sets one. The generation and the sign-in's time are the events'.
+    let mut generation = 0;
+    let mut signed_in_at = at;
+    for event in &handled.events {
+        match event {
+            DomainEvent::OperatorInvitationAccepted(e) => generation = e.password_generation,
+            DomainEvent::OperatorPasswordReset(e) => generation = e.password_generation,
+            DomainEvent::OperatorSignedIn(e) => signed_in_at = e.signed_in_at,
+            _ => {}
+        }
+    }
     sign_in
         .store_password(operator_id, hash, generation)
         .await
@@ -189,7 +195,7 @@ async fn set_password_and_sign_in(
         .open_session(
             operator_id,
             session_id,
-            at,
+            signed_in_at,
             ip.as_deref(),
             cookies.user_agent.as_deref(),
         )

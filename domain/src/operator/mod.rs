@@ -58,10 +58,22 @@ pub struct Access {
     pub reset: Option<(Uuid, DateTime<Utc>)>,
     /// Wrong passwords in a row since the last sign-in, lock or reset.
     pub failures: u32,
+    /// The latest sign-in: a reset or a deactivation is dated after it.
+    pub last_signed_in_at: Option<DateTime<Utc>>,
     pub locked_until: Option<DateTime<Utc>>,
 }
 
 impl OperatorState {
+    /// `at`, or just after the latest sign-in if that is later (another node's clock, or a
+    /// command retried after a sign-in won the race): what ends sessions is dated after every
+    /// sign-in it follows in the stream.
+    pub fn after_every_sign_in(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        match self.access.last_signed_in_at {
+            Some(last) if last >= at => last + chrono::Duration::microseconds(1),
+            _ => at,
+        }
+    }
+
     /// Is the account locked at `at`?
     pub fn locked_at(&self, at: DateTime<Utc>) -> bool {
         self.access.locked_until.is_some_and(|until| at < until)
@@ -329,12 +341,18 @@ impl Decider for OperatorDecider {
             DomainEvent::OperatorInvited(e) => {
                 registered.access.invitation = Some((e.invitation_id, e.expires_at));
             }
-            DomainEvent::OperatorInvitationAccepted(_) => {
+            DomainEvent::OperatorInvitationAccepted(e) => {
                 registered.access.invitation = None;
                 registered.access.password_set = true;
-                registered.access.password_generation += 1;
+                registered.access.password_generation = e.password_generation;
             }
-            DomainEvent::OperatorSignedIn(_) => registered.access.failures = 0,
+            DomainEvent::OperatorSignedIn(e) => {
+                registered.access.failures = 0;
+                registered.access.last_signed_in_at = registered
+                    .access
+                    .last_signed_in_at
+                    .max(Some(e.signed_in_at));
+            }
             DomainEvent::OperatorSignInFailed(e) => registered.access.failures = e.failures,
             DomainEvent::OperatorLockedOut(e) => {
                 registered.access.locked_until = Some(e.until);
@@ -343,10 +361,10 @@ impl Decider for OperatorDecider {
             DomainEvent::OperatorPasswordResetRequested(e) => {
                 registered.access.reset = Some((e.reset_id, e.expires_at));
             }
-            DomainEvent::OperatorPasswordReset(_) => {
+            DomainEvent::OperatorPasswordReset(e) => {
                 registered.access.reset = None;
                 registered.access.password_set = true;
-                registered.access.password_generation += 1;
+                registered.access.password_generation = e.password_generation;
                 registered.access.failures = 0;
                 registered.access.locked_until = None;
             }
@@ -423,6 +441,7 @@ fn decide_access(
                 DomainEvent::OperatorInvitationAccepted(OperatorInvitationAccepted {
                     operator_id: id,
                     invitation_id: *invitation_id,
+                    password_generation: registered.access.password_generation + 1,
                     accepted_at: *at,
                 }),
                 DomainEvent::OperatorSignedIn(OperatorSignedIn {
@@ -453,15 +472,22 @@ fn decide_access(
             // Refusals are recorded too (an auditor reads every attempt): the caller learns
             // the outcome from the events. Wrong passwords count before deactivation is
             // looked at, so a deactivated account is not a place to guess without a lock.
-            if !access.password_set {
-                return Ok(vec![failed(SignInFailure::NoPassword, failures)]);
-            }
             if registered.locked_at(*at) {
                 return Ok(vec![failed(SignInFailure::Locked, failures)]);
             }
-            if !password_matched || *password_generation != access.password_generation {
+            // Invited and no password yet: counted like a wrong one, so that it answers as
+            // an unknown or a known address does.
+            let no_password = !access.password_set;
+            if no_password
+                || !password_matched
+                || *password_generation != access.password_generation
+            {
                 let (failures, lock) = count_failure(failures, *at);
-                let mut events = vec![failed(SignInFailure::WrongPassword, failures)];
+                let reason = match no_password {
+                    true => SignInFailure::NoPassword,
+                    false => SignInFailure::WrongPassword,
+                };
+                let mut events = vec![failed(reason, failures)];
                 if let Some(until) = lock {
                     events.push(DomainEvent::OperatorLockedOut(OperatorLockedOut {
                         operator_id: id,
@@ -523,24 +549,26 @@ fn decide_access(
                 Some((current, expires)) if current == *reset_id && *at < expires => {}
                 _ => return Err(DomainError::ResetLinkInvalid),
             }
+            let at = registered.after_every_sign_in(*at);
             Ok(vec![
                 DomainEvent::OperatorPasswordReset(OperatorPasswordReset {
                     operator_id: id,
                     reset_id: *reset_id,
-                    reset_at: *at,
+                    password_generation: registered.access.password_generation + 1,
+                    reset_at: at,
                 }),
                 DomainEvent::OperatorSignedIn(OperatorSignedIn {
                     operator_id: id,
                     session_id: *session_id,
                     method: SignInMethod::PasswordReset,
-                    signed_in_at: *at,
+                    signed_in_at: at,
                 }),
             ])
         }
         OperatorCommand::Deactivate { at, .. } => Ok(if registered.active {
             vec![DomainEvent::OperatorDeactivated(OperatorDeactivated {
                 operator_id: id,
-                deactivated_at: *at,
+                deactivated_at: registered.after_every_sign_in(*at),
             })]
         } else {
             Vec::new()
@@ -643,13 +671,10 @@ impl Decider for UnknownEmailDecider {
     fn evolve(state: UnknownEmailState, event: &DomainEvent) -> UnknownEmailState {
         match event {
             DomainEvent::SignInFailedForUnknownEmail(e) if e.locked => state,
+            // After a lock has passed, `decide` starts the count again.
             DomainEvent::SignInFailedForUnknownEmail(e) => UnknownEmailState {
-                failures: if e.locked_until.is_some() {
-                    0
-                } else {
-                    e.failures
-                },
-                locked_until: e.locked_until.or(state.locked_until),
+                failures: e.failures,
+                locked_until: e.locked_until,
             },
             _ => state,
         }
@@ -1113,8 +1138,54 @@ mod tests {
         }
         assert!(matches!(&attempt(&history, 1)[..],
             [DomainEvent::SignInFailedForUnknownEmail(e)] if e.locked));
-        assert!(matches!(&attempt(&history, 16)[..],
-            [DomainEvent::SignInFailedForUnknownEmail(e)] if !e.locked && e.failures == 1));
+        // The lock passes; five more lock it again.
+        for n in 1..=LOCK_AFTER_FAILURES {
+            let events = attempt(&history, 16);
+            assert!(
+                matches!(&events[..], [DomainEvent::SignInFailedForUnknownEmail(e)]
+                if !e.locked && e.failures == n
+                    && e.locked_until.is_some() == (n == LOCK_AFTER_FAILURES))
+            );
+            history.extend(events);
+        }
+        assert!(matches!(&attempt(&history, 17)[..],
+            [DomainEvent::SignInFailedForUnknownEmail(e)] if e.locked));
+    }
+
+    #[test]
+    fn a_reset_is_dated_after_every_sign_in_it_follows() {
+        let mut history = signed_up();
+        // A sign-in decided on a node whose clock runs ten minutes ahead.
+        history.extend(sign_in(&history, true, 10));
+        history.extend(
+            given::<OperatorDecider>(&history)
+                .when(
+                    &OperatorCommand::RequestPasswordReset {
+                        operator_id: OPERATOR,
+                        reset_id: Uuid::from_u128(40),
+                        at: at(),
+                    },
+                    &system(),
+                )
+                .outcome()
+                .unwrap(),
+        );
+        let reset = given::<OperatorDecider>(&history)
+            .when(
+                &OperatorCommand::ResetPassword {
+                    operator_id: OPERATOR,
+                    reset_id: Uuid::from_u128(40),
+                    session_id: Uuid::from_u128(41),
+                    at: at() + chrono::Duration::minutes(5),
+                },
+                &system(),
+            )
+            .outcome()
+            .unwrap();
+        let later = at() + chrono::Duration::minutes(10) + chrono::Duration::microseconds(1);
+        assert!(matches!(&reset[..], [DomainEvent::OperatorPasswordReset(r),
+            DomainEvent::OperatorSignedIn(s)]
+            if r.reset_at == later && s.signed_in_at == later && r.password_generation == 2));
     }
 
     #[test]
