@@ -80,6 +80,9 @@ impl OperatorState {
     }
 }
 
+// Folded once per command and kept once per stream in the handler's cache: a box would only
+// add an allocation per fold.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operator {
     NotRegistered,
