@@ -41,6 +41,7 @@
       "password.show": "Show the password",
       "link.missingToken": "This link is incomplete. Open the link from the e-mail again.",
       "session.signedOut": "You have signed out.",
+      "session.signOutPending": "Signing out did not reach the server. This page is signed out, and we keep trying to end the session on the server: keep this page open until it says that you have signed out.",
       "header.signOut": "Sign out", "header.language": "Language", "header.status": "My status",
       "header.unread": "Unread messages: {n}", "header.menu": "Main menu", "header.skip": "Skip to content",
       "nav.inbox": "Inbox", "nav.reports": "Reports", "nav.audit": "Audit", "nav.admin": "Admin", "nav.profile": "Profile",
@@ -199,6 +200,7 @@
       "password.show": "Показать пароль",
       "link.missingToken": "Ссылка неполная. Откройте ссылку из письма ещё раз.",
       "session.signedOut": "Вы вышли из системы.",
+      "session.signOutPending": "Выход не дошёл до сервера. На этой странице вы уже вышли, а завершить сеанс на сервере мы продолжаем пытаться: не закрывайте страницу, пока она не сообщит, что вы вышли.",
       "header.signOut": "Выйти", "header.language": "Язык", "header.status": "Мой статус",
       "header.unread": "Непрочитанных сообщений: {n}", "header.menu": "Главное меню", "header.skip": "Перейти к содержимому",
       "nav.inbox": "Входящие", "nav.reports": "Отчёты", "nav.audit": "Аудит", "nav.admin": "Администрирование", "nav.profile": "Профиль",
@@ -357,6 +359,7 @@
       "password.show": "Показати пароль",
       "link.missingToken": "Посилання неповне. Відкрийте посилання з листа ще раз.",
       "session.signedOut": "Ви вийшли з системи.",
+      "session.signOutPending": "Вихід не дійшов до сервера. На цій сторінці ви вже вийшли, а завершити сеанс на сервері ми продовжуємо намагатися: не закривайте сторінку, доки вона не повідомить, що ви вийшли.",
       "header.signOut": "Вийти", "header.language": "Мова", "header.status": "Мій статус",
       "header.unread": "Непрочитаних повідомлень: {n}", "header.menu": "Головне меню", "header.skip": "Перейти до вмісту",
       "nav.inbox": "Вхідні", "nav.reports": "Звіти", "nav.audit": "Аудит", "nav.admin": "Адміністрування", "nav.profile": "Профіль",
@@ -922,7 +925,8 @@
     notice: null,         // an error or text shown on the sign-in page
     live: null,           // the subscription socket
     view: null,           // the mounted view { name, update(route), unmount() }
-    liveUp: true
+    liveUp: true,         // the subscription socket is up
+    refreshRetrying: false // a refresh failed for a passing reason and is being retried
   };
   S.locale = pickLocale();
   S.prefs = loadPrefs();
@@ -1009,15 +1013,76 @@
   const channel = "BroadcastChannel" in window ? new BroadcastChannel("switchboard-session") : null;
   let refreshTimer = null;
   let refreshing = null;
+  // A refresh that failed for a passing reason (offline, UNAVAILABLE, INTERNAL, RATE_LIMITED):
+  // the tab keeps its session and tries again with backoff (or when the server said); until
+  // then a refresh answers that same error instead of asking the server again.
+  let refreshError = null;
+  let refreshFailures = 0;
+  let refreshRetryAt = 0;
+
+  // Generations order sign-ins and sign-outs across tabs. An explicit sign-in and a sign-out
+  // take a number above every one seen so far; "session" and "signedOut" messages carry it.
+  // A tab ignores "session" messages that are not newer than its last sign-out: a refresh
+  // another tab finished just before the sign-out must not sign this tab back in.
+  const GEN_KEY = "switchboard.console.sessionGen";
+  let gen = storedGen();
+  let outGen = -1; // the generation of this tab's last sign-out
+  function storedGen() { try { return Number(localStorage.getItem(GEN_KEY)) || 0; } catch (e) { return 0; } }
+  function noteGen(g) {
+    g = Number(g) || 0;
+    if (g <= gen) return;
+    gen = g;
+    try { localStorage.setItem(GEN_KEY, String(gen)); } catch (e) { /* private mode */ }
+  }
+  function nextGen() { noteGen(Math.max(gen, storedGen()) + 1); return gen; }
+  function markSignedOut() { outGen = nextGen(); return outGen; }
+
+  // A sign-out the server has not confirmed yet. Only a flag (never a token), kept in
+  // localStorage (sessionStorage, memory if blocked) so that a reload does not sign the next
+  // person in through the refresh cookie that is still alive.
+  const SIGN_OUT_KEY = "switchboard.console.signOutPending";
+  let signOutPendingInMemory = false;
+  function storages() {
+    const out = [];
+    try { if (window.localStorage) out.push(window.localStorage); } catch (e) { /* blocked */ }
+    try { if (window.sessionStorage) out.push(window.sessionStorage); } catch (e) { /* blocked */ }
+    return out;
+  }
+  function signOutPending() {
+    if (signOutPendingInMemory) return true;
+    for (const store of storages()) { try { if (store.getItem(SIGN_OUT_KEY)) return true; } catch (e) { /* unavailable */ } }
+    return false;
+  }
+  function setSignOutPending(on) {
+    let kept = false;
+    for (const store of storages()) {
+      try {
+        if (!on) store.removeItem(SIGN_OUT_KEY);
+        else if (!kept) { store.setItem(SIGN_OUT_KEY, "1"); kept = true; }
+      } catch (e) { /* unavailable: the next one */ }
+    }
+    signOutPendingInMemory = on && !kept;
+  }
+
+  /** Milliseconds before try `n` (1, 2, …) after `err`: the server's retryAfter if it gave one, else exponential backoff with jitter. */
+  function retryDelay(err, n, base, cap) {
+    const after = err && err.extensions ? Number(err.extensions.retryAfter) : NaN;
+    if (after > 0) return after * 1000 + Math.random() * 1000; // never before the server said
+    return Math.min(cap, base * Math.pow(2, Math.max(0, n - 1))) * (0.75 + Math.random() / 2);
+  }
 
   function adoptSession(s, tell) {
     S.session = { accessToken: s.accessToken, expiresAt: Date.parse(s.expiresAt), operator: s.operator };
     if (!S.me || S.me.id !== s.operator.id) S.me = Object.assign({}, s.operator);
     else S.me = Object.assign(S.me, s.operator);
+    refreshError = null;
+    refreshFailures = 0;
+    refreshRetryAt = 0;
+    setRefreshRetrying(false);
     scheduleRefresh();
     // Other tabs take the new token instead of refreshing themselves (which would be reuse
     // of a rotated token if they raced).
-    if (tell && channel) channel.postMessage({ type: "session", session: s });
+    if (tell && channel) channel.postMessage({ type: "session", session: s, gen });
   }
 
   function scheduleRefresh() {
@@ -1029,7 +1094,7 @@
     refreshTimer = setTimeout(() => { refreshSession().catch(sessionGone); }, wait);
   }
 
-  /** Serialises refreshes across tabs: two tabs refreshing with one token would be reuse. */
+  /** Serialises refreshes and sign-outs across tabs: two tabs refreshing with one token would be reuse. */
   function withLock(fn) {
     if (navigator.locks && navigator.locks.request) return navigator.locks.request("switchboard-refresh", fn);
     return fn();
@@ -1037,38 +1102,77 @@
 
   /**
    * Refreshes the session through the sb_refresh cookie. `staleToken`: the token that just
-   * failed; if another tab has meanwhile handed us a newer one, that one is used.
+   * failed; if another tab has meanwhile handed us a newer one, that one is used. `again`:
+   * the scheduled retry after a passing failure (other callers wait for it).
    */
-  function refreshSession(staleToken) {
+  function refreshSession(staleToken, again) {
     if (refreshing) return refreshing;
+    if (!again && S.session && refreshError && Date.now() < refreshRetryAt) return Promise.reject(refreshError);
     const before = staleToken || (S.session && S.session.accessToken);
+    const had = !!S.session;
+    const out = outGen;
+    // Signed out meanwhile: a refresh now would sign this tab back in.
+    const signedOutMeanwhile = () => {
+      if (S.session) return S.session; // and signed in again since: that session is fresh
+      throw new ApiError("SESSION_ENDED");
+    };
     refreshing = withLock(async () => {
+      if (outGen !== out) return signedOutMeanwhile();
+      if (had && !S.session) throw new ApiError("SESSION_ENDED");
+      // A sign-out the server has not confirmed: the refresh cookie must not be used again.
+      if (signOutPending()) throw new ApiError("SESSION_ENDED");
       // Another tab refreshed while we waited for the lock, and told us.
       if (S.session && S.session.accessToken !== before && S.session.expiresAt - Date.now() > 30000) return S.session;
       const data = await anon("mutation { refreshSession { " + SESSION_FIELDS + " } }", {}, true);
+      if (outGen !== out) return signedOutMeanwhile();
       adoptSession(data.refreshSession, true);
       return S.session;
     }).finally(() => { refreshing = null; });
     return refreshing;
   }
 
-  /** The session is over (refresh refused): back to the sign-in page, saying why. */
+  /**
+   * A refresh failed. Only the SESSION_GONE codes end the session (here and, broadcast, in
+   * every tab): back to the sign-in page, saying why. Anything else passes: the tab stays as
+   * it is, shows that it is reconnecting, and tries again with backoff.
+   */
   function sessionGone(err) {
     if (!S.session) return;
-    if (err && err.code === "NETWORK") { // offline: try again soon rather than sign out
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(() => refreshSession().catch(sessionGone), 10000);
+    if (err && SESSION_GONE.includes(err.code)) {
+      endLocalSession();
+      S.notice = err;
+      const g = markSignedOut();
+      if (channel) channel.postMessage({ type: "signedOut", code: err.code, gen: g });
+      S.wanted = location.hash && !isPublicRoute(parseRoute()) ? location.hash : S.wanted;
+      go("#/sign-in");
       return;
     }
-    endLocalSession();
-    S.notice = err && (SESSION_GONE.includes(err.code) || err.code === "UNAUTHENTICATED") ? err : new ApiError("SESSION_ENDED");
-    if (channel) channel.postMessage({ type: "signedOut", code: S.notice.code });
-    S.wanted = location.hash && !isPublicRoute(parseRoute()) ? location.hash : S.wanted;
-    go("#/sign-in");
+    // Every caller of one failed refresh reports the same error: it gets one retry.
+    if (err && err === refreshError) return;
+    refreshError = err || new ApiError("INTERNAL");
+    refreshFailures++;
+    const wait = retryDelay(refreshError, refreshFailures, 1000, 30000);
+    refreshRetryAt = Date.now() + wait;
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(retryRefresh, wait);
+    setRefreshRetrying(true);
+  }
+  function retryRefresh() {
+    clearTimeout(refreshTimer);
+    if (S.session) refreshSession(undefined, true).catch(sessionGone);
+  }
+  function setRefreshRetrying(on) {
+    if (S.refreshRetrying === on) return;
+    S.refreshRetrying = on;
+    renderLiveState();
   }
 
   function endLocalSession() {
     clearTimeout(refreshTimer);
+    refreshError = null;
+    refreshFailures = 0;
+    refreshRetryAt = 0;
+    S.refreshRetrying = false;
     S.session = null;
     S.me = null;
     S.operators = null;
@@ -1081,28 +1185,131 @@
     revokeBlobs();
   }
 
-  async function signOut() {
-    try { await anon("mutation { signOut }", {}, true); } catch (e) { /* the session ends here anyway */ }
-    endLocalSession();
-    S.notice = t("session.signedOut");
-    if (channel) channel.postMessage({ type: "signedOut" });
-    go("#/sign-in");
+  // --- signing out ------------------------------------------------------------------------
+  // Answers after which the server holds no session for this browser: nothing left to end.
+  const NOTHING_TO_END = ["SESSION_ENDED", "CSRF_REJECTED"];
+  const SIGN_OUT_TIMEOUT = 10000;
+  let signOutTimer = null;
+  let signOutTries = 0;
+  let signOutError = null;
+  let signOutBusy = false;
+
+  function withTimeout(promise, ms) {
+    let timer;
+    const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new ApiError("NETWORK")), ms); });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** One signOut mutation: null once the server has nothing left to end, else the error. */
+  async function signOutOnServer() {
+    try {
+      await withTimeout(anon("mutation { signOut }", {}, true), SIGN_OUT_TIMEOUT);
+      return null;
+    } catch (e) {
+      return e && NOTHING_TO_END.includes(e.code) ? null : (e || new ApiError("NETWORK"));
+    }
+  }
+
+  /**
+   * Signs out, holding the refresh lock so that no refresh (here or in another tab) lands in
+   * between. If the server does not confirm, this page is signed out all the same, a flag
+   * keeps reloads from refreshing back in, and the sign-out is retried until it gets through.
+   */
+  function signOut() {
+    return withLock(async () => {
+      const g = markSignedOut();
+      setSignOutPending(true); // before the request: a tab closed meanwhile leaves the flag
+      const failed = await signOutOnServer();
+      if (!failed) setSignOutPending(false);
+      endLocalSession();
+      S.notice = { key: failed ? "session.signOutPending" : "session.signedOut" };
+      if (channel) channel.postMessage({ type: "signedOut", gen: g, pending: !!failed });
+      go("#/sign-in");
+      return failed;
+    }).then((failed) => { if (failed) retrySignOutLater(failed); });
+  }
+
+  function retrySignOutLater(err) {
+    signOutError = err;
+    signOutTries++;
+    clearTimeout(signOutTimer);
+    signOutTimer = setTimeout(retrySignOut, retryDelay(err, signOutTries, 2000, 60000));
+  }
+
+  /** One more try of a sign-out the server has not confirmed. */
+  async function retrySignOut() {
+    clearTimeout(signOutTimer);
+    signOutTimer = null;
+    if (signOutBusy) return;
+    signOutBusy = true;
+    let result;
+    try {
+      result = await withLock(async () => {
+        // Confirmed by another tab, or someone signed in since (a new cookie: keep it).
+        if (!signOutPending()) return "stop";
+        const err = await signOutOnServer();
+        if (err) return err;
+        setSignOutPending(false);
+        return "done";
+      });
+    } catch (e) {
+      result = e || new ApiError("NETWORK");
+    } finally {
+      signOutBusy = false;
+    }
+    if (result === "stop") { cancelSignOutRetry(); return; }
+    if (result !== "done") { retrySignOutLater(result); return; }
+    signOutConfirmed();
+    if (channel) channel.postMessage({ type: "signOutDone" });
+  }
+
+  function cancelSignOutRetry() {
+    clearTimeout(signOutTimer);
+    signOutTimer = null;
+    signOutTries = 0;
+    signOutError = null;
+  }
+
+  /** The sign-out got through: say so where it was said that it had not. */
+  function signOutConfirmed() {
+    cancelSignOutRetry();
+    if (S.session || !S.notice || S.notice.key !== "session.signOutPending") return;
+    S.notice = { key: "session.signedOut" };
+    const el = document.querySelector('[data-test="sign-in-notice"]');
+    if (el) el.textContent = t("session.signedOut");
   }
 
   if (channel) {
     channel.onmessage = (ev) => {
       const m = ev.data || {};
+      const g = Number(m.gen) || 0;
+      noteGen(g);
       if (m.type === "session" && m.session) {
+        // Not newer than this tab's last sign-out: a refresh that finished before it, late.
+        if (g <= outGen) return;
         const had = !!S.session;
+        if (!had) { cancelSignOutRetry(); signOutPendingInMemory = false; }
         adoptSession(m.session, false);
         if (!had) { S.notice = null; route(); }
-      } else if (m.type === "signedOut" && S.session) {
-        endLocalSession();
-        S.notice = m.code ? new ApiError(m.code) : t("session.signedOut");
-        go("#/sign-in");
+      } else if (m.type === "signedOut") {
+        outGen = Math.max(outGen, g);
+        // Unconfirmed: this tab helps retrying (the flag tells the tabs when it is done).
+        if (m.pending && !signOutTimer && !signOutBusy) retrySignOutLater(new ApiError("NETWORK"));
+        if (S.session) {
+          endLocalSession();
+          S.notice = m.code ? new ApiError(m.code) : { key: m.pending ? "session.signOutPending" : "session.signedOut" };
+          go("#/sign-in");
+        }
+      } else if (m.type === "signOutDone") {
+        signOutConfirmed();
       }
     };
   }
+  // Back online: the retries waiting on the network go now (a server's retryAfter still holds).
+  window.addEventListener("online", () => {
+    if (S.session && refreshError && refreshError.code === "NETWORK") retryRefresh();
+    if (signOutTimer && signOutError && signOutError.code === "NETWORK") retrySignOut();
+  });
   // A laptop waking up: the timer may have slept past the expiry.
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && S.session && S.session.expiresAt - Date.now() < 60000) refreshSession().catch(sessionGone);
@@ -1155,7 +1362,8 @@
       this.subs = new Map();     // id -> { query, variables(), next, onRestart }
       this.ws = null;
       this.ready = false;
-      this.failures = 0;
+      this.failures = 0;         // reset once a socket has stayed up for STABLE_MS
+      this.upAt = 0;             // when the current socket was acknowledged
       this.stopped = false;
       this.seq = 0;
       this.heardAt = Date.now();
@@ -1182,7 +1390,7 @@
           const again = this.everUp;
           this.ready = true;
           this.everUp = true;
-          this.failures = 0;
+          this.upAt = Date.now();
           setLive(true);
           for (const [id, sub] of this.subs) {
             this.send(id);
@@ -1203,14 +1411,23 @@
         const was = this.ready;
         this.ready = false;
         this.ws = null;
+        this.settle();
         if (this.stopped) return;
         if (was) setLive(false);
         if (ev.code === 4401) {
-          // The token expired or was refused: refresh, then reconnect with the new one.
-          refreshSession(S.session && S.session.accessToken).then(() => this.retry(true), sessionGone);
+          // The token expired or was refused: refresh, then reconnect with the new one, with
+          // backoff all the same (a server refusing every token must not be hammered). A
+          // refresh that failed for a passing reason is retried by sessionGone; the socket
+          // keeps trying meanwhile.
+          refreshSession(S.session && S.session.accessToken).then(() => this.retry(), (err) => {
+            sessionGone(err);
+            if (S.session) this.retry();
+          });
           return;
         }
         if (ev.code === 4403) { this.stopped = true; return; }
+        // 1013 "try again later" (the session could not be checked just now), and anything
+        // else: reconnect with backoff; the token is not the problem, so no refresh.
         this.retry();
       };
     }
@@ -1221,13 +1438,19 @@
       try { dead.close(); } catch (e) { /* gone */ }
       this.ws = null;
       this.ready = false;
+      this.settle();
       setLive(false);
       this.retry();
     }
-    retry(now) {
+    /** A socket ended: if it had stayed up long enough, the backoff starts over. */
+    settle() {
+      if (this.upAt && Date.now() - this.upAt >= Live.STABLE_MS) this.failures = 0;
+      this.upAt = 0;
+    }
+    retry() {
       if (this.stopped) return;
       this.failures++;
-      const delay = now ? 100 : Math.min(15000, 400 * Math.pow(2, this.failures - 1)) * (0.75 + Math.random() / 2);
+      const delay = Math.min(15000, 400 * Math.pow(2, this.failures - 1)) * (0.75 + Math.random() / 2);
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.connect(), delay);
     }
@@ -1256,10 +1479,17 @@
     }
   }
 
+  Live.STABLE_MS = 20000;
+
   function setLive(up) {
     S.liveUp = up;
+    renderLiveState();
+  }
+  /** The quiet "reconnecting" line: the socket is down, or a refresh is being retried. */
+  function liveOk() { return S.liveUp && !S.refreshRetrying; }
+  function renderLiveState() {
     const el = $("#live-state");
-    if (el) { el.hidden = up; el.textContent = up ? "" : t("inbox.reconnecting"); }
+    if (el) { el.hidden = liveOk(); el.textContent = liveOk() ? "" : t("inbox.reconnecting"); }
   }
   // ---------------------------------------------------------------------------------------
   // Router: hash routes
@@ -1309,8 +1539,15 @@
     const root = $("#app");
     clear(root).appendChild(h("div", { class: "splash", "data-test": "loading" }, t("app.loading")));
     const r = parseRoute();
+    // A sign-out the server has not confirmed: no refresh (it would sign the next person in
+    // with the cookie that is still alive); the sign-out is tried again instead.
+    const pendingSignOut = signOutPending();
+    if (pendingSignOut) {
+      S.notice = { key: "session.signOutPending" };
+      retrySignOut();
+    }
     // A reload keeps you signed in: the refresh cookie gives a new access token.
-    if (csrfToken() && !(isPublicRoute(r) && r.parts[0] !== "sign-in")) {
+    if (!pendingSignOut && csrfToken() && !(isPublicRoute(r) && r.parts[0] !== "sign-in")) {
       try {
         await refreshSession();
         await startSession();
@@ -1351,8 +1588,25 @@
       .catch(() => { S.operators = S.operators || []; });
   }
 
+  /**
+   * The sign-in mutations set new cookies: they run under the refresh lock, so that a
+   * sign-out being retried cannot land after them and end the new session.
+   */
+  function signInRequest(query, variables) {
+    return withLock(async () => {
+      const d = await anon(query, variables);
+      setSignOutPending(false); // the cookie an unconfirmed sign-out was about is replaced
+      return d;
+    });
+  }
+
   async function afterSignIn(session) {
     S.notice = null;
+    // An explicit sign-in: newer than every sign-out (other tabs adopt it), and the end of an
+    // unconfirmed sign-out (the refresh cookie it was about is replaced).
+    setSignOutPending(false);
+    cancelSignOutRetry();
+    nextGen();
     adoptSession(session, true);
     await startSession();
     const target = S.wanted && !isPublicRoute({ parts: S.wanted.replace(/^#\/?/, "").split("/") }) ? S.wanted : landing();
@@ -1416,7 +1670,10 @@
     const password = h("input", { type: "password", name: "password", required: true, autocomplete: "current-password", "data-test": "sign-in-password" });
     const submit = h("button", { type: "submit", class: "primary wide", "data-test": "sign-in-submit" }, t("signIn.submit"));
     const notice = S.notice;
-    const noticeEl = notice ? h("p", { class: typeof notice === "string" ? "notice" : "error", role: "status", "data-test": typeof notice === "string" ? "sign-in-notice" : "sign-in-error" }, typeof notice === "string" ? notice : sentence(notice)) : null;
+    // A notice is a text, a text key ({ key }: drawn in the current language) or an error.
+    const plain = notice && (typeof notice === "string" || (!(notice instanceof ApiError) && notice.key));
+    const noticeText = !notice ? "" : typeof notice === "string" ? notice : plain ? t(notice.key) : sentence(notice);
+    const noticeEl = notice ? h("p", { class: plain ? "notice" : "error", role: "status", "data-test": plain ? "sign-in-notice" : "sign-in-error" }, noticeText) : null;
     const form = h("form", {
       novalidate: true,
       onsubmit: async (ev) => {
@@ -1427,7 +1684,7 @@
         if (!password.value) { err.show(sentence(new ApiError("EMPTY_FIELD", { field: "password" }))); password.focus(); return; }
         submit.textContent = t("signIn.busy");
         await act(submit, async () => {
-          const d = await anon("mutation($email: String!, $password: String!) { signIn(email: $email, password: $password) { " + SESSION_FIELDS + " } }", { email: email.value.trim(), password: password.value });
+          const d = await signInRequest("mutation($email: String!, $password: String!) { signIn(email: $email, password: $password) { " + SESSION_FIELDS + " } }", { email: email.value.trim(), password: password.value });
           await afterSignIn(d.signIn);
         }, err);
         if (submit.isConnected) { submit.textContent = t("signIn.submit"); password.select(); }
@@ -1494,7 +1751,7 @@
           const q = kind === "invitation"
             ? "mutation($token: String!, $password: String!) { acceptInvitation(token: $token, password: $password) { " + SESSION_FIELDS + " } }"
             : "mutation($token: String!, $password: String!) { resetPassword(token: $token, password: $password) { " + SESSION_FIELDS + " } }";
-          const d = await anon(q, { token, password: pw.value });
+          const d = await signInRequest(q, { token, password: pw.value });
           S.wanted = null;
           await afterSignIn(kind === "invitation" ? d.acceptInvitation : d.resetPassword);
         }, err);
@@ -1537,7 +1794,7 @@
     const header = h("header", { class: "topbar", role: "banner" },
       h("a", { class: "skip", href: "#main", onclick: (ev) => { ev.preventDefault(); $("#main").focus(); } }, t("header.skip")),
       h("a", { class: "brand", href: landing(), "data-test": "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "S"), t("app.name")),
-      h("p", { id: "live-state", class: "live-state", role: "status", hidden: S.liveUp, "data-test": "live-state" }, S.liveUp ? "" : t("inbox.reconnecting")),
+      h("p", { id: "live-state", class: "live-state", role: "status", hidden: liveOk(), "data-test": "live-state" }, liveOk() ? "" : t("inbox.reconnecting")),
       h("div", { class: "spacer" }),
       works() ? h("a", { class: "unread-total", href: "#/inbox/mine", id: "unread-total", "data-test": "unread-total", hidden: !S.unreadTotal, "aria-label": t("header.unread", { n: S.unreadTotal }) }, String(S.unreadTotal)) : null,
       canSetStatus ? statusWrap : null,
