@@ -350,3 +350,96 @@ async fn console_sign_in_sentences_locked_account_and_replaced_invitation(
         ]
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn console_admin_invites_an_operator_who_accepts_through_the_shown_link(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let settings = test_settings();
+    let pool = pool_for(connect).await;
+    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
+    let result = browser::run(&mut server, &settings, ALL, "console.mjs", "admin-invites").await;
+    server.stop().await;
+    let mira = stream(&pool, &result["miraId"]).await;
+    assert_eq!(
+        mira,
+        [
+            "OperatorRegistered",
+            "OperatorInvited",
+            "OperatorInvitationAccepted",
+            "OperatorSignedIn"
+        ]
+    );
+    // The invitation was the admin's doing, from the page: they are its actor.
+    let actors: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select event_type, metadata->'actor'->>'kind', metadata->'actor'->>'id' from events
+         where stream_id = $1::uuid and event_type in ('OperatorRegistered', 'OperatorInvited')
+         order by stream_version",
+    )
+    .bind(result["miraId"].as_str().expect("Mira's id"))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let admin = result["adminId"]
+        .as_str()
+        .expect("the admin's id")
+        .to_owned();
+    let operator = |event: &str| {
+        (
+            event.to_owned(),
+            Some("operator".to_owned()),
+            Some(admin.clone()),
+        )
+    };
+    assert_eq!(
+        actors,
+        [operator("OperatorRegistered"), operator("OperatorInvited")]
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn console_reused_refresh_token_ends_the_session_with_its_sentence(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let settings = test_settings();
+    let pool = pool_for(connect).await;
+    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
+    let result = browser::run(
+        &mut server,
+        &settings,
+        ALL,
+        "console.mjs",
+        "reused-refresh-token",
+    )
+    .await;
+    server.stop().await;
+    // Signed in, then two rotations.
+    assert_eq!(result["cookies"], 3);
+    let operator = stream(&pool, &result["operatorId"]).await;
+    let access: Vec<&str> = operator
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.starts_with("OperatorStatus"))
+        .collect();
+    assert_eq!(
+        access,
+        [
+            "OperatorRegistered",
+            "OperatorInvited",
+            "OperatorInvitationAccepted",
+            "OperatorSignedIn",
+            "OperatorSignedOut"
+        ]
+    );
+    let reason: Option<String> = sqlx::query_scalar(
+        "select payload->>'reason' from events
+         where stream_id = $1::uuid and event_type = 'OperatorSignedOut'",
+    )
+    .bind(result["operatorId"].as_str().expect("the operator's id"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(reason.as_deref(), Some("refresh_token_reused"));
+}

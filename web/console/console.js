@@ -156,6 +156,7 @@
       "op.status": "Status", "op.load": "Load", "op.state": "Account", "op.activeYes": "Active", "op.deactivated": "Deactivated",
       "op.pending": "Invitation pending", "op.telegram": "Telegram linked", "op.deactivate": "Deactivate", "op.reactivate": "Reactivate",
       "op.deactivateConfirm": "Deactivate {name}? They are signed out and cannot sign in.", "op.invited": "Invitation sent to {email}.",
+      "op.invitationLink": "Invitation link", "op.invitationLinkHint": "Send this link to {name} if the e-mail does not reach them; it works once, for 7 days.",
       "wh.inbox": "Inbox", "wh.endpoints": "Endpoints", "wh.none": "No endpoints.", "wh.url": "URL", "wh.events": "Events",
       "wh.register": "Register an endpoint", "wh.secret": "Signing secret (shown once)", "wh.enabled": "Enabled", "wh.disabled": "Disabled",
       "wh.enable": "Enable", "wh.disable": "Disable", "wh.rotate": "New signing secret", "wh.deliveries": "Deliveries",
@@ -315,6 +316,7 @@
       "op.status": "Статус", "op.load": "Нагрузка", "op.state": "Учётная запись", "op.activeYes": "Активна", "op.deactivated": "Отключена",
       "op.pending": "Приглашение не принято", "op.telegram": "Telegram привязан", "op.deactivate": "Отключить", "op.reactivate": "Включить снова",
       "op.deactivateConfirm": "Отключить {name}? Сеанс завершится, войти будет нельзя.", "op.invited": "Приглашение отправлено на {email}.",
+      "op.invitationLink": "Ссылка-приглашение", "op.invitationLinkHint": "Отправьте эту ссылку получателю ({name}), если письмо не дойдёт; она сработает один раз, в течение 7 дней.",
       "wh.inbox": "Канал обращений", "wh.endpoints": "Адреса", "wh.none": "Адресов нет.", "wh.url": "URL", "wh.events": "События",
       "wh.register": "Добавить адрес", "wh.secret": "Секрет подписи (показывается один раз)", "wh.enabled": "Включён", "wh.disabled": "Выключен",
       "wh.enable": "Включить", "wh.disable": "Выключить", "wh.rotate": "Новый секрет подписи", "wh.deliveries": "Доставки",
@@ -474,6 +476,7 @@
       "op.status": "Статус", "op.load": "Навантаження", "op.state": "Обліковий запис", "op.activeYes": "Активний", "op.deactivated": "Вимкнено",
       "op.pending": "Запрошення не прийнято", "op.telegram": "Telegram прив'язано", "op.deactivate": "Вимкнути", "op.reactivate": "Увімкнути знову",
       "op.deactivateConfirm": "Вимкнути {name}? Сеанс завершиться, увійти буде не можна.", "op.invited": "Запрошення надіслано на {email}.",
+      "op.invitationLink": "Посилання-запрошення", "op.invitationLinkHint": "Надішліть це посилання отримувачу ({name}), якщо лист не дійде; воно спрацює один раз, протягом 7 днів.",
       "wh.inbox": "Канал звернень", "wh.endpoints": "Адреси", "wh.none": "Адрес немає.", "wh.url": "URL", "wh.events": "Події",
       "wh.register": "Додати адресу", "wh.secret": "Секрет підпису (показується один раз)", "wh.enabled": "Увімкнено", "wh.disabled": "Вимкнено",
       "wh.enable": "Увімкнути", "wh.disable": "Вимкнути", "wh.rotate": "Новий секрет підпису", "wh.deliveries": "Доставки",
@@ -3428,6 +3431,15 @@
       err, h("div", { class: "btn-row" }, submit));
   }
 
+  /** The invitation link an admin hands over themselves, with its copy button. */
+  function invitationLinkBox(name, url) {
+    return h("div", { class: "secret-box", "data-test": "invitation-link" },
+      h("h3", {}, t("op.invitationLink")),
+      h("pre", { class: "mono", "data-test": "invitation-link-value" }, url),
+      h("p", { class: "hint", "data-test": "invitation-link-hint" }, t("op.invitationLinkHint", { name })),
+      h("button", { type: "button", class: "small", "data-test": "invitation-link-copy", onclick: (ev) => copyText(url, ev.currentTarget) }, t("common.copy")));
+  }
+
   async function adminOperators(page) {
     const body = h("div", {});
     page.appendChild(body);
@@ -3435,14 +3447,25 @@
       profileForm(null, async (profile) => {
         const email = profile.email;
         delete profile.email;
-        await gql("mutation($input: InviteOperatorInput!) { inviteOperator(input: $input) { operatorId } }", { input: { email, profile } });
+        const d = await gql("mutation($input: InviteOperatorInput!) { inviteOperator(input: $input) { operatorId invitationPath } }", { input: { email, profile } });
         toast(t("op.invited", { email }));
-        await draw();
+        // The link itself, for when the e-mail does not reach them (or none is set up).
+        if (d.inviteOperator.invitationPath) clear(linkBox).appendChild(invitationLinkBox(profile.name, location.origin + d.inviteOperator.invitationPath));
+        const id = d.inviteOperator.operatorId;
+        await draw((ops) => ops.some((o) => o.id === id));
       }, t("op.inviteSend"), true));
+    const linkBox = h("div", {});
     const tableBox = h("div", {});
-    append(body, [invite, tableBox]);
-    async function draw() {
-      await loadOperators();
+    append(body, [invite, linkBox, tableBox]);
+    /** Draws the list; `settled(operators)`: what a change just made must show (the read side
+     * follows the log a moment later), read again until it does, for a few seconds. */
+    async function draw(settled) {
+      for (let i = 0; ; i++) {
+        await loadOperators();
+        if (!settled || settled(S.operators || []) || i >= 30 || !tableBox.isConnected) break;
+        await sleep(250);
+      }
+      if (!tableBox.isConnected) return;
       clear(tableBox);
       const ops = S.operators || [];
       tableBox.appendChild(h("table", { class: "table", "data-test": "operators-table" },

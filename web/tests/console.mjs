@@ -451,6 +451,94 @@ const scenarios = {
     await textIs(T(stale, "operator-name"), "Max", "Max signed in with the newer link");
     return { lockedId, said, invitedId: one.operatorId };
   },
+
+  // An admin invites an operator from Admin → Operators and hands over the link the page
+  // shows (no e-mail needed): it opens in another browser, sets a password and signs Mira in
+  // as a moderator; the admin's list then shows her without the pending mark.
+  async "admin-invites"(b) {
+    const { page, operatorId } = await signedIn(b, "ann@example.com", "Ann", ["ADMIN"]);
+    await page.goto(API + "/#/admin/operators");
+    await until("the operators table", async () => (await T(page, "operators-table").count()) || undefined);
+    const form = T(page, "invite");
+    await T(page, "invite-open").click();
+    await form.locator('[data-test="operator-name-input"]').fill("Mira");
+    await form.locator('[data-test="operator-email-input"]').fill("mira@example.com");
+    const roles = await form.locator('input[type="checkbox"]:checked').evaluateAll((xs) => xs.map((x) => x.value));
+    assert.deepEqual(roles, ["MODERATOR"]);
+    await form.locator('[data-test="operator-save"]').click();
+    await textIs(T(page, "toast"), "Invitation sent to mira@example.com.", "the invitation's toast");
+    await until("the invitation link", async () => (await T(page, "invitation-link-value").count()) || undefined);
+    const link = await text(T(page, "invitation-link-value"));
+    const prefix = API + "/#/invitation?token=";
+    assert.ok(link.startsWith(prefix) && /^[^\s&]+$/.test(link.slice(prefix.length)), link);
+    await textIs(T(page, "invitation-link-hint"), "Send this link to Mira if the e-mail does not reach them; it works once, for 7 days.", "the link's sentence");
+    // Copy puts the same link on the clipboard.
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: API });
+    await T(page, "invitation-link-copy").click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
+    const row = page.locator('[data-test="operator-item"]', { hasText: "mira@example.com" });
+    await until("Mira in the list", async () => (await row.count()) || undefined);
+    await textIs(row.locator('[data-test="operator-state"]'), "Invitation pending", "Mira's state before she accepts");
+    const miraId = await row.getAttribute("data-id");
+    await shot(page, "invited");
+
+    // Mira, in a browser of her own.
+    const mira = await newPage(b);
+    await mira.goto(link);
+    await T(mira, "invitation-password").fill("mira's own passphrase");
+    await T(mira, "invitation-password-repeat").fill("mira's own passphrase");
+    await T(mira, "invitation-submit").click();
+    await textIs(T(mira, "operator-name"), "Mira", "Mira's name in the header");
+    await until("Mira's inbox", async () => (await mira.evaluate(() => location.hash)).startsWith("#/inbox") || undefined);
+    const nav = await mira.locator("nav.sidenav a").evaluateAll((links) => links.map((a) => a.firstChild.textContent));
+    assert.deepEqual(nav, ["Inbox", "Profile"]);
+    await shot(mira, "inbox");
+
+    // The admin's list: Mira is active now (the read side follows a moment later).
+    await until("Mira active in the admin's list", async () => {
+      await page.reload();
+      await until("the operators table again", async () => (await row.count()) || undefined);
+      return (await text(row.locator('[data-test="operator-state"]'))) === "Active" || undefined;
+    });
+    assert.equal(await row.getAttribute("data-id"), miraId);
+    await shot(page, "accepted");
+    return { adminId: operatorId, miraId };
+  },
+
+  // A refresh token two generations old comes back (stolen, say): the session ends at once,
+  // and the console says why on the sign-in page.
+  async "reused-refresh-token"(b) {
+    const { page, operatorId } = await signedIn(b, "ann@example.com", "Ann", ["MODERATOR"]);
+    const context = page.context();
+    const refreshCookie = async () => (await context.cookies()).find((c) => c.name === "sb_refresh");
+    const first = await refreshCookie();
+    assert.ok(first, "the sb_refresh cookie");
+    assert.equal(first.path, "/graphql");
+    assert.equal(first.httpOnly, true);
+    assert.equal(first.sameSite, "Strict");
+    assert.equal(first.domain, "127.0.0.1");
+    const seen = [first.value];
+    // Two reloads: each refreshes the session, and the cookie is rotated each time.
+    for (let i = 1; i <= 2; i++) {
+      await page.reload();
+      await textIs(T(page, "operator-name"), "Ann", `the name after reload ${i}`);
+      await until(`the inbox after reload ${i}`, async () => (await T(page, "inbox-list").count()) || undefined);
+      const now = await until(`a new refresh cookie after reload ${i}`, async () => {
+        const c = await refreshCookie();
+        return c && !seen.includes(c.value) && c;
+      });
+      seen.push(now.value);
+    }
+    // The first cookie back, as it was set: the next refresh presents it.
+    await context.addCookies([{ name: "sb_refresh", value: first.value, domain: first.domain, path: "/graphql", httpOnly: true, secure: first.secure, sameSite: "Strict", expires: first.expires }]);
+    assert.equal((await refreshCookie()).value, first.value);
+    await page.reload();
+    await until("the sign-in page", async () => (await T(page, "sign-in").count()) || undefined);
+    await textIs(T(page, "sign-in-error"), "For your safety, we ended your session: it was used from somewhere else. Please sign in again.", "the reuse sentence");
+    assert.equal(await T(page, "operator-name").count(), 0);
+    await shot(page, "signed-out");
+    return { operatorId, cookies: seen.length };
+  },
 };
 
 const name = process.argv[2];
