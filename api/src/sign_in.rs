@@ -17,9 +17,9 @@
 //!   operator's roles from their profile (the operators projection) and checks that the session
 //!   is open and the operator active — so a role change, a sign-out or a deactivation holds at
 //!   the next request, on every node.
-//! - The refresh token `<session id>.<secret>` is an `HttpOnly`, `SameSite=Strict` cookie
-//!   (`sb_refresh`, path `/graphql`), rotated at every use; the token names its generation.
-//!   Any token the session replaced, used again, ends the session
+//! - The refresh token `<session id>.<generation>.<secret>` is an `HttpOnly`, `SameSite=Strict`
+//!   cookie (`sb_refresh`, path `/graphql`), rotated at every use; the token names its
+//!   generation. Any token the session replaced, used again, ends the session
 //!   ([`SessionEndReason::RefreshTokenReused`]), except the last one within [`REUSE_GRACE`] of
 //!   the rotation, which is two tabs refreshing at once.
 //! - What the cookie authorises (`refreshSession`, `signOut`) also needs the CSRF token: the
@@ -30,9 +30,19 @@
 //!
 //! # Brute force
 //! Per account: the decider locks after `LOCK_AFTER_FAILURES` wrong passwords in a row, and
-//! answers are slowed from the third ([`slow_down`]). Per address: [`AddressFailures`] refuses
-//! an address after [`ADDRESS_FAILURES`] failures in [`ADDRESS_WINDOW`] (`RATE_LIMITED`).
-//! The address count is per process (issue 23 shares limits across nodes).
+//! answers are slowed from the third ([`slow_down`]); an address no operator has is counted,
+//! slowed and locked the same way in its own stream, so the answers tell nobody which
+//! addresses exist. Per address: [`AddressFailures`] takes a slot for each attempt before the
+//! password is checked and refuses an address after [`ADDRESS_FAILURES`] in [`ADDRESS_WINDOW`]
+//! (`RATE_LIMITED`); a success gives its slot back. The address count is per process (issue 23
+//! shares limits across nodes).
+//!
+//! # Ending sessions
+//! A password reset or a deactivation ends the open sessions (their rows, each recorded), and,
+//! for whatever that misses (a sign-in racing it, another node), the operators projection's
+//! `sessions_revoked_at`: a session whose sign-in was decided before it is refused at its next
+//! request, refresh or socket recheck. The decider dates resets and deactivations after every
+//! sign-in before them in the stream, so clocks cannot reorder them.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
