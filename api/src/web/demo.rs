@@ -108,9 +108,10 @@ pub fn page(widget_token: &str, origin: &str, locale: Option<&str>) -> String {
 <p>This page stands for your site. The chat button at the bottom right is the widget of the
 local <em>demo inbox</em>, added with one tag:</p>
 <pre>&lt;script src="{origin}/widget.js" data-widget-token="{token}" async&gt;&lt;/script&gt;</pre>
-<div class="note">Write in the chat, then answer as the operator: the README's "Try it" shows how
-(<code>make -s token</code>, then <code>replyToConversation</code>); the reply appears here live.
-The language follows your browser; the links above pick one.</div>
+<div class="note">Write in the chat, then answer it from the <a href="/">operator console</a>
+(the first time, <code>make -s invite EMAIL=you@example.com NAME="Your Name"</code> prints the
+link where you set your password; the README's "Try it" has the rest); the reply appears here
+live. The language follows your browser; the links above pick one.</div>
 <div class="grid">
 <div class="card"><h3>City bike</h3><p>Seven gears, a basket and lights.</p></div>
 <div class="card"><h3>Gravel bike</h3><p>For roads that stop being roads.</p></div>
