@@ -381,6 +381,31 @@ async fn wrong_passwords_lock_resets_unlock_and_deactivation_ends_sessions(
     .await
     .unwrap();
     assert_eq!(unknown, ["nobody@example.com"]);
+    // An address the database could not even hold (a NUL, found by the fuzz): typed, nothing
+    // recorded.
+    assert_eq!(
+        code(
+            &stranger
+                .sign_in("no\u{0}body@example.com", "whatever it is")
+                .await
+        ),
+        "INVALID_CHARACTER"
+    );
+    let reset = stranger
+        .call(
+            "mutation($e: String!) { requestPasswordReset(email: $e) }",
+            json!({ "e": "x\u{0}" }),
+            None,
+        )
+        .await;
+    assert_eq!(code(&reset), "INVALID_CHARACTER");
+    let failures: i64 = sqlx::query_scalar(
+        "select count(*) from events where event_type = 'SignInFailedForUnknownEmail'",
+    )
+    .fetch_one(&server.pool)
+    .await
+    .unwrap();
+    assert_eq!(failures, 1);
     // An unknown address is answered as a known one would be: locked after five.
     for _ in 0..3 {
         stranger

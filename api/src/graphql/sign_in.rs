@@ -64,6 +64,25 @@ fn cookies<'a>(ctx: &'a Context<'_>) -> std::borrow::Cow<'a, SessionCookies> {
     }
 }
 
+/// An e-mail address as typed into the sign-in or reset form: no control characters (the
+/// database takes no NUL) and no longer than an address can be; what is left is looked up.
+fn typed_email(email: &str) -> Result<String, ApiError> {
+    use switchboard_domain::values::InvalidInput;
+    const MAX_EMAIL_BYTES: usize = 320;
+    if email.chars().any(char::is_control) {
+        return Err(InvalidInput::ControlCharacter { field: "email" }.into());
+    }
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(InvalidInput::TooLong {
+            field: "email",
+            actual: email.len(),
+            limit: MAX_EMAIL_BYTES,
+        }
+        .into());
+    }
+    Ok(normalize_email(email))
+}
+
 /// Hands the session to the browser (cookies) and the client (the payload).
 async fn answer(
     ctx: &Context<'_>,
@@ -220,8 +239,8 @@ impl SignInMutation {
         let sign_in = &app.sign_in;
         let ip = caller_ip(ctx);
         let address = ip.as_deref().and_then(|ip| ip.parse().ok());
+        let email = typed_email(&email).gql()?;
         sign_in.address_failures.attempt(address).gql()?;
-        let email = normalize_email(&email);
         let operator_id = sign_in.operator_of_email(&email).await.gql()?;
         let stored = match operator_id {
             Some(id) => sign_in.password_hash(id).await.gql()?,
@@ -420,6 +439,7 @@ impl SignInMutation {
         let sign_in = &app.sign_in;
         let ip = caller_ip(ctx);
         let address = ip.as_deref().and_then(|ip| ip.parse().ok());
+        let email = typed_email(&email).gql()?;
         // Each request takes a slot of the address like a failed sign-in: it sends an e-mail.
         sign_in.address_failures.attempt(address).gql()?;
         if let Some(operator_id) = sign_in.operator_of_email(&email).await.gql()? {
