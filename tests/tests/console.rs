@@ -18,6 +18,17 @@ const ALL: &[Component] = &[
     Component::Notifier,
 ];
 
+/// Starts the service, runs `web/tests/console.mjs <name>` against it, stops it: the
+/// scenario's result, and the test database to check the log in.
+async fn scenario(connect: PgConnectOptions, name: &str) -> (Value, PgPool) {
+    let settings = test_settings();
+    let pool = pool_for(connect).await;
+    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
+    let result = browser::run(&mut server, &settings, ALL, "console.mjs", name).await;
+    server.stop().await;
+    (result, pool)
+}
+
 async fn stream(pool: &PgPool, id: &Value) -> Vec<String> {
     sqlx::query_scalar(
         "select event_type from events where stream_id = $1::uuid order by stream_version",
@@ -33,18 +44,7 @@ async fn console_invitation_sign_in_live_inbox_take_and_reply(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(
-        &mut server,
-        &settings,
-        ALL,
-        "console.mjs",
-        "sign-in-and-reply",
-    )
-    .await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "sign-in-and-reply").await;
     assert_eq!(
         result["refusal"],
         "This invitation link has expired, was already used or was replaced by a newer one. Ask your admin for a new invitation."
@@ -106,18 +106,7 @@ async fn console_conversation_work_note_priority_tag_transfer_resolve_and_rating
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(
-        &mut server,
-        &settings,
-        ALL,
-        "console.mjs",
-        "conversation-work",
-    )
-    .await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "conversation-work").await;
     let conversation = stream(&pool, &result["conversationId"]).await;
     assert_eq!(
         without_reads(&conversation),
@@ -144,18 +133,7 @@ async fn console_conversation_work_note_priority_tag_transfer_resolve_and_rating
 
 #[sqlx::test(migrations = "../migrations")]
 async fn console_moderator_sees_only_their_own(_options: PgPoolOptions, connect: PgConnectOptions) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(
-        &mut server,
-        &settings,
-        ALL,
-        "console.mjs",
-        "moderator-only-own",
-    )
-    .await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "moderator-only-own").await;
     let theirs = stream(&pool, &result["theirs"]).await;
     assert_eq!(
         without_reads(&theirs),
@@ -192,11 +170,7 @@ async fn console_analyst_reports_charts_and_csv(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(&mut server, &settings, ALL, "console.mjs", "analyst-report").await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "analyst-report").await;
     // A header and the 14 days of the default range.
     assert_eq!(result["csvLines"], 15);
     // Today: 2 conversations, 1 still open, one CSAT rating of 5 (the times are the
@@ -231,11 +205,7 @@ async fn console_admin_creates_an_inbox_its_snippet_works_until_rotated(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(&mut server, &settings, ALL, "console.mjs", "admin-inbox").await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "admin-inbox").await;
     let inbox = stream(&pool, &result["inboxId"]).await;
     assert_eq!(
         inbox,
@@ -250,18 +220,7 @@ async fn console_webhook_dead_delivery_redelivered_from_the_page(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(
-        &mut server,
-        &settings,
-        ALL,
-        "console.mjs",
-        "webhook-redeliver",
-    )
-    .await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "webhook-redeliver").await;
     assert_eq!(result["event"], "message.in");
     let mut statuses = vec![500; 9];
     statuses.push(200);
@@ -289,18 +248,7 @@ async fn console_sign_in_sentences_locked_account_and_replaced_invitation(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(
-        &mut server,
-        &settings,
-        ALL,
-        "console.mjs",
-        "sign-in-sentences",
-    )
-    .await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "sign-in-sentences").await;
     let wrong = "The e-mail or the password is wrong.";
     let locked_sentence = "Too many failed attempts: the account is locked. Try again in 15 min.";
     // Four wrong passwords are wrong; the fifth locks; then the right one is refused too.
@@ -356,11 +304,7 @@ async fn console_admin_invites_an_operator_who_accepts_through_the_shown_link(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(&mut server, &settings, ALL, "console.mjs", "admin-invites").await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "admin-invites").await;
     let mira = stream(&pool, &result["miraId"]).await;
     assert_eq!(
         mira,
@@ -403,18 +347,7 @@ async fn console_reused_refresh_token_ends_the_session_with_its_sentence(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let settings = test_settings();
-    let pool = pool_for(connect).await;
-    let mut server = TestServer::start(&settings, pool.clone(), ALL).await;
-    let result = browser::run(
-        &mut server,
-        &settings,
-        ALL,
-        "console.mjs",
-        "reused-refresh-token",
-    )
-    .await;
-    server.stop().await;
+    let (result, pool) = scenario(connect, "reused-refresh-token").await;
     // Signed in, then two rotations.
     assert_eq!(result["cookies"], 3);
     let operator = stream(&pool, &result["operatorId"]).await;
